@@ -1,0 +1,26 @@
+# The dindtui level image: a Docker daemon that runs inside a container, at any depth.
+# Build it with `dindtui image build` (it makes a base image when none can be pulled).
+ARG BASE_IMAGE=debian:trixie-slim
+FROM ${BASE_IMAGE}
+
+# docker.io is the engine (Docker 26 on trixie); docker-cli is only recommended by it, and shell
+# mode wants a `docker` command. Everything optional is left out and the leftovers trimmed.
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+      docker.io docker-cli iptables python3-minimal openssl ca-certificates \
+ && apt-get clean \
+ && rm -rf /var/lib/apt/lists/* /var/cache/apt/* /var/cache/debconf/*-old /var/log/* \
+      /usr/share/doc /usr/share/man /usr/share/info /usr/share/locale /usr/share/lintian \
+      /usr/bin/containerd-stress /usr/bin/ctr /usr/bin/containerd-shim /usr/bin/containerd-shim-runc-v1
+
+COPY dindtui/inner_init.py /usr/local/bin/dindtui-init
+RUN chmod 755 /usr/local/bin/dindtui-init
+
+VOLUME /var/lib/docker
+ENV DOCKER_TLS_CERTDIR=/certs
+ENTRYPOINT ["/usr/local/bin/dindtui-init"]
+
+# A hash of this file, inner_init.py and the base image: `dindtui image build` skips the build
+# when an image with the same hash exists already.
+ARG DINDTUI_INPUTS=unknown
+LABEL dindtui.inputs="${DINDTUI_INPUTS}" dindtui.image="level"

@@ -1,0 +1,355 @@
+"""`dindtui`: the TUI with no arguments, and scriptable subcommands over the same engine.
+
+Exit status: 0 success, 1 error (one line on stderr, never a traceback), 2 usage error."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import sys
+
+from rich.console import Console
+from rich.progress import (BarColumn, DownloadColumn, Progress as Bar, SpinnerColumn,
+                           TaskProgressColumn, TextColumn, TimeElapsedColumn)
+from rich.table import Table
+from rich.tree import Tree
+
+from .engine import connect, images, levels, privileges, shell, spawn, usage
+from .engine.errors import DindtuiError
+from .engine.progress import Progress
+
+STATE_STYLE = {"ready": "green", "starting": "yellow", "dead": "red", "unreachable": "magenta"}
+
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+
+def human(n: int | float) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if abs(n) < 1000 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return str(n)
+
+
+@contextlib.contextmanager
+def progress_bar(quiet: bool = False):
+    """A Rich progress display fed by engine Progress reports (one bar per stage)."""
+    if quiet or not err.is_terminal:
+        def plain(report: Progress) -> None:
+            if not quiet and report.message and (report.done is None or report.done == report.total
+                                                 or report.stage not in ("push", "build")):
+                err.print(f"[dim]{report.stage}:[/] {report.message}")
+        yield plain
+        return
+    columns = [SpinnerColumn(), TextColumn("{task.description}", justify="left"), BarColumn(),
+               TaskProgressColumn(), TextColumn("{task.fields[detail]}"), TimeElapsedColumn()]
+    with Bar(*columns, console=err, transient=False) as bar:
+        tasks: dict[str, int] = {}
+
+        def update(report: Progress) -> None:
+            if report.stage not in tasks:
+                tasks[report.stage] = bar.add_task(report.stage, total=None, detail="")
+            task = tasks[report.stage]
+            detail = report.message[:60]
+            if report.stage == "push" and report.done is not None:
+                detail = f"{human(report.done)} / {human(report.total or 0)}"
+            bar.update(task, completed=report.done or 0, total=report.total, detail=detail,
+                       description=report.stage)
+        yield update
+
+
+def discover() -> levels.Level:
+    return levels.discover()
+
+
+def render_tree(root: levels.Level) -> Tree:
+    tree = Tree(f"[bold]level 0[/] host engine {root.version or ''} [dim]{root.endpoint}[/]")
+
+    def add(node: Tree, level: levels.Level) -> None:
+        style = STATE_STYLE.get(level.state, "white")
+        extra = " ".join(x for x in (
+            level.version and f"docker {level.version}",
+            level.privilege, level.strategy, level.port and f"port {level.port}") if x)
+        branch = node.add(f"[bold]{level.depth}[/] {level.name} [{style}]{level.state}[/] "
+                          f"[dim]{extra}[/]")
+        for child in level.children:
+            add(branch, child)
+
+    for child in root.children:
+        add(tree, child)
+    return tree
+
+
+# --------------------------------------------------------------------------- commands
+
+def cmd_ls(args) -> int:
+    root = discover()
+    if args.json:
+        print(json.dumps(root.to_dict(), indent=2))
+    else:
+        out.print(render_tree(root))
+    return 0
+
+
+def cmd_spawn(args) -> int:
+    root = discover()
+    parent = levels.find(root, args.parent)
+    with progress_bar(args.json) as report:
+        result = spawn.spawn(parent, args.name, port=args.port, image=args.image,
+                             strategy=args.strategy, inherit_images=args.inherit_images,
+                             progress=report)
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+        return 0
+    how = "seeded" if result.strategy == spawn.SEED else "streamed"
+    out.print(f"level [bold]{result.level.path}[/] ready at depth {result.level.depth} "
+              f"(daemon {result.ready_seconds:.1f}s, image {how}, usable "
+              f"{result.usable_seconds:.1f}s)")
+    if result.fallback_reason and result.strategy != spawn.SEED:
+        out.print(f"[yellow]not seeded:[/] {result.fallback_reason}")
+    return 0
+
+
+def _print_exit(event: spawn.ExitEvent) -> None:
+    if event.phase == "exited":
+        out.print(f"{'  ' * (event.depth - 1)}root@{event.container_id}:/# exit  "
+                  f"[dim]({event.path})[/]")
+
+
+def cmd_exit(args) -> int:
+    root = discover()
+    level = levels.find(root, args.level)
+    exited = spawn.exit_level(level, rm_volume=args.rm_volume, on_event=_print_exit)
+    out.print(f"exited {len(exited)} level(s)" + ("" if args.rm_volume else
+                                                  "; volumes kept (`dindtui clean` frees them)"))
+    return 0
+
+
+def cmd_collapse(args) -> int:
+    root = discover()
+    exited = spawn.collapse(root, rm_volume=args.rm_volume, on_event=_print_exit)
+    out.print(f"collapsed {len(exited)} level(s)")
+    return 0
+
+
+def cmd_shell(args) -> int:
+    level = levels.find(discover(), args.level)
+    return shell.interactive(level, args.command or None)
+
+
+def cmd_exec(args) -> int:
+    level = levels.find(discover(), args.level)
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if not command:
+        raise UsageError("exec needs a command: dindtui exec LEVEL -- CMD...")
+    result = shell.exec_in(level, command)
+    sys.stdout.write(result.stdout)
+    sys.stderr.write(result.stderr)
+    return result.exit_code
+
+
+def cmd_du(args) -> int:
+    root = discover()
+    report = usage.measure(root)
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+        return 0
+    table = Table(title=f"volume usage ({report.method})")
+    for column in ("level", "state", "volume", "own", "shared (linked)", "freeable"):
+        table.add_column(column, justify="right" if column in ("own", "shared (linked)",
+                                                               "freeable") else "left")
+    for v in sorted(report.volumes, key=lambda v: v.level):
+        table.add_row("  " * (v.depth - 1) + v.level, v.state, v.volume, human(v.bytes),
+                      human(v.shared_bytes), human(v.freeable) if v.state != usage.LIVE else "-")
+    out.print(table)
+    out.print(f"total on disk: [bold]{human(report.total)}[/]")
+    return 0
+
+
+def cmd_clean(args) -> int:
+    root = discover()
+    plan = usage.plan_cleanup(root)
+    if args.json and (args.dry_run or not plan.items):
+        print(json.dumps(plan.to_dict(), indent=2))
+        return 0
+    if not plan.items:
+        out.print("nothing to clean: every dindtui volume belongs to a live level")
+        return 0
+    for item in plan.items:
+        out.print(f"  {item.level} [dim]({item.state}, on {item.daemon or 'host'})[/] "
+                  f"{item.volume}  {human(item.bytes)}")
+    out.print(f"would free [bold]{human(plan.total)}[/]")
+    if args.dry_run:
+        return 0
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise UsageError("clean needs --yes when not run from a terminal")
+        if input("remove these volumes? [y/N] ").strip().lower() not in ("y", "yes"):
+            out.print("nothing removed")
+            return 0
+    with progress_bar(args.json) as report:
+        removed = usage.apply_cleanup(root, plan, progress=report)
+    freed = sum(i.bytes for i in removed)
+    if args.json:
+        print(json.dumps({"removed": [i.to_dict() for i in removed], "freed": freed}))
+    else:
+        out.print(f"removed {len(removed)} volume(s), freed {human(freed)}")
+    return 0 if len(removed) == len(plan.items) else 1
+
+
+def cmd_push(args) -> int:
+    root = discover()
+    level = levels.find(root, args.level)
+    levels.require_ready(level, "receive an image")
+    if level.depth == 0:
+        raise DindtuiError("level 0 is where images come from: push to a level below it")
+    with progress_bar(args.json) as report:
+        result = images.push_image(level.parent.endpoint, level.endpoint, args.image,
+                                   progress=report)
+    if args.json:
+        print(json.dumps(result.__dict__))
+    elif result.action == "skipped":
+        out.print(f"{args.image} is already in {level.path} (same id): nothing moved")
+    else:
+        out.print(f"{args.image} {result.action} into {level.path}: {human(result.bytes)} in "
+                  f"{result.seconds:.1f}s ({result.mb_per_s:.0f} MB/s)")
+    return 0
+
+
+def cmd_flags(args) -> int:
+    client = connect.client()
+    try:
+        image = images.image_id(client, args.image) and args.image
+    except DindtuiError:
+        tagged = [t for i in client.images.list() for t in i.tags]
+        if not tagged:
+            raise DindtuiError("no local image to probe with: run `dindtui image build` first")
+        image = tagged[0]
+    print(" ".join(privileges.cli_flags(privileges.decide(client, image))))
+    return 0
+
+
+def cmd_image_build(args) -> int:
+    with progress_bar(args.json) as report:
+        result = images.build_image(args.tag, args.base, force=args.force, progress=report)
+    if args.json:
+        print(json.dumps(result.__dict__))
+    else:
+        what = "built" if result.built else "up to date"
+        out.print(f"{result.tag} {what} ({human(result.size)}, {result.seconds:.1f}s"
+                  + (", base bootstrapped" if result.bootstrapped else "") + ")")
+    return 0
+
+
+def cmd_tui(args) -> int:
+    from .app import run_app
+    return run_app(animation=not args.no_animation)
+
+
+# --------------------------------------------------------------------------- parser
+
+class UsageError(Exception):
+    pass
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message):
+        self.print_usage(sys.stderr)
+        fail(message)
+        sys.exit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(prog="dindtui", description="Run and explore Docker-in-Docker: nested "
+                    "daemons at any depth. With no command, opens the terminal UI.")
+    parser.add_argument("--no-animation", action="store_true",
+                        default=os.environ.get("DINDTUI_NO_ANIMATION") == "1",
+                        help="no collapse animation in the TUI")
+    sub = parser.add_subparsers(dest="command", parser_class=Parser)
+
+    def command(name, func, help_text, json_flag=False):
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(func=func)
+        if json_flag:
+            p.add_argument("--json", action="store_true", help="machine-readable output")
+        return p
+
+    command("ls", cmd_ls, "show the tree of levels", True)
+    p = command("spawn", cmd_spawn, "start a new level under PARENT (default: level 0)", True)
+    p.add_argument("parent", nargs="?", default="host", help="parent level: name, path or host")
+    p.add_argument("--name", help="name of the new level (default l<depth>)")
+    p.add_argument("--port", type=port_number, help="also expose its daemon on 127.0.0.1:PORT "
+                   "with TLS")
+    p.add_argument("--image", default=images.DEFAULT_IMAGE, help="level image")
+    p.add_argument("--strategy", choices=["auto", "seed", "stream"], default="auto",
+                   help="how images reach the new level (auto: seed when possible)")
+    p.add_argument("--inherit-images", action="store_true",
+                   help="give the new level every image its parent has")
+    p = command("exit", cmd_exit, "exit LEVEL and its whole subtree, deepest first")
+    p.add_argument("level")
+    p.add_argument("--rm-volume", action="store_true", help="also remove the levels' volumes")
+    p = command("collapse", cmd_collapse, "exit every level, deepest first")
+    p.add_argument("--rm-volume", action="store_true", help="also remove the levels' volumes")
+    p = command("shell", cmd_shell, "interactive shell in LEVEL")
+    p.add_argument("level")
+    p.add_argument("command", nargs=argparse.REMAINDER, help="a command instead of the shell")
+    p = command("exec", cmd_exec, "run a command in LEVEL: dindtui exec LEVEL -- CMD...")
+    p.add_argument("level")
+    p.add_argument("command", nargs=argparse.REMAINDER)
+    command("du", cmd_du, "disk usage of every level's volume", True)
+    p = command("clean", cmd_clean, "free the volumes of dead levels and orphaned volumes", True)
+    p.add_argument("--dry-run", action="store_true", help="only show what would be freed")
+    p.add_argument("--yes", "-y", action="store_true", help="do not ask")
+    p = command("push", cmd_push, "move a local image down into LEVEL", True)
+    p.add_argument("level")
+    p.add_argument("image")
+    p = command("flags", cmd_flags, "print the `docker run` flags a level needs on this engine")
+    p.add_argument("--image", default=images.DEFAULT_IMAGE, help="image to probe with")
+    p = command("image", None, "the level image")
+    image_sub = p.add_subparsers(dest="image_command", parser_class=Parser, required=True)
+    b = image_sub.add_parser("build", help="build the level image (bootstraps a base if needed)")
+    b.set_defaults(func=cmd_image_build)
+    b.add_argument("--tag", default=images.DEFAULT_IMAGE)
+    b.add_argument("--base", help="base image (default debian:trixie-slim, bootstrapped if "
+                   "it cannot be pulled)")
+    b.add_argument("--force", action="store_true", help="build even when up to date")
+    b.add_argument("--json", action="store_true")
+    return parser
+
+
+def port_number(value: str) -> int:
+    if not value.isdigit() or not 1 <= int(value) <= 65535:
+        raise argparse.ArgumentTypeError(f"not a TCP port number: {value!r}")
+    return int(value)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    func = getattr(args, "func", None) or cmd_tui
+    try:
+        return func(args)
+    except UsageError as exc:
+        fail(str(exc))
+        return 2
+    except DindtuiError as exc:
+        fail(str(exc))
+        return 1
+    except KeyboardInterrupt:
+        fail("interrupted")
+        return 130
+    except Exception as exc:  # noqa: BLE001 - a bug or an unexpected daemon answer: one line
+        if os.environ.get("DINDTUI_DEBUG"):
+            raise
+        fail(f"{type(exc).__name__}: {exc} (DINDTUI_DEBUG=1 shows the traceback)")
+        return 1
+
+
+def fail(message: str) -> None:
+    err.print(f"dindtui: error: {message}", markup=False, soft_wrap=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,127 @@
+"""Connections to daemons: level 0 from DOCKER_HOST or the default socket, deeper levels through
+the socket tree (a host directory bind-mounted into each level at /run/dindtui)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import threading
+from dataclasses import dataclass
+
+import docker
+import docker.errors
+import requests.exceptions
+
+from .errors import EngineUnreachable, NotEnoughPrivilege
+
+STATE_DIR = os.environ.get("DINDTUI_STATE_DIR", "/run/dindtui")
+DEFAULT_SOCKET = "/var/run/docker.sock"
+API_TIMEOUT = 20        # every ordinary call
+SLOW_TIMEOUT = 900      # builds, image loads: no reply until the work is done
+UNIX_PATH_MAX = 100  # sun_path holds 108 bytes; keep a margin
+
+_clients: dict[str, docker.DockerClient] = {}
+_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Ping:
+    ok: bool
+    version: str | None = None  # daemon version from the Server header
+    error: str | None = None
+
+
+def level0_endpoint() -> str:
+    return os.environ.get("DOCKER_HOST") or f"unix://{DEFAULT_SOCKET}"
+
+
+def short_socket_path(path: str) -> str:
+    """A path to `path` short enough for a unix socket address (a symlink when it is too long)."""
+    if len(path) <= UNIX_PATH_MAX:
+        return path
+    links = os.path.join(STATE_DIR, "s")
+    os.makedirs(links, exist_ok=True)
+    link = os.path.join(links, hashlib.sha1(path.encode()).hexdigest()[:16] + ".sock")
+    if os.path.islink(link) and os.readlink(link) == path:
+        return link
+    tmp = f"{link}.{os.getpid()}"
+    os.symlink(path, tmp)
+    os.replace(tmp, link)
+    return link
+
+
+def endpoint_for_socket(path: str) -> str:
+    return "unix://" + short_socket_path(path)
+
+
+def ping_socket(path: str, timeout: float = 1.5) -> Ping:
+    """Ask a daemon's unix socket for /_ping without the SDK: fast, bounded, never hangs."""
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(timeout)
+            sock.connect(short_socket_path(path))
+            sock.sendall(b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n")
+            data = b""
+            while b"\r\n\r\n" not in data and len(data) < 8192:
+                chunk = sock.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+    except OSError as exc:
+        return Ping(False, error=exc.strerror or str(exc))
+    head = data.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")
+    if not head or " 200 " not in head[0] + " ":
+        return Ping(False, error=head[0] if head else "no answer")
+    version = None
+    for line in head[1:]:
+        name, _, value = line.partition(":")
+        if name.lower() == "server" and "Docker/" in value:
+            version = value.split("Docker/", 1)[1].split()[0]
+    return Ping(True, version=version)
+
+
+def client(endpoint: str | None = None, *, check: bool = True,
+           slow: bool = False) -> docker.DockerClient:
+    """A cached SDK client for `endpoint` (level 0 when None). Raises one-line errors.
+
+    `slow` gives a client with a long read timeout, for builds and image loads."""
+    endpoint = endpoint or level0_endpoint()
+    key = f"{endpoint} slow" if slow else endpoint
+    with _lock:
+        cached = _clients.get(key)
+    if cached is not None:
+        return cached
+    timeout = SLOW_TIMEOUT if slow else API_TIMEOUT
+    try:
+        if endpoint == level0_endpoint() and "DOCKER_HOST" in os.environ:
+            made = docker.from_env(timeout=timeout)
+        else:
+            made = docker.DockerClient(base_url=endpoint, timeout=timeout, version="auto")
+    except docker.errors.DockerException as exc:
+        raise describe_connection_error(endpoint, exc) from None
+    if check:
+        try:
+            made.ping()
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+            raise describe_connection_error(endpoint, exc) from None
+    with _lock:
+        _clients[key] = made
+    return made
+
+
+def forget(endpoint: str) -> None:
+    with _lock:
+        for key in (endpoint, f"{endpoint} slow"):
+            _clients.pop(key, None)
+
+
+def describe_connection_error(endpoint: str, exc: Exception):
+    text = str(exc)
+    if "Permission denied" in text or "PermissionError" in text:
+        return NotEnoughPrivilege(f"permission denied on {endpoint}: run as root or as a member "
+                                  "of the docker group")
+    where = endpoint if "DOCKER_HOST" in os.environ else f"{endpoint} (set DOCKER_HOST to use " \
+                                                         "another engine)"
+    return EngineUnreachable(f"no Docker engine answers at {where}: start dockerd, or run "
+                             "`dindtui` after installing docker.io")

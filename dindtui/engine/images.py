@@ -1,0 +1,301 @@
+"""Images: build the level image (bootstrapping a base when no registry answers), and move
+images down the tree — by streaming `save -> load` through the API, or by seeding a fresh data
+root with hardlinks to the parent's layers (DESIGN.md, "Seeding")."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import shutil
+import subprocess
+import tarfile
+import tempfile
+import time
+from dataclasses import dataclass, field
+from importlib import resources
+
+import docker.errors
+import requests.exceptions
+
+from . import connect
+from .errors import BuildFailed, DindtuiError, DiskFull, ImageMissing
+from .progress import Progress, ProgressCallback, no_progress
+
+DEFAULT_IMAGE = os.environ.get("DINDTUI_IMAGE", "dindtui:latest")
+DEFAULT_BASE = "debian:trixie-slim"
+BOOTSTRAP_BASE = "dindtui-base:trixie"
+BOOTSTRAP_SUITE = "trixie"
+INPUTS_LABEL = "dindtui.inputs"
+API_ERRORS = (docker.errors.APIError, requests.exceptions.RequestException)
+
+
+# --------------------------------------------------------------------------- build
+
+def _package_file(name: str) -> bytes:
+    return resources.files("dindtui").joinpath(name).read_bytes()
+
+
+def build_inputs() -> dict[str, bytes]:
+    """The build context: the Dockerfile and the init, read from the installed package."""
+    return {"Dockerfile": _package_file("data/Dockerfile"),
+            "dindtui/inner_init.py": _package_file("inner_init.py")}
+
+
+def inputs_hash(files: dict[str, bytes], base_id: str) -> str:
+    digest = hashlib.sha256(base_id.encode())
+    for name in sorted(files):
+        digest.update(name.encode() + b"\0" + files[name] + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def _context_tar(files: dict[str, bytes]) -> io.BytesIO:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size, info.mode = len(data), 0o755 if name.endswith(".py") else 0o644
+            tar.addfile(info, io.BytesIO(data))
+    buffer.seek(0)
+    return buffer
+
+
+@dataclass
+class BuildResult:
+    tag: str
+    image_id: str
+    built: bool            # False when an image with the same inputs already existed
+    base: str
+    bootstrapped: bool
+    seconds: float
+    size: int
+
+
+def build_image(tag: str = DEFAULT_IMAGE, base: str | None = None, *, force: bool = False,
+                progress: ProgressCallback = no_progress) -> BuildResult:
+    """Build the level image on level 0. Idempotent: unchanged inputs return in seconds."""
+    started = time.monotonic()
+    client = connect.client(slow=True)
+    base_image, bootstrapped = ensure_base(client, base, progress)
+    files = build_inputs()
+    wanted = inputs_hash(files, base_image.id)
+    if not force:
+        try:
+            existing = client.images.get(tag)
+            if (existing.labels or {}).get(INPUTS_LABEL) == wanted:
+                progress(Progress("build", f"{tag} is up to date (inputs {wanted})", 1, 1))
+                return BuildResult(tag, existing.id, False, base_image.tags[0] if base_image.tags
+                                   else base_image.id, bootstrapped,
+                                   time.monotonic() - started, existing.attrs.get("Size", 0))
+        except docker.errors.ImageNotFound:
+            pass
+    base_name = base_image.tags[0] if base_image.tags else base_image.id
+    progress(Progress("build", f"building {tag} on {base_name}", 0, None))
+    image_id = None
+    step_total = files["Dockerfile"].decode().count("\n")
+    try:
+        for chunk in client.api.build(fileobj=_context_tar(files), custom_context=True, tag=tag,
+                                      rm=True, forcerm=True, decode=True, timeout=None,
+                                      buildargs={"BASE_IMAGE": base_name,
+                                                 "DINDTUI_INPUTS": wanted}):
+            if "error" in chunk:
+                raise BuildFailed(f"image build failed: {chunk['error'].strip()}")
+            line = (chunk.get("stream") or "").strip()
+            if line.startswith("Step "):
+                done, _, total = line[5:].split(" ", 1)[0].partition("/")
+                step_total = int(total or step_total)
+                progress(Progress("build", line, int(done), step_total))
+            elif line:
+                progress(Progress("build", line[-200:]))
+            if "aux" in chunk and "ID" in chunk["aux"]:
+                image_id = chunk["aux"]["ID"]
+    except API_ERRORS as exc:
+        raise BuildFailed(f"image build failed: {exc}") from None
+    image = client.images.get(image_id or tag)
+    progress(Progress("build", f"built {tag} ({image.attrs.get('Size', 0) / 1e6:.0f} MB)",
+                      step_total, step_total))
+    return BuildResult(tag, image.id, True, base_name, bootstrapped,
+                       time.monotonic() - started, image.attrs.get("Size", 0))
+
+
+def ensure_base(client, base: str | None, progress: ProgressCallback):
+    """The base image: local, else pulled, else (for the default) bootstrapped with debootstrap."""
+    candidates = [base] if base else [DEFAULT_BASE, BOOTSTRAP_BASE]
+    for name in candidates:
+        try:
+            return client.images.get(name), False
+        except docker.errors.ImageNotFound:
+            continue
+    first = candidates[0]
+    progress(Progress("base", f"pulling {first}"))
+    try:
+        return client.images.pull(first), False
+    except API_ERRORS as exc:
+        if base and base != DEFAULT_BASE:
+            raise BuildFailed(f"base image {base} is neither local nor pullable: {exc}") from None
+        progress(Progress("base", f"{first} cannot be pulled: bootstrapping {BOOTSTRAP_BASE} "
+                                  "with debootstrap instead"))
+    return bootstrap_base(client, progress), True
+
+
+def bootstrap_base(client, progress: ProgressCallback):
+    """debootstrap a minimal Debian and import it as BOOTSTRAP_BASE (needs root and debootstrap)."""
+    if shutil.which("debootstrap") is None:
+        raise BuildFailed("no base image and no registry: install debootstrap "
+                          "(apt-get install debootstrap) so dindtui can make one")
+    if os.geteuid() != 0:
+        raise BuildFailed("bootstrapping the base image needs root (debootstrap)")
+    with tempfile.TemporaryDirectory(prefix="dindtui-rootfs-") as rootfs:
+        process = subprocess.Popen(["debootstrap", "--variant=minbase", BOOTSTRAP_SUITE, rootfs],
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        tail = []
+        for line in process.stdout:
+            tail = (tail + [line.strip()])[-5:]
+            if line.startswith("I: "):
+                progress(Progress("base", "debootstrap: " + line[3:].strip()))
+        if process.wait() != 0:
+            raise BuildFailed("debootstrap failed: " + " | ".join(tail))
+        progress(Progress("base", f"importing the root filesystem as {BOOTSTRAP_BASE}"))
+        tar = subprocess.Popen(["tar", "-C", rootfs, "--exclude=./var/cache/apt/archives/*.deb",
+                                "--exclude=./var/lib/apt/lists/*", "-c", "."],
+                               stdout=subprocess.PIPE)
+        repository, tag = BOOTSTRAP_BASE.split(":")
+        try:
+            client.api.import_image(src=iter(lambda: tar.stdout.read(1 << 20), b""),
+                                    repository=repository, tag=tag)
+        finally:
+            tar.stdout.close()
+            tar.wait()
+    return client.images.get(BOOTSTRAP_BASE)
+
+
+# --------------------------------------------------------------------------- streaming push
+
+@dataclass
+class PushResult:
+    image: str
+    image_id: str
+    action: str          # "skipped" (same id there), "retagged", "loaded"
+    bytes: int = 0
+    seconds: float = 0.0
+
+    @property
+    def mb_per_s(self) -> float:
+        return self.bytes / 1e6 / self.seconds if self.seconds and self.bytes else 0.0
+
+
+def image_id(client, name: str) -> str:
+    try:
+        return client.images.get(name).id
+    except docker.errors.ImageNotFound:
+        raise ImageMissing(f"image {name} is missing"
+                           + (": run `dindtui image build`" if name == DEFAULT_IMAGE else ""))
+
+
+def _split_tag(name: str) -> tuple[str, str]:
+    repository, _, tag = name.rpartition(":")
+    if not repository or "/" in tag:
+        return name, "latest"
+    return repository, tag
+
+
+def push_image(source_endpoint: str, target_endpoint: str, name: str,
+               progress: ProgressCallback = no_progress) -> PushResult:
+    """Make image `name` available on the target daemon by streaming save -> load (no temp file).
+
+    Skips the transfer when the target already has the same image id; re-tags when only the tag
+    is missing there."""
+    started = time.monotonic()
+    source = connect.client(source_endpoint, slow=True)
+    target = connect.client(target_endpoint, slow=True)
+    wanted = image_id(source, name)
+    try:
+        there = target.images.get(name).id
+    except docker.errors.ImageNotFound:
+        there = None
+    if there == wanted:
+        progress(Progress("push", f"{name} already there", 1, 1))
+        return PushResult(name, wanted, "skipped", seconds=time.monotonic() - started)
+    try:
+        target.images.get(wanted)
+        repository, tag = _split_tag(name)
+        target.api.tag(wanted, repository, tag)
+        progress(Progress("push", f"{name} re-tagged", 1, 1))
+        return PushResult(name, wanted, "retagged", seconds=time.monotonic() - started)
+    except docker.errors.ImageNotFound:
+        pass
+    total = source.images.get(wanted).attrs.get("Size", 0)
+    moved = 0
+
+    def chunks():
+        nonlocal moved
+        for chunk in source.api.get_image(name, chunk_size=1 << 20):
+            moved += len(chunk)
+            progress(Progress("push", f"moving {name}", moved, max(total, moved)))
+            yield chunk
+
+    try:
+        for message in target.api.load_image(chunks(), quiet=True):
+            if "error" in message or "errorDetail" in message:
+                _raise_load_error(name, message.get("error") or str(message["errorDetail"]))
+    except API_ERRORS as exc:
+        _raise_load_error(name, getattr(exc, "explanation", None) or str(exc))
+    if image_id(target, name) != wanted:
+        raise DindtuiError(f"{name} arrived with another id than the source's")
+    progress(Progress("push", f"{name} loaded", moved, moved))
+    return PushResult(name, wanted, "loaded", moved, time.monotonic() - started)
+
+
+def _raise_load_error(name: str, text: str):
+    if "no space left" in text.lower():
+        raise DiskFull(f"disk full while loading {name}: free space (try `dindtui clean`)")
+    raise DindtuiError(f"loading {name} failed: {text.strip()}")
+
+
+# --------------------------------------------------------------------------- seeding
+
+@dataclass
+class SeedCheck:
+    ok: bool
+    reason: str = ""
+    data_root: str = ""
+
+
+def seed_check(client) -> SeedCheck:
+    """Can layers be hardlinked out of this daemon's data root? Only with the classic overlay2
+    image store and no user-namespace remapping."""
+    try:
+        info = client.info()
+    except API_ERRORS as exc:
+        return SeedCheck(False, f"docker info failed: {exc}")
+    if info.get("Driver") != "overlay2":
+        return SeedCheck(False, f"storage driver is {info.get('Driver')}, not overlay2")
+    status = json.dumps(info.get("DriverStatus") or [])
+    if "snapshotter" in status:
+        return SeedCheck(False, "the daemon uses the containerd image store")
+    if any("userns" in opt for opt in info.get("SecurityOptions") or []):
+        return SeedCheck(False, "the daemon remaps user namespaces")
+    return SeedCheck(True, data_root=info.get("DockerRootDir") or "/var/lib/docker")
+
+
+@dataclass
+class SeedResult:
+    images: list[str] = field(default_factory=list)
+    layers: int = 0
+    files: int = 0
+    linked_bytes: int = 0
+    seconds: float = 0.0
+
+
+def seed_command(source_root: str, target_root: str, ids: list[str]) -> list[str]:
+    return ["/usr/local/bin/dindtui-init", "seed", source_root, target_root, *ids]
+
+
+def parse_seed_output(output: str, ids: list[str], started: float) -> SeedResult:
+    for line in reversed(output.strip().splitlines()):
+        if line.startswith("{"):
+            stats = json.loads(line)
+            return SeedResult(ids, stats["layers"], stats["files"], stats["linked_bytes"],
+                              time.monotonic() - started)
+    raise DindtuiError(f"seeding printed no result: {output.strip()[-300:]}")

@@ -1,0 +1,90 @@
+"""How to start a level's container on a given daemon: `--privileged` where that daemon accepts
+it, else the capability-precise fallback (DESIGN.md section 2). Decided per daemon, because a
+Docker 26 level accepts --privileged for its children even where the host engine refuses it."""
+
+from __future__ import annotations
+
+import threading
+
+import docker.errors
+import requests.exceptions
+
+from .errors import ImageMissing, NotEnoughPrivilege
+
+PRIVILEGED = "privileged"
+CAPABILITIES = "capabilities"
+
+# Verified to depth 3 on a host whose bounding set lacks CAP_SYS_RESOURCE. Every flag is a single
+# word, so `docker run $(dindtui flags) ...` survives the shell's word splitting.
+CAPABILITY_FLAGS = [
+    "--cap-add=ALL", "--cap-drop=SYS_RESOURCE",
+    "--security-opt=seccomp=unconfined", "--security-opt=apparmor=unconfined",
+    "--security-opt=systempaths=unconfined",
+]
+
+_decided: dict[str, str] = {}
+_lock = threading.Lock()
+
+
+def host_config(client, mode: str, **options) -> dict:
+    """An API HostConfig for a container started in `mode`, plus any other SDK options."""
+    if mode == PRIVILEGED:
+        return client.api.create_host_config(privileged=True, **options)
+    config = client.api.create_host_config(
+        cap_add=["ALL"], cap_drop=["SYS_RESOURCE"],
+        security_opt=["seccomp=unconfined", "apparmor=unconfined"], **options)
+    # The CLI's `--security-opt systempaths=unconfined`: nothing masked, nothing read-only.
+    config["MaskedPaths"] = []
+    config["ReadonlyPaths"] = []
+    return config
+
+
+def cli_flags(mode: str) -> list[str]:
+    return ["--privileged"] if mode == PRIVILEGED else list(CAPABILITY_FLAGS)
+
+
+def _try(client, image: str, mode: str) -> str | None:
+    """Start a throwaway container of `image` in `mode`; None when it ran, else the error."""
+    container = None
+    try:
+        container = client.api.create_container(
+            image, entrypoint=["true"], labels={"dindtui.probe": "1"},
+            host_config=host_config(client, mode))
+        client.api.start(container)
+        result = client.api.wait(container, timeout=30)
+        return None if result.get("StatusCode") == 0 else f"exit {result.get('StatusCode')}"
+    except docker.errors.ImageNotFound:
+        raise ImageMissing(f"image {image} is missing on this daemon: run `dindtui image build`")
+    except (docker.errors.APIError, requests.exceptions.RequestException) as exc:
+        return getattr(exc, "explanation", None) or str(exc)
+    finally:
+        if container is not None:
+            try:
+                client.api.remove_container(container, force=True)
+            except (docker.errors.APIError, requests.exceptions.RequestException):
+                pass
+
+
+def decide(client, image: str, known: str | None = None) -> str:
+    """The privilege mode for new levels on `client`'s daemon, probing once per daemon.
+
+    `known` is a mode already proven on that daemon (read from its levels' labels)."""
+    daemon_id = client.info().get("ID", "")
+    with _lock:
+        if daemon_id in _decided:
+            return _decided[daemon_id]
+    if known in (PRIVILEGED, CAPABILITIES):
+        mode = known
+    else:
+        privileged_error = _try(client, image, PRIVILEGED)
+        mode = PRIVILEGED
+        if privileged_error is not None:
+            fallback_error = _try(client, image, CAPABILITIES)
+            if fallback_error is not None:
+                raise NotEnoughPrivilege(
+                    "this engine can start neither privileged containers nor the capability "
+                    f"fallback ({fallback_error.strip()}); a Docker daemon cannot run inside it")
+            mode = CAPABILITIES
+    with _lock:
+        _decided[daemon_id] = mode
+    return mode

@@ -1,0 +1,281 @@
+"""Disk usage of the levels' /var/lib/docker volumes at every depth, and their cleanup.
+
+Measured by inode on the host filesystem when this process can read the engine's data root
+(local engine, root): a layer hardlinked into several levels counts once for the whole tree, and
+a volume's "freeable" bytes are only those whose every link lies inside what would be removed.
+Otherwise the daemons' own figures are used (`docker system df`)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass, field
+
+import docker.errors
+
+from . import connect, levels
+from .images import API_ERRORS
+from .levels import Level
+from .progress import Progress, ProgressCallback, no_progress
+
+LIVE, DEAD, ORPHAN = "live", "dead", "orphan"
+
+
+@dataclass
+class VolumeUsage:
+    volume: str
+    daemon: str            # path of the level whose daemon holds the volume; "" for level 0
+    level: str             # path of the level the volume belongs (or belonged) to
+    depth: int
+    state: str             # live, dead (its container stopped) or orphan (no container)
+    container_id: str | None = None
+    bytes: int = 0         # bytes counted here; each inode is counted once in the whole tree
+    shared_bytes: int = 0  # bytes in files hardlinked with other places (seeded layers)
+    freeable: int = 0      # bytes that removing this volume (and what nests in it) frees
+    host_path: str | None = None
+    nested: list[str] = field(default_factory=list)  # volumes that live inside this one
+
+    def to_dict(self) -> dict:
+        return {k: getattr(self, k) for k in (
+            "volume", "daemon", "level", "depth", "state", "container_id", "bytes",
+            "shared_bytes", "freeable")}
+
+
+@dataclass
+class UsageReport:
+    volumes: list[VolumeUsage]
+    total: int               # distinct bytes on disk for all the volumes of the tree
+    method: str              # "inode" or "daemon"
+
+    def by_level(self) -> dict[str, VolumeUsage]:
+        return {v.level: v for v in self.volumes if v.state == LIVE}
+
+    def to_dict(self) -> dict:
+        return {"method": self.method, "total": self.total,
+                "volumes": [v.to_dict() for v in self.volumes]}
+
+
+def _list_volumes(root: Level) -> list[tuple[Level, dict]]:
+    """(daemon level, volume inspect) for every dindtui volume on every reachable daemon."""
+    found = []
+    for daemon in root.walk():
+        if daemon.state != levels.READY or daemon.endpoint is None:
+            continue
+        try:
+            client = connect.client(daemon.endpoint, check=False)
+            listed = client.api.volumes(filters={
+                "label": f"{levels.LABEL_OWNER}={levels.OWNER}"}).get("Volumes") or []
+        except API_ERRORS:
+            continue
+        found += [(daemon, volume) for volume in listed]
+    return found
+
+
+def _classify(daemon: Level, volume: dict) -> VolumeUsage:
+    labels = volume.get("Labels") or {}
+    name = labels.get(levels.LABEL_NAME, "?")
+    path = f"{daemon.path}/{name}" if daemon.path else name
+    owner = next((c for c in daemon.children if c.volume == volume["Name"]), None)
+    if owner is None:
+        state, container = ORPHAN, None
+    else:
+        state = DEAD if owner.state == levels.DEAD else LIVE
+        container = owner.container_id
+    return VolumeUsage(volume["Name"], daemon.path, path, daemon.depth + 1, state, container)
+
+
+def measure(root: Level, progress: ProgressCallback = no_progress) -> UsageReport:
+    """Usage of every dindtui volume in the tree (levels must come from a fresh discover())."""
+    listed = _list_volumes(root)
+    usages = [_classify(daemon, volume) for daemon, volume in listed]
+    if _host_paths(root, listed, usages):
+        return _measure_inodes(usages, progress)
+    return _measure_daemon(root, usages)
+
+
+def _host_paths(root: Level, listed, usages: list[VolumeUsage]) -> bool:
+    """Fill each volume's host path; False when the host filesystem cannot be read."""
+    if os.geteuid() != 0 or not (root.endpoint or "").startswith("unix://"):
+        return False
+    data_roots: dict[str, str] = {}  # daemon path -> host path of its data root
+    try:
+        data_roots[""] = connect.client(root.endpoint, check=False).info()["DockerRootDir"]
+    except (API_ERRORS + (KeyError,)):
+        return False
+    if not os.path.isdir(data_roots[""]):
+        return False
+    pending = list(zip(listed, usages))
+    while pending:
+        progressed = False
+        for item in list(pending):
+            (daemon, volume), usage = item
+            if daemon.path not in data_roots:
+                continue
+            inner_root = data_roots[""] if daemon.depth == 0 else "/var/lib/docker"
+            usage.host_path = os.path.join(data_roots[daemon.path],
+                                           os.path.relpath(volume["Mountpoint"], inner_root))
+            if usage.state == LIVE:
+                data_roots[usage.level] = usage.host_path
+            pending.remove(item)
+            progressed = True
+        if not progressed:
+            break
+    for usage in usages:
+        if usage.host_path is None or not os.path.isdir(usage.host_path):
+            return False
+        usage.nested = [o.volume for o in usages if o is not usage and o.host_path and
+                        o.host_path.startswith(usage.host_path.rstrip("/") + "/")]
+    return True
+
+
+def _measure_inodes(usages: list[VolumeUsage], progress: ProgressCallback) -> UsageReport:
+    by_path = {u.host_path: u for u in usages}
+    inodes: dict[tuple[int, int], tuple[int, int]] = {}   # inode -> (bytes, links it has)
+    links_in: dict[str, dict[tuple[int, int], int]] = {}  # volume -> inode -> links inside it
+    # Shallow volumes first, so a layer shared down the tree is counted at its highest level.
+    ordered = sorted(usages, key=lambda u: (u.depth, u.volume))
+    for index, usage in enumerate(ordered):
+        progress(Progress("du", f"measuring {usage.level}", index, len(ordered)))
+        links_in[usage.volume] = _walk(usage.host_path, by_path, inodes)
+    progress(Progress("du", "measured", len(ordered), len(ordered)))
+    in_tree: dict[tuple[int, int], int] = {}
+    for counts in links_in.values():
+        for key, count in counts.items():
+            in_tree[key] = in_tree.get(key, 0) + count
+    counted: set[tuple[int, int]] = set()
+    for usage in ordered:
+        for key in links_in[usage.volume]:
+            size, links = inodes[key]
+            if links > 1:
+                usage.shared_bytes += size
+            # A file also linked from outside every level volume (a layer seeded from the
+            # engine's own image store) costs the tree nothing: its bytes are already there.
+            if key not in counted and in_tree[key] >= links:
+                counted.add(key)
+                usage.bytes += size
+    for usage in usages:
+        union: dict[tuple[int, int], int] = {}
+        for name in [usage.volume] + usage.nested:
+            for key, count in links_in.get(name, {}).items():
+                union[key] = union.get(key, 0) + count
+        usage.freeable = sum(inodes[key][0] for key, count in union.items()
+                             if count >= inodes[key][1])
+    return UsageReport(usages, sum(inodes[key][0] for key in counted), "inode")
+
+
+def _walk(top: str, skip: dict, inodes: dict) -> dict[tuple[int, int], int]:
+    """Count the links to each inode under `top`, not descending into other volumes (`skip`)."""
+    counts: dict[tuple[int, int], int] = {}
+    stack = [top]
+    while stack:
+        try:
+            entries = list(os.scandir(stack.pop()))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            is_dir = entry.is_dir(follow_symlinks=False)
+            if is_dir:
+                if entry.path in skip:
+                    continue  # another level's volume: measured on its own
+                stack.append(entry.path)
+            key = (st.st_dev, st.st_ino)
+            counts[key] = counts.get(key, 0) + 1
+            if key not in inodes:
+                inodes[key] = (st.st_blocks * 512, 1 if is_dir else st.st_nlink)
+    return counts
+
+
+def _measure_daemon(root: Level, usages: list[VolumeUsage]) -> UsageReport:
+    sizes: dict[tuple[str, str], int] = {}
+    for daemon in {u.daemon for u in usages}:
+        level = levels.find(root, daemon)
+        try:
+            df = connect.client(level.endpoint, check=False).api.df()
+        except API_ERRORS:
+            continue
+        for volume in df.get("Volumes") or []:
+            size = (volume.get("UsageData") or {}).get("Size", -1)
+            sizes[(daemon, volume["Name"])] = max(size, 0)
+    for usage in usages:
+        usage.bytes = usage.freeable = sizes.get((usage.daemon, usage.volume), 0)
+    # A level's volume holds its children's volumes: report each level's own share.
+    for usage in usages:
+        inner = [u for u in usages if u.daemon == usage.level]
+        usage.bytes = max(usage.bytes - sum(u.bytes for u in inner), 0)
+    return UsageReport(usages, sum(u.bytes for u in usages), "daemon")
+
+
+# --------------------------------------------------------------------------- cleanup
+
+@dataclass
+class CleanupItem:
+    volume: str
+    daemon: str
+    level: str
+    state: str          # dead or orphan
+    container_id: str | None
+    bytes: int
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+@dataclass
+class CleanupPlan:
+    items: list[CleanupItem]
+
+    @property
+    def total(self) -> int:
+        return sum(item.bytes for item in self.items)
+
+    def to_dict(self) -> dict:
+        return {"total": self.total, "items": [i.to_dict() for i in self.items]}
+
+
+def plan_cleanup(root: Level, report: UsageReport | None = None) -> CleanupPlan:
+    """What cleanup would remove: volumes of dead levels and orphaned volumes, never a volume of
+    a live level (nor one nested inside what is removed anyway, which goes with it)."""
+    report = report or measure(root)
+    removable = [u for u in report.volumes if u.state in (DEAD, ORPHAN)]
+    nested = {name for u in removable for name in u.nested}
+    return CleanupPlan([CleanupItem(u.volume, u.daemon, u.level, u.state, u.container_id,
+                                    u.freeable) for u in removable if u.volume not in nested])
+
+
+def apply_cleanup(root: Level, plan: CleanupPlan,
+                  progress: ProgressCallback = no_progress) -> list[CleanupItem]:
+    """Remove what `plan` lists, re-checking each volume just before: ours, and not in use by a
+    running container. Returns the items actually removed."""
+    removed = []
+    for index, item in enumerate(plan.items):
+        progress(Progress("clean", f"removing {item.volume} ({item.level})", index,
+                          len(plan.items)))
+        daemon = levels.find(root, item.daemon)
+        client = connect.client(daemon.endpoint, check=False)
+        try:
+            labels = client.api.inspect_volume(item.volume).get("Labels") or {}
+            if labels.get(levels.LABEL_OWNER) != levels.OWNER:
+                continue
+            users = client.api.containers(all=True, filters={"volume": item.volume})
+            if any(user["State"] == "running" for user in users):
+                continue
+            for user in users:
+                client.api.remove_container(user["Id"], force=True)
+            client.api.remove_volume(item.volume)
+        except docker.errors.NotFound:
+            continue
+        except API_ERRORS as exc:
+            progress(Progress("clean", f"could not remove {item.volume}: {exc}"))
+            continue
+        name = item.level.rsplit("/", 1)[-1]
+        if not any(c.name == name and c.state != levels.DEAD
+                   for c in daemon.children):
+            shutil.rmtree(levels.child_socket_dir(daemon, name), ignore_errors=True)
+        removed.append(item)
+    progress(Progress("clean", f"removed {len(removed)} volume(s)", len(plan.items),
+                      len(plan.items)))
+    return removed

@@ -1,0 +1,727 @@
+#!/usr/bin/env python3
+"""PID 1 of the dindtui image: prepare the container, run dockerd inside it, then a shell or TCP.
+
+Standard library only: this file is copied into the image as /usr/local/bin/dindtui-init and
+shares no code with the rest of dindtui at run time.
+
+Modes (see DESIGN.md section 4):
+  shell mode   (no PORT, DINDTUI_MODE unset): daemon in the background, then the given command or
+               an interactive login shell; exits with that command's status.
+  daemon mode  (PORT=N, or DINDTUI_MODE=daemon): the daemon in the foreground of the container,
+               on TCP port N with TLS when PORT is set; exits when stopped.
+  seed         (`dindtui-init seed ...`): hardlink image layers from a data root into a fresh one;
+               used by the engine before a child level starts.
+
+Exit statuses: 0 ok (or the command's own), 2 bad input, 3 not enough privilege,
+4 cgroup setup failed, 5 dockerd failed to start, 6 seeding failed.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import os
+import signal
+import socket
+import stat as stat_mod
+import subprocess
+import sys
+import time
+
+EXIT_BAD_INPUT = 2
+EXIT_PRIVILEGE = 3
+EXIT_CGROUP = 4
+EXIT_DOCKERD = 5
+EXIT_SEED = 6
+
+CGROUP_ROOT = "/sys/fs/cgroup"
+DOCKERD_LOG = "/var/log/dockerd.log"
+SOCKET_TREE_DIR = "/run/dindtui"
+CAP_SYS_ADMIN = 21
+FORWARDED_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT,
+                     signal.SIGUSR1, signal.SIGUSR2)
+SI_KERNEL = 0x80  # si_code of signals the kernel sends (a tty's ^C), as opposed to kill(2)
+
+
+class InitError(Exception):
+    """A failure that ends the init with one clear line and a distinct status."""
+
+    def __init__(self, message: str, status: int = 1):
+        super().__init__(message)
+        self.status = status
+
+
+def log(message: str) -> None:
+    print(f"dindtui-init: {message}", file=sys.stderr, flush=True)
+
+
+def run(*argv: str, check: bool = True) -> subprocess.CompletedProcess:
+    return subprocess.run(argv, check=check, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True)
+
+
+# --------------------------------------------------------------------------- file descriptors
+
+def close_inherited_fds() -> list[int]:
+    """Close every inherited descriptor above 2, so nothing the parent leaked reaches dockerd."""
+    closed = []
+    try:
+        fds = [int(name) for name in os.listdir("/proc/self/fd")]
+    except OSError:
+        fds = list(range(3, 1024))
+    for fd in fds:
+        if fd > 2:
+            try:
+                os.close(fd)
+                closed.append(fd)
+            except OSError:
+                pass  # the descriptor of the listdir itself, already closed
+    return closed
+
+
+# --------------------------------------------------------------------------- input checks
+
+def parse_port(value: str | None) -> int | None:
+    if value is None or value == "":
+        return None
+    if not value.isdigit() or not 1 <= int(value) <= 65535:
+        raise InitError(f"PORT must be a TCP port number from 1 to 65535, got {value!r}",
+                        EXIT_BAD_INPUT)
+    return int(value)
+
+
+def check_privileges() -> None:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("CapEff:"):
+                caps = int(line.split()[1], 16)
+                break
+        else:
+            caps = 0
+    if not caps & (1 << CAP_SYS_ADMIN):
+        raise InitError("not enough privilege to run a Docker daemon: start this container with "
+                        "the flags printed by `dindtui flags` (usually --privileged)",
+                        EXIT_PRIVILEGE)
+
+
+# --------------------------------------------------------------------------- mounts
+
+def mountinfo() -> list[tuple[str, str]]:
+    """(mount point, filesystem type) of every mount, in mount order."""
+    mounts = []
+    with open("/proc/self/mountinfo") as info:
+        for line in info:
+            left, _, right = line.partition(" - ")
+            point = left.split()[4].replace("\\040", " ")
+            mounts.append((point, right.split()[0]))
+    return mounts
+
+
+def mount(fstype: str, source: str, target: str, options: str | None = None) -> None:
+    argv = ["mount", "-t", fstype]
+    if options:
+        argv += ["-o", options]
+    result = run(*argv, source, target, check=False)
+    if result.returncode != 0:
+        raise OSError(result.stdout.strip() or f"mount {target} failed")
+
+
+def remount_sys_rw() -> None:
+    with open("/proc/self/mountinfo") as info:
+        for line in info:
+            fields = line.split()
+            if fields[4] == "/sys":
+                if "ro" in fields[5].split(","):
+                    result = run("mount", "-o", "remount,rw", "/sys", check=False)
+                    if result.returncode != 0:
+                        raise InitError("/sys is read-only and cannot be remounted: start this "
+                                        "container with the flags from `dindtui flags`",
+                                        EXIT_PRIVILEGE)
+                return
+
+
+def mount_securityfs() -> None:
+    target = "/sys/kernel/security"
+    if not os.path.isdir(target) or any(p == target for p, _ in mountinfo()):
+        return
+    try:
+        mount("securityfs", "none", target)
+    except OSError as exc:
+        log(f"warning: could not mount securityfs ({exc}); AppArmor profiles will not load")
+
+
+def detect_cgroup_version() -> str:
+    forced = os.environ.get("DINDTUI_CGROUP", "").strip()
+    if forced:
+        if forced not in ("v1", "v2"):
+            raise InitError(f"DINDTUI_CGROUP must be v1 or v2, got {forced!r}", EXIT_BAD_INPUT)
+        return forced
+    for point, fstype in mountinfo():
+        if point == CGROUP_ROOT and fstype == "cgroup2":
+            return "v2"
+    return "v1"
+
+
+def unmount_cgroups() -> None:
+    mounted = [p for p, _ in mountinfo() if p == CGROUP_ROOT or p.startswith(CGROUP_ROOT + "/")]
+    for point in sorted(set(mounted), key=len, reverse=True):
+        run("umount", "-l", point, check=False)
+
+
+def v1_hierarchies() -> list[list[str]]:
+    """Groups of subsystems to mount together, following the kernel's own co-mounts."""
+    by_hierarchy: dict[str, list[str]] = {}
+    with open("/proc/cgroups") as cgroups:
+        for line in cgroups:
+            if line.startswith("#"):
+                continue
+            name, hierarchy, _, enabled = line.split()[:4]
+            if enabled != "1":
+                continue
+            key = hierarchy if hierarchy != "0" else f"alone-{name}"
+            by_hierarchy.setdefault(key, []).append(name)
+    named = set()
+    with open("/proc/self/cgroup") as own:
+        for line in own:
+            controllers = line.split(":")[1]
+            for item in controllers.split(","):
+                if item.startswith("name="):
+                    named.add(item)
+    named.add("name=systemd")
+    return list(by_hierarchy.values()) + [[n] for n in sorted(named)]
+
+
+def setup_cgroup_v1() -> None:
+    unmount_cgroups()
+    mount("tmpfs", "cgroup", CGROUP_ROOT, "mode=755")
+    mounted_any = False
+    for group in v1_hierarchies():
+        is_named = group[0].startswith("name=")
+        dirname = group[0][len("name="):] if is_named else ",".join(group)
+        target = os.path.join(CGROUP_ROOT, dirname)
+        os.makedirs(target, exist_ok=True)
+        options = "none," + group[0] if is_named else ",".join(group)
+        try:
+            mount("cgroup", "cgroup", target, options)
+        except OSError as exc:
+            os.rmdir(target)
+            log(f"warning: cgroup hierarchy {dirname} not mounted ({exc})")
+            continue
+        mounted_any = mounted_any or not is_named
+        for subsystem in group if len(group) > 1 else []:
+            link = os.path.join(CGROUP_ROOT, subsystem)
+            if not os.path.exists(link):
+                os.symlink(dirname, link)
+    if not mounted_any:
+        raise InitError("no cgroup v1 hierarchy could be mounted: start this container with the "
+                        "flags from `dindtui flags`", EXIT_CGROUP)
+
+
+def write_retrying(path: str, value: str, attempts: int = 20) -> None:
+    for attempt in range(attempts):
+        try:
+            with open(path, "w") as handle:
+                handle.write(value)
+            return
+        except OSError as exc:
+            if exc.errno != errno.EBUSY or attempt == attempts - 1:
+                raise
+            time.sleep(0.05)
+
+
+def setup_cgroup_v2() -> None:
+    if not any(p == CGROUP_ROOT and t == "cgroup2" for p, t in mountinfo()):
+        unmount_cgroups()
+        mount("cgroup2", "cgroup2", CGROUP_ROOT)
+    # No process may sit in the root of a cgroup whose subtree has controllers enabled, so every
+    # process of this container moves into /init first (as moby's dind script does).
+    init_group = os.path.join(CGROUP_ROOT, "init")
+    os.makedirs(init_group, exist_ok=True)
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                write_retrying(os.path.join(init_group, "cgroup.procs"), entry)
+            except OSError as exc:
+                if exc.errno not in (errno.ESRCH, errno.EINVAL):
+                    raise
+    with open(os.path.join(CGROUP_ROOT, "cgroup.controllers")) as handle:
+        controllers = handle.read().split()
+    for controller in controllers:
+        try:
+            write_retrying(os.path.join(CGROUP_ROOT, "cgroup.subtree_control"), "+" + controller)
+        except OSError as exc:
+            log(f"warning: cgroup v2 controller {controller} not enabled ({exc.strerror})")
+
+
+def setup_cgroups() -> str:
+    version = detect_cgroup_version()
+    try:
+        if version == "v2":
+            setup_cgroup_v2()
+        else:
+            setup_cgroup_v1()
+    except InitError:
+        raise
+    except OSError as exc:
+        raise InitError(f"cgroup {version} setup failed: {exc}", EXIT_CGROUP) from None
+    return version
+
+
+# --------------------------------------------------------------------------- network
+
+def choose_iptables() -> str:
+    """Pick the iptables backend: the forced one, else legacy if the outer host uses it."""
+    choice = os.environ.get("DINDTUI_IPTABLES", "").strip()
+    if not choice:
+        legacy = run("iptables-legacy-save", check=False)
+        has_legacy_rules = legacy.returncode == 0 and any(
+            line.startswith("-A") for line in legacy.stdout.splitlines())
+        nft = run("iptables-nft", "-nL", check=False)
+        choice = "legacy" if has_legacy_rules or nft.returncode != 0 else "nft"
+    if choice not in ("legacy", "nft"):
+        raise InitError(f"DINDTUI_IPTABLES must be legacy or nft, got {choice!r}", EXIT_BAD_INPUT)
+    for tool in ("iptables", "ip6tables"):
+        path = f"/usr/sbin/{tool}-{choice}"
+        if os.path.exists(path):
+            run("update-alternatives", "--set", tool, path, check=False)
+    return choice
+
+
+def outer_mtu() -> int | None:
+    """MTU of the interface holding the default route, so nested bridges do not fragment."""
+    try:
+        with open("/proc/net/route") as routes:
+            next(routes)
+            for line in routes:
+                fields = line.split()
+                if fields[1] == "00000000":
+                    with open(f"/sys/class/net/{fields[0]}/mtu") as mtu:
+                        return int(mtu.read())
+    except (OSError, StopIteration, ValueError):
+        pass
+    return None
+
+
+# --------------------------------------------------------------------------- TLS
+
+def ensure_certs(certdir: str) -> None:
+    """CA, server and client certificates, made once and kept in the /certs volume."""
+    ca, server, client = (os.path.join(certdir, d) for d in ("ca", "server", "client"))
+    if all(os.path.exists(os.path.join(d, f)) for d, f in
+           ((server, "cert.pem"), (client, "cert.pem"), (client, "key.pem"))):
+        return
+    for directory in (ca, server, client):
+        os.makedirs(directory, exist_ok=True)
+    hostname = socket.gethostname()
+    sans = ["DNS:localhost", f"DNS:{hostname}", "IP:127.0.0.1", "IP:::1"]
+    try:
+        sans += [f"IP:{ip}" for ip in run("hostname", "-i").stdout.split() if ip]
+    except (OSError, subprocess.CalledProcessError):
+        pass
+    sans += [s.strip() for s in os.environ.get("DOCKER_TLS_SAN", "").split(",") if s.strip()]
+
+    def openssl(*argv: str) -> None:
+        result = run("openssl", *argv, check=False)
+        if result.returncode != 0:
+            raise InitError(f"openssl {argv[0]} failed: {result.stdout.strip()}")
+
+    openssl("genrsa", "-out", f"{ca}/key.pem", "4096")
+    openssl("req", "-new", "-x509", "-days", "825", "-sha256", "-key", f"{ca}/key.pem",
+            "-subj", "/CN=dindtui CA", "-out", f"{ca}/cert.pem")
+    for directory, name, usage in ((server, hostname, "serverAuth"), (client, "client",
+                                                                      "clientAuth")):
+        openssl("genrsa", "-out", f"{directory}/key.pem", "4096")
+        openssl("req", "-new", "-sha256", "-key", f"{directory}/key.pem", "-subj", f"/CN={name}",
+                "-out", f"{directory}/csr.pem")
+        extensions = f"{directory}/openssl.cnf"
+        with open(extensions, "w") as handle:
+            handle.write(f"basicConstraints=CA:FALSE\nextendedKeyUsage={usage}\n")
+            if usage == "serverAuth":
+                handle.write("subjectAltName=" + ",".join(sans) + "\n")
+        openssl("x509", "-req", "-days", "825", "-sha256", "-in", f"{directory}/csr.pem",
+                "-CA", f"{ca}/cert.pem", "-CAkey", f"{ca}/key.pem", "-CAcreateserial",
+                "-out", f"{directory}/cert.pem", "-extfile", extensions)
+        copy_file(f"{ca}/cert.pem", f"{directory}/ca.pem")
+        for leftover in ("csr.pem", "openssl.cnf"):
+            os.remove(os.path.join(directory, leftover))
+    for directory in (ca, server, client):
+        os.chmod(os.path.join(directory, "key.pem"), 0o600 if directory != client else 0o644)
+
+
+# --------------------------------------------------------------------------- dockerd
+
+def remove_stale_pid_files() -> None:
+    for path in ("/var/run/docker.pid", "/run/docker/containerd/containerd.pid",
+                 "/var/run/docker/containerd/containerd.pid", "/run/containerd/containerd.pid"):
+        try:
+            os.remove(path)
+        except OSError:
+            pass
+
+
+def dockerd_argv(port: int | None, tls_dir: str | None, mtu: int | None) -> list[str]:
+    argv = ["dockerd", "--host=unix:///var/run/docker.sock"]
+    if os.path.isdir(SOCKET_TREE_DIR) and os.path.ismount(SOCKET_TREE_DIR):
+        try:
+            os.remove(os.path.join(SOCKET_TREE_DIR, "docker.sock"))
+        except OSError:
+            pass
+        argv.append(f"--host=unix://{SOCKET_TREE_DIR}/docker.sock")
+    if port is not None:
+        argv.append(f"--host=tcp://0.0.0.0:{port}")
+        if tls_dir:
+            argv += ["--tlsverify", f"--tlscacert={tls_dir}/server/ca.pem",
+                     f"--tlscert={tls_dir}/server/cert.pem", f"--tlskey={tls_dir}/server/key.pem"]
+        else:
+            argv.append("--tls=false")
+    if mtu:
+        argv.append(f"--mtu={mtu}")
+    argv.append(f"--shutdown-timeout={os.environ.get('DINDTUI_SHUTDOWN_TIMEOUT', '5')}")
+    argv += os.environ.get("DOCKERD_ARGS", "").split()
+    return argv
+
+
+def spawn(argv: list[str], stdout_path: str | None = None, env: dict | None = None) -> int:
+    """Start a child with a clean signal mask (ours blocks the signals we wait for)."""
+    actions = []
+    if stdout_path:
+        actions = [(os.POSIX_SPAWN_OPEN, 1, stdout_path,
+                    os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644),
+                   (os.POSIX_SPAWN_DUP2, 1, 2)]
+    return os.posix_spawnp(argv[0], argv, env if env is not None else os.environ,
+                           file_actions=actions, setsigmask=(), setsigdef=FORWARDED_SIGNALS)
+
+
+def ping(path: str = "/var/run/docker.sock", timeout: float = 1.0) -> bool:
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(timeout)
+            sock.connect(path)
+            sock.sendall(b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n")
+            return sock.recv(64).split(b" ")[1:2] == [b"200"]
+    except (OSError, IndexError):
+        return False
+
+
+def tail(path: str, lines: int = 5) -> str:
+    try:
+        with open(path, errors="replace") as handle:
+            return " | ".join(line.strip() for line in handle.readlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+class Supervisor:
+    """PID 1's loop: reaps every child, forwards signals, remembers the children it cares about."""
+
+    def __init__(self) -> None:
+        self.status: dict[int, int] = {}
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD, *FORWARDED_SIGNALS})
+
+    def reap(self) -> None:
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            self.status[pid] = os.waitstatus_to_exitcode(status)
+
+    def wait(self, timeout: float) -> signal.struct_siginfo | None:
+        """Wait for a signal up to `timeout` seconds; reap; return a signal to act on, if any."""
+        info = signal.sigtimedwait({signal.SIGCHLD, *FORWARDED_SIGNALS}, max(timeout, 0.01))
+        self.reap()
+        if info is None or info.si_signo == signal.SIGCHLD:
+            return None
+        return info
+
+    def alive(self, pid: int) -> bool:
+        return pid not in self.status
+
+    def stop(self, pid: int, grace: float, sig: int = signal.SIGTERM) -> None:
+        if not self.alive(pid):
+            return
+        os.kill(pid, sig)
+        deadline = time.monotonic() + grace
+        while self.alive(pid) and time.monotonic() < deadline:
+            self.wait(deadline - time.monotonic())
+        if self.alive(pid):
+            os.kill(pid, signal.SIGKILL)
+            while self.alive(pid):
+                self.wait(1)
+
+
+def start_dockerd(sup: Supervisor, argv: list[str], foreground_log: bool) -> int:
+    remove_stale_pid_files()
+    pid = spawn(argv, None if foreground_log else DOCKERD_LOG)
+    deadline = time.monotonic() + float(os.environ.get("DINDTUI_READY_TIMEOUT", "60"))
+    while not ping():
+        if not sup.alive(pid):
+            code = sup.status[pid]
+            raise InitError(f"dockerd exited with status {code} before answering: "
+                            f"{tail(DOCKERD_LOG) if not foreground_log else 'see the log above'}",
+                            EXIT_DOCKERD)
+        if time.monotonic() > deadline:
+            sup.stop(pid, 5)
+            raise InitError(f"dockerd did not answer within the ready timeout: "
+                            f"{tail(DOCKERD_LOG)}", EXIT_DOCKERD)
+        info = sup.wait(0.1)
+        if info is not None and info.si_signo in (signal.SIGTERM, signal.SIGINT):
+            sup.stop(pid, 10)
+            raise InitError("stopped before the daemon was ready", 128 + info.si_signo)
+    return pid
+
+
+def login_shell() -> list[str]:
+    try:
+        with open("/etc/passwd") as passwd:
+            for line in passwd:
+                fields = line.rstrip("\n").split(":")
+                if len(fields) >= 7 and fields[2] == str(os.getuid()):
+                    if fields[6] and os.access(fields[6], os.X_OK) and \
+                            not fields[6].endswith(("nologin", "false")):
+                        return [fields[6], "-l"]
+    except OSError:
+        pass
+    for candidate in ("/bin/bash", "/bin/sh"):
+        if os.access(candidate, os.X_OK):
+            return [candidate, "-l"]
+    raise InitError("no shell found in the image (tried the login shell, bash and sh)")
+
+
+def shell_mode(sup: Supervisor, dockerd: int, command: list[str]) -> int:
+    interactive = not command
+    argv = command or login_shell()
+    try:
+        child = spawn(argv)
+    except OSError as exc:
+        sup.stop(dockerd, 10)
+        raise InitError(f"cannot run {argv[0]}: {exc.strerror}", 127) from None
+    while sup.alive(child):
+        info = sup.wait(1.0)
+        if info is None:
+            continue
+        if info.si_code == SI_KERNEL:
+            continue  # a terminal's ^C or ^\ already reached the foreground command itself
+        if info.si_signo == signal.SIGTERM:
+            # docker stop: an interactive shell ignores SIGTERM, a hang-up ends it.
+            os.kill(child, signal.SIGHUP if interactive else signal.SIGTERM)
+            sup.stop(child, 2, signal.SIGCONT)
+        else:
+            os.kill(child, info.si_signo)
+    code = sup.status[child]
+    sup.stop(dockerd, float(os.environ.get("DINDTUI_SHUTDOWN_TIMEOUT", "5")) + 3)
+    return code if code >= 0 else 128 - code
+
+
+def daemon_mode(sup: Supervisor, dockerd: int) -> int:
+    while sup.alive(dockerd):
+        info = sup.wait(5.0)
+        if info is not None:
+            os.kill(dockerd, info.si_signo)
+            if info.si_signo in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT):
+                sup.stop(dockerd, float(os.environ.get("DINDTUI_SHUTDOWN_TIMEOUT", "5")) + 3,
+                         info.si_signo)
+                return 0
+    code = sup.status[dockerd]
+    log(f"dockerd exited on its own with status {code}")
+    return code if code > 0 else 1
+
+
+def init(command: list[str]) -> int:
+    close_inherited_fds()
+    port = parse_port(os.environ.get("PORT"))
+    mode = os.environ.get("DINDTUI_MODE", "").strip() or ("daemon" if port else "shell")
+    if mode not in ("daemon", "shell"):
+        raise InitError(f"DINDTUI_MODE must be daemon or shell, got {mode!r}", EXIT_BAD_INPUT)
+    if os.getpid() != 1:
+        log("warning: not PID 1; orphaned processes will not be reaped here")
+    check_privileges()
+    remount_sys_rw()
+    mount_securityfs()
+    cgroup = setup_cgroups()
+    iptables = choose_iptables()
+    mtu = outer_mtu()
+    tls_dir = None
+    if port is not None:
+        certdir = os.environ.get("DOCKER_TLS_CERTDIR", "/certs")
+        if certdir:
+            ensure_certs(certdir)
+            tls_dir = certdir
+        else:
+            log(f"warning: DOCKER_TLS_CERTDIR is empty: the daemon listens on TCP port {port} "
+                "WITHOUT TLS; anyone who reaches that port is root on this host")
+    sup = Supervisor()
+    argv = dockerd_argv(port, tls_dir, mtu)
+    dockerd = start_dockerd(sup, argv, foreground_log=(mode == "daemon"))
+    where = f"tcp port {port}" + (" (TLS)" if tls_dir else " (plain)") if port else "unix socket"
+    log(f"dockerd ready on {where}; cgroup {cgroup}, iptables {iptables}"
+        + (f", mtu {mtu}" if mtu else ""))
+    if mode == "daemon":
+        return daemon_mode(sup, dockerd)
+    return shell_mode(sup, dockerd, command)
+
+
+# --------------------------------------------------------------------------- seeding
+
+def seed(source_root: str, target_root: str, image_ids: list[str]) -> dict:
+    """Hardlink the layers of `image_ids` from one overlay2 data root into a fresh one.
+
+    Copies image configs, the layer entries of those images only, a repositories index restricted
+    to them, each layer directory's small files and short links; hardlinks the `diff` trees.
+    Never touches container layers. Returns counts for the caller to report.
+    """
+    src_image = os.path.join(source_root, "image", "overlay2")
+    dst_image = os.path.join(target_root, "image", "overlay2")
+    if os.path.exists(os.path.join(target_root, "image")) or os.path.exists(
+            os.path.join(target_root, "overlay2")):
+        raise InitError(f"seed target {target_root} is not empty", EXIT_SEED)
+    for required in ("imagedb/content/sha256", "layerdb/sha256", "repositories.json"):
+        if not os.path.exists(os.path.join(src_image, required)):
+            raise InitError(f"source data root has no overlay2 {required}", EXIT_SEED)
+    stats = {"images": 0, "layers": 0, "files": 0, "linked_bytes": 0}
+    chain_ids: set[str] = set()
+    for image_id in image_ids:
+        digest = image_id.split(":", 1)[-1]
+        config_path = os.path.join(src_image, "imagedb/content/sha256", digest)
+        with open(config_path, "rb") as handle:
+            config = json.loads(handle.read())
+        chain = None
+        for diff_id in config.get("rootfs", {}).get("diff_ids", []):
+            chain = diff_id if chain is None else "sha256:" + hashlib.sha256(
+                f"{chain} {diff_id}".encode()).hexdigest()
+            chain_ids.add(chain.split(":", 1)[1])
+        for sub in ("content", "metadata"):
+            src = os.path.join(src_image, "imagedb", sub, "sha256", digest)
+            if os.path.exists(src):
+                dst = os.path.join(dst_image, "imagedb", sub, "sha256", digest)
+                copy_tree(src, dst, stats, link=False)
+        stats["images"] += 1
+    for chain in sorted(chain_ids):
+        src_layer = os.path.join(src_image, "layerdb/sha256", chain)
+        copy_tree(src_layer, os.path.join(dst_image, "layerdb/sha256", chain), stats, link=False)
+        with open(os.path.join(src_layer, "cache-id")) as handle:
+            cache_id = handle.read().strip()
+        src_dir = os.path.join(source_root, "overlay2", cache_id)
+        dst_dir = os.path.join(target_root, "overlay2", cache_id)
+        os.makedirs(dst_dir)
+        for entry in os.listdir(src_dir):
+            src = os.path.join(src_dir, entry)
+            if entry == "diff":
+                copy_tree(src, os.path.join(dst_dir, entry), stats, link=True)
+            elif entry in ("link", "lower", "committed"):
+                copy_file(src, os.path.join(dst_dir, entry))
+            elif entry == "work":
+                os.makedirs(os.path.join(dst_dir, entry))
+        with open(os.path.join(src_dir, "link")) as handle:
+            short = handle.read().strip()
+        links = os.path.join(target_root, "overlay2", "l")
+        os.makedirs(links, exist_ok=True)
+        os.symlink(f"../{cache_id}/diff", os.path.join(links, short))
+        stats["layers"] += 1
+    with open(os.path.join(src_image, "repositories.json")) as handle:
+        repositories = json.load(handle).get("Repositories", {})
+    wanted = set(image_ids)
+    kept = {}
+    for repo, refs in repositories.items():
+        refs = {ref: img for ref, img in refs.items() if img in wanted}
+        if refs:
+            kept[repo] = refs
+    with open(os.path.join(dst_image, "repositories.json"), "w") as handle:
+        json.dump({"Repositories": kept}, handle)
+    return stats
+
+
+def copy_file(src: str, dst: str) -> None:
+    """shutil is not in python3-minimal: a plain byte copy (modes and owners are set by callers)."""
+    with open(src, "rb") as source, open(dst, "wb") as target:
+        while chunk := source.read(1 << 20):
+            target.write(chunk)
+
+
+def copy_tree(src: str, dst: str, stats: dict, link: bool) -> None:
+    """Copy (or hardlink) a tree, keeping owners, modes, times, xattrs and special files."""
+    st = os.lstat(src)
+    os.makedirs(os.path.dirname(dst), exist_ok=True)
+    copy_node(src, dst, st, stats, link)
+    if not os.path.isdir(src) or os.path.islink(src):
+        return
+    for root, dirs, files in os.walk(src):
+        rel = os.path.relpath(root, src)
+        target_dir = os.path.normpath(os.path.join(dst, rel))
+        for name in dirs + files:
+            path = os.path.join(root, name)
+            copy_node(path, os.path.join(target_dir, name), os.lstat(path), stats, link)
+    # Directory times last: creating entries changed them.
+    for root, dirs, _ in os.walk(src):
+        for name in [""] + dirs:
+            path = os.path.join(root, name)
+            st = os.lstat(path)
+            if not os.path.islink(path):
+                target = os.path.normpath(os.path.join(dst, os.path.relpath(path, src)))
+                os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns), follow_symlinks=False)
+
+
+def copy_node(src: str, dst: str, st: os.stat_result, stats: dict, link: bool) -> None:
+    mode = st.st_mode
+    if stat_mod.S_ISDIR(mode):
+        os.mkdir(dst, stat_mod.S_IMODE(mode))
+    elif stat_mod.S_ISLNK(mode):
+        os.symlink(os.readlink(src), dst)
+    elif stat_mod.S_ISREG(mode) and link:
+        os.link(src, dst)
+        stats["files"] += 1
+        stats["linked_bytes"] += st.st_size
+        return  # a hardlink shares owner, mode and xattrs with its source
+    elif stat_mod.S_ISREG(mode):
+        copy_file(src, dst)
+    else:  # devices, fifos and overlay whiteouts (0:0 char devices)
+        os.mknod(dst, mode, st.st_rdev)
+    os.lchown(dst, st.st_uid, st.st_gid)
+    if not stat_mod.S_ISLNK(mode):
+        os.chmod(dst, stat_mod.S_IMODE(mode))
+    try:
+        for name in os.listxattr(src, follow_symlinks=False):
+            os.setxattr(dst, name, os.getxattr(src, name, follow_symlinks=False),
+                        follow_symlinks=False)
+    except OSError as exc:
+        if exc.errno not in (errno.ENOTSUP, errno.EPERM):
+            raise
+    if not stat_mod.S_ISDIR(mode):
+        os.utime(dst, ns=(st.st_atime_ns, st.st_mtime_ns), follow_symlinks=False)
+
+
+def seed_main(argv: list[str]) -> int:
+    """`dindtui-init seed SOURCE_ROOT TARGET_ROOT IMAGE_ID...`: prints one JSON line of counts."""
+    if len(argv) < 3:
+        raise InitError("usage: dindtui-init seed SOURCE_ROOT TARGET_ROOT IMAGE_ID...",
+                        EXIT_BAD_INPUT)
+    source, target, images = argv[0], argv[1], argv[2:]
+    started = time.monotonic()
+    try:
+        stats = seed(source, target, images)
+    except InitError:
+        raise
+    except (OSError, ValueError, KeyError) as exc:
+        raise InitError(f"seeding failed: {exc}", EXIT_SEED) from None
+    stats["seconds"] = round(time.monotonic() - started, 3)
+    print(json.dumps(stats), flush=True)
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    try:
+        if argv[:1] == ["seed"]:
+            return seed_main(argv[1:])
+        return init(argv)
+    except InitError as exc:
+        log(f"error: {exc}")
+        return exc.status
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
