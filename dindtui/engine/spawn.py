@@ -136,7 +136,7 @@ def _spawn_named(parent, name, client, image, image_id, mode, port, strategy, in
         try:
             container = client.api.create_container(
                 image, name=container_name, hostname=name, detach=True, labels=labels,
-                environment=environment, ports=list(ports),
+                environment=environment, ports=[port] if port else None,
                 host_config=privileges.host_config(
                     client, mode, port_bindings=ports or None,
                     binds={volume: {"bind": LEVEL_DATA_ROOT, "mode": "rw"},

@@ -1,0 +1,147 @@
+"""Shared fixtures. Every test here talks to the real Docker engine that .ci/run starts, except
+the snapshot tests, which feed widgets a fixed tree."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+import time
+
+import docker
+import pytest
+
+from dindtui.engine import connect, images, levels, privileges, spawn, usage
+
+IMAGE = images.DEFAULT_IMAGE
+
+# A tiny image made inside a level from its own files: nested `docker run` needs an image, and no
+# registry can be reached. It prints its argument with /bin/echo.
+MAKE_TINY = r"""set -e
+docker image inspect tiny >/dev/null 2>&1 && exit 0
+d=$(mktemp -d); mkdir -p $d/bin $d/lib/x86_64-linux-gnu $d/lib64
+cp /usr/bin/true /usr/bin/echo /usr/bin/sleep $d/bin/
+cp /lib/x86_64-linux-gnu/libc.so.6 $d/lib/x86_64-linux-gnu/
+cp /lib64/ld-linux-x86-64.so.2 $d/lib64/
+tar -C $d -c . | docker import - tiny >/dev/null
+"""
+
+
+@pytest.fixture(scope="session")
+def client():
+    return connect.client()
+
+
+@pytest.fixture(scope="session")
+def image(client):
+    images.build_image(IMAGE)
+    return IMAGE
+
+
+@pytest.fixture(scope="session")
+def mode(client, image):
+    """The privilege mode this engine needs for a level container."""
+    return privileges.decide(client, image)
+
+
+def run_cli(*args: str, input: str | None = None, env: dict | None = None,
+            timeout: float = 600) -> subprocess.CompletedProcess:
+    """Run the real `dindtui` command, as a user would."""
+    return subprocess.run([sys.executable, "-m", "dindtui", *args], input=input,
+                          capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, **(env or {})})
+
+
+class Tree:
+    """Levels made by one test, all named with its own prefix, removed (with their volumes)
+    when the test ends, whatever happened."""
+
+    def __init__(self):
+        self.prefix = "t" + secrets.token_hex(2) + "-"
+
+    def name(self, short: str) -> str:
+        return self.prefix + short
+
+    def discover(self) -> levels.Level:
+        return levels.discover()
+
+    def find(self, ref: str) -> levels.Level:
+        return levels.find(self.discover(), ref)
+
+    def spawn(self, parent: str = "host", short: str | None = None, **options):
+        root = self.discover()
+        return spawn.spawn(levels.find(root, parent), self.name(short) if short else None,
+                           **options)
+
+    def chain(self, depth: int, **options) -> list[spawn.SpawnResult]:
+        results, parent = [], "host"
+        for d in range(1, depth + 1):
+            result = self.spawn(parent, f"d{d}", **options)
+            results.append(result)
+            parent = result.level.path
+        return results
+
+    def cleanup(self):
+        root = self.discover()
+        for level in list(root.children):
+            if level.name.startswith(self.prefix):
+                try:
+                    spawn.exit_level(level, rm_volume=True)
+                except Exception as exc:  # keep cleaning the rest
+                    print(f"cleanup: {exc}")
+        root = self.discover()
+        plan = usage.plan_cleanup(root)
+        plan.items = [i for i in plan.items if i.level.rsplit("/", 1)[-1].startswith(self.prefix)]
+        usage.apply_cleanup(root, plan)
+
+
+@pytest.fixture
+def tree(image):
+    made = Tree()
+    yield made
+    made.cleanup()
+
+
+@pytest.fixture
+def containers(client, image, mode):
+    """Start standalone containers of the image (the recipe used by hand); all removed after."""
+    started = []
+
+    def run(command=None, *, environment=None, entrypoint=None, ports=None, binds=None,
+            privileged=True, tty=False):
+        host_config = (privileges.host_config(client, mode, port_bindings=ports, binds=binds)
+                       if privileged else client.api.create_host_config(port_bindings=ports,
+                                                                        binds=binds))
+        container = client.api.create_container(
+            image, command=command, environment=environment or {}, entrypoint=entrypoint,
+            labels={"dindtui.test": "1"}, tty=tty,
+            ports=[int(key.split("/")[0]) for key in ports or {}],
+            host_config=host_config)["Id"]
+        started.append(container)
+        client.api.start(container)
+        return client.containers.get(container)
+
+    yield run
+    for container in started:
+        info = client.api.inspect_container(container)
+        client.api.remove_container(container, force=True, v=True)
+        for mount in info.get("Mounts", []):
+            if mount.get("Type") == "volume":
+                try:
+                    client.api.remove_volume(mount["Name"], force=True)
+                except docker.errors.APIError:
+                    pass
+
+
+def wait_for_log(container, text: str, timeout: float = 60) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        logs = container.logs().decode(errors="replace")
+        if text in logs:
+            return logs
+        container.reload()
+        if container.status == "exited":
+            raise AssertionError(f"container exited before {text!r}: {logs[-2000:]}")
+        time.sleep(0.2)
+    raise AssertionError(f"{text!r} not seen in {timeout}s: {logs[-2000:]}")
