@@ -109,10 +109,10 @@ def containers(client, image, mode):
     started = []
 
     def run(command=None, *, environment=None, entrypoint=None, ports=None, binds=None,
-            privileged=True, tty=False):
-        host_config = (privileges.host_config(client, mode, port_bindings=ports, binds=binds)
-                       if privileged else client.api.create_host_config(port_bindings=ports,
-                                                                        binds=binds))
+            privileged=True, tty=False, tmpfs=None):
+        options = {"port_bindings": ports, "binds": binds, "tmpfs": tmpfs}
+        host_config = (privileges.host_config(client, mode, **options) if privileged
+                       else client.api.create_host_config(**options))
         container = client.api.create_container(
             image, command=command, environment=environment or {}, entrypoint=entrypoint,
             labels={"dindtui.test": "1"}, tty=tty,

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# dindtui quick start for a Debian machine, as root:
+#   ./quickstart.sh          install what is missing, start dockerd if needed, open the TUI
+#   ./quickstart.sh test     the same, then run the whole test suite (stops what it started)
+# Any other arguments are passed to the `dindtui` command: ./quickstart.sh ls
+set -euo pipefail
+cd "$(dirname "$0")"
+here=$(pwd)
+venv="${DINDTUI_VENV:-$here/.venv}"
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+if [ "$(id -u)" != 0 ]; then
+  echo "quickstart.sh: run as root (it installs packages and starts dockerd)" >&2
+  exit 1
+fi
+
+need=()
+command -v dockerd >/dev/null || need+=(docker.io)
+command -v debootstrap >/dev/null || need+=(debootstrap)
+command -v tmux >/dev/null || need+=(tmux)
+python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
+if [ ${#need[@]} -gt 0 ]; then
+  say "installing ${need[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" \
+    ca-certificates iptables >/dev/null
+fi
+
+started_dockerd=""
+engine_answers() { timeout 5 docker version >/dev/null 2>&1 || \
+  timeout 5 python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.settimeout(3); s.connect("/var/run/docker.sock"); s.sendall(b"GET /_ping HTTP/1.0\r\n\r\n"); sys.exit(0 if b" 200 " in s.recv(64) else 1)' 2>/dev/null; }
+if [ -z "${DOCKER_HOST:-}" ] && ! engine_answers; then
+  say "starting dockerd (log: /var/log/dindtui-dockerd.log)"
+  dockerd >/var/log/dindtui-dockerd.log 2>&1 &
+  started_dockerd=$!
+  for _ in $(seq 120); do engine_answers && break; sleep 0.5; done
+  engine_answers || { echo "quickstart.sh: dockerd did not start; see /var/log/dindtui-dockerd.log" >&2; exit 1; }
+fi
+stop_dockerd() {
+  if [ -n "$started_dockerd" ]; then
+    say "stopping the dockerd this script started"
+    kill "$started_dockerd" 2>/dev/null || true
+    wait "$started_dockerd" 2>/dev/null || true
+  fi
+}
+
+if [ ! -x "$venv/bin/dindtui" ] || [ pyproject.toml -nt "$venv/.installed" ]; then
+  say "installing dindtui into $venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --upgrade pip >/dev/null
+  "$venv/bin/pip" install -q -e ".[test]"
+  touch "$venv/.installed"
+fi
+
+say "building the level image (fast when up to date)"
+"$venv/bin/dindtui" image build
+
+case "${1:-}" in
+  test)
+    shift
+    trap stop_dockerd EXIT
+    say "running the test suite"
+    set +e
+    "$venv/bin/python" -m pytest -ra "$@"
+    status=$?
+    set -e
+    exit $status
+    ;;
+  "")
+    exec "$venv/bin/dindtui"
+    ;;
+  *)
+    exec "$venv/bin/dindtui" "$@"
+    ;;
+esac
