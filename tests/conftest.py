@@ -145,3 +145,33 @@ def wait_for_log(container, text: str, timeout: float = 60) -> str:
             raise AssertionError(f"container exited before {text!r}: {logs[-2000:]}")
         time.sleep(0.2)
     raise AssertionError(f"{text!r} not seen in {timeout}s: {logs[-2000:]}")
+
+
+_before: dict[str, set] = {}
+
+
+def _snapshot() -> dict[str, set]:
+    client = connect.client()
+    return {"containers": {c.id for c in client.containers.list(all=True)},
+            "volumes": {v.name for v in client.volumes.list()},
+            "socket dirs": set(os.listdir(os.path.join(connect.STATE_DIR, "c")))
+            if os.path.isdir(os.path.join(connect.STATE_DIR, "c")) else set()}
+
+
+def pytest_sessionstart(session):
+    try:
+        _before.update(_snapshot())
+    except Exception:  # no engine: the tests themselves will say so
+        pass
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Repeated runs on one machine must not pile up disk: fail if the tests left anything."""
+    if not _before:
+        return
+    after = _snapshot()
+    left = {kind: sorted(after[kind] - _before.get(kind, set())) for kind in after}
+    left = {kind: names for kind, names in left.items() if names}
+    if left:
+        print(f"\nthe tests left these behind: {left}")
+        session.exitstatus = 1

@@ -60,7 +60,7 @@ def _try(client, image: str, mode: str) -> str | None:
     finally:
         if container is not None:
             try:
-                client.api.remove_container(container, force=True)
+                client.api.remove_container(container, force=True, v=True)
             except (docker.errors.APIError, requests.exceptions.RequestException):
                 pass
 

@@ -212,7 +212,7 @@ def _last_logs(client, container: str, lines: int = 6) -> str:
 def _remove_quietly(client, container: str | None, volume: str | None) -> None:
     if container:
         try:
-            client.api.remove_container(container, force=True)
+            client.api.remove_container(container, force=True, v=True)
         except API_ERRORS:
             pass
     if volume:
@@ -269,7 +269,7 @@ def _seed_with_helper(client, image: str, mode: str, data_root: str, mountpoint:
         status = client.api.wait(helper, timeout=300).get("StatusCode")
         output = client.api.logs(helper).decode(errors="replace")
     finally:
-        client.api.remove_container(helper, force=True)
+        client.api.remove_container(helper, force=True, v=True)
     if status != 0:
         raise DindtuiError(output.strip().splitlines()[-1] if output.strip() else f"exit {status}")
     return output

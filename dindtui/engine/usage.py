@@ -264,7 +264,7 @@ def apply_cleanup(root: Level, plan: CleanupPlan,
             if any(user["State"] == "running" for user in users):
                 continue
             for user in users:
-                client.api.remove_container(user["Id"], force=True)
+                client.api.remove_container(user["Id"], force=True, v=True)
             client.api.remove_volume(item.volume)
         except docker.errors.NotFound:
             continue
