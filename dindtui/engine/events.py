@@ -1,0 +1,47 @@
+"""The live event stream of one daemon, as plain dicts, cancellable from another thread."""
+
+from __future__ import annotations
+
+import threading
+from typing import Iterator
+
+import docker
+
+from .images import API_ERRORS
+
+
+class EventStream:
+    """`for event in EventStream(endpoint)` blocks until events come; `close()` from any thread
+    ends the loop. A broken stream raises; the caller decides how to retry."""
+
+    def __init__(self, endpoint: str):
+        self.endpoint = endpoint
+        self._stream = None
+        self._closed = threading.Event()
+
+    def __iter__(self) -> Iterator[dict]:
+        # A client of its own with no read timeout: an idle daemon sends nothing for a long time.
+        client = docker.DockerClient(base_url=self.endpoint, timeout=None, version="auto")
+        try:
+            self._stream = client.api.events(decode=True)
+            if self._closed.is_set():
+                return
+            for event in self._stream:
+                if self._closed.is_set():
+                    return
+                yield {"type": event.get("Type"), "action": event.get("Action"),
+                       "id": (event.get("Actor") or {}).get("ID", ""),
+                       "attributes": (event.get("Actor") or {}).get("Attributes") or {}}
+        except API_ERRORS + (OSError, docker.errors.DockerException):
+            if not self._closed.is_set():
+                raise
+        finally:
+            client.close()
+
+    def close(self) -> None:
+        self._closed.set()
+        if self._stream is not None:
+            try:
+                self._stream.close()
+            except Exception:  # noqa: BLE001 - closing a half-dead socket may fail any way
+                pass

@@ -1,0 +1,91 @@
+"""Everything about the selected level: its daemon, containers, images and volume usage."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.widgets import DataTable, Static
+
+from ..engine.details import LevelDetails
+from ..engine.usage import VolumeUsage
+from .level_tree import STATE_STYLE, human
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    seconds = int(seconds)
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes}m"
+    return f"{minutes}m {secs}s"
+
+
+def facts_table(details: LevelDetails, usage: VolumeUsage | None) -> Table:
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="dim", no_wrap=True)
+    table.add_column()
+    style = STATE_STYLE.get(details.state, "white")
+    table.add_row("level", Text.assemble((f"{details.depth} ", "dim"), (details.path, "bold")))
+    table.add_row("state", Text(details.state, style=style))
+    table.add_row("daemon", details.version or "-")
+    table.add_row("storage", details.storage_driver or "-")
+    table.add_row("cgroup", f"v{details.cgroup_version}" if details.cgroup_version else "-")
+    if details.depth:
+        table.add_row("privilege", details.privilege or "-")
+        table.add_row("images by", details.strategy or "-")
+        table.add_row("uptime", duration(details.uptime_seconds))
+    table.add_row("socket", details.endpoint or "-")
+    if details.port:
+        table.add_row("tcp", f"127.0.0.1:{details.port} (TLS)")
+    if details.volume:
+        size = ""
+        if usage is not None:
+            size = f"  {human(usage.bytes)} own, {human(usage.shared_bytes)} linked"
+        table.add_row("volume", details.volume + size)
+    if details.error:
+        table.add_row("error", Text(details.error, style="red"))
+    return table
+
+
+class DetailPane(VerticalScroll):
+    DEFAULT_CSS = """
+    DetailPane { width: 2fr; border: round $secondary; padding: 0 1; }
+    DetailPane .heading { margin-top: 1; text-style: bold; color: $accent; }
+    DetailPane DataTable { height: auto; max-height: 14; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="facts")
+        yield Static("Containers", classes="heading")
+        yield DataTable(id="containers", cursor_type="row", zebra_stripes=True)
+        yield Static("Images", classes="heading")
+        yield DataTable(id="images", cursor_type="row", zebra_stripes=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#containers", DataTable).add_columns("id", "name", "image", "status")
+        self.query_one("#images", DataTable).add_columns("id", "tags", "size")
+        self.border_title = "level"
+
+    def show(self, details: LevelDetails, usage: VolumeUsage | None = None) -> None:
+        self.border_title = details.path
+        self.query_one("#facts", Static).update(facts_table(details, usage))
+        containers = self.query_one("#containers", DataTable)
+        containers.clear()
+        for row in details.containers:
+            name = Text(row.name, style="bold" if row.is_level else "")
+            if row.is_level:
+                name.append(" (level)", style="dim")
+            containers.add_row(row.id, name, row.image,
+                               Text(row.status, style="green" if row.state == "running"
+                                    else "red"))
+        images = self.query_one("#images", DataTable)
+        images.clear()
+        for image in details.images:
+            images.add_row(image.id, ", ".join(image.tags), human(image.size))

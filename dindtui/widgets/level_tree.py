@@ -1,0 +1,103 @@
+"""The tree of levels: depth, name, state, daemon version and volume size on each node."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.binding import Binding
+from textual.widgets import Tree
+
+from ..engine.levels import Level
+
+STATE_STYLE = {"ready": "green", "starting": "yellow", "dead": "red", "unreachable": "magenta"}
+STATE_ICON = {"ready": "●", "starting": "◌", "dead": "✖", "unreachable": "?"}
+
+
+def human(n: int | float | None) -> str:
+    if n is None:
+        return ""
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if abs(n) < 1000 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return ""
+
+
+def node_label(level: Level, size: int | None = None, stream: str | None = None) -> Text:
+    if level.depth == 0:
+        return Text.assemble(("◆ ", "bold"), ("0 ", "dim"), ("host", "bold"), "  ",
+                             (level.version or "", "cyan"))
+    style = STATE_STYLE.get(level.state, "white")
+    parts = [(STATE_ICON.get(level.state, "·") + " ", style), (f"{level.depth} ", "dim"),
+             (level.name, "bold"), "  ", (level.state, style)]
+    if level.version:
+        parts += ["  ", (level.version.split("+")[0], "cyan")]
+    if size is not None:
+        parts += ["  ", (human(size), "yellow")]
+    if stream == "retrying":
+        parts += ["  ", ("events: retrying", "magenta")]
+    return Text.assemble(*parts)
+
+
+class LevelTree(Tree[str]):
+    """Fed plain Level data; rebuilds only when what it shows changed, keeping the cursor."""
+
+    BINDINGS = [Binding("enter", "app.shell", "shell", show=False)]
+    DEFAULT_CSS = """
+    LevelTree { width: 1fr; min-width: 40; border: round $primary; }
+    """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__("levels", data="", **kwargs)
+        self.auto_expand = False
+        self.show_root = True
+        self.guide_depth = 3
+        self._signature: tuple = ()
+
+    def show(self, root: Level, sizes: dict[str, int] | None = None,
+             streams: dict[str, str] | None = None) -> None:
+        sizes, streams = sizes or {}, streams or {}
+        signature = tuple((lv.path, lv.state, lv.version, sizes.get(lv.path),
+                           streams.get(lv.endpoint or "")) for lv in root.walk())
+        if signature == self._signature:
+            return
+        self._signature = signature
+        selected = self.cursor_node.data if self.cursor_node is not None else None
+        self.clear()
+        self.root.set_label(node_label(root))
+        self.root.data = ""
+
+        def add(node, level: Level) -> None:
+            for child in level.children:
+                label = node_label(child, sizes.get(child.path),
+                                   streams.get(child.endpoint or ""))
+                if child.children:
+                    branch = node.add(label, data=child.path, expand=True)
+                    add(branch, child)
+                else:
+                    node.add_leaf(label, data=child.path)
+
+        add(self.root, root)
+        self.root.expand()
+        if selected:
+            # The new nodes get their lines on the next refresh; move the cursor then.
+            self.call_after_refresh(self.select_path, selected)
+
+    def show_unreachable(self) -> None:
+        self._signature = ()
+        self.clear()
+        self.root.set_label(Text.assemble(("◆ ", "bold"), ("0 ", "dim"), ("host", "bold"), "  ",
+                                          ("unreachable", "red")))
+
+    def select_path(self, path: str) -> None:
+        def find(node):
+            if node.data == path:
+                return node
+            for child in node.children:
+                found = find(child)
+                if found is not None:
+                    return found
+            return None
+
+        node = find(self.root)
+        if node is not None:
+            self.move_cursor(node)

@@ -1,0 +1,53 @@
+"""The spinning top from assets/spintop.txt: turns while something is collapsing or waiting."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+
+from textual.widgets import Static
+
+
+@lru_cache(maxsize=1)
+def load_frames() -> tuple[str, ...]:
+    """Frames of the top: the asset's blocks between lines holding only '%%', comments out."""
+    text = resources.files("dindtui").joinpath("data/spintop.txt").read_text()
+    lines = [line for line in text.splitlines() if not line.startswith("#")]
+    frames, current = [], []
+    for line in lines + ["%%"]:
+        if line.strip() == "%%":
+            if current:
+                frames.append("\n".join(current))
+            current = []
+        else:
+            current.append(line)
+    # Same width and height for every frame, so the top turns in place instead of jumping.
+    width = max(len(line) for frame in frames for line in frame.splitlines())
+    height = max(len(frame.splitlines()) for frame in frames)
+    return tuple("\n".join(line.ljust(width) for line in
+                           frame.splitlines() + [""] * (height - len(frame.splitlines())))
+                 for frame in frames)
+
+
+class SpinTop(Static):
+    """A turning top. `spinning=False` holds one frame still (for snapshots)."""
+
+    DEFAULT_CSS = """
+    SpinTop { width: auto; height: auto; color: $accent; }
+    """
+
+    def __init__(self, *, spinning: bool = True, frame: int = 0, interval: float = 0.12,
+                 **kwargs) -> None:
+        self.frames = load_frames()
+        self.frame = frame % len(self.frames)
+        self.spinning = spinning
+        self.interval = interval
+        super().__init__(self.frames[self.frame], **kwargs)
+
+    def on_mount(self) -> None:
+        if self.spinning:
+            self.set_interval(self.interval, self.advance)
+
+    def advance(self) -> None:
+        self.frame = (self.frame + 1) % len(self.frames)
+        self.update(self.frames[self.frame])

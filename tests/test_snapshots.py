@@ -1,0 +1,60 @@
+"""Snapshot tests of the screens, at a fixed terminal size, fed a fixed tree."""
+
+from __future__ import annotations
+
+from snapshot_apps import (COLLAPSE_EVENTS, CleanupModal, SnapshotApp, collapse_frame,
+                           fixed_plan, fixed_tree)
+
+SIZE = (130, 36)
+
+
+def test_main_screen_with_a_three_level_tree_and_the_detail_pane(snap_compare):
+    assert snap_compare(SnapshotApp(fixed_tree(), select="l1/l2/l3"), terminal_size=SIZE,
+                        run_before=settle)
+
+
+def test_disk_usage_view(snap_compare):
+    assert snap_compare(SnapshotApp(fixed_tree()), terminal_size=SIZE, press=["d"],
+                        run_before=settle)
+
+
+def test_cleanup_modal(snap_compare):
+    async def open_modal(pilot):
+        await settle(pilot)
+        pilot.app.push_screen(CleanupModal(fixed_plan()))
+        await pilot.pause()
+
+    assert snap_compare(SnapshotApp(fixed_tree()), terminal_size=SIZE, run_before=open_modal)
+
+
+def test_help_screen(snap_compare):
+    assert snap_compare(SnapshotApp(fixed_tree()), terminal_size=SIZE, press=["question_mark"],
+                        run_before=settle)
+
+
+def test_engine_unreachable_banner(snap_compare):
+    app = SnapshotApp(None, error="no Docker engine answers at unix:///var/run/docker.sock")
+    assert snap_compare(app, terminal_size=SIZE, run_before=settle)
+
+
+def test_a_frame_of_the_collapse_animation(snap_compare):
+    async def collapsing(pilot):
+        await settle(pilot)
+        screen = collapse_frame()
+        pilot.app.push_screen(screen)
+        await pilot.pause()
+        for event in COLLAPSE_EVENTS:
+            screen.add_event(event)
+        await pilot.pause()
+
+    assert snap_compare(SnapshotApp(fixed_tree()), terminal_size=SIZE, run_before=collapsing)
+
+
+def test_the_empty_tree_greeting(snap_compare):
+    assert snap_compare(SnapshotApp(fixed_tree(children=False)), terminal_size=SIZE,
+                        run_before=settle)
+
+
+async def settle(pilot):
+    await pilot.pause(0.2)
+    await pilot.pause()

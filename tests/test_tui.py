@@ -1,0 +1,165 @@
+"""The TUI driven with Pilot against the real engine: spawn with `n`, exit with `x` (the
+collapse animation runs), clean a dead level's volume with `c`, shell with `s`/enter."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import pty
+import select
+import sys
+import time
+
+from textual.widgets import Input
+
+from dindtui.app import DindtuiApp
+from dindtui.engine import connect, levels
+from dindtui.widgets.banner import Banner
+from dindtui.widgets.cleanup_modal import CleanupModal
+from dindtui.widgets.collapse import CollapseScreen
+from dindtui.widgets.dialogs import ConfirmDialog, NameDialog
+from dindtui.widgets.level_tree import LevelTree
+
+SIZE = (140, 40)
+
+
+async def wait_until(pilot, predicate, timeout: float = 180, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await pilot.pause(0.2)
+
+
+def level_in(app: DindtuiApp, name: str) -> levels.Level | None:
+    if app.root is None:
+        return None
+    return next((lv for lv in app.root.walk() if lv.name == name), None)
+
+
+async def spawn_with_keys(pilot, app, parent_path: str, name: str) -> levels.Level:
+    app.query_one(LevelTree).select_path(parent_path)
+    await wait_until(pilot, lambda: app.selected_path == parent_path, 10, "selection")
+    await pilot.press("n")
+    await wait_until(pilot, lambda: isinstance(app.screen, NameDialog), 10, "name dialog")
+    app.screen.query_one(Input).value = name
+    await pilot.press("enter")
+    await wait_until(pilot, lambda: (level_in(app, name) or levels.Level("", "", 0, "", None))
+                     .state == levels.READY, what=f"{name} ready")
+    return level_in(app, name)
+
+
+async def test_spawn_two_levels_then_exit_them_with_the_collapse_animation(tree):
+    app = DindtuiApp(animation=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.root is not None, 30, "first tree")
+        first = await spawn_with_keys(pilot, app, "", tree.name("a"))
+        assert first.depth == 1
+        second = await spawn_with_keys(pilot, app, first.path, tree.name("b"))
+        assert second.depth == 2 and second.path == f"{first.path}/{second.name}"
+
+        app.query_one(LevelTree).select_path(first.path)
+        await wait_until(pilot, lambda: app.selected_path == first.path, 10, "selection")
+        await pilot.press("x")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog), 10, "confirm")
+        await pilot.press("y")
+        await wait_until(pilot, lambda: isinstance(app.screen, CollapseScreen), 10, "collapse")
+        collapse = app.screen
+        await wait_until(pilot, lambda: collapse.done, what="the collapse to finish")
+        lines = [line.plain for line in collapse.lines]
+        # One line per level, deepest first, each marked done as the level really exited.
+        assert len(lines) == 2
+        assert second.path in lines[0] and lines[0].endswith("✓")
+        assert f"({first.path})" in lines[1] and lines[1].endswith("✓")
+        await wait_until(pilot, lambda: level_in(app, tree.name("a")) is None, 30, "tree update")
+    root = levels.discover()
+    assert not [lv for lv in root.walk() if lv.name.startswith(tree.prefix)]
+
+
+async def test_cleanup_modal_lists_a_dead_level_volume_and_frees_it(tree):
+    dead = tree.spawn(short="dead").level
+    connect.client().containers.get(dead.container_name).kill()
+    app = DindtuiApp(animation=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: level_in(app, dead.name) is not None and
+                         level_in(app, dead.name).state == levels.DEAD, 60, "dead level shown")
+        await pilot.press("c")
+        await wait_until(pilot, lambda: isinstance(app.screen, CleanupModal), 60, "modal")
+        items = {item.volume: item for item in app.screen.plan.items}
+        assert dead.volume in items and items[dead.volume].bytes > 0
+        await pilot.press("y")
+        await wait_until(pilot, lambda: dead.volume not in
+                         {v.name for v in connect.client().volumes.list()}, 60, "volume gone")
+        await wait_until(pilot, lambda: level_in(app, dead.name) is None, 30, "level gone")
+
+
+async def test_shell_key_reaches_the_one_shell_method_with_the_selected_level(tree):
+    level = tree.spawn(short="sh").level
+    opened = []
+    app = DindtuiApp(animation=False)
+    app.open_shell = lambda lv: opened.append(lv.path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: level_in(app, level.name) is not None, 30, "level")
+        app.query_one(LevelTree).select_path(level.path)
+        await wait_until(pilot, lambda: app.selected_path == level.path, 10, "selection")
+        await pilot.press("s")
+        await pilot.press("enter")
+        await pilot.pause()
+    assert opened == [level.path, level.path]
+
+
+async def test_unreachable_engine_shows_a_banner_and_keeps_running(monkeypatch):
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    app = DindtuiApp(animation=False)
+    async with app.run_test(size=SIZE) as pilot:
+        banner = app.query_one(Banner)
+        await wait_until(pilot, lambda: banner.has_class("visible"), 30, "banner")
+        assert "no Docker engine answers at unix:///nonexistent/docker.sock" in str(
+            banner.render())
+        loads = app.tree_loads
+        await wait_until(pilot, lambda: app.tree_loads > loads, 10, "a retry")
+        assert app.is_running
+
+
+def test_the_real_shell_from_the_tui_through_a_pseudo_terminal(tree):
+    """The whole thing in a terminal: open the TUI, select the level, press s, type in the
+    shell, exit it, and land back in the TUI."""
+    level = tree.spawn(short="pty").level
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.environ.update({"TERM": "xterm-256color", "COLUMNS": "120", "LINES": "36"})
+        os.execvp(sys.executable, [sys.executable, "-m", "dindtui", "--no-animation"])
+    seen = b""
+
+    def read_for(seconds: float) -> bytes:
+        nonlocal seen
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([fd], [], [], 0.2)
+            if ready:
+                try:
+                    seen += os.read(fd, 65536)
+                except OSError:
+                    break
+        return seen
+
+    try:
+        read_for(4)
+        os.write(fd, b"\x1b[B")  # down: the level below host
+        read_for(1)
+        os.write(fd, b"s")
+        read_for(4)
+        seen = b""
+        os.write(fd, b"echo marker-$((20+22))-$(hostname)\r")
+        output = read_for(4)
+        assert f"marker-42-{level.name}".encode() in output, output[-2000:]
+        os.write(fd, b"exit\r")
+        read_for(3)
+        os.write(fd, b"q")
+        read_for(2)
+    finally:
+        try:
+            os.kill(pid, 9)
+        except ProcessLookupError:
+            pass
+        os.waitpid(pid, 0)
+        os.close(fd)
