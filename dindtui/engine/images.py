@@ -283,7 +283,6 @@ def seed_check(client) -> SeedCheck:
 class SeedResult:
     images: list[str] = field(default_factory=list)
     layers: int = 0
-    files: int = 0
     linked_bytes: int = 0
     seconds: float = 0.0
 
@@ -296,6 +295,6 @@ def parse_seed_output(output: str, ids: list[str], started: float) -> SeedResult
     for line in reversed(output.strip().splitlines()):
         if line.startswith("{"):
             stats = json.loads(line)
-            return SeedResult(ids, stats["layers"], stats["files"], stats["linked_bytes"],
+            return SeedResult(ids, stats["layers"], stats["linked_bytes"],
                               time.monotonic() - started)
     raise DindtuiError(f"seeding printed no result: {output.strip()[-300:]}")

@@ -4,6 +4,8 @@ Docker 26 level accepts --privileged for its children even where the host engine
 
 from __future__ import annotations
 
+import json
+import os
 import threading
 
 import docker.errors
@@ -22,7 +24,8 @@ CAPABILITY_FLAGS = [
     "--security-opt=systempaths=unconfined",
 ]
 
-_decided: dict[str, str] = {}
+_decided: dict[str, str] = {}   # daemon ID -> mode, from probes
+_started: dict[str, str] = {}   # endpoint -> the mode a level last started with there
 _lock = threading.Lock()
 
 
@@ -65,6 +68,58 @@ def _try(client, image: str, mode: str) -> str | None:
                 pass
 
 
+def _memory_file() -> str:
+    from .connect import STATE_DIR
+    return os.path.join(STATE_DIR, "privileges.json")
+
+
+def _remembered(endpoint: str) -> str | None:
+    """The mode a level last started with on `endpoint`, in this process or an earlier one."""
+    with _lock:
+        if endpoint in _started:
+            return _started[endpoint]
+    try:
+        with open(_memory_file()) as handle:
+            return json.load(handle).get(endpoint)
+    except (OSError, ValueError):
+        return None
+
+
+def candidates(endpoint: str, known: str | None = None) -> list[str]:
+    """Modes to try, best first, for a new level on the daemon at `endpoint`: the one its
+    levels already use, else --privileged and then the capability fallback."""
+    known = _remembered(endpoint) or known
+    if known in (PRIVILEGED, CAPABILITIES):
+        return [known] + [m for m in (PRIVILEGED, CAPABILITIES) if m != known]
+    return [PRIVILEGED, CAPABILITIES]
+
+
+def remember(endpoint: str, mode: str) -> None:
+    with _lock:
+        if _started.get(endpoint) == mode:
+            return
+        _started[endpoint] = mode
+        try:
+            with open(_memory_file()) as handle:
+                memory = json.load(handle)
+        except (OSError, ValueError):
+            memory = {}
+        memory[endpoint] = mode
+        try:
+            os.makedirs(os.path.dirname(_memory_file()), exist_ok=True)
+            with open(_memory_file() + ".tmp", "w") as handle:
+                json.dump(memory, handle)
+            os.replace(_memory_file() + ".tmp", _memory_file())
+        except OSError:
+            pass  # only a speed-up: the next spawn tries --privileged first again
+
+
+def refused(exc) -> NotEnoughPrivilege:
+    text = (getattr(exc, "explanation", None) or str(exc)).strip()
+    return NotEnoughPrivilege("this engine can start neither privileged containers nor the "
+                              f"capability fallback ({text}); a Docker daemon cannot run inside it")
+
+
 def decide(client, image: str, known: str | None = None) -> str:
     """The privilege mode for new levels on `client`'s daemon, probing once per daemon.
 
@@ -81,9 +136,7 @@ def decide(client, image: str, known: str | None = None) -> str:
         if privileged_error is not None:
             fallback_error = _try(client, image, CAPABILITIES)
             if fallback_error is not None:
-                raise NotEnoughPrivilege(
-                    "this engine can start neither privileged containers nor the capability "
-                    f"fallback ({fallback_error.strip()}); a Docker daemon cannot run inside it")
+                raise refused(fallback_error)
             mode = CAPABILITIES
     with _lock:
         _decided[daemon_id] = mode

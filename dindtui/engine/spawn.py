@@ -6,8 +6,12 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+import subprocess
+import sys
+import threading
 import time
 from dataclasses import dataclass
+from importlib import resources
 from typing import Callable
 
 import docker.errors
@@ -82,12 +86,11 @@ def spawn(parent: Level, name: str | None = None, *, port: int | None = None,
     client = connect.client(parent.endpoint, check=False)
     image_id = images.image_id(client, image)
     known = next((c.privilege for c in parent.children if c.privilege), None)
-    progress(Progress("spawn", f"checking privileges on {parent.label}"))
-    mode = privileges.decide(client, image, known)
+    modes = privileges.candidates(parent.endpoint, known)
 
     for attempt in range(8):
         try:
-            return _spawn_named(parent, name, client, image, image_id, mode, port, strategy,
+            return _spawn_named(parent, name, client, image, image_id, modes, port, strategy,
                                 inherit_images, progress, started)
         except NameTaken:
             if not auto_named or attempt == 7:
@@ -96,67 +99,49 @@ def spawn(parent: Level, name: str | None = None, *, port: int | None = None,
     raise AssertionError("unreachable")
 
 
-def _spawn_named(parent, name, client, image, image_id, mode, port, strategy, inherit,
+def _spawn_named(parent, name, client, image, image_id, modes, port, strategy, inherit,
                  progress, started) -> SpawnResult:
     container_name = levels.CONTAINER_PREFIX + name
     volume = f"dindtui-{name}-{secrets.token_hex(3)}"
     client.volumes.create(volume, labels=_volume_labels(parent, name))
-    container = None
+    level = _Starting(parent, name, client, image, volume, modes, port, progress)
     try:
         seed_ids = [image_id]
         if inherit:
             seed_ids += [i.id for i in client.images.list() if i.id != image_id]
-        seed_result, fallback = None, None
+        seed_result, fallback = None, "streaming was asked for"
+        seeding = None
         if strategy in (AUTO, SEED):
-            seed_result, fallback = _try_seed(parent, client, volume, seed_ids, image, mode,
-                                                  progress)
+            check = images.seed_check(client)
+            if check.ok:
+                # The seed runs while the level's container starts; its init holds dockerd
+                # back until the seeder's marker says the data root is complete.
+                seeding = _Seeding(parent, client, check, volume, seed_ids, progress)
+                seeding.start()
+            elif strategy == SEED:
+                raise SpawnFailed(f"seeding was asked for but cannot work: {check.reason}")
+            else:
+                fallback = check.reason
+        level.start(SEED if seeding else STREAM, await_seed=seeding is not None)
+        if seeding is not None:
+            seed_result, fallback = seeding.join()
             if seed_result is None:
                 if strategy == SEED:
                     raise SpawnFailed(f"seeding was asked for but cannot work: {fallback}")
-                client.volumes.get(volume).remove(force=True)
+                level.remove()  # a half-seeded data root never reaches a daemon
+                client.api.remove_volume(volume, force=True)
                 client.volumes.create(volume, labels=_volume_labels(parent, name))
-        else:
-            fallback = "streaming was asked for"
-        used = STREAM if seed_result is None else SEED
-
-        socket_source = (levels.child_socket_dir(parent, name) if parent.depth == 0
-                         else f"/run/dindtui/c/{name}")
-        host_socket_dir = levels.child_socket_dir(parent, name)
-        if parent.depth == 0:
-            os.makedirs(host_socket_dir, exist_ok=True)
-        labels = _volume_labels(parent, name) | {
-            levels.LABEL_PRIVILEGE: mode, levels.LABEL_VOLUME: volume,
-            levels.LABEL_SOCKETDIR: socket_source, levels.LABEL_STRATEGY: used}
-        environment = {"DINDTUI_MODE": "daemon"}
-        ports = {}
-        if port is not None:
-            environment["PORT"] = str(port)
-            ports = {f"{port}/tcp": ("127.0.0.1", port)}
-        progress(Progress("spawn", f"starting level {name} ({mode})"))
-        try:
-            container = client.api.create_container(
-                image, name=container_name, hostname=name, detach=True, labels=labels,
-                environment=environment, ports=[port] if port else None,
-                host_config=privileges.host_config(
-                    client, mode, port_bindings=ports or None,
-                    binds={volume: {"bind": LEVEL_DATA_ROOT, "mode": "rw"},
-                           socket_source: {"bind": "/run/dindtui", "mode": "rw"}}))["Id"]
-        except docker.errors.APIError as exc:
-            if exc.status_code == 409:
-                raise NameTaken(f"level name {name!r} is taken on {parent.label}") from None
-            raise SpawnFailed(f"creating level {name} failed: {exc.explanation}") from None
-        try:
-            client.api.start(container)
-        except docker.errors.APIError as exc:
-            raise SpawnFailed(f"starting level {name} failed: {exc.explanation}") from None
-        sock = os.path.join(host_socket_dir, "docker.sock")
-        _wait_ready(client, container, sock, name, progress)
+                level.start(STREAM, await_seed=False)
+        used = SEED if seed_result is not None else STREAM
+        sock = os.path.join(level.host_socket_dir, "docker.sock")
+        _wait_ready(client, level.container, sock, name, progress)
         ready_seconds = time.monotonic() - started
         child = Level(name=name, path=f"{parent.path}/{name}" if parent.path else name,
                       depth=parent.depth + 1, state=levels.READY,
-                      endpoint=connect.endpoint_for_socket(sock), socket_dir=host_socket_dir,
-                      container_id=container, container_name=container_name, volume=volume,
-                      privilege=mode, strategy=used, port=port, parent=parent,
+                      endpoint=connect.endpoint_for_socket(sock),
+                      socket_dir=level.host_socket_dir, container_id=level.container,
+                      container_name=container_name, volume=volume, privilege=level.mode,
+                      strategy=used, port=port, parent=parent,
                       version=connect.ping_socket(sock).version)
         pushes = None
         if seed_result is not None:
@@ -173,10 +158,88 @@ def _spawn_named(parent, name, client, image, image_id, mode, port, strategy, in
         return SpawnResult(child, used, fallback, ready_seconds, time.monotonic() - started,
                            seed_result, pushes)
     except BaseException:
-        _remove_quietly(client, container, volume)
+        if seeding is not None:
+            seeding.join()  # never remove a volume the seeder is still writing
+        _remove_quietly(client, level.container, volume)
         if parent.depth == 0:
             shutil.rmtree(levels.child_socket_dir(parent, name), ignore_errors=True)
         raise
+
+
+class _Starting:
+    """Creates and starts a level's container, trying privilege modes best first."""
+
+    def __init__(self, parent, name, client, image, volume, modes, port, progress):
+        self.parent, self.name, self.client, self.image = parent, name, client, image
+        self.volume, self.modes, self.port, self.progress = volume, modes, port, progress
+        self.container: str | None = None
+        self.mode: str | None = None
+        self.socket_source = (levels.child_socket_dir(parent, name) if parent.depth == 0
+                              else f"/run/dindtui/c/{name}")
+        self.host_socket_dir = levels.child_socket_dir(parent, name)
+
+    def start(self, strategy: str, await_seed: bool) -> None:
+        if self.parent.depth == 0:
+            os.makedirs(self.host_socket_dir, exist_ok=True)
+        environment = {"DINDTUI_MODE": "daemon"}
+        if await_seed:
+            environment["DINDTUI_AWAIT_SEED"] = "1"
+        ports = {}
+        if self.port is not None:
+            environment["PORT"] = str(self.port)
+            ports = {f"{self.port}/tcp": ("127.0.0.1", self.port)}
+        # The privilege mode is found by starting the level itself: the mode this daemon is
+        # known to accept first, so a good guess costs no probe container.
+        for index, mode in enumerate(self.modes):
+            labels = _volume_labels(self.parent, self.name) | {
+                levels.LABEL_PRIVILEGE: mode, levels.LABEL_VOLUME: self.volume,
+                levels.LABEL_SOCKETDIR: self.socket_source, levels.LABEL_STRATEGY: strategy}
+            self.progress(Progress("spawn", f"starting level {self.name} ({mode})"))
+            try:
+                self.container = self.client.api.create_container(
+                    self.image, name=levels.CONTAINER_PREFIX + self.name, hostname=self.name,
+                    detach=True, labels=labels, environment=environment,
+                    ports=[self.port] if self.port else None,
+                    host_config=privileges.host_config(
+                        self.client, mode, port_bindings=ports or None,
+                        binds={self.volume: {"bind": LEVEL_DATA_ROOT, "mode": "rw"},
+                               self.socket_source: {"bind": "/run/dindtui", "mode": "rw"}}))["Id"]
+            except docker.errors.APIError as exc:
+                if exc.status_code == 409:
+                    raise NameTaken(f"level name {self.name!r} is taken on "
+                                    f"{self.parent.label}") from None
+                raise SpawnFailed(f"creating level {self.name} failed: "
+                                  f"{exc.explanation}") from None
+            try:
+                self.client.api.start(self.container)
+            except docker.errors.APIError as exc:
+                self.remove()
+                if index == len(self.modes) - 1:
+                    raise privileges.refused(exc) from None
+                continue
+            self.mode = mode
+            privileges.remember(self.parent.endpoint, mode)
+            return
+
+    def remove(self) -> None:
+        _remove_quietly(self.client, self.container, None)
+        self.container = None
+
+
+class _Seeding(threading.Thread):
+    """Runs the seeder in the background; join() gives (result, None) or (None, reason)."""
+
+    def __init__(self, parent, client, check, volume, ids, progress):
+        super().__init__(daemon=True)
+        self.args = (parent, client, check, volume, ids, progress)
+        self.outcome: tuple = (None, "seeding did not run")
+
+    def run(self) -> None:
+        self.outcome = _try_seed(*self.args)
+
+    def join(self, timeout=None):
+        super().join(timeout)
+        return self.outcome
 
 
 def _tagged_names(client, skip: str) -> list[str]:
@@ -228,26 +291,46 @@ def _remove_quietly(client, container: str | None, volume: str | None) -> None:
 
 # --------------------------------------------------------------------------- seeding
 
-def _try_seed(parent: Level, client, volume: str, ids: list[str], image: str, mode: str,
+def _try_seed(parent: Level, client, check: images.SeedCheck, volume: str, ids: list[str],
               progress):
-    """Hardlink the parent's layers into the fresh `volume`; (result, None) or (None, reason)."""
-    check = images.seed_check(client)
-    if not check.ok:
-        return None, check.reason
-    mountpoint = client.api.inspect_volume(volume)["Mountpoint"]
-    progress(Progress("seed", f"seeding {len(ids)} image(s) into the new level", 0, len(ids)))
+    """Hardlink the parent's layers into the fresh `volume`; (result, None) or (None, reason).
+    The seeder always leaves a marker saying how it ended, for the level waiting on it."""
     started = time.monotonic()
     try:
-        if parent.depth == 0:
-            output = _seed_with_helper(client, image, mode, check.data_root, mountpoint, ids)
+        mountpoint = client.api.inspect_volume(volume)["Mountpoint"]
+        progress(Progress("seed", f"seeding {len(ids)} image(s) into the new level", 0,
+                          len(ids)))
+        if parent.depth == 0 and _is_local(check.data_root, mountpoint):
+            output = _seed_here(check.data_root, mountpoint, ids)
+        elif parent.depth == 0:
+            mode = privileges.decide(client, images.DEFAULT_IMAGE)
+            output = _seed_with_helper(client, images.DEFAULT_IMAGE, mode, check.data_root,
+                                       mountpoint, ids)
         else:
             output = _seed_by_exec(parent, check.data_root, mountpoint, ids)
         result = images.parse_seed_output(output, ids, started)
-    except DindtuiError as exc:
+    except (DindtuiError,) + API_ERRORS as exc:
         return None, f"seeding failed: {exc}"
     progress(Progress("seed", f"seeded {result.layers} layers ({result.linked_bytes / 1e6:.0f} "
                               f"MB linked) in {result.seconds:.2f}s", len(ids), len(ids)))
     return result, None
+
+
+def _is_local(data_root: str, mountpoint: str) -> bool:
+    """The engine's data root is this machine's, and ours to write (root, same files)."""
+    return (os.geteuid() == 0 and connect.level0_endpoint().startswith("unix://")
+            and os.path.isdir(os.path.join(data_root, "image")) and os.path.isdir(mountpoint))
+
+
+def _seed_here(data_root: str, mountpoint: str, ids: list[str]) -> str:
+    """Level 0 on this machine: run the seeder directly (no helper container to start)."""
+    seeder = str(resources.files("dindtui").joinpath("inner_init.py"))
+    result = subprocess.run([sys.executable, seeder, *images.seed_command(
+        data_root, mountpoint, ids)[1:]], capture_output=True, text=True)
+    if result.returncode != 0:
+        lines = (result.stderr or result.stdout).strip().splitlines()
+        raise DindtuiError(lines[-1] if lines else f"exit {result.returncode}")
+    return result.stdout
 
 
 def _seed_with_helper(client, image: str, mode: str, data_root: str, mountpoint: str,
