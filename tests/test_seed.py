@@ -33,6 +33,9 @@ def test_a_chain_of_five_seeded_levels_has_the_parent_images_and_runs_them(tree)
         digest = run_in(result.level, CHECK)  # a container of the seeded image runs here
         expected = expected or digest
         assert digest == expected and len(digest) == 16
+        # Whiteouts survived the linking: what the Dockerfile deleted stays deleted.
+        assert run_in(result.level, ["docker", "run", "--rm", "--entrypoint", "sh", IMAGE, "-c",
+                                     "ls /usr/share/doc 2>&1 || echo gone"]).endswith("gone")
     # Seeding moved no image bytes over the API.
     assert all(not r.pushes for r in results)
     assert all(r.seed.layers >= 1 and r.seed.linked_bytes > 100_000_000 for r in results)
