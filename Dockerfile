@@ -16,7 +16,7 @@ RUN apt-get update \
 COPY dindtui/inner_init.py /usr/local/bin/dindtui-init
 RUN chmod 755 /usr/local/bin/dindtui-init
 
-VOLUME /var/lib/docker
+VOLUME /var/lib/docker /certs
 ENV DOCKER_TLS_CERTDIR=/certs
 ENTRYPOINT ["/usr/local/bin/dindtui-init"]
 

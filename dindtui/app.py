@@ -6,7 +6,6 @@ with a slow poll as a safety net."""
 
 from __future__ import annotations
 
-import os
 import time
 
 from textual import on, work
@@ -127,7 +126,7 @@ class DindtuiApp(App[int]):
 
     def __init__(self, *, animation: bool = True) -> None:
         super().__init__()
-        self.animation = animation and os.environ.get("DINDTUI_NO_ANIMATION") != "1"
+        self.animation = animation  # the CLI reads --no-animation and DINDTUI_NO_ANIMATION
         self.spinning = True  # the spinning top turns (snapshot tests hold it still)
         self.root: Level | None = None
         self.report: usage.UsageReport | None = None

@@ -11,12 +11,12 @@ import os
 import sys
 
 from rich.console import Console
-from rich.progress import (BarColumn, DownloadColumn, Progress as Bar, SpinnerColumn,
+from rich.progress import (BarColumn, Progress as Bar, SpinnerColumn,
                            TaskProgressColumn, TextColumn, TimeElapsedColumn)
 from rich.table import Table
 from rich.tree import Tree
 
-from .engine import connect, images, levels, privileges, shell, spawn, usage
+from .engine import certs, connect, images, levels, privileges, shell, spawn, usage
 from .engine.errors import DindtuiError
 from .engine.progress import Progress
 
@@ -219,6 +219,16 @@ def cmd_push(args) -> int:
     return 0
 
 
+def cmd_certs(args) -> int:
+    level = levels.find(discover(), args.level)
+    directory = os.path.abspath(args.dir or os.path.join(
+        os.path.expanduser("~"), ".dindtui", "certs", level.path.replace("/", "_")))
+    certs.fetch_client_certs(level, directory)
+    print(f"export DOCKER_HOST=tcp://127.0.0.1:{level.port} DOCKER_TLS_VERIFY=1 "
+          f"DOCKER_CERT_PATH={directory}")
+    return 0
+
+
 def cmd_flags(args) -> int:
     client = connect.client()
     try:
@@ -226,7 +236,8 @@ def cmd_flags(args) -> int:
     except DindtuiError:
         tagged = [t for i in client.images.list() for t in i.tags]
         if not tagged:
-            raise DindtuiError("no local image to probe with: run `dindtui image build` first")
+            raise DindtuiError("no local image to probe with: run `dindtui image build` "
+                               "first") from None
         image = tagged[0]
     print(" ".join(privileges.cli_flags(privileges.decide(client, image))))
     return 0
@@ -306,6 +317,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("push", cmd_push, "move a local image down into LEVEL", True)
     p.add_argument("level")
     p.add_argument("image")
+    p = command("certs", cmd_certs, "fetch a level's TLS client certificates and print the "
+                "environment that uses them: eval $(dindtui certs LEVEL)")
+    p.add_argument("level")
+    p.add_argument("--dir", help="where to put them (default ~/.dindtui/certs/<level>)")
     p = command("flags", cmd_flags, "print the `docker run` flags a level needs on this engine")
     p.add_argument("--image", default=images.DEFAULT_IMAGE, help="image to probe with")
     p = command("image", None, "the level image")

@@ -12,15 +12,14 @@ import socket
 import subprocess
 import sys
 import tarfile
-import threading
 import time
 
 import docker
 import pytest
 
 from conftest import MAKE_TINY, run_cli
-from dindtui.engine import connect, images, levels, shell, spawn, usage
-from dindtui.engine.errors import DiskFull
+from dindtui.engine import connect, images, levels, shell, usage
+from dindtui.engine.errors import DiskFull, UnknownLevel
 
 
 def ls_json() -> dict:
@@ -83,7 +82,7 @@ def test_exiting_the_middle_level_removes_its_subtree_and_only_that(tree):
     survivor = levels.find(root, d1.path)
     assert [c.path for c in survivor.children] == [sibling.path]
     assert survivor.state == levels.READY and survivor.children[0].state == levels.READY
-    with pytest.raises(Exception):
+    with pytest.raises(UnknownLevel):
         levels.find(root, d3.path)
     # The exited levels' volumes stay (the recipe's behaviour) until cleaned.
     plan = usage.plan_cleanup(root)
@@ -331,3 +330,38 @@ def test_inner_init_uses_the_standard_library_only():
         elif isinstance(node, ast.ImportFrom) and node.module:
             modules.add(node.module.split(".")[0])
     assert modules <= set(sys.stdlib_module_names), modules - set(sys.stdlib_module_names)
+
+
+def test_spawn_with_a_port_serves_tls_and_certs_prints_the_environment(tree, tmp_path,
+                                                                      monkeypatch):
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)  # psf/requests#3829
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = run_cli("spawn", "--name", tree.name("tcp"), "--port", str(port), "--json")
+    assert result.returncode == 0, result.stderr
+    level = tree.find(tree.name("tcp"))
+    assert level.port == port
+    shown = run_cli("certs", level.path, "--dir", str(tmp_path / "certs"))
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.strip() == (f"export DOCKER_HOST=tcp://127.0.0.1:{port} "
+                                    f"DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH={tmp_path / 'certs'}")
+    certs = {name: str(tmp_path / "certs" / f"{name}.pem") for name in ("ca", "cert", "key")}
+    tls = docker.tls.TLSConfig(client_cert=(certs["cert"], certs["key"]), ca_cert=certs["ca"],
+                               verify=True)
+    remote = docker.DockerClient(base_url=f"tcp://127.0.0.1:{port}", tls=tls, timeout=10)
+    assert remote.info()["Name"] == level.name
+    assert "serves no TCP port" in one_line_error(run_cli("certs", "host"))
+
+
+def test_ui_code_never_calls_docker_directly():
+    import ast
+    import glob
+    package = os.path.dirname(os.path.dirname(images.__file__))
+    for path in [os.path.join(package, "app.py")] + glob.glob(
+            os.path.join(package, "widgets", "*.py")):
+        for node in ast.walk(ast.parse(open(path).read())):
+            names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            assert not any(n.split(".")[0] in ("docker", "requests") for n in names), path

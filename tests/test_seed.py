@@ -7,7 +7,7 @@ import json
 import pytest
 
 from conftest import run_cli
-from dindtui.engine import connect, images, levels, spawn
+from dindtui.engine import connect, images, levels
 from dindtui.engine.errors import SpawnFailed
 
 IMAGE = images.DEFAULT_IMAGE

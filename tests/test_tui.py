@@ -3,7 +3,6 @@ collapse animation runs), clean a dead level's volume with `c`, shell with `s`/e
 
 from __future__ import annotations
 
-import asyncio
 import os
 import pty
 import select

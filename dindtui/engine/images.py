@@ -189,8 +189,8 @@ def image_id(client, name: str) -> str:
     try:
         return client.images.get(name).id
     except docker.errors.ImageNotFound:
-        raise ImageMissing(f"image {name} is missing"
-                           + (": run `dindtui image build`" if name == DEFAULT_IMAGE else ""))
+        raise ImageMissing(f"image {name} is missing" + (
+            ": run `dindtui image build`" if name == DEFAULT_IMAGE else "")) from None
 
 
 def _split_tag(name: str) -> tuple[str, str]:

@@ -57,7 +57,8 @@ def _try(client, image: str, mode: str) -> str | None:
         result = client.api.wait(container, timeout=30)
         return None if result.get("StatusCode") == 0 else f"exit {result.get('StatusCode')}"
     except docker.errors.ImageNotFound:
-        raise ImageMissing(f"image {image} is missing on this daemon: run `dindtui image build`")
+        raise ImageMissing(f"image {image} is missing on this daemon: run `dindtui image "
+                           "build`") from None
     except (docker.errors.APIError, requests.exceptions.RequestException) as exc:
         return getattr(exc, "explanation", None) or str(exc)
     finally:

@@ -9,7 +9,6 @@ import signal
 import sys
 from dataclasses import dataclass
 
-import docker.errors
 
 from . import levels
 from .errors import DindtuiError
