@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from rich.table import Table
 from rich.text import Text
-from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
 from ..engine.usage import CleanupPlan
-from .dialogs import DIALOG_CSS
+from .dialogs import DIALOG_CSS, ConfirmDialog
 from .level_tree import human
 
 
@@ -28,15 +26,17 @@ def plan_table(plan: CleanupPlan) -> Table:
     return table
 
 
-class CleanupModal(ModalScreen[bool]):
+class CleanupModal(ConfirmDialog):
+    """The confirmation of a cleanup, with the plan it would carry out."""
+
     DEFAULT_CSS = DIALOG_CSS.replace("NAME", "CleanupModal") + """
     CleanupModal > Vertical { width: 100; }
     CleanupModal VerticalScroll { height: auto; max-height: 16; }
     """
-    BINDINGS = [Binding("escape", "cancel", "cancel"), Binding("y", "confirm", "free")]
+    BINDINGS = [Binding("y", "confirm", "free")]
 
     def __init__(self, plan: CleanupPlan) -> None:
-        super().__init__()
+        super().__init__("", f"Free {human(plan.total)}")
         self.plan = plan
 
     def compose(self) -> ComposeResult:
@@ -53,14 +53,10 @@ class CleanupModal(ModalScreen[bool]):
             yield Static(Text.assemble("Frees ", (human(self.plan.total), "bold"), " on disk."))
             with Horizontal():
                 yield Button("Cancel", id="cancel")
-                yield Button(f"Free {human(self.plan.total)}", id="confirm", variant="error")
+                yield Button(self.confirm_label, id="confirm", variant="error")
 
-    @on(Button.Pressed)
-    def pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(event.button.id == "confirm")
-
-    def action_cancel(self) -> None:
-        self.dismiss(False)
+    def on_mount(self) -> None:
+        self.query_one("#cancel" if not self.plan.items else "#confirm", Button).focus()
 
     def action_confirm(self) -> None:
         self.dismiss(bool(self.plan.items))
