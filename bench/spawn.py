@@ -60,6 +60,13 @@ def chain(strategy: str, depth: int, data_root: str, prefix: str, with_baseline:
     return rows
 
 
+def remove_own(prefix: str) -> None:
+    """Exit the levels this benchmark made (and only those), volumes included."""
+    for level in levels.discover().children:
+        if level.name.startswith(prefix):
+            spawn.exit_level(level, rm_volume=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--depth", type=int, default=5)
@@ -72,10 +79,10 @@ def main() -> None:
           f"{data_root}")
     try:
         seeded = chain("seed", args.depth, data_root, prefix, with_baseline=False)
-        spawn.collapse(levels.discover(), rm_volume=True)
+        remove_own(prefix)
         streamed = chain("stream", args.depth, data_root, prefix, with_baseline=True)
     finally:
-        spawn.collapse(levels.discover(), rm_volume=True)
+        remove_own(prefix)
 
     header = (f"{'depth':>5} {'strategy':>8} {'daemon s':>9} {'usable s':>9} {'moved MB':>9} "
               f"{'MB/s':>6} {'disk +MB':>9} {'disk %img':>9}")

@@ -8,10 +8,12 @@ import hashlib
 import io
 import json
 import os
+import queue
 import shutil
 import subprocess
 import tarfile
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from importlib import resources
@@ -230,7 +232,7 @@ def push_image(source_endpoint: str, target_endpoint: str, name: str,
 
     def chunks():
         nonlocal moved
-        for chunk in source.api.get_image(name, chunk_size=1 << 20):
+        for chunk in _read_ahead(source.api.get_image(name, chunk_size=1 << 20)):
             moved += len(chunk)
             progress(Progress("push", f"moving {name}", moved, max(total, moved)))
             yield chunk
@@ -245,6 +247,27 @@ def push_image(source_endpoint: str, target_endpoint: str, name: str,
         raise DindtuiError(f"{name} arrived with another id than the source's")
     progress(Progress("push", f"{name} loaded", moved, moved))
     return PushResult(name, wanted, "loaded", moved, time.monotonic() - started)
+
+
+def _read_ahead(source, depth: int = 32):
+    """Yield `source`'s chunks while a thread keeps reading ahead, so that the save stream and
+    the load stream flow at the same time, as the two ends of a shell pipe do."""
+    buffer: queue.Queue = queue.Queue(maxsize=depth)
+    done = object()
+
+    def read() -> None:
+        try:
+            for chunk in source:
+                buffer.put(chunk)
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer below
+            buffer.put(exc)
+        buffer.put(done)
+
+    threading.Thread(target=read, daemon=True, name="save-reader").start()
+    while (item := buffer.get()) is not done:
+        if isinstance(item, BaseException):
+            raise item
+        yield item
 
 
 def _raise_load_error(name: str, text: str):
