@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import faulthandler
 import resource
 import secrets
 import time
@@ -71,6 +72,8 @@ async def state_change_latency(level: levels.Level) -> float:
         started = time.monotonic()
         levels.parent_client(level).api.kill(level.container_id)
         while levels.find(app.root, level.path).state != levels.DEAD:
+            if time.monotonic() - started > 60:
+                return float("nan")
             await pilot.pause(0.01)
         return time.monotonic() - started
 
@@ -109,4 +112,5 @@ async def main(idle: float) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--idle", type=float, default=30)
+    faulthandler.register(__import__("signal").SIGUSR1)  # kill -USR1 shows where it waits
     asyncio.run(main(parser.parse_args().idle))

@@ -6,6 +6,7 @@ with a slow poll as a safety net."""
 
 from __future__ import annotations
 
+import threading
 import time
 
 from textual import on, work
@@ -14,7 +15,6 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Footer, Header, Tree
-from textual.worker import get_current_worker
 
 from .engine import levels, shell, spawn, usage
 from .engine.details import LevelDetails, level_details
@@ -134,6 +134,7 @@ class DindtuiApp(App[int]):
         self.streams: dict[str, str] = {}          # endpoint -> live / retrying / connecting
         self._event_streams: dict[str, EventStream] = {}
         self._refresh_pending = False
+        self._retry_pending = False
         self._busy = ""
         self._quitting = False
         self.collapse_screen: CollapseScreen | None = None
@@ -157,6 +158,7 @@ class DindtuiApp(App[int]):
         self.set_interval(USAGE_SECONDS, self.measure_usage)
 
     def on_unmount(self) -> None:
+        self.streams.clear()  # the watcher threads end when their endpoint is gone
         for stream in list(self._event_streams.values()):
             stream.close()
         self._event_streams.clear()
@@ -189,7 +191,9 @@ class DindtuiApp(App[int]):
             banner.show_error(message.error or "no answer")
             self.root = None
             self.query_one(LevelTree).show_unreachable()
-            self.set_timer(RETRY_SECONDS, self.refresh_tree)
+            if not self._retry_pending:  # one retry chain, however many loads failed
+                self._retry_pending = True
+                self.set_timer(RETRY_SECONDS, self._retry)
             return
         banner.clear()
         structure_changed = self.root is None or [lv.path for lv in self.root.walk()] != [
@@ -203,6 +207,10 @@ class DindtuiApp(App[int]):
         if structure_changed and self.report is not None:
             self.measure_usage()
         self.reload_selected()
+
+    def _retry(self) -> None:
+        self._retry_pending = False
+        self.refresh_tree()
 
     def show_tree(self) -> None:
         sizes = {v.level: v.bytes for v in self.report.volumes
@@ -257,21 +265,23 @@ class DindtuiApp(App[int]):
             if stream is not None:
                 stream.close()
 
-    @work(thread=True, group="events", exit_on_error=False)
     def watch_events(self, endpoint: str) -> None:
-        worker = get_current_worker()
-        while not worker.is_cancelled and endpoint in self.streams:
+        """One thread of its own per daemon: a stream waits for events indefinitely, so it
+        must not hold one of the few shared worker threads that refreshes need."""
+        threading.Thread(target=self._watch, args=(endpoint,), daemon=True,
+                         name=f"events {endpoint}").start()
+
+    def _watch(self, endpoint: str) -> None:
+        while endpoint in self.streams and self.is_running:
             stream = EventStream(endpoint)
             self._event_streams[endpoint] = stream
             try:
                 self.post_message(StreamState(endpoint, "live"))
                 for _ in stream:
                     self.post_message(DaemonChanged(endpoint))
-                if endpoint not in self.streams:
-                    return
             except Exception:  # noqa: BLE001 - any broken stream: say so and reconnect
                 pass
-            if endpoint not in self.streams or worker.is_cancelled:
+            if endpoint not in self.streams or not self.is_running:
                 return
             self.post_message(StreamState(endpoint, "retrying"))
             time.sleep(RETRY_SECONDS)

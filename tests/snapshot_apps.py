@@ -93,7 +93,7 @@ class SnapshotApp(DindtuiApp):
         self.post_message(DetailsLoaded(fixed_details(level.label)))
 
     def set_timer(self, delay, callback=None, **kwargs):
-        if self.fixed_root is None and callback == self.refresh_tree:
+        if self.fixed_root is None and callback == self._retry:
             return None  # no retry loop in a snapshot
         return super().set_timer(delay, callback, **kwargs)
 

@@ -49,5 +49,7 @@ class SpinTop(Static):
             self.set_interval(self.interval, self.advance)
 
     def advance(self) -> None:
+        if not self.region:  # hidden (the greeting behind a tree): no work, no repaint
+            return
         self.frame = (self.frame + 1) % len(self.frames)
         self.update(self.frames[self.frame])
