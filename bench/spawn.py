@@ -62,7 +62,7 @@ def chain(strategy: str, depth: int, data_root: str, prefix: str, with_baseline:
 
 def remove_own(prefix: str) -> None:
     """Exit the levels this benchmark made (and only those), volumes included."""
-    for level in levels.discover().children:
+    for level in list(levels.discover().children):
         if level.name.startswith(prefix):
             spawn.exit_level(level, rm_volume=True)
 

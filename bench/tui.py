@@ -104,7 +104,7 @@ async def main(idle: float) -> None:
               f"  (ratio {ours / bare if bare else float('inf'):.2f})")
     finally:
         root = levels.discover()
-        for level in root.children:
+        for level in list(root.children):
             if level.name.startswith(prefix):
                 spawn.exit_level(level, rm_volume=True)
 
