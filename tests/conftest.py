@@ -175,3 +175,18 @@ def pytest_sessionfinish(session, exitstatus):
     if left:
         print(f"\nthe tests left these behind: {left}")
         session.exitstatus = 1
+
+
+def run_on(client, image: str, entrypoint: list[str]) -> bytes:
+    """`docker run --rm` of `image` on a daemon, its output; its anonymous volumes (the image
+    declares /var/lib/docker and /certs) go with it, as the CLI's --rm does."""
+    container = client.api.create_container(image, entrypoint=entrypoint,
+                                            labels={"dindtui.test": "1"})["Id"]
+    try:
+        client.api.start(container)
+        status = client.api.wait(container, timeout=120)["StatusCode"]
+        output = client.api.logs(container, stderr=False)
+        assert status == 0, output
+        return output
+    finally:
+        client.api.remove_container(container, force=True, v=True)

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from conftest import run_cli
+from conftest import run_cli, run_on
 from dindtui.engine import connect, images, levels
 from dindtui.engine.errors import SpawnFailed
 
@@ -54,8 +54,7 @@ def test_a_child_writing_to_a_seeded_file_leaves_the_parent_image_unchanged(tree
                             "docker rm writer"])
     assert run_in(d1, CHECK) == before
     assert run_in(d2, CHECK) == before
-    host = connect.client().containers.run(IMAGE, entrypoint=["sh", "-c", CHECK[-1]],
-                                           remove=True).decode().strip()
+    host = run_on(connect.client(), IMAGE, ["sh", "-c", CHECK[-1]]).decode().strip()
     assert host == before
 
 
@@ -71,7 +70,7 @@ def test_rmi_on_either_side_leaves_the_other_intact(tree, client):
         d2 = tree.spawn(d1.path, "b").level
         run_in(d2, ["docker", "rmi", "-f", IMAGE])  # the child drops the image entirely
         assert run_in(d1, CHECK)  # the parent still runs it
-        assert client.containers.run(IMAGE, entrypoint=["true"], remove=True) == b""
+        assert run_on(client, IMAGE, ["true"]) == b""
     finally:
         if any(extra in i.tags for i in client.images.list()):
             client.images.remove(extra)
@@ -85,7 +84,7 @@ def test_exiting_and_cleaning_a_level_leaves_every_other_level_working(tree):
     assert result.returncode == 0 and d2.volume in result.stdout, result.stdout + result.stderr
     assert run_in(d1, CHECK)
     assert run_in(sibling, CHECK)
-    assert connect.client().containers.run(IMAGE, entrypoint=["true"], remove=True) == b""
+    assert run_on(connect.client(), IMAGE, ["true"]) == b""
 
 
 def test_forced_fallback_streams_and_says_why(tree):
