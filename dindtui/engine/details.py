@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from . import connect, levels
 from .images import API_ERRORS
@@ -47,15 +46,6 @@ class LevelDetails:
     error: str | None = None
 
 
-def _parse_time(value: str | None) -> float | None:
-    if not value or value.startswith("0001"):
-        return None
-    try:
-        return datetime.fromisoformat(value[:26].rstrip("Z") + "+00:00").timestamp()
-    except ValueError:
-        return None
-
-
 def level_details(level: Level) -> LevelDetails:
     """Ask the level's daemon (and its parent, for the container) for everything shown."""
     details = LevelDetails(level.label, level.depth, level.state, level.version,
@@ -66,7 +56,7 @@ def level_details(level: Level) -> LevelDetails:
         try:
             info = connect.client(level.parent.endpoint, check=False).api.inspect_container(
                 level.container_id)
-            started = _parse_time(info["State"].get("StartedAt"))
+            started = levels.docker_time(info["State"].get("StartedAt"))
             if started and info["State"].get("Running"):
                 details.uptime_seconds = time.time() - started
         except API_ERRORS:

@@ -95,14 +95,14 @@ def validate_name(name: str) -> None:
                            "'-', '_' or '.', starting with a letter or digit")
 
 
-def _age_seconds(started_at: str | None) -> float:
-    if not started_at or started_at.startswith("0001"):
-        return 0.0
+def docker_time(value: str | None) -> float | None:
+    """A Docker timestamp ("2026-11-28T07:24:06.88Z") as epoch seconds; None when unset."""
+    if not value or value.startswith("0001"):
+        return None
     try:
-        started = datetime.fromisoformat(started_at[:26].rstrip("Z") + "+00:00")
+        return datetime.fromisoformat(value[:26].rstrip("Z") + "+00:00").timestamp()
     except ValueError:
-        return 0.0
-    return time.time() - started.timestamp()
+        return None
 
 
 def root_level(check: bool = True) -> Level:
@@ -178,7 +178,8 @@ def _probe(item) -> bool:
         level.started_at = info["State"].get("StartedAt")
     except (docker.errors.DockerException, requests.exceptions.RequestException):
         pass
-    level.state = STARTING if _age_seconds(level.started_at) < STARTING_GRACE else UNREACHABLE
+    started = docker_time(level.started_at) or time.time()
+    level.state = STARTING if time.time() - started < STARTING_GRACE else UNREACHABLE
     level.error = f"daemon socket silent: {answer.error}"
     return False
 
