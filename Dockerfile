@@ -18,7 +18,10 @@ RUN chmod 755 /usr/local/bin/dindtui-init
 
 VOLUME /var/lib/docker /certs
 ENV DOCKER_TLS_CERTDIR=/certs
-ENTRYPOINT ["/usr/local/bin/dindtui-init"]
+# tini (a dependency of docker.io) is PID 1: it handles signals from its first instruction and
+# forwards them, so a `docker stop` that lands while Python is still starting is not lost (PID 1
+# drops signals it has no handler for); it also reaps orphans. dindtui-init does the rest.
+ENTRYPOINT ["/usr/bin/tini", "--", "/usr/local/bin/dindtui-init"]
 
 # A hash of this file, inner_init.py and the base image: `dindtui image build` skips the build
 # when an image with the same hash exists already.

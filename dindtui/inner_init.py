@@ -4,7 +4,7 @@
 Standard library only: this file is copied into the image as /usr/local/bin/dindtui-init and
 shares no code with the rest of dindtui at run time.
 
-Modes (see DESIGN.md section 4):
+Modes (see docs/architecture.md, "The init"):
   shell mode   (no PORT, DINDTUI_MODE unset): daemon in the background, then the given command or
                an interactive login shell; exits with that command's status.
   daemon mode  (PORT=N, or DINDTUI_MODE=daemon): the daemon in the foreground of the container,
@@ -42,6 +42,7 @@ CAP_SYS_ADMIN = 21
 FORWARDED_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT,
                      signal.SIGUSR1, signal.SIGUSR2)
 SI_KERNEL = 0x80  # si_code of signals the kernel sends (a tty's ^C), as opposed to kill(2)
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT)
 
 
 class InitError(Exception):
@@ -85,7 +86,7 @@ def close_inherited_fds() -> list[int]:
 def parse_port(value: str | None) -> int | None:
     if value is None or value == "":
         return None
-    if not value.isdigit() or not 1 <= int(value) <= 65535:
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= 65535:
         raise InitError(f"PORT must be a TCP port number from 1 to 65535, got {value!r}",
                         EXIT_BAD_INPUT)
     return int(value)
@@ -305,14 +306,47 @@ def outer_mtu() -> int | None:
 
 # --------------------------------------------------------------------------- TLS
 
+CA_CONFIG = """[req]
+distinguished_name = dn
+prompt = no
+[dn]
+CN = dindtui CA
+[v3_ca]
+basicConstraints = critical,CA:TRUE
+keyUsage = critical,keyCertSign,cRLSign
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
+"""
+LEAF_EXTENSIONS = """basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature
+extendedKeyUsage = {usage}
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid,issuer
+"""
+
+
 def ensure_certs(certdir: str) -> None:
-    """CA, server and client certificates, made once and kept in the /certs volume."""
+    """CA, server and client certificates, made once and kept in the /certs volume. P-256 keys
+    (fast to make), every private key 0600, and the extensions strict TLS clients require
+    (Python 3.13's ssl checks keyUsage, basicConstraints and the key identifiers)."""
     ca, server, client = (os.path.join(certdir, d) for d in ("ca", "server", "client"))
     if all(os.path.exists(os.path.join(d, f)) for d, f in
            ((server, "cert.pem"), (client, "cert.pem"), (client, "key.pem"))):
         return
+    old = os.umask(0o077)  # keys are private from the instant they exist
+    try:
+        for directory in (ca, server, client):
+            os.makedirs(directory, mode=0o700, exist_ok=True)
+        _make_certs(ca, server, client)
+    finally:
+        os.umask(old)
     for directory in (ca, server, client):
-        os.makedirs(directory, exist_ok=True)
+        os.chmod(directory, 0o700 if directory == ca else 0o755)
+        for name in os.listdir(directory):
+            os.chmod(os.path.join(directory, name), 0o600 if name == "key.pem" else 0o644)
+
+
+def _make_certs(ca: str, server: str, client: str) -> None:
     hostname = socket.gethostname()
     sans = ["DNS:localhost", f"DNS:{hostname}", "IP:127.0.0.1", "IP:::1"]
     try:
@@ -326,17 +360,24 @@ def ensure_certs(certdir: str) -> None:
         if result.returncode != 0:
             raise InitError(f"openssl {argv[0]} failed: {result.stdout.strip()}")
 
-    openssl("genrsa", "-out", f"{ca}/key.pem", "4096")
-    openssl("req", "-new", "-x509", "-days", "825", "-sha256", "-key", f"{ca}/key.pem",
-            "-subj", "/CN=dindtui CA", "-out", f"{ca}/cert.pem")
+    def new_key(path: str) -> None:
+        openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
+                "-out", path)
+
+    new_key(f"{ca}/key.pem")
+    with open(f"{ca}/ca.cnf", "w") as handle:
+        handle.write(CA_CONFIG)
+    openssl("req", "-new", "-x509", "-days", "825", "-sha256", "-config", f"{ca}/ca.cnf",
+            "-extensions", "v3_ca", "-key", f"{ca}/key.pem", "-out", f"{ca}/cert.pem")
+    os.remove(f"{ca}/ca.cnf")
     for directory, name, usage in ((server, hostname, "serverAuth"), (client, "client",
                                                                       "clientAuth")):
-        openssl("genrsa", "-out", f"{directory}/key.pem", "4096")
+        new_key(f"{directory}/key.pem")
         openssl("req", "-new", "-sha256", "-key", f"{directory}/key.pem", "-subj", f"/CN={name}",
                 "-out", f"{directory}/csr.pem")
         extensions = f"{directory}/openssl.cnf"
         with open(extensions, "w") as handle:
-            handle.write(f"basicConstraints=CA:FALSE\nextendedKeyUsage={usage}\n")
+            handle.write(LEAF_EXTENSIONS.format(usage=usage))
             if usage == "serverAuth":
                 handle.write("subjectAltName=" + ",".join(sans) + "\n")
         openssl("x509", "-req", "-days", "825", "-sha256", "-in", f"{directory}/csr.pem",
@@ -345,8 +386,6 @@ def ensure_certs(certdir: str) -> None:
         copy_file(f"{ca}/cert.pem", f"{directory}/ca.pem")
         for leftover in ("csr.pem", "openssl.cnf"):
             os.remove(os.path.join(directory, leftover))
-    for directory in (ca, server, client):
-        os.chmod(os.path.join(directory, "key.pem"), 0o600 if directory != client else 0o644)
 
 
 # --------------------------------------------------------------------------- dockerd
@@ -377,20 +416,50 @@ def dockerd_argv(port: int | None, tls_dir: str | None, mtu: int | None) -> list
             argv.append("--tls=false")
     if mtu:
         argv.append(f"--mtu={mtu}")
-    argv.append(f"--shutdown-timeout={os.environ.get('DINDTUI_SHUTDOWN_TIMEOUT', '5')}")
+    gid = os.environ.get("DINDTUI_SOCKET_GID", "")
+    if gid:
+        if not (gid.isascii() and gid.isdigit()):
+            raise InitError(f"DINDTUI_SOCKET_GID must be a group number, got {gid!r}",
+                            EXIT_BAD_INPUT)
+        argv.append(f"--group={gid}")  # the host's group for the socket, not the image's
+    # containerd keeps the containers running while dockerd restarts after a crash; the init
+    # stops them itself on a real shutdown (Daemons.stop).
+    argv.append("--live-restore")
+    argv.append(f"--shutdown-timeout={shutdown_timeout():g}")
     argv += os.environ.get("DOCKERD_ARGS", "").split()
     return argv
 
 
-def spawn(argv: list[str], stdout_path: str | None = None, env: dict | None = None) -> int:
-    """Start a child with a clean signal mask (ours blocks the signals we wait for)."""
+def shutdown_timeout() -> float:
+    return env_seconds("DINDTUI_SHUTDOWN_TIMEOUT", 5)
+
+
+def env_seconds(name: str, default: float) -> float:
+    value = os.environ.get(name, "")
+    if value == "":
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        number = -1.0
+    if not 0 < number < 1e6:
+        raise InitError(f"{name} must be a number of seconds above 0, got {value!r}",
+                        EXIT_BAD_INPUT)
+    return number
+
+
+def spawn(argv: list[str], stdout_path: str | None = None, env: dict | None = None,
+          session: bool = False) -> int:
+    """Start a child with a clean signal mask (ours blocks the signals we wait for); `session`
+    puts it in a session of its own, out of reach of the terminal's ^C and ^Z."""
     actions = []
     if stdout_path:
         actions = [(os.POSIX_SPAWN_OPEN, 1, stdout_path,
                     os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644),
                    (os.POSIX_SPAWN_DUP2, 1, 2)]
     return os.posix_spawnp(argv[0], argv, env if env is not None else os.environ,
-                           file_actions=actions, setsigmask=(), setsigdef=FORWARDED_SIGNALS)
+                           file_actions=actions, setsigmask=(), setsigdef=FORWARDED_SIGNALS,
+                           setsid=session)
 
 
 def ping(path: str = "/var/run/docker.sock", timeout: float = 1.0) -> bool:
@@ -459,53 +528,83 @@ CONTAINERD_SOCKET = "/var/run/docker/containerd/containerd.sock"
 CONTAINERD_CONFIG = "/run/dindtui-containerd.toml"
 
 
-class Daemons:
-    """containerd and dockerd, started and stopped together."""
+class Stopping(Exception):
+    """SIGTERM/SIGINT/SIGQUIT arrived while the init was busy (starting or restarting)."""
 
-    def __init__(self, sup: Supervisor) -> None:
+    def __init__(self, signo: int):
+        super().__init__(signo)
+        self.signo = signo
+
+
+class Daemons:
+    """containerd and dockerd: started together, supervised (a daemon that dies is started
+    again, with a back-off), stopped together."""
+
+    MAX_CRASHES = 5        # in CRASH_WINDOW seconds: then the level gives up, with a status
+    CRASH_WINDOW = 120.0
+
+    def __init__(self, sup: Supervisor, argv: list[str], foreground_log: bool) -> None:
         self.sup = sup
+        self.argv = argv
+        self.foreground_log = foreground_log
+        self.log_path = None if foreground_log else DOCKERD_LOG
         self.containerd: int | None = None
         self.dockerd: int | None = None
+        self.crashes: list[float] = []
+        self.restarts = 0
 
     def grace(self) -> float:
-        return float(os.environ.get("DINDTUI_SHUTDOWN_TIMEOUT", "5")) + 3
+        return shutdown_timeout() + 3
 
-    def start(self, argv: list[str], foreground_log: bool) -> None:
+    def ready_deadline(self) -> float:
+        return time.monotonic() + env_seconds("DINDTUI_READY_TIMEOUT", 60)
+
+    def start(self) -> None:
         """containerd first, so dockerd connects at once instead of after its own start-up
         back-off (about a second saved on every level), then dockerd until it answers."""
         remove_stale_pid_files()
-        log_path = None if foreground_log else DOCKERD_LOG
-        deadline = time.monotonic() + float(os.environ.get("DINDTUI_READY_TIMEOUT", "60"))
-        if os.access(CONTAINERD, os.X_OK):
-            with open(CONTAINERD_CONFIG, "w") as config:
-                config.write('version = 2\ndisabled_plugins = ["io.containerd.grpc.v1.cri"]\n')
-            self.containerd = spawn([CONTAINERD, "--config", CONTAINERD_CONFIG,
-                                     "--address", CONTAINERD_SOCKET,
-                                     "--root", "/var/lib/docker/containerd/daemon",
-                                     "--state", "/var/run/docker/containerd/daemon"], log_path)
-            self._wait("containerd", self.containerd, lambda: connects(CONTAINERD_SOCKET),
-                       deadline, foreground_log)
-            argv = argv + [f"--containerd={CONTAINERD_SOCKET}"]
+        deadline = self.ready_deadline()
+        self._start_containerd(deadline)
         if os.environ.get("DINDTUI_AWAIT_SEED") == "1":
             self._await_seed(deadline)
-        self.dockerd = spawn(argv, log_path)
-        self._wait("dockerd", self.dockerd, ping, deadline, foreground_log)
+        self._start_dockerd(deadline)
 
-    def _wait(self, name: str, pid: int, answers, deadline: float, foreground_log: bool):
+    def _start_containerd(self, deadline: float) -> None:
+        if not os.access(CONTAINERD, os.X_OK):
+            return
+        with open(CONTAINERD_CONFIG, "w") as config:
+            config.write('version = 2\ndisabled_plugins = ["io.containerd.grpc.v1.cri"]\n')
+        self.containerd = spawn([CONTAINERD, "--config", CONTAINERD_CONFIG,
+                                 "--address", CONTAINERD_SOCKET,
+                                 "--root", "/var/lib/docker/containerd/daemon",
+                                 "--state", "/var/run/docker/containerd/daemon"],
+                                self.log_path, session=True)
+        self._wait("containerd", self.containerd, lambda: connects(CONTAINERD_SOCKET), deadline)
+
+    def _start_dockerd(self, deadline: float) -> None:
+        argv = self.argv + ([f"--containerd={CONTAINERD_SOCKET}"] if self.containerd else [])
+        try:
+            os.remove("/var/run/docker.pid")
+        except OSError:
+            pass
+        self.dockerd = spawn(argv, self.log_path, session=True)
+        self._wait("dockerd", self.dockerd, ping, deadline)
+
+    def _wait(self, name: str, pid: int, answers, deadline: float):
         while not answers():
             if not self.sup.alive(pid):
                 self.stop()
                 raise InitError(f"{name} exited with status {self.sup.status[pid]} before "
-                                "answering: " + ("see the log above" if foreground_log
+                                "answering: " + ("see the log above" if self.foreground_log
                                                  else tail(DOCKERD_LOG)), EXIT_DOCKERD)
             if time.monotonic() > deadline:
                 self.stop()
                 raise InitError(f"{name} did not answer within the ready timeout: "
                                 f"{tail(DOCKERD_LOG)}", EXIT_DOCKERD)
             info = self.sup.wait(0.02)
-            if info is not None and info.si_signo in (signal.SIGTERM, signal.SIGINT):
+            if info is not None and info.si_signo in STOP_SIGNALS:
                 self.stop()
-                raise InitError("stopped before the daemon was ready", 128 + info.si_signo)
+                raise Stopping(info.si_signo)
 
     def _await_seed(self, deadline: float) -> None:
         """The engine seeds this level's data root while the container starts: dockerd may
@@ -523,15 +622,70 @@ class Daemons:
                 raise InitError("the image seed did not finish within the ready timeout",
                                 EXIT_SEED)
             info = self.sup.wait(0.02)
-            if info is not None and info.si_signo in (signal.SIGTERM, signal.SIGINT):
+            if info is not None and info.si_signo in STOP_SIGNALS:
                 self.stop()
-                raise InitError("stopped while waiting for the image seed", 128 + info.si_signo)
+                raise Stopping(info.si_signo)
         if outcome != "ok":
             self.stop()
             raise InitError(f"the image seed failed: {outcome}", EXIT_SEED)
 
+    def supervise(self) -> None:
+        """Call after every wake-up: start again whichever daemon died. containerd holds the
+        level's containers (the levels below included) and dockerd runs with live-restore, so
+        neither restart stops them. Gives up, with a status, after too many crashes."""
+        containerd_died = self.containerd is not None and not self.sup.alive(self.containerd)
+        dockerd_died = self.dockerd is not None and not self.sup.alive(self.dockerd)
+        if not containerd_died and not dockerd_died:
+            return
+        now = time.monotonic()
+        self.crashes = [t for t in self.crashes if now - t < self.CRASH_WINDOW] + [now]
+        which = "containerd" if containerd_died else "dockerd"
+        status = self.sup.status[self.containerd if containerd_died else self.dockerd]
+        if len(self.crashes) > self.MAX_CRASHES:
+            self.stop()
+            raise InitError(f"{which} exited with status {status}, the {len(self.crashes)}th "
+                            f"crash in {self.CRASH_WINDOW:.0f}s: giving up", EXIT_DOCKERD)
+        delay = min(0.25 * 2 ** (len(self.crashes) - 1), 8.0)
+        log(f"{which} exited unexpectedly (status {status}); starting it again in {delay:g}s")
+        self._pause(delay)
+        deadline = self.ready_deadline()
+        if containerd_died:
+            # dockerd must make its connection to containerd anew: restart it too, gracefully
+            # (live-restore: its containers stay up).
+            if self.dockerd is not None and self.sup.alive(self.dockerd):
+                self.sup.stop(self.dockerd, self.grace())
+            self._start_containerd(deadline)
+        self._start_dockerd(deadline)
+        self.restarts += 1
+        log(f"{which} is back; the daemon answers again (restart {self.restarts})")
+
+    def _pause(self, seconds: float) -> None:
+        until = time.monotonic() + seconds
+        while time.monotonic() < until:
+            info = self.sup.wait(until - time.monotonic())
+            if info is not None and info.si_signo in STOP_SIGNALS:
+                self.stop()
+                raise Stopping(info.si_signo)
+
+    def stop_containers(self) -> None:
+        """dockerd runs with live-restore, which leaves containers running when it stops: stop
+        them first, each with its stop signal and the shutdown timeout, as dockerd would."""
+        if self.dockerd is None or not self.sup.alive(self.dockerd):
+            return
+        timeout = shutdown_timeout()
+        try:
+            listed = subprocess.run(["docker", "ps", "-q"], capture_output=True, text=True,
+                                    timeout=10)
+            ids = listed.stdout.split()
+            if ids:
+                subprocess.run(["docker", "stop", f"--time={int(timeout + 0.999)}", *ids],
+                               capture_output=True, timeout=timeout + 20)
+        except (OSError, subprocess.SubprocessError) as exc:
+            log(f"warning: stopping the containers before dockerd failed ({exc})")
+
     def stop(self, sig: int = signal.SIGTERM) -> None:
-        """dockerd first (it stops its containers), then containerd."""
+        """Containers, then dockerd, then containerd."""
+        self.stop_containers()
         for pid in (self.dockerd, self.containerd):
             if pid is not None:
                 self.sup.stop(pid, self.grace(), sig)
@@ -572,8 +726,19 @@ def shell_mode(sup: Supervisor, daemons: Daemons, command: list[str]) -> int:
     except OSError as exc:
         daemons.stop()
         raise InitError(f"cannot run {argv[0]}: {exc.strerror}", 127) from None
+    supervising = True
     while sup.alive(child):
         info = sup.wait(1.0)
+        if supervising:
+            try:
+                daemons.supervise()  # a crash is printed on the terminal, then repaired
+            except Stopping as stopping:
+                info = None
+                os.kill(child, signal.SIGHUP if interactive else stopping.signo)
+                sup.stop(child, 2, signal.SIGCONT)
+            except InitError as exc:
+                log(f"error: {exc}; the shell goes on without a daemon")
+                supervising = False
         if info is None:
             continue
         if info.si_code == SI_KERNEL:
@@ -590,28 +755,40 @@ def shell_mode(sup: Supervisor, daemons: Daemons, command: list[str]) -> int:
 
 
 def daemon_mode(sup: Supervisor, daemons: Daemons) -> int:
-    while sup.alive(daemons.dockerd):
+    while True:
         info = sup.wait(5.0)
+        try:
+            daemons.supervise()
+        except Stopping:
+            return 0
         if info is None:
             continue
-        if info.si_signo in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT):
+        if info.si_signo in STOP_SIGNALS:
             daemons.stop(info.si_signo)
             return 0
-        os.kill(daemons.dockerd, info.si_signo)  # SIGHUP reloads dockerd's configuration
-    code = sup.status[daemons.dockerd]
-    log(f"dockerd exited on its own with status {code}")
-    daemons.stop()
-    return code if code > 0 else 1
+        if daemons.dockerd is not None and sup.alive(daemons.dockerd):
+            os.kill(daemons.dockerd, info.si_signo)  # SIGHUP reloads dockerd's configuration
+
+
+def _stop_now(signo: int, _frame) -> None:
+    raise Stopping(signo)
 
 
 def init(command: list[str]) -> int:
+    # PID 1 ignores signals it has no handler for: until the supervisor takes them over (it
+    # blocks them and waits), SIGTERM ends the start-up at once, certificates included.
+    for signo in STOP_SIGNALS:
+        signal.signal(signo, _stop_now)
     close_inherited_fds()
     port = parse_port(os.environ.get("PORT"))
     mode = os.environ.get("DINDTUI_MODE", "").strip() or ("daemon" if port else "shell")
     if mode not in ("daemon", "shell"):
         raise InitError(f"DINDTUI_MODE must be daemon or shell, got {mode!r}", EXIT_BAD_INPUT)
-    if os.getpid() != 1:
-        log("warning: not PID 1; orphaned processes will not be reaped here")
+    shutdown_timeout()
+    env_seconds("DINDTUI_READY_TIMEOUT", 60)
+    if os.getpid() != 1 and os.getppid() != 1:
+        log("warning: neither PID 1 nor a child of PID 1 (tini, docker --init): orphaned "
+            "processes may not be reaped")
     check_privileges()
     remount_sys_rw()
     mount_securityfs()
@@ -627,10 +804,10 @@ def init(command: list[str]) -> int:
         else:
             log(f"warning: DOCKER_TLS_CERTDIR is empty: the daemon listens on TCP port {port} "
                 "WITHOUT TLS; anyone who reaches that port is root on this host")
-    sup = Supervisor()
     argv = dockerd_argv(port, tls_dir, mtu)
-    daemons = Daemons(sup)
-    daemons.start(argv, foreground_log=(mode == "daemon"))
+    sup = Supervisor()
+    daemons = Daemons(sup, argv, foreground_log=(mode == "daemon"))
+    daemons.start()
     where = f"tcp port {port}" + (" (TLS)" if tls_dir else " (plain)") if port else "unix socket"
     log(f"dockerd ready on {where}; cgroup {cgroup}, iptables {iptables}"
         + (f", mtu {mtu}" if mtu else ""))
@@ -826,6 +1003,9 @@ def main(argv: list[str]) -> int:
     except InitError as exc:
         log(f"error: {exc}")
         return exc.status
+    except Stopping as stopping:
+        log(f"stopped by signal {stopping.signo} before the daemon was ready")
+        return 128 + stopping.signo
     except KeyboardInterrupt:
         return 130
 
