@@ -9,12 +9,15 @@ from __future__ import annotations
 import threading
 import time
 
+from typing import Callable
+
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Footer, Header, Tree
+from textual.worker import Worker, WorkerState
 
 from .engine import levels, shell, spawn, usage
 from .engine.details import LevelDetails, level_details
@@ -119,6 +122,7 @@ class DindtuiApp(App[int]):
         Binding("s", "shell", "shell"),
         Binding("d", "usage", "disk"),
         Binding("c", "cleanup", "cleanup"),
+        Binding("v", "revive", "revive"),
         Binding("r", "refresh", "refresh"),
         Binding("question_mark", "help", "help"),
         Binding("q", "quit_app", "quit"),
@@ -169,15 +173,15 @@ class DindtuiApp(App[int]):
     def refresh_tree(self) -> None:
         try:
             self.post_message(TreeLoaded(levels.discover()))
-        except DindtuiError as exc:
-            self.post_message(TreeLoaded(None, str(exc)))
+        except Exception as exc:  # noqa: BLE001 - any failure: the banner says it, retries go on
+            self.post_message(TreeLoaded(None, _one_line(exc)))
 
     @work(thread=True, exclusive=True, group="usage", exit_on_error=False)
     def measure_usage(self) -> None:
         try:
             self.post_message(UsageMeasured(usage.measure(levels.discover())))
-        except DindtuiError as exc:
-            self.post_message(UsageMeasured(None, str(exc)))
+        except Exception as exc:  # noqa: BLE001 - measured again at the next interval
+            self.post_message(UsageMeasured(None, _one_line(exc)))
 
     @work(thread=True, exclusive=True, group="details", exit_on_error=False)
     def load_details(self, level: Level) -> None:
@@ -362,18 +366,33 @@ class DindtuiApp(App[int]):
 
         self.push_screen(NameDialog(parent.label, spawn.default_name(parent)), chosen)
 
+    def _run_task(self, kind: str, body: Callable[[], str | None]) -> None:
+        """The one runner of every UI task (in a worker thread): whatever happens, the task
+        ends with one TaskDone message, an error notification for any failure, and the UI is
+        free again. `body` returns the success text (None: it reports by itself)."""
+        try:
+            text = body()
+        except Exception as exc:  # noqa: BLE001 - never leave the app "busy" for good
+            self.post_message(TaskDone(kind, _one_line(exc), error=True))
+            return
+        if text is not None:
+            self.post_message(TaskDone(kind, text))
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A safety net under _run_task: a task worker that died anyway frees the UI."""
+        if event.worker.group == "task" and event.state == WorkerState.ERROR and self._busy:
+            self.post_message(TaskDone("task", _one_line(event.worker.error), error=True))
+
     @work(thread=True, group="task", exit_on_error=False)
     def spawn_level(self, parent_path: str, name: str) -> None:
-        try:
+        def body() -> str:
             parent = levels.find(levels.discover(), parent_path)
             result = spawn.spawn(parent, name, progress=self._progress)
-        except DindtuiError as exc:
-            self.post_message(TaskDone("spawn", str(exc), error=True))
-            return
-        how = ("images seeded" if result.strategy == spawn.SEED
-               else f"images streamed ({result.fallback_reason})")
-        self.post_message(TaskDone("spawn", f"level {result.level.path} ready in "
-                                            f"{result.usable_seconds:.1f}s, {how}"))
+            how = ("images seeded" if result.strategy == spawn.SEED
+                   else f"images streamed ({result.fallback_reason})")
+            return f"level {result.level.path} ready in {result.usable_seconds:.1f}s, {how}"
+
+        self._run_task("spawn", body)
 
     def action_exit_level(self) -> None:
         level = self._target("exit")
@@ -413,17 +432,15 @@ class DindtuiApp(App[int]):
             self.post_message(LevelExited(event))
             self.post_message(TaskProgress(Progress("exit", f"{event.phase} {event.path}")))
 
-        try:
+        def body() -> str:
             root = levels.discover()
             if path:
                 exited = spawn.exit_level(levels.find(root, path), on_event=on_event)
             else:
                 exited = spawn.collapse(root, on_event=on_event)
-        except DindtuiError as exc:
-            self.post_message(TaskDone(kind, str(exc), error=True))
-            return
-        self.post_message(TaskDone(kind, f"exited {len(exited)} level(s); volumes kept "
-                                         "(press c to free them)"))
+            return f"exited {len(exited)} level(s); volumes kept (press c to free them)"
+
+        self._run_task(kind, body)
 
     @on(LevelExited)
     def level_exited(self, message: LevelExited) -> None:
@@ -434,8 +451,10 @@ class DindtuiApp(App[int]):
         level = self._target("shell into")
         if level is None:
             return
-        if level.state == levels.DEAD:
-            self.notify(f"level {level.path} is dead: nothing to shell into", severity="error")
+        if level.state in levels.STOPPED or level.state == levels.PAUSED:
+            self.notify(f"level {level.path} is {level.state}: nothing to shell into"
+                        + (" (press v to revive it)" if level.state in levels.STOPPED else ""),
+                        severity="error")
             return
         self.open_shell(level)
         self.refresh_tree()
@@ -466,10 +485,10 @@ class DindtuiApp(App[int]):
 
     @work(thread=True, group="task", exit_on_error=False)
     def plan_cleanup(self) -> None:
-        try:
+        def body() -> None:
             self.post_message(PlanReady(usage.plan_cleanup(levels.discover())))
-        except DindtuiError as exc:
-            self.post_message(TaskDone("clean", str(exc), error=True))
+
+        self._run_task("clean", body)
 
     @on(PlanReady)
     def plan_ready(self, message: PlanReady) -> None:
@@ -484,14 +503,29 @@ class DindtuiApp(App[int]):
 
     @work(thread=True, group="task", exit_on_error=False)
     def apply_cleanup(self, plan: usage.CleanupPlan) -> None:
-        try:
+        def body() -> str:
             removed = usage.apply_cleanup(levels.discover(), plan, progress=self._progress)
-        except DindtuiError as exc:
-            self.post_message(TaskDone("clean", str(exc), error=True))
+            freed = sum(item.bytes for item in removed)
+            return f"removed {len(removed)} volume(s), freed {human(freed)}"
+
+        self._run_task("clean", body)
+
+    def action_revive(self) -> None:
+        level = self._target("revive", allow_root=True)
+        if level is None:
             return
-        freed = sum(item.bytes for item in removed)
-        self.post_message(TaskDone("clean", f"removed {len(removed)} volume(s), freed "
-                                            f"{human(freed)}"))
+        what = "every stopped level" if level.depth == 0 else level.path
+        if self._start_task(f"reviving {what}"):
+            self.revive_level(level.path)
+
+    @work(thread=True, group="task", exit_on_error=False)
+    def revive_level(self, path: str) -> None:
+        def body() -> str:
+            revived = spawn.revive(levels.find(levels.discover(), path), self._progress)
+            return (f"revived {len(revived)} level(s): {', '.join(revived)}" if revived
+                    else "nothing to revive: no stopped level there")
+
+        self._run_task("revive", body)
 
     def action_refresh(self) -> None:
         self.refresh_tree()
@@ -523,9 +557,18 @@ class DindtuiApp(App[int]):
         yield SystemCommand("Disk usage", "volume usage of every level", self.action_usage)
         yield SystemCommand("Cleanup", "free volumes of dead and exited levels",
                             self.action_cleanup)
+        yield SystemCommand("Revive", "start the selected stopped level and the stopped levels "
+                            "inside it (level 0: every one)", self.action_revive)
         yield SystemCommand("Collapse all", "exit every level, deepest first",
                             self.action_collapse_all)
         yield SystemCommand("Refresh", "reload the tree now", self.action_refresh)
+
+
+def _one_line(exc: BaseException | None) -> str:
+    if isinstance(exc, DindtuiError):
+        return str(exc)
+    text = " ".join(str(exc).split()) if exc is not None else "no detail"
+    return f"unexpected error: {type(exc).__name__}: {text}"
 
 
 def run_app(animation: bool = True) -> int:

@@ -1,6 +1,7 @@
 """`dindtui`: the TUI with no arguments, and scriptable subcommands over the same engine.
 
-Exit status: 0 success, 1 error (one line on stderr, never a traceback), 2 usage error."""
+Exit status: 0 success, 1 error (one line on stderr, never a traceback), 2 usage error (bad
+arguments or a bad DINDTUI_* setting)."""
 
 from __future__ import annotations
 
@@ -16,22 +17,13 @@ from rich.progress import (BarColumn, Progress as Bar, SpinnerColumn,
 from rich.table import Table
 from rich.tree import Tree
 
-from .engine import certs, connect, images, levels, privileges, shell, spawn, usage
-from .engine.errors import DindtuiError
+from .engine import certs, config, connect, images, levels, privileges, shell, spawn, usage
+from .engine.errors import DindtuiError, UnknownLevel
 from .engine.progress import Progress
-
-STATE_STYLE = {"ready": "green", "starting": "yellow", "dead": "red", "unreachable": "magenta"}
+from .formatting import STATE_STYLE, human
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
-
-
-def human(n: int | float) -> str:
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if abs(n) < 1000 or unit == "TB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return str(n)
 
 
 @contextlib.contextmanager
@@ -80,6 +72,10 @@ def render_tree(root: levels.Level) -> Tree:
 
     for child in root.children:
         add(tree, child)
+    for level in root.walk():
+        for look_alike in level.ignored:
+            tree.add(f"[dim]ignored on {level.label}: {look_alike['container_name']} "
+                     f"({look_alike['reason']})[/]")
     return tree
 
 
@@ -88,7 +84,7 @@ def render_tree(root: levels.Level) -> Tree:
 def cmd_ls(args) -> int:
     root = discover()
     if args.json:
-        print(json.dumps(root.to_dict(), indent=2))
+        print(json.dumps(root.to_dict() | {"namespace": config.namespace()}, indent=2))
     else:
         out.print(render_tree(root))
     return 0
@@ -135,6 +131,30 @@ def cmd_collapse(args) -> int:
     return 0
 
 
+def cmd_revive(args) -> int:
+    root = discover()
+    if args.all == bool(args.level):
+        raise UsageError("revive needs a LEVEL or --all")
+    with progress_bar(args.json) as report:
+        if args.all:
+            revived = spawn.revive(root, report)
+        else:
+            try:
+                revived = spawn.revive(levels.find(root, args.level), report)
+            except UnknownLevel:
+                parent_ref, _, name = args.level.strip("/").rpartition("/")
+                parent = levels.find(root, parent_ref or "host")
+                revived, volume = spawn.revive_volume(parent, name, report)
+                report(Progress("revive", f"{revived[0]} made again on its kept volume {volume}"))
+    if args.json:
+        print(json.dumps({"revived": revived}))
+    elif revived:
+        out.print(f"revived {len(revived)} level(s): {', '.join(revived)}")
+    else:
+        out.print("nothing to revive: no stopped level" + ("" if args.all else " there"))
+    return 0
+
+
 def cmd_shell(args) -> int:
     level = levels.find(discover(), args.level)
     return shell.interactive(level, args.command or None)
@@ -162,8 +182,9 @@ def cmd_du(args) -> int:
         table.add_column(column, justify="right" if column in ("own", "shared (linked)",
                                                                "freeable") else "left")
     for v in sorted(report.volumes, key=lambda v: v.level):
+        freeable = human(v.freeable) if v.state in usage.CLEANABLE else "-"
         table.add_row("  " * (v.depth - 1) + v.level, v.state, v.volume, human(v.bytes),
-                      human(v.shared_bytes), human(v.freeable) if v.state != usage.LIVE else "-")
+                      human(v.shared_bytes), freeable)
     out.print(table)
     out.print(f"total on disk: [bold]{human(report.total)}[/]")
     return 0
@@ -178,15 +199,18 @@ def cmd_clean(args) -> int:
     if not plan.items:
         out.print("nothing to clean: every dindtui volume belongs to a live level")
         return 0
-    for item in plan.items:
-        out.print(f"  {item.level} [dim]({item.state}, on {item.daemon or 'host'})[/] "
-                  f"{item.volume}  {human(item.bytes)}")
-    out.print(f"would free [bold]{human(plan.total)}[/]")
+    if not args.json:
+        for item in plan.items:
+            out.print(f"  {item.level} [dim]({item.state}, on {item.daemon or 'host'})[/] "
+                      f"{item.volume}  {human(item.bytes)}")
+        out.print(f"would free [bold]{human(plan.total)}[/]")
     if args.dry_run:
         return 0
     if not args.yes:
         if not sys.stdin.isatty():
             raise UsageError("clean needs --yes when not run from a terminal")
+        if args.json:
+            raise UsageError("clean --json needs --yes (or --dry-run)")
         if input("remove these volumes? [y/N] ").strip().lower() not in ("y", "yes"):
             out.print("nothing removed")
             return 0
@@ -224,8 +248,17 @@ def cmd_certs(args) -> int:
     directory = os.path.abspath(args.dir or os.path.join(
         os.path.expanduser("~"), ".dindtui", "certs", level.path.replace("/", "_")))
     certs.fetch_client_certs(level, directory)
-    print(f"export DOCKER_HOST=tcp://127.0.0.1:{level.port} DOCKER_TLS_VERIFY=1 "
-          f"DOCKER_CERT_PATH={directory}")
+    if level.depth == 1:
+        print(f"export DOCKER_HOST=tcp://127.0.0.1:{level.port} DOCKER_TLS_VERIFY=1 "
+              f"DOCKER_CERT_PATH={directory}")
+        return 0
+    # Deeper levels publish their port on their parent level's loopback, which this machine
+    # cannot reach: what works from here is the level's socket.
+    err.print(f"dindtui: level {level.path} publishes TCP port {level.port} on 127.0.0.1 inside "
+              f"{level.parent.label}, not reachable from here; its certificates are in "
+              f"{directory}, and this is its socket", markup=False, soft_wrap=True)
+    levels.require_ready(level, "be reached")
+    print(f"export DOCKER_HOST={level.endpoint}; unset DOCKER_TLS_VERIFY DOCKER_CERT_PATH")
     return 0
 
 
@@ -304,6 +337,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rm-volume", action="store_true", help="also remove the levels' volumes")
     p = command("collapse", cmd_collapse, "exit every level, deepest first")
     p.add_argument("--rm-volume", action="store_true", help="also remove the levels' volumes")
+    p = command("revive", cmd_revive, "start stopped levels again (after a crash, an engine "
+                "restart or a reboot), and the stopped levels inside them; a level exited with "
+                "its volume kept is made again on that volume", True)
+    p.add_argument("level", nargs="?", help="a level, or a name whose volume was kept")
+    p.add_argument("--all", action="store_true", help="every stopped level of the tree")
     p = command("shell", cmd_shell, "interactive shell in LEVEL")
     p.add_argument("level")
     p.add_argument("command", nargs=argparse.REMAINDER, help="a command instead of the shell")
@@ -336,12 +374,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def port_number(value: str) -> int:
-    if not value.isdigit() or not 1 <= int(value) <= 65535:
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= 65535:
         raise argparse.ArgumentTypeError(f"not a TCP port number: {value!r}")
     return int(value)
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        config.validate()
+    except config.BadSetting as exc:
+        fail(str(exc))
+        return 2
     args = build_parser().parse_args(argv)
     func = getattr(args, "func", None) or cmd_tui
     try:
@@ -356,7 +399,7 @@ def main(argv: list[str] | None = None) -> int:
         fail("interrupted")
         return 130
     except Exception as exc:  # noqa: BLE001 - a bug or an unexpected daemon answer: one line
-        if os.environ.get("DINDTUI_DEBUG"):
+        if config.flag("DINDTUI_DEBUG"):
             raise
         fail(f"{type(exc).__name__}: {exc} (DINDTUI_DEBUG=1 shows the traceback)")
         return 1

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
+import stat
 import threading
 from dataclasses import dataclass
 
@@ -13,9 +14,14 @@ import docker
 import docker.errors
 import requests.exceptions
 
-from .errors import EngineUnreachable, NotEnoughPrivilege
+from . import config
+from .errors import DindtuiError, EngineUnreachable, NotEnoughPrivilege
 
-STATE_DIR = os.environ.get("DINDTUI_STATE_DIR", "/run/dindtui")
+try:
+    STATE_DIR = config.state_dir()
+except config.BadSetting:  # reported by config.validate() before any command runs
+    STATE_DIR = config.DEFAULT_STATE_DIR
+DIR_MODE = 0o755  # sockets inside are 0660; directories only need to be crossed
 DEFAULT_SOCKET = "/var/run/docker.sock"
 API_TIMEOUT = 20        # every ordinary call
 SLOW_TIMEOUT = 900      # builds, image loads: no reply until the work is done
@@ -36,15 +42,65 @@ def level0_endpoint() -> str:
     return os.environ.get("DOCKER_HOST") or f"unix://{DEFAULT_SOCKET}"
 
 
+def socket_group() -> int:
+    """The group every level's socket gets on the host: the group of level 0's own socket (who
+    may use the host engine may use its levels), or root alone when that socket is not here."""
+    endpoint = level0_endpoint()
+    if endpoint.startswith("unix://"):
+        try:
+            return os.stat(endpoint[len("unix://"):]).st_gid
+        except OSError:
+            pass
+    return 0
+
+
+def level_tree_root() -> str:
+    """The host directory under which the socket directories of this namespace's levels live:
+    STATE_DIR/c (default namespace) or STATE_DIR/ns/<namespace>/c. Nothing outside it is ever
+    removed by dindtui."""
+    ns = config.namespace()
+    return os.path.join(STATE_DIR, "ns", ns, "c") if ns else os.path.join(STATE_DIR, "c")
+
+
+def links_dir() -> str:
+    return os.path.join(STATE_DIR, "s")
+
+
+def ensure_dir(path: str) -> str:
+    """Create `path` (under STATE_DIR) and its missing parents with DIR_MODE whatever the umask;
+    refuse a component that is a symlink or is owned by another user."""
+    path = os.path.normpath(path)
+    if path != STATE_DIR and not path.startswith(STATE_DIR + "/"):
+        raise DindtuiError(f"refusing to create {path}: outside the state directory {STATE_DIR}")
+    parts = [STATE_DIR] + [p for p in os.path.relpath(path, STATE_DIR).split("/") if p != "."]
+    current = ""
+    for part in parts:
+        current = os.path.join(current, part) if current else part
+        try:
+            os.mkdir(current, DIR_MODE)
+            os.chmod(current, DIR_MODE)
+            continue
+        except FileExistsError:
+            pass
+        st = os.lstat(current)
+        if current.startswith(STATE_DIR) and (not stat.S_ISDIR(st.st_mode)
+                                              or st.st_uid != os.geteuid()):
+            raise DindtuiError(f"refusing to use {current}: it is not a directory owned by this "
+                               "user (a symlink or another user's file); remove it by hand")
+    return path
+
+
 def short_socket_path(path: str) -> str:
     """A path to `path` short enough for a unix socket address (a symlink when it is too long)."""
     if len(path) <= UNIX_PATH_MAX:
         return path
-    links = os.path.join(STATE_DIR, "s")
-    os.makedirs(links, exist_ok=True)
+    links = ensure_dir(links_dir())
     link = os.path.join(links, hashlib.sha1(path.encode()).hexdigest()[:16] + ".sock")
-    if os.path.islink(link) and os.readlink(link) == path:
-        return link
+    try:
+        if os.lstat(link).st_uid == os.geteuid() and os.readlink(link) == path:
+            return link  # ours, and pointing where it must
+    except OSError:
+        pass  # missing, or not a symlink: replaced below
     tmp = f"{link}.{os.getpid()}"
     os.symlink(path, tmp)
     os.replace(tmp, link)

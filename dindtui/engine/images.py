@@ -1,6 +1,6 @@
 """Images: build the level image (bootstrapping a base when no registry answers), and move
 images down the tree — by streaming `save -> load` through the API, or by seeding a fresh data
-root with hardlinks to the parent's layers (DESIGN.md, "Seeding")."""
+root with hardlinks to the parent's layers (docs/architecture.md)."""
 
 from __future__ import annotations
 

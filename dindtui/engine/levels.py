@@ -1,14 +1,18 @@
 """Levels and the tree: level 0 is the engine dindtui talks to; each deeper level is a container
 of our image whose daemon runs inside its parent's daemon.
 
-Labels on a level's container carry the truth (DESIGN.md section 3); the socket tree is derived:
-the host path of level l1/l2's socket is STATE_DIR/c/l1/c/l2/docker.sock.
+Labels on a level's container describe it; the socket tree is derived from its place:
+the host path of level l1/l2's socket is STATE_DIR/c/l1/c/l2/docker.sock (docs/architecture.md).
+A container is a level only when it is provably one (`recognise`); look-alikes are listed as
+ignored, never acted on.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
+import stat
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -17,7 +21,7 @@ from datetime import datetime
 import docker.errors
 import requests.exceptions
 
-from . import connect
+from . import config, connect
 from .errors import DindtuiError, LevelNotReady, UnknownLevel
 
 LABEL_NAME = "dindtui.name"
@@ -25,16 +29,27 @@ LABEL_DEPTH = "dindtui.level"
 LABEL_PARENT = "dindtui.parent"
 LABEL_PRIVILEGE = "dindtui.privilege"
 LABEL_VOLUME = "dindtui.volume"
-LABEL_SOCKETDIR = "dindtui.socketdir"
+LABEL_SOCKETDIR = "dindtui.socketdir"  # written for people reading `docker inspect`; never read
 LABEL_OWNER = "dindtui.owner"
 LABEL_STRATEGY = "dindtui.strategy"
+LABEL_NAMESPACE = "dindtui.namespace"
+LABEL_PORT = "dindtui.port"
 OWNER = "dindtui"
 CONTAINER_PREFIX = "dindtui-"
+SOCKET_MOUNT = "/run/dindtui"      # where a level sees its socket directory
+DATA_ROOT = "/var/lib/docker"      # where a level's volume is mounted
 STARTING_GRACE = 90  # seconds a running level may stay silent before it counts as unreachable
 
-NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,23}$")
+NAME_RE = re.compile(r"[a-z0-9][a-z0-9_.-]{0,23}")
+RESERVED_NAMES = {"host", "0"}  # how level 0 is named on the command line
 
-STARTING, READY, DEAD, UNREACHABLE = "starting", "ready", "dead", "unreachable"
+# A level's state tells the truth about its container first, then about its daemon.
+READY, STARTING, UNREACHABLE = "ready", "starting", "unreachable"  # running containers
+PAUSED, RESTARTING, CREATED, REMOVING = "paused", "restarting", "created", "removing"
+EXITED, DEAD = "exited", "dead"
+STOPPED = (EXITED, DEAD)       # the only states whose volume may be freed, and that revive starts
+CONTAINER_STATES = {"paused": PAUSED, "restarting": RESTARTING, "created": CREATED,
+                    "removing": REMOVING, "exited": EXITED, "dead": DEAD}
 
 
 @dataclass
@@ -49,6 +64,7 @@ class Level:
     socket_dir: str | None = None  # host directory bound at /run/dindtui inside the level
     container_id: str | None = None
     container_name: str | None = None
+    container_state: str | None = None  # Docker's word: running, paused, exited, ...
     volume: str | None = None
     privilege: str | None = None   # how this level's container was started
     strategy: str | None = None    # how its images arrived: seed or stream
@@ -58,6 +74,7 @@ class Level:
     status: str | None = None      # the container's own status line
     error: str | None = None
     children: list["Level"] = field(default_factory=list)
+    ignored: list[dict] = field(default_factory=list)  # look-alike containers on this daemon
     parent: "Level | None" = field(default=None, repr=False, compare=False)
 
     @property
@@ -73,26 +90,89 @@ class Level:
     def to_dict(self) -> dict:
         return {
             "name": self.name, "path": self.path, "depth": self.depth, "state": self.state,
+            "container_state": self.container_state,
             "endpoint": self.endpoint, "container_id": self.container_id,
             "volume": self.volume, "privilege": self.privilege, "strategy": self.strategy,
             "port": self.port, "version": self.version, "started_at": self.started_at,
-            "error": self.error, "children": [c.to_dict() for c in self.children],
+            "error": self.error, "ignored": self.ignored,
+            "children": [c.to_dict() for c in self.children],
         }
 
 
+def container_name(name: str) -> str:
+    ns = config.namespace()
+    return CONTAINER_PREFIX + (f"{ns}.{name}" if ns else name)
+
+
 def child_socket_dir(parent: Level, name: str) -> str:
-    base = parent.socket_dir if parent.depth else connect.STATE_DIR
-    return os.path.join(base, "c", name)
+    """Where the socket directory of `parent`'s child `name` is on this machine: always derived
+    from the place in the tree, never read from a label."""
+    base = os.path.join(parent.socket_dir, "c") if parent.depth else connect.level_tree_root()
+    return os.path.join(base, name)
+
+
+def child_socket_source(parent: Level, name: str) -> str:
+    """The bind source of a child's socket directory, as `parent`'s daemon sees it."""
+    return child_socket_dir(parent, name) if parent.depth == 0 else f"{SOCKET_MOUNT}/c/{name}"
 
 
 def socket_path(level: Level) -> str:
     return os.path.join(level.socket_dir, "docker.sock")
 
 
+def name_problem(name: str) -> str | None:
+    if not NAME_RE.fullmatch(name):
+        return (f"invalid level name {name!r}: use 1-24 lowercase letters, digits, '-', '_' or "
+                "'.', starting with a letter or digit")
+    if name in RESERVED_NAMES:
+        return f"invalid level name {name!r}: it names level 0 on the command line"
+    return None
+
+
+def recognise(parent: Level, labels: dict, name_of_container: str,
+              mounts: list[dict]) -> str | None:
+    """Why a container carrying dindtui labels is not one of our levels under `parent`, or None
+    when it is: the owner label, a valid name, the container name made from it, and its two
+    mounts exactly where dindtui puts them. A label alone proves nothing."""
+    if labels.get(LABEL_OWNER) != OWNER:
+        return "no dindtui owner label"
+    name = labels.get(LABEL_NAME, "")
+    problem = name_problem(name)
+    if problem:
+        return problem
+    if name_of_container != container_name(name):
+        return f"container name {name_of_container!r} is not {container_name(name)!r}"
+    binds = [m for m in mounts if m.get("Destination") == SOCKET_MOUNT]
+    expected = child_socket_source(parent, name)
+    if len(binds) != 1 or binds[0].get("Type") != "bind" or \
+            os.path.normpath(binds[0].get("Source") or "") != expected:
+        return f"its {SOCKET_MOUNT} is not bound from {expected}"
+    data = [m for m in mounts if m.get("Destination") == DATA_ROOT]
+    if len(data) != 1 or data[0].get("Type") != "volume" or \
+            data[0].get("Name") != labels.get(LABEL_VOLUME):
+        return f"its {DATA_ROOT} is not the volume its labels name"
+    return None
+
+
+def is_level_volume(volume: dict) -> bool:
+    """A level volume of this namespace: our labels, a valid level name, and the name dindtui
+    gives such a volume (dindtui-[namespace.]NAME-xxxxxx). Labels alone are not enough."""
+    labels = volume.get("Labels") or {}
+    name = labels.get(LABEL_NAME, "")
+    if labels.get(LABEL_OWNER) != OWNER or not in_namespace(labels) or name_problem(name):
+        return False
+    return re.fullmatch(re.escape(container_name(name)) + r"-[0-9a-f]{6}",
+                        volume.get("Name", "")) is not None
+
+
+def in_namespace(labels: dict) -> bool:
+    return labels.get(LABEL_NAMESPACE, "") == config.namespace()
+
+
 def validate_name(name: str) -> None:
-    if not NAME_RE.match(name):
-        raise DindtuiError(f"invalid level name {name!r}: use 1-24 lowercase letters, digits, "
-                           "'-', '_' or '.', starting with a letter or digit")
+    problem = name_problem(name)
+    if problem:
+        raise DindtuiError(problem)
 
 
 def docker_time(value: str | None) -> float | None:
@@ -120,18 +200,25 @@ def discover(root: Level | None = None) -> Level:
     Never hangs: every call has a timeout, and a level that does not answer is marked, not
     waited for."""
     root = root or root_level()
-    frontier = [root]
+    discover_below(root)
+    return root
+
+
+def discover_below(level: Level) -> Level:
+    """Read again everything below `level` (whose daemon answers)."""
+    frontier = [level]
     with ThreadPoolExecutor(max_workers=8) as pool:
         while frontier:
             pairs = [pair for found in pool.map(_list_children, frontier) for pair in found]
             ready = list(pool.map(_probe, pairs))
             frontier = [child for (child, _), ok in zip(pairs, ready) if ok]
-    return root
+    return level
 
 
 def _list_children(level: Level) -> list[tuple[Level, str]]:
-    """Read `level`'s labelled containers into its children; (child, container state) pairs."""
-    level.children = []
+    """Read `level`'s levels into its children; (child, container state) pairs. Containers that
+    carry dindtui labels but are not provably ours go to `level.ignored`, with the reason."""
+    level.children, level.ignored = [], []
     try:
         containers = connect.client(level.endpoint, check=False).api.containers(
             all=True, filters={"label": LABEL_NAME})
@@ -143,19 +230,29 @@ def _list_children(level: Level) -> list[tuple[Level, str]]:
     pairs = []
     for summary in containers:
         labels = summary.get("Labels") or {}
-        name = labels.get(LABEL_NAME, "")
-        socket_dir = labels.get(LABEL_SOCKETDIR) if level.depth == 0 else None
+        if not in_namespace(labels):
+            continue  # another namespace's level: not ours to show or touch
+        shown_name = (summary.get("Names") or ["/"])[0][1:]
+        reason = recognise(level, labels, shown_name, summary.get("Mounts") or [])
+        if reason:
+            level.ignored.append({"container_id": summary["Id"], "container_name": shown_name,
+                                  "name_label": labels.get(LABEL_NAME), "reason": reason})
+            continue
+        name = labels[LABEL_NAME]
+        docker_state = summary.get("State") or "unknown"
         child = Level(
             name=name, path=f"{level.path}/{name}" if level.path else name,
-            depth=level.depth + 1, state=DEAD, endpoint=None,
-            socket_dir=socket_dir or child_socket_dir(level, name),
-            container_id=summary["Id"], container_name=(summary.get("Names") or ["/"])[0][1:],
+            depth=level.depth + 1, state=CONTAINER_STATES.get(docker_state, DEAD),
+            endpoint=None, socket_dir=child_socket_dir(level, name),
+            container_id=summary["Id"], container_name=shown_name, container_state=docker_state,
             volume=labels.get(LABEL_VOLUME), privilege=labels.get(LABEL_PRIVILEGE),
             strategy=labels.get(LABEL_STRATEGY), status=summary.get("Status"), parent=level)
         for port in summary.get("Ports") or []:
             if port.get("PublicPort"):
                 child.port = port["PublicPort"]
-        pairs.append((child, summary.get("State")))
+        if child.port is None and (labels.get(LABEL_PORT) or "").isdigit():
+            child.port = int(labels[LABEL_PORT])
+        pairs.append((child, docker_state))
     pairs.sort(key=lambda pair: pair[0].name)
     level.children = [child for child, _ in pairs]
     return pairs
@@ -164,8 +261,7 @@ def _list_children(level: Level) -> list[tuple[Level, str]]:
 def _probe(item) -> bool:
     level, container_state = item
     if container_state != "running":
-        level.state = DEAD
-        return False
+        return False  # its state already says what it is; a paused daemon cannot answer
     path = socket_path(level)
     answer = connect.ping_socket(path)
     if answer.ok:
@@ -184,9 +280,60 @@ def _probe(item) -> bool:
     return False
 
 
+def reverify(level: Level) -> dict | None:
+    """Inspect `level`'s container again just before acting on it: its current inspect data when
+    it is still this level (same id, still provably ours), None when it is gone. Raises when the
+    container there now is not ours."""
+    client = parent_client(level)
+    try:
+        info = client.api.inspect_container(level.container_id)
+    except docker.errors.NotFound:
+        return None
+    labels = (info.get("Config") or {}).get("Labels") or {}
+    reason = None if in_namespace(labels) else "it belongs to another namespace"
+    reason = reason or recognise(level.parent, labels, (info.get("Name") or "/")[1:],
+                                 info.get("Mounts") or [])
+    if reason is None and labels.get(LABEL_NAME) != level.name:
+        reason = f"it is now named {labels.get(LABEL_NAME)!r}"
+    if reason:
+        raise DindtuiError(f"refusing to touch container {level.container_id[:12]}: {reason}")
+    return info
+
+
+def remove_socket_dir(path: str) -> bool:
+    """Remove a level's socket directory, and the short links that point into it, only when its
+    real path lies inside this namespace's level tree. True when removed (or already gone)."""
+    root = os.path.normpath(connect.level_tree_root())
+    path = os.path.normpath(path)
+    rel = os.path.relpath(path, root)
+    if rel == "." or rel.startswith("..") or \
+            os.path.realpath(path) != os.path.join(os.path.realpath(root), rel):
+        return False
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return True
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid():
+        return False
+    shutil.rmtree(path, ignore_errors=True)
+    links = connect.links_dir()
+    try:
+        entries = list(os.scandir(links))
+    except OSError:
+        entries = []
+    for entry in entries:
+        try:
+            if entry.is_symlink() and entry.stat(follow_symlinks=False).st_uid == os.geteuid() \
+                    and os.readlink(entry.path).startswith(path + "/"):
+                os.unlink(entry.path)
+        except OSError:
+            pass
+    return not os.path.lexists(path)
+
+
 def find(root: Level, ref: str) -> Level:
     """A level by path ("l1/l2"), by name ("l2", unique across the tree), or "host"/"0"."""
-    ref = ref.strip().strip("/")
+    ref = ref.strip("/")
     if ref in ("", "host", "0"):
         return root
     for level in root.walk():

@@ -1,5 +1,5 @@
 """How to start a level's container on a given daemon: `--privileged` where that daemon accepts
-it, else the capability-precise fallback (DESIGN.md section 2). Decided per daemon, because a
+it, else the capability-precise fallback (docs/architecture.md). Decided per daemon, because a
 Docker 26 level accepts --privileged for its children even where the host engine refuses it."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import threading
 import docker.errors
 import requests.exceptions
 
-from .errors import ImageMissing, NotEnoughPrivilege
+from .errors import DindtuiError, ImageMissing, NotEnoughPrivilege
 
 PRIVILEGED = "privileged"
 CAPABILITIES = "capabilities"
@@ -107,11 +107,15 @@ def remember(endpoint: str, mode: str) -> None:
             memory = {}
         memory[endpoint] = mode
         try:
-            os.makedirs(os.path.dirname(_memory_file()), exist_ok=True)
-            with open(_memory_file() + ".tmp", "w") as handle:
+            from .connect import ensure_dir
+            ensure_dir(os.path.dirname(_memory_file()))
+            temporary = f"{_memory_file()}.{os.getpid()}.tmp"
+            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
+            with os.fdopen(fd, "w") as handle:
+                os.fchmod(handle.fileno(), 0o644)
                 json.dump(memory, handle)
-            os.replace(_memory_file() + ".tmp", _memory_file())
-        except OSError:
+            os.replace(temporary, _memory_file())
+        except (OSError, DindtuiError):
             pass  # only a speed-up: the next spawn tries --privileged first again
 
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 import os
 import select
 import signal
+import socket
 import sys
+import time
 from dataclasses import dataclass
 
 
@@ -38,8 +40,12 @@ def _container(level: Level):
     if level.depth == 0:
         raise DindtuiError("level 0 is the engine itself, not a container: open a shell on "
                            "that machine instead")
-    if level.state == levels.DEAD:
-        raise DindtuiError(f"level {level.path} is dead: nothing runs in it")
+    if level.state in levels.STOPPED or level.container_id is None:
+        raise DindtuiError(f"level {level.path} is {level.state}: nothing runs in it "
+                           "(`dindtui revive` starts it again)")
+    if level.state == levels.PAUSED:
+        raise DindtuiError(f"level {level.path} is paused: `docker unpause "
+                           f"{level.container_name}` first")
     return levels.parent_client(level), level.container_id
 
 
@@ -69,7 +75,10 @@ def login_shell(level: Level) -> str:
 
 
 def interactive(level: Level, argv: list[str] | None = None, stdin=None, stdout=None) -> int:
-    """Attach the current terminal to a shell (or `argv`) in the level; its exit status."""
+    """Attach this process's standard streams to a shell (or `argv`) in the level; its exit
+    status. On a terminal: a raw TTY with window-size changes forwarded. Otherwise (a pipe, a
+    file): no TTY, the output streams kept apart, and the end of input passed on, so that
+    `echo 'echo hi' | dindtui shell l1` ends."""
     stdin = stdin if stdin is not None else sys.stdin
     stdout = stdout if stdout is not None else sys.stdout
     client, container = _container(level)
@@ -77,9 +86,9 @@ def interactive(level: Level, argv: list[str] | None = None, stdin=None, stdout=
     is_tty = os.isatty(stdin.fileno())
     environment = {"TERM": os.environ.get("TERM", "xterm")}
     try:
-        exec_id = client.api.exec_create(container, argv, stdin=True, tty=True,
+        exec_id = client.api.exec_create(container, argv, stdin=True, tty=is_tty,
                                          environment=environment)["Id"]
-        conn = client.api.exec_start(exec_id, tty=True, socket=True)
+        conn = client.api.exec_start(exec_id, tty=is_tty, socket=True)
     except API_ERRORS as exc:
         raise DindtuiError(f"shell in {level.path} failed: "
                            f"{getattr(exc, 'explanation', None) or exc}") from None
@@ -104,7 +113,8 @@ def interactive(level: Level, argv: list[str] | None = None, stdin=None, stdout=
     try:
         signal.signal(signal.SIGWINCH, resize)
         resize()
-        _pump(sock, stdin.fileno(), stdout.fileno())
+        output = _Raw(stdout.fileno()) if is_tty else _Demux(stdout.fileno(), sys.stderr.fileno())
+        _pump(sock, stdin.fileno(), output)
     finally:
         signal.signal(signal.SIGWINCH, previous_winch)
         if saved is not None:
@@ -114,15 +124,64 @@ def interactive(level: Level, argv: list[str] | None = None, stdin=None, stdout=
             sock.close()
         except OSError:
             pass
-    try:
-        code = client.api.exec_inspect(exec_id).get("ExitCode")
-    except API_ERRORS:
-        code = None
-    return 0 if code is None else code
+    return _exit_code(client, exec_id, level)
 
 
-def _pump(sock, in_fd: int, out_fd: int) -> None:
-    """Copy the terminal to the exec socket and back until the exec ends."""
+def _exit_code(client, exec_id: str, level: Level, timeout: float = 10) -> int:
+    """The exec's own exit status, waited for (the stream may end a moment before the daemon
+    records it); an error, never a made-up status, when it cannot be had."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            info = client.api.exec_inspect(exec_id)
+        except API_ERRORS as exc:
+            raise DindtuiError(f"the shell in {level.path} ended, but its exit status could "
+                               f"not be read: {exc}") from None
+        if not info.get("Running") and info.get("ExitCode") is not None:
+            return info["ExitCode"]
+        if time.monotonic() > deadline:
+            raise DindtuiError(f"the shell in {level.path} ended, but the daemon reported no "
+                               f"exit status within {timeout:.0f}s")
+        time.sleep(0.05)
+
+
+def _write_all(fd: int, data) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+class _Raw:
+    """A TTY exec's output: one stream, as it comes."""
+
+    def __init__(self, fd: int):
+        self.fd = fd
+
+    def feed(self, data: bytes) -> None:
+        _write_all(self.fd, data)
+
+
+class _Demux:
+    """A non-TTY exec's output: frames of an 8-byte header (stream, 0, 0, 0, length) and data,
+    written to our stdout or stderr."""
+
+    def __init__(self, out_fd: int, err_fd: int):
+        self.fds = {1: out_fd, 2: err_fd}
+        self.buffer = b""
+
+    def feed(self, data: bytes) -> None:
+        self.buffer += data
+        while len(self.buffer) >= 8:
+            stream, length = self.buffer[0], int.from_bytes(self.buffer[4:8], "big")
+            if len(self.buffer) < 8 + length:
+                return
+            _write_all(self.fds.get(stream, self.fds[1]), self.buffer[8:8 + length])
+            self.buffer = self.buffer[8 + length:]
+
+
+def _pump(sock, in_fd: int, output) -> None:
+    """Copy our input to the exec socket and its output back until the exec ends; at the end
+    of our input, half-close the socket so the command sees its end of input too."""
     reading_input = True
     while True:
         watched = [sock] + ([in_fd] if reading_input else [])
@@ -139,13 +198,15 @@ def _pump(sock, in_fd: int, out_fd: int) -> None:
                 return
             if not data:
                 return
-            view = memoryview(data)
-            while view:
-                view = view[os.write(out_fd, view):]
+            output.feed(data)
         if reading_input and in_fd in ready:
             data = os.read(in_fd, 65536)
             if not data:
                 reading_input = False
+                try:
+                    sock.shutdown(socket.SHUT_WR)
+                except OSError:
+                    pass
                 continue
             try:
                 sock.sendall(data)

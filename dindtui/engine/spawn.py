@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import shutil
 import subprocess
 import sys
 import threading
@@ -15,14 +14,15 @@ from importlib import resources
 from typing import Callable
 
 import docker.errors
+import docker.types
 
-from . import connect, images, levels, privileges
-from .errors import DindtuiError, NameTaken, SpawnFailed
+from . import config, connect, images, levels, privileges
+from .errors import DindtuiError, NameTaken, SpawnFailed, UnknownLevel
 from .images import API_ERRORS
 from .levels import Level
 from .progress import Progress, ProgressCallback, no_progress
 
-READY_TIMEOUT = float(os.environ.get("DINDTUI_READY_TIMEOUT", "90"))
+READY_TIMEOUT = 90.0  # DINDTUI_READY_TIMEOUT overrides it (config.seconds)
 STOP_TIMEOUT = 20
 SEED, STREAM, AUTO = "seed", "stream", "auto"
 LEVEL_DATA_ROOT = "/var/lib/docker"
@@ -65,17 +65,22 @@ def default_name(parent: Level) -> str:
 
 
 def _volume_labels(parent: Level, name: str) -> dict:
-    return {levels.LABEL_OWNER: levels.OWNER, levels.LABEL_NAME: name,
-            levels.LABEL_DEPTH: str(parent.depth + 1), levels.LABEL_PARENT: parent.path or "host"}
+    labels = {levels.LABEL_OWNER: levels.OWNER, levels.LABEL_NAME: name,
+              levels.LABEL_DEPTH: str(parent.depth + 1),
+              levels.LABEL_PARENT: parent.path or "host"}
+    if config.namespace():
+        labels[levels.LABEL_NAMESPACE] = config.namespace()
+    return labels
 
 
 def spawn(parent: Level, name: str | None = None, *, port: int | None = None,
-          image: str = images.DEFAULT_IMAGE, strategy: str = AUTO, inherit_images: bool = False,
+          image: str | None = None, strategy: str = AUTO, inherit_images: bool = False,
           progress: ProgressCallback = no_progress) -> SpawnResult:
     """A new level under `parent`, with its daemon answering and `image` usable inside it."""
     started = time.monotonic()
+    image = image or images.DEFAULT_IMAGE
     levels.require_ready(parent, "spawn a child under it")
-    strategy = os.environ.get("DINDTUI_STRATEGY", strategy) or AUTO
+    strategy = config.choice("DINDTUI_STRATEGY", (AUTO, SEED, STREAM), "") or strategy or AUTO
     if strategy not in (AUTO, SEED, STREAM):
         raise DindtuiError(f"unknown strategy {strategy!r}: use auto, seed or stream")
     auto_named = name is None
@@ -101,37 +106,35 @@ def spawn(parent: Level, name: str | None = None, *, port: int | None = None,
 
 def _spawn_named(parent, name, client, image, image_id, modes, port, strategy, inherit,
                  progress, started) -> SpawnResult:
-    container_name = levels.CONTAINER_PREFIX + name
-    volume = f"dindtui-{name}-{secrets.token_hex(3)}"
-    client.volumes.create(volume, labels=_volume_labels(parent, name))
-    level = _Starting(parent, name, client, image, volume, modes, port, progress)
+    """One try at `name`. The container's creation claims the name and makes the volume in one
+    call (Docker refuses a taken name before it makes anything), so a spawn that loses a race
+    has touched nothing; on failure this call removes exactly what it made, nothing else."""
+    seed_ids = [image_id]
+    if inherit:
+        seed_ids += [i.id for i in client.images.list() if i.id != image_id]
+    check = images.seed_check(client) if strategy in (AUTO, SEED) else None
+    if check is not None and not check.ok and strategy == SEED:
+        raise SpawnFailed(f"seeding was asked for but cannot work: {check.reason}")
+    will_seed = check is not None and check.ok
+    level = _Starting(parent, name, client, image, modes, port, progress)
+    level.create(SEED if will_seed else STREAM, await_seed=will_seed)  # NameTaken: nothing made
+    seeding = None
     try:
-        seed_ids = [image_id]
-        if inherit:
-            seed_ids += [i.id for i in client.images.list() if i.id != image_id]
-        seed_result, fallback = None, "streaming was asked for"
-        seeding = None
-        if strategy in (AUTO, SEED):
-            check = images.seed_check(client)
-            if check.ok:
-                # The seed runs while the level's container starts; its init holds dockerd
-                # back until the seeder's marker says the data root is complete.
-                seeding = _Seeding(parent, client, check, volume, seed_ids, progress)
-                seeding.start()
-            elif strategy == SEED:
-                raise SpawnFailed(f"seeding was asked for but cannot work: {check.reason}")
-            else:
-                fallback = check.reason
-        level.start(SEED if seeding else STREAM, await_seed=seeding is not None)
+        level.claim_socket_dir()
+        seed_result = None
+        fallback = "streaming was asked for" if check is None else check.reason
+        if will_seed:
+            # The seed runs while the level's container starts; its init holds dockerd
+            # back until the seeder's marker says the data root is complete.
+            seeding = _Seeding(parent, client, check, level.volume, seed_ids, progress)
+            seeding.start()
+        level.start()
         if seeding is not None:
             seed_result, fallback = seeding.join()
             if seed_result is None:
                 if strategy == SEED:
                     raise SpawnFailed(f"seeding was asked for but cannot work: {fallback}")
-                level.remove()  # a half-seeded data root never reaches a daemon
-                client.api.remove_volume(volume, force=True)
-                client.volumes.create(volume, labels=_volume_labels(parent, name))
-                level.start(STREAM, await_seed=False)
+                level.restart_fresh()  # a half-seeded data root never reaches a daemon
         used = SEED if seed_result is not None else STREAM
         sock = os.path.join(level.host_socket_dir, "docker.sock")
         _wait_ready(client, level.container, sock, name, progress)
@@ -140,9 +143,9 @@ def _spawn_named(parent, name, client, image, image_id, modes, port, strategy, i
                       depth=parent.depth + 1, state=levels.READY,
                       endpoint=connect.endpoint_for_socket(sock),
                       socket_dir=level.host_socket_dir, container_id=level.container,
-                      container_name=container_name, volume=volume, privilege=level.mode,
-                      strategy=used, port=port, parent=parent,
-                      version=connect.ping_socket(sock).version)
+                      container_name=levels.container_name(name), container_state="running",
+                      volume=level.volume, privilege=level.mode, strategy=used, port=port,
+                      parent=parent, version=connect.ping_socket(sock).version)
         pushes = None
         if seed_result is not None:
             missing = _verify_seed(child, seed_ids)
@@ -160,70 +163,131 @@ def _spawn_named(parent, name, client, image, image_id, modes, port, strategy, i
     except BaseException:
         if seeding is not None:
             seeding.join()  # never remove a volume the seeder is still writing
-        _remove_quietly(client, level.container, volume)
-        if parent.depth == 0:
-            shutil.rmtree(levels.child_socket_dir(parent, name), ignore_errors=True)
+        level.undo()
         raise
 
 
-class _Starting:
-    """Creates and starts a level's container, trying privilege modes best first."""
+def _port_in_use(exc) -> bool:
+    text = (getattr(exc, "explanation", None) or str(exc)).lower()
+    return "port is already allocated" in text or "address already in use" in text
 
-    def __init__(self, parent, name, client, image, volume, modes, port, progress):
+
+class _Starting:
+    """Creates and starts one level's container, trying privilege modes best first, and knows
+    exactly what it made (container, volume, socket directory) so that a failure undoes only
+    that."""
+
+    def __init__(self, parent, name, client, image, modes, port, progress):
         self.parent, self.name, self.client, self.image = parent, name, client, image
-        self.volume, self.modes, self.port, self.progress = volume, modes, port, progress
+        self.modes, self.port, self.progress = list(modes), port, progress
         self.container: str | None = None
         self.mode: str | None = None
-        self.socket_source = (levels.child_socket_dir(parent, name) if parent.depth == 0
-                              else f"/run/dindtui/c/{name}")
+        self.strategy = STREAM
+        self.await_seed = False
+        self.token = secrets.token_hex(8)      # marks the volume this call made
+        self.volume = f"{levels.container_name(name)}-{secrets.token_hex(3)}"
+        self.volume_made = False
+        self.socket_source = levels.child_socket_source(parent, name)
         self.host_socket_dir = levels.child_socket_dir(parent, name)
+        self.dir_made = False
 
-    def start(self, strategy: str, await_seed: bool) -> None:
-        if self.parent.depth == 0:
-            os.makedirs(self.host_socket_dir, exist_ok=True)
-        environment = {"DINDTUI_MODE": "daemon"}
+    def create(self, strategy: str, await_seed: bool, mode: str | None = None) -> None:
+        self.strategy, self.await_seed = strategy, await_seed
+        mode = mode or self.modes[0]
+        environment = {"DINDTUI_MODE": "daemon",
+                       "DINDTUI_SOCKET_GID": str(connect.socket_group())}
         if await_seed:
             environment["DINDTUI_AWAIT_SEED"] = "1"
         ports = {}
+        labels = _volume_labels(self.parent, self.name) | {
+            levels.LABEL_PRIVILEGE: mode, levels.LABEL_VOLUME: self.volume,
+            levels.LABEL_SOCKETDIR: self.socket_source, levels.LABEL_STRATEGY: strategy}
         if self.port is not None:
             environment["PORT"] = str(self.port)
             ports = {f"{self.port}/tcp": ("127.0.0.1", self.port)}
-        # The privilege mode is found by starting the level itself: the mode this daemon is
-        # known to accept first, so a good guess costs no probe container.
-        for index, mode in enumerate(self.modes):
-            labels = _volume_labels(self.parent, self.name) | {
-                levels.LABEL_PRIVILEGE: mode, levels.LABEL_VOLUME: self.volume,
-                levels.LABEL_SOCKETDIR: self.socket_source, levels.LABEL_STRATEGY: strategy}
-            self.progress(Progress("spawn", f"starting level {self.name} ({mode})"))
+            labels[levels.LABEL_PORT] = str(self.port)
+        volume_labels = _volume_labels(self.parent, self.name) | {"dindtui.spawn": self.token}
+        self.progress(Progress("spawn", f"starting level {self.name} ({mode})"))
+        try:
+            self.container = self.client.api.create_container(
+                self.image, name=levels.container_name(self.name), hostname=self.name,
+                detach=True, labels=labels, environment=environment,
+                ports=[self.port] if self.port else None,
+                host_config=privileges.host_config(
+                    self.client, mode, port_bindings=ports or None,
+                    mounts=[docker.types.Mount(LEVEL_DATA_ROOT, self.volume, type="volume",
+                                               no_copy=True, labels=volume_labels)],
+                    binds={self.socket_source: {"bind": levels.SOCKET_MOUNT, "mode": "rw"}}))["Id"]
+        except docker.errors.APIError as exc:
+            if exc.status_code == 409:
+                raise NameTaken(f"level name {self.name!r} is taken on "
+                                f"{self.parent.label}") from None
+            raise SpawnFailed(f"creating level {self.name} failed: "
+                              f"{exc.explanation}") from None
+        self.mode = mode
+        if not self.volume_made:
             try:
-                self.container = self.client.api.create_container(
-                    self.image, name=levels.CONTAINER_PREFIX + self.name, hostname=self.name,
-                    detach=True, labels=labels, environment=environment,
-                    ports=[self.port] if self.port else None,
-                    host_config=privileges.host_config(
-                        self.client, mode, port_bindings=ports or None,
-                        binds={self.volume: {"bind": LEVEL_DATA_ROOT, "mode": "rw"},
-                               self.socket_source: {"bind": "/run/dindtui", "mode": "rw"}}))["Id"]
-            except docker.errors.APIError as exc:
-                if exc.status_code == 409:
-                    raise NameTaken(f"level name {self.name!r} is taken on "
-                                    f"{self.parent.label}") from None
-                raise SpawnFailed(f"creating level {self.name} failed: "
-                                  f"{exc.explanation}") from None
+                made = self.client.api.inspect_volume(self.volume).get("Labels") or {}
+            except API_ERRORS:
+                made = {}
+            self.volume_made = made.get("dindtui.spawn") == self.token
+
+    def claim_socket_dir(self) -> None:
+        """Level 0's children: make the socket directory on this machine (0755 whatever the
+        umask). A directory left by an earlier level of this name is reused, never removed: the
+        container name this call holds says no other level of that name exists."""
+        if self.parent.depth:
+            return  # inside a level: its daemon makes the bind source in our tree
+        connect.ensure_dir(os.path.dirname(self.host_socket_dir))
+        try:
+            os.mkdir(self.host_socket_dir, connect.DIR_MODE)
+            os.chmod(self.host_socket_dir, connect.DIR_MODE)
+            self.dir_made = True
+        except FileExistsError:
+            connect.ensure_dir(self.host_socket_dir)  # refuses a symlink or a foreign owner
+
+    def start(self) -> None:
+        """Start the created container; when this daemon refuses the privilege mode, create it
+        again in the next one."""
+        while True:
             try:
                 self.client.api.start(self.container)
             except docker.errors.APIError as exc:
-                self.remove()
-                if index == len(self.modes) - 1:
+                if _port_in_use(exc):
+                    raise SpawnFailed(f"port {self.port} is already in use on 127.0.0.1 of "
+                                      f"{self.parent.label}: choose another --port") from None
+                remaining = self.modes[self.modes.index(self.mode) + 1:]
+                if not remaining:
                     raise privileges.refused(exc) from None
+                self.remove_container()
+                self.create(self.strategy, self.await_seed, remaining[0])
                 continue
-            self.mode = mode
-            privileges.remember(self.parent.endpoint, mode)
+            privileges.remember(self.parent.endpoint, self.mode)
             return
 
-    def remove(self) -> None:
+    def restart_fresh(self) -> None:
+        """The seed failed: a new container on a new, empty volume, filled by streaming."""
+        self.remove_container()
+        self.remove_volume()
+        self.volume = f"{levels.container_name(self.name)}-{secrets.token_hex(3)}"
+        self.volume_made = False
+        self.create(STREAM, await_seed=False, mode=self.mode)
+        self.start()
+
+    def remove_container(self) -> None:
         _remove_quietly(self.client, self.container, None)
         self.container = None
+
+    def remove_volume(self) -> None:
+        if self.volume_made:
+            _remove_quietly(self.client, None, self.volume)
+            self.volume_made = False
+
+    def undo(self) -> None:
+        self.remove_container()
+        self.remove_volume()
+        if self.dir_made:
+            levels.remove_socket_dir(self.host_socket_dir)
 
 
 class _Seeding(threading.Thread):
@@ -247,7 +311,8 @@ def _tagged_names(client, skip: str) -> list[str]:
 
 
 def _wait_ready(client, container: str, sock: str, name: str, progress) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT
+    timeout = config.seconds("DINDTUI_READY_TIMEOUT", READY_TIMEOUT)
+    deadline = time.monotonic() + timeout
     progress(Progress("wait", f"waiting for the daemon of {name}"))
     checked = time.monotonic()
     while not connect.ping_socket(sock, timeout=1).ok:
@@ -260,7 +325,7 @@ def _wait_ready(client, container: str, sock: str, name: str, progress) -> None:
                                   f"before its daemon answered: {_last_logs(client, container)}")
         if now > deadline:
             raise SpawnFailed(f"the daemon of level {name} did not answer within "
-                              f"{READY_TIMEOUT:.0f}s: {_last_logs(client, container)}")
+                              f"{timeout:.0f}s: {_last_logs(client, container)}")
         time.sleep(0.05)
 
 
@@ -391,31 +456,190 @@ ExitCallback = Callable[[ExitEvent], None]
 def exit_level(level: Level, *, rm_volume: bool = False,
                on_event: ExitCallback | None = None) -> list[str]:
     """Exit `level` and its subtree, deepest first; each daemon stops gracefully (its containers
-    get their stop signal). Returns the paths exited, in order."""
+    get their stop signal). Every container, volume and directory is checked again just before
+    it is removed. Returns the paths exited, in order."""
     if level.depth == 0:
         raise DindtuiError("level 0 is the engine dindtui talks to; it cannot be exited")
+    client = levels.parent_client(level)
+    if level.state == levels.PAUSED:
+        _unpause(client, level)  # a frozen daemon can neither stop its children nor itself
     exited: list[str] = []
     for child in list(level.children):
         exited += exit_level(child, rm_volume=rm_volume, on_event=on_event)
-    client = levels.parent_client(level)
     event = ExitEvent(level.path, level.depth, "exiting", (level.container_id or "")[:12])
     if on_event:
         on_event(event)
-    try:
-        client.api.stop(level.container_id, timeout=STOP_TIMEOUT)
-    except docker.errors.NotFound:
-        pass
-    except API_ERRORS as exc:
-        raise DindtuiError(f"stopping level {level.path} failed: {exc}") from None
-    _remove_quietly(client, level.container_id, level.volume if rm_volume else None)
-    if level.socket_dir:
-        shutil.rmtree(level.socket_dir, ignore_errors=True)
+    if levels.reverify(level) is not None:  # raises when the container there is not ours
+        try:
+            client.api.stop(level.container_id, timeout=STOP_TIMEOUT)
+        except docker.errors.NotFound:
+            pass
+        except API_ERRORS as exc:
+            raise DindtuiError(f"stopping level {level.path} failed: {exc}") from None
+        _remove_quietly(client, level.container_id, None)
+    if rm_volume and level.volume:
+        remove_level_volume(client, level.volume, level.name)
+    if level.socket_dir and not name_in_use(client, level.name):
+        levels.remove_socket_dir(level.socket_dir)
     connect.forget(level.endpoint or "")
     if level.parent is not None and level in level.parent.children:
         level.parent.children.remove(level)
     if on_event:
         on_event(ExitEvent(level.path, level.depth, "exited", event.container_id))
     return exited + [level.path]
+
+
+def name_in_use(client, name: str) -> bool:
+    """Some container (a new spawn, say) holds this level's container name right now."""
+    wanted = levels.container_name(name)
+    try:
+        found = client.api.containers(all=True, filters={"name": wanted})
+    except API_ERRORS:
+        return True  # cannot tell: keep the directory
+    return any(wanted in [n.lstrip("/") for n in c.get("Names") or []] for c in found)
+
+
+def volume_is_ours(labels: dict, name: str | None = None) -> bool:
+    return (labels.get(levels.LABEL_OWNER) == levels.OWNER and levels.in_namespace(labels)
+            and (name is None or labels.get(levels.LABEL_NAME) == name))
+
+
+def remove_level_volume(client, volume: str, name: str | None = None) -> bool:
+    """Remove a level's volume when its labels say dindtui made it for this namespace (and this
+    level), and no container uses it. Never forced."""
+    try:
+        labels = client.api.inspect_volume(volume).get("Labels") or {}
+    except API_ERRORS:
+        return False
+    if not volume_is_ours(labels, name):
+        return False
+    for _ in range(10):
+        try:
+            client.api.remove_volume(volume)
+            return True
+        except docker.errors.NotFound:
+            return True
+        except API_ERRORS:
+            time.sleep(0.3)  # the container's removal may still hold it
+    return False
+
+
+def _unpause(client, level: Level) -> None:
+    try:
+        client.api.unpause(level.container_id)
+    except API_ERRORS as exc:
+        raise DindtuiError(f"level {level.path} is paused and could not be unpaused: "
+                           f"{exc}") from None
+    sock = levels.socket_path(level)
+    deadline = time.monotonic() + 15
+    while not connect.ping_socket(sock, timeout=1).ok:
+        if time.monotonic() > deadline:
+            raise DindtuiError(f"level {level.path} was unpaused but its daemon did not answer "
+                               "within 15s")
+        time.sleep(0.1)
+    level.state, level.endpoint = levels.READY, connect.endpoint_for_socket(sock)
+    levels.discover_below(level)
+
+
+# --------------------------------------------------------------------------- revive
+
+def revive(level: Level, progress: ProgressCallback = no_progress) -> list[str]:
+    """Bring back `level` when its container stopped (a daemon crash, an engine restart, a
+    reboot), then, recursively, every stopped level inside it, with their data as they were.
+    Level 0 revives every level of the tree. Returns the paths started, parents first."""
+    revived: list[str] = []
+    if level.depth and level.state in levels.STOPPED:
+        _start_stopped(level, progress)
+        revived.append(level.path)
+    elif level.depth and level.state == levels.PAUSED:
+        progress(Progress("revive", f"{level.path} is paused: left as it is (docker unpause)"))
+        return revived
+    if level.state == levels.READY:
+        for child in list(level.children):
+            revived += revive(child, progress)
+    return revived
+
+
+def _start_stopped(level: Level, progress: ProgressCallback) -> None:
+    client = levels.parent_client(level)
+    if levels.reverify(level) is None:
+        raise DindtuiError(f"level {level.path} is gone: its container was removed")
+    if level.parent is not None and level.parent.depth == 0:
+        connect.ensure_dir(level.socket_dir)  # a reboot empties /run
+    progress(Progress("revive", f"starting {level.path}"))
+    try:
+        client.api.start(level.container_id)
+    except API_ERRORS as exc:
+        raise DindtuiError(f"level {level.path} could not be started: "
+                           f"{getattr(exc, 'explanation', None) or exc}") from None
+    sock = levels.socket_path(level)
+    _wait_ready(client, level.container_id, sock, level.path, progress)
+    level.state, level.container_state = levels.READY, "running"
+    level.endpoint = connect.endpoint_for_socket(sock)
+    level.version = connect.ping_socket(sock).version
+    levels.discover_below(level)
+
+
+def revive_volume(parent: Level, name: str, progress: ProgressCallback = no_progress,
+                  image: str | None = None) -> tuple[list[str], str]:
+    """A level that was exited with its volume kept: a new container on that volume (the
+    newest of that name when there are several), then its stopped levels inside. Returns the
+    paths started and the volume used."""
+    levels.require_ready(parent, "revive a level under it")
+    levels.validate_name(name)
+    client = connect.client(parent.endpoint, check=False)
+    try:
+        listed = client.api.volumes(filters={"label": f"{levels.LABEL_NAME}={name}"})
+    except API_ERRORS as exc:
+        raise DindtuiError(f"listing volumes on {parent.label} failed: {exc}") from None
+    candidates = [v for v in listed.get("Volumes") or [] if levels.is_level_volume(v)
+                  and not client.api.containers(all=True, filters={"volume": v["Name"]})]
+    if not candidates:
+        raise UnknownLevel(f"no level {name!r} under {parent.label} and no kept volume of that "
+                           "name to revive it from")
+    volume = max(candidates, key=lambda v: v.get("CreatedAt") or "")["Name"]
+    image = image or images.DEFAULT_IMAGE
+    images.image_id(client, image)
+    known = next((c.privilege for c in parent.children if c.privilege), None)
+    level = _Starting(parent, name, client, image,
+                      privileges.candidates(parent.endpoint, known), None, progress)
+    level.volume = volume  # kept data: no seed, no stream
+    level.create("revived", await_seed=False)
+    try:
+        level.claim_socket_dir()
+        level.start()
+        sock = os.path.join(level.host_socket_dir, "docker.sock")
+        _wait_ready(client, level.container, sock, name, progress)
+    except BaseException:
+        level.undo()  # the container and directory it made; never the kept volume
+        raise
+    child = Level(name=name, path=f"{parent.path}/{name}" if parent.path else name,
+                  depth=parent.depth + 1, state=levels.READY,
+                  endpoint=connect.endpoint_for_socket(sock), socket_dir=level.host_socket_dir,
+                  container_id=level.container, container_name=levels.container_name(name),
+                  container_state="running", volume=volume, privilege=level.mode,
+                  parent=parent, version=connect.ping_socket(sock).version)
+    parent.children.append(child)
+    levels.discover_below(child)
+    revived = [child.path] + [p for c in child.children for p in revive(c, progress)]
+    for kept in kept_level_names(child):  # its children were exited with it: make them again
+        revived += revive_volume(child, kept, progress, image)[0]
+    return revived, volume
+
+
+def kept_level_names(level: Level) -> list[str]:
+    """Names of levels under `level` that exist only as a kept volume (no container at all)."""
+    client = connect.client(level.endpoint, check=False)
+    try:
+        listed = client.api.volumes(filters={
+            "label": f"{levels.LABEL_OWNER}={levels.OWNER}"}).get("Volumes") or []
+        used = {m.get("Name") for c in client.api.containers(all=True)
+                for m in c.get("Mounts") or []}
+    except API_ERRORS:
+        return []
+    present = {c.name for c in level.children}
+    return sorted({v["Labels"][levels.LABEL_NAME] for v in listed if levels.is_level_volume(v)
+                   and v["Name"] not in used} - present)
 
 
 def collapse(root: Level, *, rm_volume: bool = False,

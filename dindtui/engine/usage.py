@@ -8,7 +8,6 @@ Otherwise the daemons' own figures are used (`docker system df`)."""
 from __future__ import annotations
 
 import os
-import shutil
 from dataclasses import dataclass, field
 
 import docker.errors
@@ -17,8 +16,10 @@ from . import connect, levels
 from .images import API_ERRORS
 from .levels import Level
 from .progress import Progress, ProgressCallback, no_progress
+from .spawn import name_in_use
 
-LIVE, DEAD, ORPHAN = "live", "dead", "orphan"
+LIVE, EXITED, DEAD, ORPHAN, IN_USE = "live", "exited", "dead", "orphan", "in use"
+CLEANABLE = (EXITED, DEAD, ORPHAN)  # live, paused, starting, ... and "in use" never are
 
 
 @dataclass
@@ -27,7 +28,8 @@ class VolumeUsage:
     daemon: str            # path of the level whose daemon holds the volume; "" for level 0
     level: str             # path of the level the volume belongs (or belonged) to
     depth: int
-    state: str             # live, dead (its container stopped) or orphan (no container)
+    state: str             # live; exited or dead (its level's container stopped); orphan (no
+                           # container at all uses it); in use (by a container not a level)
     container_id: str | None = None
     bytes: int = 0         # bytes counted here; each inode is counted once in the whole tree
     shared_bytes: int = 0  # bytes in files hardlinked with other places (seeded layers)
@@ -56,7 +58,8 @@ class UsageReport:
 
 
 def _list_volumes(root: Level) -> list[tuple[Level, dict]]:
-    """(daemon level, volume inspect) for every dindtui volume on every reachable daemon."""
+    """(daemon level, volume inspect) for every volume of this namespace's levels on every
+    reachable daemon; each volume dict gets "_users": the containers that mount it."""
     found = []
     for daemon in root.walk():
         if daemon.state != levels.READY or daemon.endpoint is None:
@@ -65,9 +68,14 @@ def _list_volumes(root: Level) -> list[tuple[Level, dict]]:
             client = connect.client(daemon.endpoint, check=False)
             listed = client.api.volumes(filters={
                 "label": f"{levels.LABEL_OWNER}={levels.OWNER}"}).get("Volumes") or []
+            containers = client.api.containers(all=True)
         except API_ERRORS:
             continue
-        found += [(daemon, volume) for volume in listed]
+        for volume in listed:
+            if levels.is_level_volume(volume):
+                volume["_users"] = [c for c in containers if any(
+                    m.get("Name") == volume["Name"] for m in c.get("Mounts") or [])]
+                found.append((daemon, volume))
     return found
 
 
@@ -76,11 +84,13 @@ def _classify(daemon: Level, volume: dict) -> VolumeUsage:
     name = labels.get(levels.LABEL_NAME, "?")
     path = f"{daemon.path}/{name}" if daemon.path else name
     owner = next((c for c in daemon.children if c.volume == volume["Name"]), None)
-    if owner is None:
-        state, container = ORPHAN, None
+    container = owner.container_id if owner else None
+    if owner is not None:
+        state = owner.state if owner.state in levels.STOPPED else LIVE
+    elif volume.get("_users"):
+        state = IN_USE  # a container that is not a level (or a spawn not yet listed) holds it
     else:
-        state = DEAD if owner.state == levels.DEAD else LIVE
-        container = owner.container_id
+        state = ORPHAN
     return VolumeUsage(volume["Name"], daemon.path, path, daemon.depth + 1, state, container)
 
 
@@ -240,7 +250,7 @@ def plan_cleanup(root: Level, report: UsageReport | None = None) -> CleanupPlan:
     """What cleanup would remove: volumes of dead levels and orphaned volumes, never a volume of
     a live level (nor one nested inside what is removed anyway, which goes with it)."""
     report = report or measure(root)
-    removable = [u for u in report.volumes if u.state in (DEAD, ORPHAN)]
+    removable = [u for u in report.volumes if u.state in CLEANABLE]
     nested = {name for u in removable for name in u.nested}
     return CleanupPlan([CleanupItem(u.volume, u.daemon, u.level, u.state, u.container_id,
                                     u.freeable) for u in removable if u.volume not in nested])
@@ -248,8 +258,9 @@ def plan_cleanup(root: Level, report: UsageReport | None = None) -> CleanupPlan:
 
 def apply_cleanup(root: Level, plan: CleanupPlan,
                   progress: ProgressCallback = no_progress) -> list[CleanupItem]:
-    """Remove what `plan` lists, re-checking each volume just before: ours, and not in use by a
-    running container. Returns the items actually removed."""
+    """Remove what `plan` lists, re-reading each volume and its users just before: still ours,
+    and used by nothing but stopped levels of ours (removed with it). Returns the items actually
+    removed."""
     removed = []
     for index, item in enumerate(plan.items):
         progress(Progress("clean", f"removing {item.volume} ({item.level})", index,
@@ -257,25 +268,37 @@ def apply_cleanup(root: Level, plan: CleanupPlan,
         daemon = levels.find(root, item.daemon)
         client = connect.client(daemon.endpoint, check=False)
         try:
-            labels = client.api.inspect_volume(item.volume).get("Labels") or {}
-            if labels.get(levels.LABEL_OWNER) != levels.OWNER:
+            volume = client.api.inspect_volume(item.volume)
+            if not levels.is_level_volume(volume):
+                progress(Progress("clean", f"kept {item.volume}: not provably dindtui's"))
                 continue
+            name = volume["Labels"][levels.LABEL_NAME]
             users = client.api.containers(all=True, filters={"volume": item.volume})
-            if any(user["State"] == "running" for user in users):
+            blocking = [u for u in users if not _stopped_level(daemon, u, name)]
+            if blocking:
+                progress(Progress("clean", f"kept {item.volume}: in use by "
+                                           f"{(blocking[0].get('Names') or ['?'])[0]}"))
                 continue
             for user in users:
-                client.api.remove_container(user["Id"], force=True, v=True)
-            client.api.remove_volume(item.volume)
+                client.api.remove_container(user["Id"], v=True)
+            client.api.remove_volume(item.volume)  # never forced: Docker refuses one in use
         except docker.errors.NotFound:
             continue
         except API_ERRORS as exc:
             progress(Progress("clean", f"could not remove {item.volume}: {exc}"))
             continue
-        name = item.level.rsplit("/", 1)[-1]
-        if not any(c.name == name and c.state != levels.DEAD
-                   for c in daemon.children):
-            shutil.rmtree(levels.child_socket_dir(daemon, name), ignore_errors=True)
+        if not name_in_use(client, name):
+            levels.remove_socket_dir(levels.child_socket_dir(daemon, name))
         removed.append(item)
     progress(Progress("clean", f"removed {len(removed)} volume(s)", len(plan.items),
                       len(plan.items)))
     return removed
+
+
+def _stopped_level(daemon: Level, summary: dict, name: str) -> bool:
+    """This container is a level of ours named `name` on `daemon`, and it is stopped now."""
+    labels = summary.get("Labels") or {}
+    return (levels.in_namespace(labels) and labels.get(levels.LABEL_NAME) == name
+            and levels.recognise(daemon, labels, (summary.get("Names") or ["/"])[0][1:],
+                                 summary.get("Mounts") or []) is None
+            and summary.get("State") in levels.STOPPED)

@@ -20,7 +20,7 @@ def plan_table(plan: CleanupPlan) -> Table:
                             ("volume", "left"), ("frees", "right")):
         table.add_column(column, justify=justify, no_wrap=True)
     for item in plan.items:
-        table.add_row(item.level, Text(item.state, style="red" if item.state == "dead"
+        table.add_row(item.level, Text(item.state, style="red" if item.state in ("dead", "exited")
                                        else "yellow"), item.daemon or "host", item.volume,
                       human(item.bytes))
     return table

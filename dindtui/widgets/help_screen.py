@@ -21,6 +21,7 @@ Level 0 is the engine dindtui talks to (`DOCKER_HOST` or the default socket).
 | `enter` / `s` | shell into the selected level (exit the shell to come back) |
 | `d` | disk usage of every level's volume |
 | `c` | cleanup: free the volumes of dead and exited levels |
+| `v` | revive the selected stopped level and the stopped ones inside it (level 0: all) |
 | `r` | refresh now |
 | `ctrl+p` | command palette (every action, by name) |
 | `?` | this help |

@@ -7,19 +7,7 @@ from textual.binding import Binding
 from textual.widgets import Tree
 
 from ..engine.levels import Level
-
-STATE_STYLE = {"ready": "green", "starting": "yellow", "dead": "red", "unreachable": "magenta"}
-STATE_ICON = {"ready": "●", "starting": "◌", "dead": "✖", "unreachable": "?"}
-
-
-def human(n: int | float | None) -> str:
-    if n is None:
-        return ""
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if abs(n) < 1000 or unit == "TB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return ""
+from ..formatting import STATE_ICON, STATE_STYLE, human  # noqa: F401 - widgets import them here
 
 
 def node_label(level: Level, size: int | None = None, stream: str | None = None) -> Text:

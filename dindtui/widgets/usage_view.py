@@ -10,7 +10,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
-from ..engine.usage import LIVE, UsageReport
+from ..engine.usage import CLEANABLE, UsageReport
 from .level_tree import human
 
 BAR_WIDTH = 30
@@ -33,16 +33,16 @@ def usage_table(report: UsageReport) -> Table:
     table.add_column("freeable", justify="right", no_wrap=True)
     largest = max((v.bytes for v in report.volumes), default=0)
     for volume in sorted(report.volumes, key=lambda v: v.level):
-        style = {"live": "green", "dead": "red"}.get(volume.state, "yellow")
+        style = {"live": "green", "dead": "red", "exited": "red"}.get(volume.state, "yellow")
         table.add_row("  " * (volume.depth - 1) + volume.level, Text(volume.state, style=style),
                       bar(volume.bytes, largest, style), human(volume.bytes),
                       human(volume.shared_bytes),
-                      human(volume.freeable) if volume.state != LIVE else "-")
+                      human(volume.freeable) if volume.state in CLEANABLE else "-")
     return table
 
 
 def usage_summary(report: UsageReport) -> Text:
-    freeable = sum(v.freeable for v in report.volumes if v.state != LIVE)
+    freeable = sum(v.freeable for v in report.volumes if v.state in CLEANABLE)
     linked = sum(v.shared_bytes for v in report.volumes)
     return Text.assemble(
         ("Total on disk ", "bold"), (human(report.total), "bold yellow"),
