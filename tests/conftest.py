@@ -1,18 +1,26 @@
 """Shared fixtures. Every test here talks to the real Docker engine that .ci/run starts, except
-the snapshot tests, which feed widgets a fixed tree."""
+the snapshot tests, which feed widgets a fixed tree.
+
+The whole run works in a namespace of its own (DINDTUI_NAMESPACE, inherited by every `dindtui`
+command the tests run), so the levels and volumes of whoever uses this engine are invisible to it
+and survive it; the session fails if anything that existed before it is gone after it."""
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import subprocess
 import sys
 import time
 
-import docker
-import pytest
+# Before dindtui is imported: every engine call and every CLI run of this session is scoped.
+os.environ["DINDTUI_NAMESPACE"] = "test-" + secrets.token_hex(3)
 
-from dindtui.engine import connect, images, levels, privileges, spawn, usage
+import docker  # noqa: E402
+import pytest  # noqa: E402
+
+from dindtui.engine import connect, images, levels, privileges, spawn, usage  # noqa: E402
 
 IMAGE = images.DEFAULT_IMAGE
 
@@ -150,31 +158,77 @@ def wait_for_log(container, text: str, timeout: float = 60) -> str:
 _before: dict[str, set] = {}
 
 
+def _listdir(path: str) -> set[str]:
+    return set(os.listdir(path)) if os.path.isdir(path) else set()
+
+
 def _snapshot() -> dict[str, set]:
     client = connect.client()
     return {"containers": {c.id for c in client.containers.list(all=True)},
             "volumes": {v.name for v in client.volumes.list()},
-            "socket dirs": set(os.listdir(os.path.join(connect.STATE_DIR, "c")))
-            if os.path.isdir(os.path.join(connect.STATE_DIR, "c")) else set()}
+            "socket dirs": _listdir(connect.level_tree_root()),
+            "user socket dirs": _listdir(os.path.join(connect.STATE_DIR, "c"))}
+
+
+# A stand-in for a user's own level on this engine, made before the first test (in a namespace
+# that is not the suite's) with a container and a volume inside; the last test checks it is
+# untouched, then the session removes it.
+USER_ENV = {"DINDTUI_NAMESPACE": "user-" + secrets.token_hex(3)}
+users_level: dict = {}
+
+
+def _make_users_level() -> None:
+    images.build_image(IMAGE)
+    made = run_cli("spawn", "--name", "theirs", "--json", env=USER_ENV)
+    if made.returncode != 0:
+        users_level["made_failed"] = made.stderr.strip()
+        return
+    inside = run_cli("exec", "theirs", "--", "sh", "-c",
+                     "docker create --name their-app dindtui:latest true >/dev/null && "
+                     "docker volume create their-data >/dev/null", env=USER_ENV)
+    if inside.returncode != 0:
+        users_level["made_failed"] = inside.stderr.strip()
+        return
+    [level] = json.loads(run_cli("ls", "--json", env=USER_ENV).stdout)["children"]
+    users_level.update(level)
 
 
 def pytest_sessionstart(session):
     try:
         _before.update(_snapshot())
     except Exception:  # no engine: the tests themselves will say so
-        pass
+        return
+    _make_users_level()
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """Tests marked `last` run after every other one."""
+    items.sort(key=lambda item: item.get_closest_marker("last") is not None)
 
 
 def pytest_sessionfinish(session, exitstatus):
-    """Repeated runs on one machine must not pile up disk: fail if the tests left anything."""
+    """Repeated runs on one machine must not pile up disk: fail if the tests left anything. And
+    the user's own objects on this engine must all still be there: fail if one is gone."""
     if not _before:
         return
+    if users_level.get("name"):
+        run_cli("collapse", "--rm-volume", env=USER_ENV)
     after = _snapshot()
     left = {kind: sorted(after[kind] - _before.get(kind, set())) for kind in after}
     left = {kind: names for kind, names in left.items() if names}
+    gone = {kind: sorted(_before[kind] - after[kind]) for kind in after}
+    gone = {kind: names for kind, names in gone.items() if names}
     if left:
         print(f"\nthe tests left these behind: {left}")
         session.exitstatus = 1
+    if gone:
+        print(f"\nthe tests removed what they did not make: {gone}")
+        session.exitstatus = 1
+    for directory in (connect.level_tree_root(), os.path.dirname(connect.level_tree_root())):
+        try:
+            os.rmdir(directory)  # this run's namespace directory, when empty
+        except OSError:
+            pass
 
 
 def run_on(client, image: str, entrypoint: list[str]) -> bytes:

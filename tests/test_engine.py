@@ -99,7 +99,7 @@ def test_collapse_leaves_no_level_behind(tree):
         filters={"label": "dindtui.owner=dindtui"}) if v.name.startswith("dindtui-" + tree.prefix)]
 
 
-def test_du_then_a_level_killed_from_outside_is_dead_and_clean_frees_only_its_volume(tree):
+def test_du_then_a_level_killed_from_outside_is_exited_and_clean_frees_only_its_volume(tree):
     d1, d2 = (r.level for r in tree.chain(2))
     host = connect.client()
     inner = connect.client(d1.endpoint)
@@ -112,12 +112,12 @@ def test_du_then_a_level_killed_from_outside_is_dead_and_clean_frees_only_its_vo
         assert report["total"] >= mine[d1.path]["bytes"] + mine[d2.path]["bytes"]
 
         inner.containers.get(d2.container_name).kill()
-        assert tree.find(d2.path).state == levels.DEAD
-        assert "dead" in run_cli("ls").stdout
+        assert tree.find(d2.path).state == levels.EXITED
+        assert "exited" in run_cli("ls").stdout
 
         before_host = {v.name for v in host.volumes.list()}
         before_inner = {v.name for v in inner.volumes.list()}
-        # The dead level's own volumes: its data root and its container's anonymous /certs.
+        # The exited level's own volumes: its data root and its container's anonymous /certs.
         its_own = {m["Name"] for m in inner.api.inspect_container(d2.container_id)["Mounts"]
                    if m["Type"] == "volume"}
         assert d2.volume in its_own
@@ -313,7 +313,7 @@ def test_error_parent_dead_name_taken_and_image_missing(tree):
     assert "missing" in one_line_error(built_hint)
     connect.client().containers.get(d1.container_name).kill()
     dead = run_cli("spawn", d1.path)
-    assert f"level {d1.path} is dead: cannot spawn" in one_line_error(dead)
+    assert f"level {d1.path} is exited: cannot spawn" in one_line_error(dead)
 
 
 def test_engine_never_imports_textual():

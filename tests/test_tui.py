@@ -80,7 +80,7 @@ async def test_cleanup_modal_lists_a_dead_level_volume_and_frees_it(tree):
     app = DindtuiApp(animation=False)
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: level_in(app, dead.name) is not None and
-                         level_in(app, dead.name).state == levels.DEAD, 60, "dead level shown")
+                         level_in(app, dead.name).state == levels.EXITED, 60, "exited level shown")
         await pilot.press("c")
         await wait_until(pilot, lambda: isinstance(app.screen, CleanupModal), 60, "modal")
         items = {item.volume: item for item in app.screen.plan.items}
