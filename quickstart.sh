@@ -39,7 +39,10 @@ fi
 stop_dockerd() {
   if [ -n "$started_dockerd" ]; then
     say "stopping the dockerd this script started"
-    kill "$started_dockerd" 2>/dev/null || true
+    # The fault tests restart the engine, so the pid file knows the current one.
+    pid=$(cat /var/run/docker.pid 2>/dev/null || echo "$started_dockerd")
+    kill "$pid" "$started_dockerd" 2>/dev/null || true
+    for _ in $(seq 60); do [ -e "/proc/$pid" ] || break; sleep 0.5; done
     wait "$started_dockerd" 2>/dev/null || true
   fi
 }

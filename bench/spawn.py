@@ -15,7 +15,10 @@ import shutil
 import subprocess
 import time
 
-from dindtui.engine import connect, images, levels, spawn
+# A namespace of its own: the benchmark sees and removes only the levels it made.
+os.environ.setdefault("DINDTUI_NAMESPACE", "bench-" + secrets.token_hex(3))
+
+from dindtui.engine import connect, images, levels, spawn  # noqa: E402
 
 IMAGE = images.DEFAULT_IMAGE
 

@@ -526,6 +526,7 @@ SEED_MARKER = ".dindtui-seed"
 CONTAINERD = "/usr/bin/containerd"
 CONTAINERD_SOCKET = "/var/run/docker/containerd/containerd.sock"
 CONTAINERD_CONFIG = "/run/dindtui-containerd.toml"
+CONTAINERD_PID = "/run/dindtui-containerd.pid"  # this level's own (pidof also sees deeper ones)
 
 
 class Stopping(Exception):
@@ -579,6 +580,8 @@ class Daemons:
                                  "--root", "/var/lib/docker/containerd/daemon",
                                  "--state", "/var/run/docker/containerd/daemon"],
                                 self.log_path, session=True)
+        with open(CONTAINERD_PID, "w") as handle:
+            handle.write(f"{self.containerd}\n")
         self._wait("containerd", self.containerd, lambda: connects(CONTAINERD_SOCKET), deadline)
 
     def _start_dockerd(self, deadline: float) -> None:
