@@ -193,7 +193,12 @@ def _make_users_level() -> None:
     users_level.update(level)
 
 
+ENGINE_FREE = {"test_snapshots.py"}  # these feed widgets a fixed tree: no engine at all
+
+
 def pytest_sessionstart(session):
+    if "not docker" in (session.config.getoption("markexpr") or ""):
+        return  # the fast layer alone: no engine needed, nothing to guard
     try:
         _before.update(_snapshot())
     except Exception:  # no engine: the tests themselves will say so
@@ -202,7 +207,13 @@ def pytest_sessionstart(session):
 
 
 def pytest_collection_modifyitems(session, config, items):
-    """Tests marked `last` run after every other one."""
+    """Every test but the engine-free ones is marked `docker`, and `slow` when it spawns levels
+    (`pytest -m "not docker"` runs the fast layer alone); tests marked `last` run last."""
+    for item in items:
+        if item.path.name not in ENGINE_FREE:
+            item.add_marker(pytest.mark.docker)
+        if "tree" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
     items.sort(key=lambda item: item.get_closest_marker("last") is not None)
 
 

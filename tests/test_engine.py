@@ -104,7 +104,11 @@ def test_du_then_a_level_killed_from_outside_is_exited_and_clean_frees_only_its_
     host = connect.client()
     inner = connect.client(d1.endpoint)
     foreign_inner = inner.volumes.create("not-made-by-dindtui")
-    foreign_host = host.volumes.create(tree.prefix + "foreign", labels={"dindtui.name": "x"})
+    # Looks like ours in every way (name, labels, namespace) but another owner's: it stays.
+    foreign_host = host.volumes.create(
+        levels.container_name(tree.name("x")) + "-abcdef",
+        labels={"dindtui.name": tree.name("x"), "dindtui.owner": "someone-else",
+                "dindtui.namespace": os.environ["DINDTUI_NAMESPACE"]})
     try:
         report = json.loads(run_cli("du", "--json").stdout)
         mine = {v["level"]: v for v in report["volumes"]}
@@ -128,6 +132,7 @@ def test_du_then_a_level_killed_from_outside_is_exited_and_clean_frees_only_its_
         assert {v.name for v in host.volumes.list()} >= before_host  # d1's volume untouched
         assert tree.find(d1.path).state == levels.READY
         assert inner.volumes.get("not-made-by-dindtui")
+        assert host.volumes.get(foreign_host.name)
     finally:
         foreign_inner.remove(force=True)
         foreign_host.remove(force=True)

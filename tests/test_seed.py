@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
 from conftest import run_cli, run_on
-from dindtui.engine import connect, images, levels
-from dindtui.engine.errors import SpawnFailed
+from dindtui.engine import connect, images, levels, spawn
+from dindtui.engine.errors import DindtuiError, SpawnFailed
 
 IMAGE = images.DEFAULT_IMAGE
 CHECK = ["docker", "run", "--rm", "--entrypoint", "sh", IMAGE, "-c",
@@ -108,12 +109,29 @@ def _break_seeding(monkeypatch):
 
 
 def test_a_seed_failing_halfway_falls_back_on_a_fresh_volume(tree, monkeypatch):
-    _break_seeding(monkeypatch)
+    """The seeder links layers into the new volume and then fails: that volume, with every
+    layer linked into it, is thrown away, and the level gets a fresh one, filled by streaming."""
+    real_seed = spawn._seed_here
+    failed = {}
+
+    def seed_then_fail(data_root: str, mountpoint: str, ids: list[str]) -> str:
+        real_seed(data_root, mountpoint, ids)  # links every layer, writes the "ok" marker
+        failed["volume_root"] = mountpoint
+        failed["linked"] = len([n for n in os.listdir(os.path.join(mountpoint, "overlay2"))
+                                if n != "l"])
+        with open(os.path.join(mountpoint, ".dindtui-seed"), "w") as marker:
+            marker.write("failed: injected after linking\n")
+        raise DindtuiError("injected failure after the layers were linked")
+
+    monkeypatch.setattr(spawn, "_seed_here", seed_then_fail)
     result = tree.spawn(short="h")
+    assert failed["linked"] > 0  # the seed really was halfway: layers were in that volume
     assert result.strategy == "stream"
-    assert "seeding failed" in result.fallback_reason
+    assert "injected failure" in result.fallback_reason
     level = result.level
-    # The half-seeded layers did not stay: every layer directory belongs to a loaded layer.
+    assert not os.path.exists(failed["volume_root"])  # the half-seeded volume is gone
+    assert level.volume not in failed["volume_root"]
+    # Nothing of the half seed in the new volume: every layer directory is a loaded layer.
     counts = run_in(level, ["sh", "-c", "ls /var/lib/docker/image/overlay2/layerdb/sha256 | wc -l;"
                                         " ls /var/lib/docker/overlay2 | grep -vx l | wc -l"])
     layers, directories = counts.split()

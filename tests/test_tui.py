@@ -121,7 +121,7 @@ async def test_unreachable_engine_shows_a_banner_and_keeps_running(monkeypatch):
 
 def test_the_real_shell_from_the_tui_through_a_pseudo_terminal(tree):
     """The whole thing in a terminal: open the TUI, select the level, press s, type in the
-    shell, exit it, and land back in the TUI."""
+    shell, exit it, land back in the TUI (redrawn, with the shell's status), and quit cleanly."""
     level = tree.spawn(short="pty").level
     pid, fd = pty.fork()
     if pid == 0:
@@ -129,10 +129,11 @@ def test_the_real_shell_from_the_tui_through_a_pseudo_terminal(tree):
         os.execvp(sys.executable, [sys.executable, "-m", "dindtui", "--no-animation"])
     seen = b""
 
-    def read_for(seconds: float) -> bytes:
+    def read_until(marker: bytes, seconds: float) -> bytes:
+        """Everything the terminal showed until `marker` appears (or the time is up)."""
         nonlocal seen
         deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
+        while marker not in seen and time.monotonic() < deadline:
             ready, _, _ = select.select([fd], [], [], 0.2)
             if ready:
                 try:
@@ -141,24 +142,40 @@ def test_the_real_shell_from_the_tui_through_a_pseudo_terminal(tree):
                     break
         return seen
 
+    status = None
     try:
-        read_for(4)
+        assert level.name.encode() in read_until(level.name.encode(), 20), seen[-2000:]
         os.write(fd, b"\x1b[B")  # down: the level below host
-        read_for(1)
+        read_until(b"never shown", 1)
         os.write(fd, b"s")
-        read_for(4)
+        prompt = f"@{level.name}:".encode()  # the shell's prompt: it reads input from now on
+        assert prompt in read_until(prompt, 20), seen[-2000:]
         seen = b""
         os.write(fd, b"echo marker-$((20+22))-$(hostname)\r")
-        output = read_for(4)
+        output = read_until(f"marker-42-{level.name}".encode(), 10)
         assert f"marker-42-{level.name}".encode() in output, output[-2000:]
+        seen = b""
         os.write(fd, b"exit\r")
-        read_for(3)
+        # Back in the TUI: the notification of the shell's status, and the tree drawn again.
+        back = read_until(b"exited with status 0", 15)
+        assert b"exited with status 0" in back, back[-2000:]
+        assert level.name.encode() in read_until(level.name.encode(), 5)
+        os.write(fd, b"q")  # levels are alive: the quit dialog, where q means "keep them"
+        read_until(b"Quit, keep levels", 5)
         os.write(fd, b"q")
-        read_for(2)
+        deadline = time.monotonic() + 15
+        while status is None and time.monotonic() < deadline:
+            read_until(b"never shown", 0.2)
+            done, code = os.waitpid(pid, os.WNOHANG)
+            if done:
+                status = os.waitstatus_to_exitcode(code)
+        assert status == 0, (status, seen[-2000:])
     finally:
-        try:
-            os.kill(pid, 9)
-        except ProcessLookupError:
-            pass
-        os.waitpid(pid, 0)
+        if status is None:
+            try:
+                os.kill(pid, 9)
+            except ProcessLookupError:
+                pass
+            os.waitpid(pid, 0)
         os.close(fd)
+    assert tree.find(level.path).state == levels.READY  # "keep" kept it
