@@ -193,7 +193,7 @@ def _make_users_level() -> None:
     users_level.update(level)
 
 
-ENGINE_FREE = {"test_snapshots.py"}  # these feed widgets a fixed tree: no engine at all
+ENGINE_FREE = {"test_snapshots.py", "test_tui_flows.py"}  # a fake engine: no Docker at all
 
 
 def pytest_sessionstart(session):

@@ -105,6 +105,26 @@ def test_a_label_is_never_trusted_as_a_path(tree, foreign, victim, client):
     assert json.loads(plan.stdout)["items"] == []
 
 
+def test_socket_directories_are_removed_only_inside_the_level_tree(tree, victim):
+    """The last guard, on its own: whatever path reaches it, nothing outside this namespace's
+    level tree is removed, not through '..', and not through a symlink inside the tree."""
+    root = connect.ensure_dir(connect.level_tree_root())
+    for path in (str(victim), os.path.join(root, "..", "..", os.path.basename(victim)),
+                 os.path.join(root, "..")):
+        assert levels.remove_socket_dir(path) is False
+    link = os.path.join(root, tree.name("link"))
+    os.symlink(victim, link)
+    try:
+        assert levels.remove_socket_dir(link) is False
+        assert levels.remove_socket_dir(os.path.join(link, "precious")) is False
+    finally:
+        os.unlink(link)
+    assert (victim / "precious").read_text() == "keep me"
+    inside = os.path.join(root, tree.name("mine"))
+    os.mkdir(inside)
+    assert levels.remove_socket_dir(inside) is True and not os.path.exists(inside)
+
+
 def test_look_alikes_inside_a_level_and_a_committed_level_are_ignored(tree, foreign, victim,
                                                                       client):
     """Case 1, inside a level: child names such as '..' or an absolute path in a label, and a
@@ -410,7 +430,7 @@ def test_shell_passes_the_end_of_input_on_and_returns_the_real_status(tree):
 async def test_an_unexpected_worker_error_frees_the_tui(tree, monkeypatch):
     """Case 7: after an error that is not a DindtuiError every action said 'still running'."""
     from dindtui.app import DindtuiApp
-    from dindtui.widgets.dialogs import NameDialog
+    from dindtui.screens.dialogs import NameDialog
 
     app = DindtuiApp(animation=False)
     calls = []

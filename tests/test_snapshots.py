@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from snapshot_apps import (COLLAPSE_EVENTS, CleanupModal, SnapshotApp, collapse_frame,
+from snapshot_apps import (COLLAPSE_EVENTS, CleanupDialog, SnapshotApp, collapse_frame,
                            fixed_plan, fixed_tree)
 
 SIZE = (130, 36)
@@ -21,7 +21,7 @@ def test_disk_usage_view(snap_compare):
 def test_cleanup_modal(snap_compare):
     async def open_modal(pilot):
         await settle(pilot)
-        pilot.app.push_screen(CleanupModal(fixed_plan()))
+        pilot.app.push_screen(CleanupDialog(fixed_plan()))
         await pilot.pause()
 
     assert snap_compare(SnapshotApp(fixed_tree()), terminal_size=SIZE, run_before=open_modal)

@@ -13,10 +13,9 @@ from textual.widgets import Input
 
 from dindtui.app import DindtuiApp
 from dindtui.engine import connect, levels
+from dindtui.screens.collapse import CollapseScreen
+from dindtui.screens.dialogs import CleanupDialog, ConfirmDialog, NameDialog
 from dindtui.widgets.banner import Banner
-from dindtui.widgets.cleanup_modal import CleanupModal
-from dindtui.widgets.collapse import CollapseScreen
-from dindtui.widgets.dialogs import ConfirmDialog, NameDialog
 from dindtui.widgets.level_tree import LevelTree
 
 SIZE = (140, 40)
@@ -82,7 +81,7 @@ async def test_cleanup_modal_lists_a_dead_level_volume_and_frees_it(tree):
         await wait_until(pilot, lambda: level_in(app, dead.name) is not None and
                          level_in(app, dead.name).state == levels.EXITED, 60, "exited level shown")
         await pilot.press("c")
-        await wait_until(pilot, lambda: isinstance(app.screen, CleanupModal), 60, "modal")
+        await wait_until(pilot, lambda: isinstance(app.screen, CleanupDialog), 60, "modal")
         items = {item.volume: item for item in app.screen.plan.items}
         assert dead.volume in items and items[dead.volume].bytes > 0
         await pilot.press("y")

@@ -10,7 +10,7 @@ from textual.widgets import DataTable, Static
 
 from ..engine.details import LevelDetails
 from ..engine.usage import VolumeUsage
-from .level_tree import STATE_STYLE, human
+from ..formatting import STATE_STYLE, human
 
 
 def duration(seconds: float | None) -> str:
@@ -69,11 +69,20 @@ class DetailPane(VerticalScroll):
         yield DataTable(id="images", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
-        self.query_one("#containers", DataTable).add_columns("id", "name", "image", "status")
-        self.query_one("#images", DataTable).add_columns("id", "tags", "size")
+        self._columns()
         self.border_title = "level"
 
+    def _columns(self) -> None:
+        """Made once, whichever comes first: the mount, or the first details to show."""
+        containers = self.query_one("#containers", DataTable)
+        if not containers.columns:
+            containers.add_columns("id", "name", "image", "status")
+        images = self.query_one("#images", DataTable)
+        if not images.columns:
+            images.add_columns("id", "tags", "size")
+
     def show(self, details: LevelDetails, usage: VolumeUsage | None = None) -> None:
+        self._columns()
         self.border_title = details.path
         self.query_one("#facts", Static).update(facts_table(details, usage))
         containers = self.query_one("#containers", DataTable)

@@ -7,7 +7,7 @@ from textual.binding import Binding
 from textual.widgets import Tree
 
 from ..engine.levels import Level
-from ..formatting import STATE_ICON, STATE_STYLE, human  # noqa: F401 - widgets import them here
+from ..formatting import STATE_ICON, STATE_STYLE, human
 
 
 def node_label(level: Level, size: int | None = None, stream: str | None = None) -> Text:
@@ -29,7 +29,7 @@ def node_label(level: Level, size: int | None = None, stream: str | None = None)
 class LevelTree(Tree[str]):
     """Fed plain Level data; rebuilds only when what it shows changed, keeping the cursor."""
 
-    BINDINGS = [Binding("enter", "app.shell", "shell", show=False)]
+    BINDINGS = [Binding("enter", "screen.shell", "shell", show=False)]
     DEFAULT_CSS = """
     LevelTree { width: 1fr; min-width: 40; border: round $primary; }
     """

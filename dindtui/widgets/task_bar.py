@@ -7,7 +7,7 @@ from textual.containers import Horizontal
 from textual.widgets import Label, ProgressBar
 
 from ..engine.progress import Progress
-from .level_tree import human
+from ..formatting import human
 
 
 class TaskBar(Horizontal):

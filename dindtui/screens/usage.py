@@ -11,7 +11,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from ..engine.usage import CLEANABLE, UsageReport
-from .level_tree import human
+from ..formatting import human
 
 BAR_WIDTH = 30
 

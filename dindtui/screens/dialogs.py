@@ -1,25 +1,38 @@
-"""Small modal dialogs: a yes/no confirmation, the new level's name, and the way out."""
+"""Modal dialogs. They share look and behaviour through `Dialog`: its DEFAULT_CSS is written
+for the type `Dialog`, which every subclass matches, so no CSS is templated per dialog."""
 
 from __future__ import annotations
 
+from typing import TypeVar
+
+from rich.table import Table
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
-DIALOG_CSS = """
-NAME { align: center middle; }
-NAME > Vertical { width: 70; height: auto; border: thick $primary; background: $surface;
-                    padding: 1 2; }
-NAME Horizontal { height: auto; margin-top: 1; align-horizontal: right; }
-NAME Button { margin-left: 1; }
-"""
+from ..engine.usage import CleanupPlan
+from ..formatting import STATE_STYLE, human
+
+T = TypeVar("T")
 
 
-class ConfirmDialog(ModalScreen[bool]):
-    DEFAULT_CSS = DIALOG_CSS.replace("NAME", "ConfirmDialog")
+class Dialog(ModalScreen[T]):
+    """A box in the middle of the screen, a text, and a row of buttons on the right."""
+
+    DEFAULT_CSS = """
+    Dialog { align: center middle; }
+    Dialog > Vertical { width: 70; height: auto; border: thick $primary; background: $surface;
+                        padding: 1 2; }
+    Dialog Horizontal { height: auto; margin-top: 1; align-horizontal: right; }
+    Dialog Button { margin-left: 1; }
+    """
+
+
+class ConfirmDialog(Dialog[bool]):
     BINDINGS = [Binding("escape", "cancel", "cancel"), Binding("y", "confirm", "yes")]
 
     def __init__(self, question: str, confirm: str = "Yes") -> None:
@@ -47,10 +60,9 @@ class ConfirmDialog(ModalScreen[bool]):
         self.dismiss(True)
 
 
-class NameDialog(ModalScreen[str | None]):
+class NameDialog(Dialog[str | None]):
     """Asks for the new level's name, with a default ready to accept."""
 
-    DEFAULT_CSS = DIALOG_CSS.replace("NAME", "NameDialog")
     BINDINGS = [Binding("escape", "cancel", "cancel")]
 
     def __init__(self, parent_label: str, default: str) -> None:
@@ -75,10 +87,9 @@ class NameDialog(ModalScreen[str | None]):
         self.dismiss(None)
 
 
-class QuitDialog(ModalScreen[str | None]):
+class QuitDialog(Dialog[str | None]):
     """Leaving with levels alive: keep them running (the default) or collapse them all."""
 
-    DEFAULT_CSS = DIALOG_CSS.replace("NAME", "QuitDialog")
     BINDINGS = [Binding("escape", "stay", "stay"), Binding("q", "keep", "quit")]
 
     def __init__(self, count: int) -> None:
@@ -106,3 +117,50 @@ class QuitDialog(ModalScreen[str | None]):
 
     def action_keep(self) -> None:
         self.dismiss("keep")
+
+
+def plan_table(plan: CleanupPlan) -> Table:
+    table = Table(expand=True, box=None, padding=(0, 1))
+    for column, justify in (("level", "left"), ("state", "left"), ("on", "left"),
+                            ("volume", "left"), ("frees", "right")):
+        table.add_column(column, justify=justify, no_wrap=True)
+    for item in plan.items:
+        table.add_row(item.level, Text(item.state, style=STATE_STYLE.get(item.state, "yellow")),
+                      item.daemon or "host", item.volume, human(item.bytes))
+    return table
+
+
+class CleanupDialog(ConfirmDialog):
+    """The confirmation of a cleanup, with exactly what it would free."""
+
+    DEFAULT_CSS = """
+    CleanupDialog > Vertical { width: 100; }
+    CleanupDialog VerticalScroll { height: auto; max-height: 16; }
+    """
+    BINDINGS = [Binding("y", "confirm", "free")]
+
+    def __init__(self, plan: CleanupPlan) -> None:
+        super().__init__("", f"Free {human(plan.total)}")
+        self.plan = plan
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            if not self.plan.items:
+                yield Static("Nothing to clean: every dindtui volume belongs to a live level.")
+                with Horizontal():
+                    yield Button("Close", id="cancel", variant="primary")
+                return
+            yield Static(f"Cleanup will remove {len(self.plan.items)} volume(s) of dead or "
+                         "exited levels. Live levels are never touched.")
+            with VerticalScroll():
+                yield Static(plan_table(self.plan))
+            yield Static(Text.assemble("Frees ", (human(self.plan.total), "bold"), " on disk."))
+            with Horizontal():
+                yield Button("Cancel", id="cancel")
+                yield Button(self.confirm_label, id="confirm", variant="error")
+
+    def on_mount(self) -> None:
+        self.query_one("#cancel" if not self.plan.items else "#confirm", Button).focus()
+
+    def action_confirm(self) -> None:
+        self.dismiss(bool(self.plan.items))

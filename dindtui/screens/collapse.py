@@ -11,7 +11,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from ..engine.spawn import ExitEvent
-from .spin_top import SpinTop
+from ..widgets.spin_top import SpinTop
 
 
 class CollapseScreen(ModalScreen[None]):

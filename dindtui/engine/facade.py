@@ -1,0 +1,56 @@
+"""Everything the TUI asks of Docker, as one object the app is given. The app never reaches
+past it, so a test can hand the app another object with the same methods (a fake tree, a
+failure on demand) and drive every UI flow in seconds without an engine; the real-engine tests
+drive this one."""
+
+from __future__ import annotations
+
+from . import details, levels, live, shell, spawn, usage
+from .levels import Level
+from .progress import ProgressCallback
+from .watcher import EventCallback, EventWatcher, StateCallback
+
+
+class Engine:
+    def discover(self) -> Level:
+        return levels.discover()
+
+    def reread(self, level: Level) -> Level:
+        return live.reread(level)
+
+    def details(self, level: Level) -> details.LevelDetails:
+        return details.level_details(level)
+
+    def measure(self) -> usage.UsageReport:
+        return usage.measure(levels.discover())
+
+    def default_name(self, parent: Level) -> str:
+        return spawn.default_name(parent)
+
+    def spawn(self, parent_path: str, name: str,
+              progress: ProgressCallback) -> spawn.SpawnResult:
+        parent = levels.find(levels.discover(), parent_path)
+        return spawn.spawn(parent, name, progress=progress)
+
+    def exit_level(self, path: str, on_event: spawn.ExitCallback) -> list[str]:
+        return spawn.exit_level(levels.find(levels.discover(), path), on_event=on_event)
+
+    def collapse(self, on_event: spawn.ExitCallback) -> list[str]:
+        return spawn.collapse(levels.discover(), on_event=on_event)
+
+    def revive(self, path: str, progress: ProgressCallback) -> list[str]:
+        return spawn.revive(levels.find(levels.discover(), path), progress)
+
+    def plan_cleanup(self) -> usage.CleanupPlan:
+        return usage.plan_cleanup(levels.discover())
+
+    def apply_cleanup(self, plan: usage.CleanupPlan,
+                      progress: ProgressCallback) -> list[usage.CleanupItem]:
+        return usage.apply_cleanup(levels.discover(), plan, progress=progress)
+
+    def shell(self, level: Level) -> int:
+        """An interactive shell on this process's terminal (the caller suspends its UI)."""
+        return shell.interactive(level)
+
+    def watcher(self, on_event: EventCallback, on_state: StateCallback) -> EventWatcher:
+        return EventWatcher(on_event, on_state)

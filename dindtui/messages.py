@@ -1,0 +1,80 @@
+"""Every message the TUI passes around: workers and the event watcher post them, the app and
+its screens handle them. Small dataclasses; a burst of the same kind collapses into one where
+only the newest matters (`can_replace`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.message import Message
+
+from .engine.details import LevelDetails
+from .engine.levels import Level
+from .engine.progress import Progress
+from .engine.spawn import ExitEvent
+from .engine.usage import CleanupPlan, UsageReport
+
+
+@dataclass
+class TreeLoaded(Message):
+    """A whole tree discovered (root None: the engine did not answer, with the error)."""
+
+    root: Level | None
+    error: str | None = None
+
+
+@dataclass
+class SubtreeLoaded(Message):
+    """One daemon's subtree read again, to graft in place of the level with its path."""
+
+    fresh: Level
+
+
+@dataclass
+class DetailsLoaded(Message):
+    details: LevelDetails
+
+
+@dataclass
+class UsageMeasured(Message):
+    report: UsageReport | None
+    error: str | None = None
+
+
+@dataclass
+class DaemonEvent(Message):
+    """One event of one daemon, as the watcher saw it."""
+
+    endpoint: str
+    event: dict
+
+
+@dataclass
+class StreamState(Message):
+    endpoint: str
+    state: str  # live, retrying
+
+
+@dataclass
+class TaskProgress(Message):
+    report: Progress
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, TaskProgress) and message.report.stage == self.report.stage
+
+
+@dataclass
+class TaskDone(Message):
+    kind: str
+    text: str
+    error: bool = False
+
+
+@dataclass
+class LevelExited(Message):
+    event: ExitEvent
+
+
+@dataclass
+class PlanReady(Message):
+    plan: CleanupPlan

@@ -1,0 +1,1 @@
+"""Full-screen views and dialogs of the TUI (the main screen, help, usage, the collapse)."""

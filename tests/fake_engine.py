@@ -1,0 +1,180 @@
+"""An engine for the UI-only tests: the same methods as dindtui.engine.facade.Engine, over a
+tree held in memory. It records every call, can fail on demand, and can hold a task until the
+test lets it go, so UI flows (busy, errors, dialogs, quit, events) test in milliseconds. The
+behaviour behind each of them keeps its test against the real engine."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+from dindtui.engine import levels
+from dindtui.engine.details import ContainerRow, ImageRow, LevelDetails
+from dindtui.engine.errors import DindtuiError
+from dindtui.engine.levels import Level
+from dindtui.engine.spawn import ExitEvent, SpawnResult
+from dindtui.engine.usage import CleanupItem, CleanupPlan, UsageReport, VolumeUsage
+
+MB = 1_000_000
+
+
+def fixed_tree(children: bool = True) -> Level:
+    root = Level("host", "", 0, "ready", "unix:///var/run/docker.sock", version="20.10.24+dfsg1")
+    if not children:
+        return root
+    l1 = Level("l1", "l1", 1, "ready", "unix:///run/dindtui/c/l1/docker.sock",
+               socket_dir="/run/dindtui/c/l1", container_id="c1a2b3c4d5e6f7",
+               volume="dindtui-l1-aa", privilege="capabilities", strategy="seed",
+               version="26.1.5+dfsg1", parent=root)
+    l2 = Level("l2", "l1/l2", 2, "ready", "unix:///run/dindtui/c/l1/c/l2/docker.sock",
+               container_id="d2e3f4a5b6c7d8", volume="dindtui-l2-bb", privilege="privileged",
+               strategy="seed", version="26.1.5+dfsg1", parent=l1)
+    l3 = Level("l3", "l1/l2/l3", 3, "ready", "unix:///run/dindtui/c/l1/c/l2/c/l3/docker.sock",
+               container_id="e3f4a5b6c7d8e9", volume="dindtui-l3-cc", privilege="privileged",
+               strategy="seed", version="26.1.5+dfsg1", port=2376, parent=l2)
+    side = Level("side", "l1/side", 2, "dead", None, container_id="f4a5b6c7d8e9f0",
+                 volume="dindtui-side-dd", privilege="privileged", parent=l1)
+    root.children, l1.children, l2.children = [l1], [l2, side], [l3]
+    return root
+
+
+def fixed_report() -> UsageReport:
+    return UsageReport([
+        VolumeUsage("dindtui-l1-aa", "", "l1", 1, "live", "c1", 12 * MB, 417 * MB),
+        VolumeUsage("dindtui-l2-bb", "l1", "l1/l2", 2, "live", "d2", 8 * MB, 417 * MB),
+        VolumeUsage("dindtui-l3-cc", "l1/l2", "l1/l2/l3", 3, "live", "e3", 31 * MB, 417 * MB),
+        VolumeUsage("dindtui-side-dd", "l1", "l1/side", 2, "dead", "f4", 5 * MB, 417 * MB,
+                    5 * MB),
+        VolumeUsage("dindtui-old-ee", "", "old", 1, "orphan", None, 140 * MB, 0, 140 * MB),
+    ], 196 * MB, "inode")
+
+
+def fixed_details(path: str) -> LevelDetails:
+    if path == "host":
+        return LevelDetails("host", 0, "ready", "20.10.24+dfsg1", "overlay2", "1",
+                            endpoint="unix:///var/run/docker.sock",
+                            containers=[ContainerRow("c1a2b3c4d5e6", "dindtui-l1",
+                                                     "dindtui:latest", "running", "Up 2 hours",
+                                                     True)],
+                            images=[ImageRow("16331ace4159", ("dindtui:latest",), 413 * MB)])
+    return LevelDetails(
+        path, path.count("/") + 1, "ready", "26.1.5+dfsg1", "overlay2", "1", "privileged",
+        "seed", "unix:///run/dindtui/c/l1/c/l2/c/l3/docker.sock", 2376, 3725.0, "dindtui-l3-cc",
+        containers=[ContainerRow("0a1b2c3d4e5f", "web", "tiny", "running", "Up 5 minutes", False),
+                    ContainerRow("1b2c3d4e5f60", "job", "tiny", "exited",
+                                 "Exited (0) 2 minutes ago", False)],
+        images=[ImageRow("16331ace4159", ("dindtui:latest",), 413 * MB),
+                ImageRow("9f8e7d6c5b4a", ("tiny:latest",), 3 * MB)])
+
+
+def fixed_plan() -> CleanupPlan:
+    return CleanupPlan([CleanupItem("dindtui-side-dd", "l1", "l1/side", "dead", "f4", 5 * MB),
+                        CleanupItem("dindtui-old-ee", "", "old", "orphan", None, 140 * MB)])
+
+
+class FakeWatcher:
+    def __init__(self) -> None:
+        self.endpoints: set[str] = set()
+
+    def watch(self, endpoints: set[str]) -> None:
+        self.endpoints = set(endpoints)
+
+    def close(self) -> None:
+        self.endpoints = set()
+
+
+@dataclass
+class FakeEngine:
+    """`fail` maps a method name to the exception it raises; `hold` names methods that wait
+    for `release` before returning (a task that is still running)."""
+
+    tree: Level | None = field(default_factory=fixed_tree)
+    report: UsageReport = field(default_factory=fixed_report)
+    plan: CleanupPlan = field(default_factory=fixed_plan)
+    fail: dict[str, BaseException] = field(default_factory=dict)
+    hold: set[str] = field(default_factory=set)
+    calls: list[tuple] = field(default_factory=list)
+    release: threading.Event = field(default_factory=threading.Event)
+    shell_status: int = 0
+
+    def _call(self, name: str, *args):
+        self.calls.append((name, *args))
+        if name in self.fail:
+            raise self.fail[name]
+        if name in self.hold:
+            assert self.release.wait(30), f"the test never released {name}"
+
+    def called(self, name: str) -> list[tuple]:
+        return [call[1:] for call in self.calls if call[0] == name]
+
+    def discover(self) -> Level:
+        self._call("discover")
+        if self.tree is None:
+            raise DindtuiError("no Docker engine answers at unix:///var/run/docker.sock")
+        return self.tree
+
+    def reread(self, level: Level) -> Level:
+        self._call("reread", level.path)
+        return levels.find(self.tree, level.path) if self.tree else level
+
+    def details(self, level: Level) -> LevelDetails:
+        self._call("details", level.label)
+        return fixed_details(level.label)
+
+    def measure(self) -> UsageReport:
+        self._call("measure")
+        return self.report
+
+    def default_name(self, parent: Level) -> str:
+        return f"l{parent.depth + 1}-new"
+
+    def spawn(self, parent_path: str, name: str, progress) -> SpawnResult:
+        self._call("spawn", parent_path, name)
+        parent = levels.find(self.tree, parent_path)
+        child = Level(name, f"{parent.path}/{name}" if parent.path else name, parent.depth + 1,
+                      "ready", f"unix:///fake/{name}.sock", container_id="0" * 14,
+                      parent=parent)
+        parent.children.append(child)
+        return SpawnResult(child, "seed", None, 0.5, 0.6)
+
+    def exit_level(self, path: str, on_event) -> list[str]:
+        self._call("exit_level", path)
+        level = levels.find(self.tree, path)
+        exited = [lv.path for lv in reversed(list(level.walk()))]
+        for lv in reversed(list(level.walk())):
+            on_event(ExitEvent(lv.path, lv.depth, "exiting", "c0ffee"))
+            on_event(ExitEvent(lv.path, lv.depth, "exited", "c0ffee"))
+        level.parent.children.remove(level)
+        return exited
+
+    def collapse(self, on_event) -> list[str]:
+        self._call("collapse")
+        exited = []
+        for child in list(self.tree.children):
+            exited += self.exit_level(child.path, on_event)
+        return exited
+
+    def revive(self, path: str, progress) -> list[str]:
+        self._call("revive", path)
+        revived = []
+        for level in levels.find(self.tree, path).walk():
+            if level.state in levels.STOPPED:
+                level.state = levels.READY
+                revived.append(level.path)
+        return revived
+
+    def plan_cleanup(self) -> CleanupPlan:
+        self._call("plan_cleanup")
+        return self.plan
+
+    def apply_cleanup(self, plan: CleanupPlan, progress) -> list[CleanupItem]:
+        self._call("apply_cleanup", [item.volume for item in plan.items])
+        return list(plan.items)
+
+    def shell(self, level: Level) -> int:
+        self._call("shell", level.path)
+        return self.shell_status
+
+    def watcher(self, on_event, on_state) -> FakeWatcher:
+        self.on_event, self.on_state = on_event, on_state
+        return FakeWatcher()

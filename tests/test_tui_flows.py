@@ -1,0 +1,251 @@
+"""Every UI flow of the TUI, driven with Pilot through a fake engine (tests/fake_engine.py): no
+Docker, a few seconds for the whole file. Each flow's engine behaviour has its own test against
+the real engine (test_tui.py, test_engine.py, test_faults.py); these check the UI around it:
+dialogs, the busy guard, error paths, retries, quitting, live events."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+from textual.widgets import Button
+
+from fake_engine import FakeEngine
+from dindtui import app as app_module
+from dindtui.app import DindtuiApp
+from dindtui.engine import levels
+from dindtui.engine.errors import DindtuiError
+from dindtui.messages import DaemonEvent
+from dindtui.screens.collapse import CollapseScreen
+from dindtui.screens.dialogs import CleanupDialog, ConfirmDialog, NameDialog, QuitDialog
+from dindtui.screens.help import HelpScreen
+from dindtui.screens.main import MainScreen
+from dindtui.widgets.banner import Banner
+from dindtui.widgets.level_tree import LevelTree
+
+SIZE = (120, 36)
+
+
+class Harness:
+    """The app on a fake engine, with what it notified."""
+
+    def __init__(self, engine: FakeEngine | None = None, animation: bool = False):
+        self.engine = engine or FakeEngine()
+        self.app = DindtuiApp(animation=animation, engine=self.engine)
+        self.notes: list[tuple[str, str]] = []
+
+    def errors(self) -> list[str]:
+        return [text for text, severity in self.notes if severity == "error"]
+
+    def infos(self) -> list[str]:
+        return [text for text, severity in self.notes if severity == "information"]
+
+
+@pytest.fixture
+async def ui(monkeypatch):
+    harness = Harness()
+
+    async def start(engine: FakeEngine | None = None, animation: bool = False):
+        if engine is not None:
+            harness.engine = engine
+            harness.app = DindtuiApp(animation=animation, engine=engine)
+        else:
+            harness.app.animation = animation
+        app = harness.app
+        monkeypatch.setattr(app, "notify", lambda text, severity="information", **kw:
+                            harness.notes.append((text, severity)))
+        return app
+
+    harness.start = start
+    yield harness
+
+
+async def until(pilot, predicate, what: str, timeout: float = 5):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await pilot.pause(0.02)
+
+
+async def loaded(pilot, app) -> None:
+    await until(pilot, lambda: app.root is not None and app.tree_loads > 0, "the tree")
+
+
+async def select(pilot, app, path: str) -> None:
+    app.query_one(LevelTree).select_path(path)
+    await until(pilot, lambda: app.selected_path == path, f"selection of {path}")
+
+
+async def test_spawn_asks_a_name_then_shows_the_new_level(ui):
+    app = await ui.start()
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, app)
+        await select(pilot, app, "l1")
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, NameDialog), "the name dialog")
+        await pilot.press("end", "ctrl+u", *"web", "enter")  # typed over the proposed name
+        await until(pilot, lambda: ui.engine.called("spawn") and not app._busy, "the spawn")
+        assert ui.engine.called("spawn") == [("l1", "web")]
+        assert "level l1/web ready" in ui.infos()[-1]
+        await until(pilot, lambda: "l1/web" in [lv.path for lv in app.root.walk()], "the tree")
+
+
+async def test_a_second_task_while_one_runs_is_refused_then_allowed(ui):
+    engine = FakeEngine(hold={"spawn"})
+    app = await ui.start(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, app)
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, NameDialog), "the name dialog")
+        await pilot.press("enter")
+        await until(pilot, lambda: engine.called("spawn"), "the spawn to start")
+        await pilot.press("c")  # cleanup while spawning
+        assert any("still running" in text for text, _ in ui.notes)
+        assert not engine.called("plan_cleanup")
+        engine.release.set()
+        await until(pilot, lambda: not app._busy, "the spawn to end")
+        await pilot.press("c")
+        await until(pilot, lambda: isinstance(app.screen, CleanupDialog), "the cleanup dialog")
+
+
+@pytest.mark.parametrize("failure, shown", [
+    (DindtuiError("level name 'x' is taken"), "level name 'x' is taken"),
+    (RuntimeError("container vanished"), "unexpected error: RuntimeError: container vanished"),
+])
+async def test_a_failing_task_says_why_and_frees_the_ui(ui, failure, shown):
+    engine = FakeEngine(fail={"spawn": failure})
+    app = await ui.start(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, app)
+        for _ in range(2):  # and again: the UI is not stuck "busy"
+            await pilot.press("n")
+            await until(pilot, lambda: isinstance(app.screen, NameDialog), "the name dialog")
+            await pilot.press("enter")
+            await until(pilot, lambda: not app._busy and len(ui.errors()) >= 1, "the error")
+        assert ui.errors() == [shown, shown]
+
+
+async def test_an_unreachable_engine_shows_the_banner_retries_and_recovers(ui, monkeypatch):
+    monkeypatch.setattr(app_module, "RETRY_SECONDS", 0.05)
+    engine = FakeEngine(tree=None)
+    app = await ui.start(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        banner = app.query_one(Banner)
+        await until(pilot, lambda: app.tree_loads >= 3 and banner.display, "retries, the banner")
+        assert "no Docker engine answers" in str(banner.render())
+        engine.tree = __import__("fake_engine").fixed_tree()
+        await until(pilot, lambda: app.root is not None, "the tree once the engine answers")
+        await until(pilot, lambda: not banner.display, "the banner to go")
+
+
+async def test_quit_with_live_levels_asks_and_keeps_them(ui):
+    app = await ui.start()
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, app)
+        await pilot.press("q")
+        await until(pilot, lambda: isinstance(app.screen, QuitDialog), "the quit dialog")
+        await pilot.press("escape")  # stay
+        await until(pilot, lambda: isinstance(app.screen, MainScreen), "the main screen")
+        await pilot.press("q", "q")
+        await until(pilot, lambda: not app.is_running, "the app to quit")
+    assert app.return_value == 0 and not ui.engine.called("collapse")
+
+
+async def test_collapse_all_and_quit_shows_the_collapse_and_exits(ui):
+    app = await ui.start(animation=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, app)
+        await pilot.press("q")
+        await until(pilot, lambda: isinstance(app.screen, QuitDialog), "the quit dialog")
+        await pilot.click("#collapse")
+        await until(pilot, lambda: not app.is_running, "the app to quit", timeout=10)
+    assert ui.engine.called("collapse") == [()]
+    assert app.return_value == 0
+
+
+async def test_exit_asks_first_and_shows_the_collapse_for_a_subtree(ui):
+    app = await ui.start(animation=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, app)
+        await select(pilot, app, "l1/l2")
+        await pilot.press("x")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "the confirmation")
+        assert "1 level(s) below it" in str(app.screen.question)
+        await pilot.press("escape")
+        assert not ui.engine.called("exit_level")
+        await pilot.press("x")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "the confirmation")
+        await pilot.press("y")
+        await until(pilot, lambda: isinstance(app.screen, CollapseScreen), "the collapse")
+        await until(pilot, lambda: not app._busy, "the exit")
+        assert ui.engine.called("exit_level") == [("l1/l2",)]
+        assert len(app.screen.lines) >= 2  # a line per level that really exited
+
+
+async def test_level_0_cannot_be_exited_and_the_host_is_never_a_shell_target(ui):
+    app = await ui.start()
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, app)
+        await select(pilot, app, "")
+        await pilot.press("x", "s")
+        assert [text for text, _ in ui.notes if "level 0 is the engine" in text] != []
+        assert isinstance(app.screen, MainScreen) and not ui.engine.called("shell")
+
+
+async def test_cleanup_shows_the_plan_and_frees_it_on_y(ui):
+    app = await ui.start()
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, app)
+        await pilot.press("c")
+        await until(pilot, lambda: isinstance(app.screen, CleanupDialog), "the cleanup dialog")
+        assert app.screen.query_one("#confirm", Button).label.plain == "Free 145.0 MB"
+        await pilot.press("y")
+        await until(pilot, lambda: ui.engine.called("apply_cleanup") and not app._busy, "clean")
+        assert ui.engine.called("apply_cleanup") == [(["dindtui-side-dd", "dindtui-old-ee"],)]
+        assert "removed 2 volume(s), freed 145.0 MB" in ui.infos()
+
+
+async def test_a_dead_level_offers_revive_not_a_shell(ui):
+    app = await ui.start()
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, app)
+        await select(pilot, app, "l1/side")
+        await pilot.press("s")
+        assert "press v to revive it" in ui.errors()[-1]
+        await pilot.press("v")
+        await until(pilot, lambda: ui.engine.called("revive") and not app._busy, "the revive")
+        assert ui.engine.called("revive") == [("l1/side",)]
+        assert "revived 1 level(s): l1/side" in ui.infos()
+
+
+async def test_help_lists_every_key_of_the_main_screen(ui):
+    app = await ui.start()
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, app)
+        await pilot.press("question_mark")
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen), "the help")
+        text = app.screen.query_one("Markdown")._markdown
+        for binding in MainScreen.BINDINGS:
+            assert binding.tooltip in text
+        assert "`enter` / `s`" in text  # the tree's own key for the same action
+
+
+async def test_an_event_reaches_the_tree_at_once_and_only_that_daemon_is_read_again(ui):
+    app = await ui.start()
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, app)
+        discovered = len(ui.engine.called("discover"))
+        l1 = levels.find(app.root, "l1")
+        l2 = levels.find(app.root, "l1/l2")
+        event = {"type": "container", "action": "die", "id": l2.container_id,
+                 "attributes": {levels.LABEL_NAME: "l2",
+                                levels.LABEL_NAMESPACE: os.environ["DINDTUI_NAMESPACE"]}}
+        app.post_message(DaemonEvent(l1.endpoint, event))
+        await pilot.pause()
+        node = next(n for n in app.query_one(LevelTree)._tree_lines if n.node.data == "l1/l2")
+        assert "exited" in str(node.node.label)  # drawn before any Docker call
+        assert levels.find(app.root, "l1/l2").children == []  # nothing is known below it now
+        await until(pilot, lambda: ui.engine.called("reread"), "the lazy re-read")
+        assert ui.engine.called("reread") == [("l1",)]
+        assert len(ui.engine.called("discover")) == discovered  # never the whole tree
