@@ -62,6 +62,9 @@ case "${1:-}" in
   test)
     shift
     trap stop_dockerd EXIT
+    say "linting (ruff) and type checking (mypy)"
+    "$venv/bin/ruff" check dindtui tests bench
+    "$venv/bin/mypy"
     say "running the test suite"
     set +e
     "$venv/bin/python" -m pytest -ra "$@"

@@ -99,7 +99,7 @@ def main() -> None:
     print()
     print(f"{'depth':>5} {'save|load s':>12} {'stream push s':>14} {'seed s':>8} "
           f"{'stream/baseline':>16} {'seed/baseline':>14} {'seed usable/baseline':>21}")
-    for seed_row, stream_row in zip(seeded, streamed):
+    for seed_row, stream_row in zip(seeded, streamed, strict=True):
         base = stream_row["baseline"]
         print(f"{seed_row['depth']:>5} {base:>12.2f} {stream_row['transfer']:>14.2f} "
               f"{seed_row['transfer']:>8.2f} {stream_row['transfer'] / base:>16.2f} "

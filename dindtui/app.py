@@ -12,6 +12,7 @@ from typing import Callable
 
 from textual import on, work
 from textual.app import App, SystemCommand
+from textual.binding import Binding
 from textual.worker import Worker, WorkerState
 
 from .engine import levels, live, spawn
@@ -48,9 +49,7 @@ class DindtuiApp(App[int]):
         self.report: UsageReport | None = None
         self.selected_path = ""
         self.streams: dict[str, str] = {}          # endpoint -> live / retrying / connecting
-        self.watcher = self.engine.watcher(
-            lambda endpoint, event: self.post_message(DaemonEvent(endpoint, event)),
-            lambda endpoint, state: self.post_message(StreamState(endpoint, state)))
+        self.watcher = self.engine.watcher(self._event_seen, self._stream_seen)
         self._rereads: set[str] = set()   # paths whose subtree re-read is pending
         self._retry_pending = False
         self._busy = ""
@@ -59,12 +58,17 @@ class DindtuiApp(App[int]):
         self.tree_loads = 0
         self.main = MainScreen()
 
+    def _event_seen(self, endpoint: str, event: dict) -> None:  # the watcher's threads
+        self.post_message(DaemonEvent(endpoint, event))
+
+    def _stream_seen(self, endpoint: str, state: str) -> None:
+        self.post_message(StreamState(endpoint, state))
+
     def get_default_screen(self) -> MainScreen:
         return self.main
 
     def on_mount(self) -> None:
-        self.refresh_tree()
-        self.measure_usage()
+        self.refresh_tree()  # disk usage waits for the first tree: it must not slow its paint
         self.set_interval(POLL_SECONDS, self.refresh_tree)
         self.set_interval(USAGE_SECONDS, self.measure_usage)
 
@@ -162,9 +166,12 @@ class DindtuiApp(App[int]):
                 self.set_timer(RETRY_SECONDS, self._retry)
             return
         self.main.clear_banner()
+        first = self.root is None and self.report is None
         structure_changed = self.root is None or paths(self.root) != paths(message.root)
         self.root = message.root
         self._tree_changed(structure_changed)
+        if first:
+            self.measure_usage()
         self.reload_selected()
 
     @on(SubtreeLoaded)
@@ -360,7 +367,7 @@ class DindtuiApp(App[int]):
         yield from super().get_system_commands(screen)
         main = self.main
         for binding in main.BINDINGS:
-            if binding.tooltip and binding.action not in ("help",):
+            if isinstance(binding, Binding) and binding.tooltip and binding.action != "help":
                 yield SystemCommand(binding.description.capitalize(), binding.tooltip,
                                     getattr(main, f"action_{binding.action}"))
         yield SystemCommand("Collapse all", "exit every level, deepest first",

@@ -12,7 +12,7 @@ import os
 import sys
 
 from rich.console import Console
-from rich.progress import (BarColumn, Progress as Bar, SpinnerColumn,
+from rich.progress import (BarColumn, Progress as Bar, SpinnerColumn, TaskID,
                            TaskProgressColumn, TextColumn, TimeElapsedColumn)
 from rich.table import Table
 from rich.tree import Tree
@@ -39,7 +39,7 @@ def progress_bar(quiet: bool = False):
     columns = [SpinnerColumn(), TextColumn("{task.description}", justify="left"), BarColumn(),
                TaskProgressColumn(), TextColumn("{task.fields[detail]}"), TimeElapsedColumn()]
     with Bar(*columns, console=err, transient=False) as bar:
-        tasks: dict[str, int] = {}
+        tasks: dict[str, TaskID] = {}
 
         def update(report: Progress) -> None:
             if report.stage not in tasks:
@@ -231,7 +231,9 @@ def cmd_push(args) -> int:
     if level.depth == 0:
         raise DindtuiError("level 0 is where images come from: push to a level below it")
     with progress_bar(args.json) as report:
-        result = images.push_image(level.parent.endpoint, level.endpoint, args.image,
+        parent = levels.required(level.parent, "its parent")
+        result = images.push_image(levels.required(parent.endpoint, "the parent's endpoint"),
+                                   levels.required(level.endpoint, "its endpoint"), args.image,
                                    progress=report)
     if args.json:
         print(json.dumps(result.__dict__))
@@ -255,7 +257,8 @@ def cmd_certs(args) -> int:
     # Deeper levels publish their port on their parent level's loopback, which this machine
     # cannot reach: what works from here is the level's socket.
     err.print(f"dindtui: level {level.path} publishes TCP port {level.port} on 127.0.0.1 inside "
-              f"{level.parent.label}, not reachable from here; its certificates are in "
+              f"{levels.required(level.parent, 'its parent').label}, not reachable from here; "
+              "its certificates are in "
               f"{directory}, and this is its socket", markup=False, soft_wrap=True)
     levels.require_ready(level, "be reached")
     print(f"export DOCKER_HOST={level.endpoint}; unset DOCKER_TLS_VERIFY DOCKER_CERT_PATH")

@@ -643,7 +643,9 @@ class Daemons:
         now = time.monotonic()
         self.crashes = [t for t in self.crashes if now - t < self.CRASH_WINDOW] + [now]
         which = "containerd" if containerd_died else "dockerd"
-        status = self.sup.status[self.containerd if containerd_died else self.dockerd]
+        died = self.containerd if containerd_died else self.dockerd
+        assert died is not None
+        status = self.sup.status[died]
         if len(self.crashes) > self.MAX_CRASHES:
             self.stop()
             raise InitError(f"{which} exited with status {status}, the {len(self.crashes)}th "

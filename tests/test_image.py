@@ -76,7 +76,8 @@ def test_inherited_file_descriptors_are_closed(containers):
     # The shell opens fds 7 and 8 and execs the init with them: the leak the recipe fixes.
     script = ("exec 7</etc/hostname 8</etc/hosts; echo before:; ls -l /proc/$$/fd; "
               "exec /usr/local/bin/dindtui-init sh -c "
-              "'echo init:; ls -l /proc/1/fd; echo dockerd:; ls -l /proc/$(cat /var/run/docker.pid)/fd'")
+              "'echo init:; ls -l /proc/1/fd; echo dockerd:; "
+              "ls -l /proc/$(cat /var/run/docker.pid)/fd'")
     container = containers(["-c", script], entrypoint=["sh"])
     status, logs = finish(container)
     assert status == 0, logs
@@ -88,7 +89,8 @@ def test_inherited_file_descriptors_are_closed(containers):
 
 def test_zombies_are_reaped(containers):
     count_zombies = ("python3 -c \"import glob; print('zombies=%d' % sum(open(p).read()"
-                     ".rsplit(')', 1)[1].split()[0] == 'Z' for p in glob.glob('/proc/[0-9]*/stat')))\"")
+                     ".rsplit(')', 1)[1].split()[0] == 'Z' "
+                     "for p in glob.glob('/proc/[0-9]*/stat')))\"")
     # Each (sleep &) leaves an orphan that only PID 1 can reap.
     script = f"for i in $(seq 60); do (sleep 0.01 &); done; sleep 2; {count_zombies}"
     container = containers(["sh", "-c", script])

@@ -30,8 +30,9 @@ def fetch_client_certs(level: Level, into: str) -> str:
     with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as archive:
         for member in archive.getmembers():
             name = os.path.basename(member.name)
-            if name in CLIENT_FILES and member.isfile():
-                files[name] = archive.extractfile(member).read()
+            content = archive.extractfile(member) if member.isfile() else None
+            if name in CLIENT_FILES and content is not None:
+                files[name] = content.read()
     missing = [name for name in CLIENT_FILES if name not in files]
     if missing:
         raise DindtuiError(f"level {level.path} has no {', '.join(missing)} yet")

@@ -36,6 +36,10 @@ class Ping:
     ok: bool
     version: str | None = None  # daemon version from the Server header
     error: str | None = None
+    api_version: str | None = None  # from the Api-Version header
+
+
+_api_versions: dict[str, str] = {}  # endpoint -> API version its /_ping announced
 
 
 def level0_endpoint() -> str:
@@ -129,12 +133,17 @@ def ping_socket(path: str, timeout: float = 1.5) -> Ping:
     head = data.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")
     if not head or " 200 " not in head[0] + " ":
         return Ping(False, error=head[0] if head else "no answer")
-    version = None
+    version = api_version = None
     for line in head[1:]:
         name, _, value = line.partition(":")
         if name.lower() == "server" and "Docker/" in value:
             version = value.split("Docker/", 1)[1].split()[0]
-    return Ping(True, version=version)
+        elif name.lower() == "api-version":
+            api_version = value.strip()
+    if api_version:
+        # A client made for this socket later needs no /version request of its own.
+        _api_versions["unix://" + short_socket_path(path)] = api_version
+    return Ping(True, version=version, api_version=api_version)
 
 
 def client(endpoint: str | None = None, *, check: bool = True,
@@ -153,7 +162,8 @@ def client(endpoint: str | None = None, *, check: bool = True,
         if endpoint == level0_endpoint() and "DOCKER_HOST" in os.environ:
             made = docker.from_env(timeout=timeout)
         else:
-            made = docker.DockerClient(base_url=endpoint, timeout=timeout, version="auto")
+            made = docker.DockerClient(base_url=endpoint, timeout=timeout,
+                                       version=_api_versions.get(endpoint, "auto"))
     except docker.errors.DockerException as exc:
         raise describe_connection_error(endpoint, exc) from None
     if check:

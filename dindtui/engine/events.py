@@ -23,14 +23,15 @@ class EventStream:
         # A client of its own with no read timeout: an idle daemon sends nothing for a long time.
         client = docker.DockerClient(base_url=self.endpoint, timeout=None, version="auto")
         try:
-            self._stream = client.api.events(decode=True)
+            stream = self._stream = client.api.events(decode=True)
             if self._closed.is_set():
                 return
-            for event in self._stream:
+            for event in stream:
                 if self._closed.is_set():
                     return
                 yield {"type": event.get("Type"), "action": event.get("Action"),
                        "id": (event.get("Actor") or {}).get("ID", ""),
+                       "time_nano": event.get("timeNano"),  # the daemon's clock (the host's)
                        "attributes": (event.get("Actor") or {}).get("Attributes") or {}}
         except API_ERRORS + (OSError, docker.errors.DockerException):
             if not self._closed.is_set():

@@ -5,7 +5,8 @@ drive this one."""
 
 from __future__ import annotations
 
-from . import details, levels, live, shell, spawn, usage
+from . import details, levels, live, shell, usage
+from . import spawn as spawning
 from .levels import Level
 from .progress import ProgressCallback
 from .watcher import EventCallback, EventWatcher, StateCallback
@@ -25,21 +26,21 @@ class Engine:
         return usage.measure(levels.discover())
 
     def default_name(self, parent: Level) -> str:
-        return spawn.default_name(parent)
+        return spawning.default_name(parent)
 
     def spawn(self, parent_path: str, name: str,
-              progress: ProgressCallback) -> spawn.SpawnResult:
+              progress: ProgressCallback) -> spawning.SpawnResult:
         parent = levels.find(levels.discover(), parent_path)
-        return spawn.spawn(parent, name, progress=progress)
+        return spawning.spawn(parent, name, progress=progress)
 
-    def exit_level(self, path: str, on_event: spawn.ExitCallback) -> list[str]:
-        return spawn.exit_level(levels.find(levels.discover(), path), on_event=on_event)
+    def exit_level(self, path: str, on_event: spawning.ExitCallback) -> list[str]:
+        return spawning.exit_level(levels.find(levels.discover(), path), on_event=on_event)
 
-    def collapse(self, on_event: spawn.ExitCallback) -> list[str]:
-        return spawn.collapse(levels.discover(), on_event=on_event)
+    def collapse(self, on_event: spawning.ExitCallback) -> list[str]:
+        return spawning.collapse(levels.discover(), on_event=on_event)
 
     def revive(self, path: str, progress: ProgressCallback) -> list[str]:
-        return spawn.revive(levels.find(levels.discover(), path), progress)
+        return spawning.revive(levels.find(levels.discover(), path), progress)
 
     def plan_cleanup(self) -> usage.CleanupPlan:
         return usage.plan_cleanup(levels.discover())

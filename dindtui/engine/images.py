@@ -151,7 +151,8 @@ def bootstrap_base(client, progress: ProgressCallback):
     with tempfile.TemporaryDirectory(prefix="dindtui-rootfs-") as rootfs:
         process = subprocess.Popen(["debootstrap", "--variant=minbase", BOOTSTRAP_SUITE, rootfs],
                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        tail = []
+        tail: list[str] = []
+        assert process.stdout is not None
         for line in process.stdout:
             tail = (tail + [line.strip()])[-5:]
             if line.startswith("I: "):
@@ -163,11 +164,13 @@ def bootstrap_base(client, progress: ProgressCallback):
                                 "--exclude=./var/lib/apt/lists/*", "-c", "."],
                                stdout=subprocess.PIPE)
         repository, tag = BOOTSTRAP_BASE.split(":")
+        archive = tar.stdout
+        assert archive is not None
         try:
-            client.api.import_image(src=iter(lambda: tar.stdout.read(1 << 20), b""),
+            client.api.import_image(src=iter(lambda: archive.read(1 << 20), b""),
                                     repository=repository, tag=tag)
         finally:
-            tar.stdout.close()
+            archive.close()
             tar.wait()
     return client.images.get(BOOTSTRAP_BASE)
 

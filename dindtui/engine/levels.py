@@ -17,6 +17,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypeVar
 
 import docker.errors
 import requests.exceptions
@@ -99,6 +100,16 @@ class Level:
         }
 
 
+T = TypeVar("T")
+
+
+def required(value: T | None, what: str) -> T:
+    """`value`, which the caller's state says is known; a clear error when it is not."""
+    if value is None:
+        raise DindtuiError(f"{what} is not known")
+    return value
+
+
 def container_name(name: str) -> str:
     ns = config.namespace()
     return CONTAINER_PREFIX + (f"{ns}.{name}" if ns else name)
@@ -107,7 +118,8 @@ def container_name(name: str) -> str:
 def child_socket_dir(parent: Level, name: str) -> str:
     """Where the socket directory of `parent`'s child `name` is on this machine: always derived
     from the place in the tree, never read from a label."""
-    base = os.path.join(parent.socket_dir, "c") if parent.depth else connect.level_tree_root()
+    base = (os.path.join(required(parent.socket_dir, f"the socket directory of {parent.label}"),
+                         "c") if parent.depth else connect.level_tree_root())
     return os.path.join(base, name)
 
 
@@ -117,7 +129,8 @@ def child_socket_source(parent: Level, name: str) -> str:
 
 
 def socket_path(level: Level) -> str:
-    return os.path.join(level.socket_dir, "docker.sock")
+    return os.path.join(required(level.socket_dir, f"the socket directory of {level.label}"),
+                        "docker.sock")
 
 
 def name_problem(name: str) -> str | None:
@@ -211,7 +224,7 @@ def discover_below(level: Level) -> Level:
         while frontier:
             pairs = [pair for found in pool.map(_list_children, frontier) for pair in found]
             ready = list(pool.map(_probe, pairs))
-            frontier = [child for (child, _), ok in zip(pairs, ready) if ok]
+            frontier = [child for (child, _), ok in zip(pairs, ready, strict=True) if ok]
     return level
 
 
@@ -291,12 +304,14 @@ def reverify(level: Level) -> dict | None:
         return None
     labels = (info.get("Config") or {}).get("Labels") or {}
     reason = None if in_namespace(labels) else "it belongs to another namespace"
-    reason = reason or recognise(level.parent, labels, (info.get("Name") or "/")[1:],
+    reason = reason or recognise(required(level.parent, "the parent"), labels,
+                                 (info.get("Name") or "/")[1:],
                                  info.get("Mounts") or [])
     if reason is None and labels.get(LABEL_NAME) != level.name:
         reason = f"it is now named {labels.get(LABEL_NAME)!r}"
     if reason:
-        raise DindtuiError(f"refusing to touch container {level.container_id[:12]}: {reason}")
+        raise DindtuiError(f"refusing to touch container {(level.container_id or '?')[:12]}: "
+                           f"{reason}")
     return info
 
 

@@ -91,7 +91,7 @@ def spawn(parent: Level, name: str | None = None, *, port: int | None = None,
     client = connect.client(parent.endpoint, check=False)
     image_id = images.image_id(client, image)
     known = next((c.privilege for c in parent.children if c.privilege), None)
-    modes = privileges.candidates(parent.endpoint, known)
+    modes = privileges.candidates(levels.required(parent.endpoint, "its endpoint"), known)
 
     for attempt in range(8):
         try:
@@ -137,7 +137,8 @@ def _spawn_named(parent, name, client, image, image_id, modes, port, strategy, i
                 level.restart_fresh()  # a half-seeded data root never reaches a daemon
         used = SEED if seed_result is not None else STREAM
         sock = os.path.join(level.host_socket_dir, "docker.sock")
-        _wait_ready(client, level.container, sock, name, progress)
+        _wait_ready(client, levels.required(level.container, "the container"), sock, name,
+                    progress)
         ready_seconds = time.monotonic() - started
         child = Level(name=name, path=f"{parent.path}/{name}" if parent.path else name,
                       depth=parent.depth + 1, state=levels.READY,
@@ -154,7 +155,9 @@ def _spawn_named(parent, name, client, image, image_id, modes, port, strategy, i
                 used = STREAM
         if used != SEED:
             names = [image] + (_tagged_names(client, image) if inherit else [])
-            pushes = [images.push_image(parent.endpoint, child.endpoint, n, progress)
+            pushes = [images.push_image(levels.required(parent.endpoint, "its endpoint"),
+                                        levels.required(child.endpoint, "its endpoint"), n,
+                                        progress)
                       for n in names]
         parent.children.append(child)
         progress(Progress("spawn", f"level {child.path} ready", 1, 1))
@@ -262,7 +265,8 @@ class _Starting:
                 self.remove_container()
                 self.create(self.strategy, self.await_seed, remaining[0])
                 continue
-            privileges.remember(self.parent.endpoint, self.mode)
+            privileges.remember(levels.required(self.parent.endpoint, "the parent"),
+                                levels.required(self.mode, "the privilege mode"))
             return
 
     def restart_fresh(self) -> None:
@@ -565,7 +569,7 @@ def _start_stopped(level: Level, progress: ProgressCallback) -> None:
     if levels.reverify(level) is None:
         raise DindtuiError(f"level {level.path} is gone: its container was removed")
     if level.parent is not None and level.parent.depth == 0:
-        connect.ensure_dir(level.socket_dir)  # a reboot empties /run
+        connect.ensure_dir(levels.required(level.socket_dir, "its socket directory"))  # reboot
     progress(Progress("revive", f"starting {level.path}"))
     try:
         client.api.start(level.container_id)
@@ -573,7 +577,8 @@ def _start_stopped(level: Level, progress: ProgressCallback) -> None:
         raise DindtuiError(f"level {level.path} could not be started: "
                            f"{getattr(exc, 'explanation', None) or exc}") from None
     sock = levels.socket_path(level)
-    _wait_ready(client, level.container_id, sock, level.path, progress)
+    _wait_ready(client, levels.required(level.container_id, "its container"), sock, level.path,
+                progress)
     level.state, level.container_state = levels.READY, "running"
     level.endpoint = connect.endpoint_for_socket(sock)
     level.version = connect.ping_socket(sock).version
@@ -602,14 +607,16 @@ def revive_volume(parent: Level, name: str, progress: ProgressCallback = no_prog
     images.image_id(client, image)
     known = next((c.privilege for c in parent.children if c.privilege), None)
     level = _Starting(parent, name, client, image,
-                      privileges.candidates(parent.endpoint, known), None, progress)
+                      privileges.candidates(levels.required(parent.endpoint, "its endpoint"),
+                                            known), None, progress)
     level.volume = volume  # kept data: no seed, no stream
     level.create("revived", await_seed=False)
     try:
         level.claim_socket_dir()
         level.start()
         sock = os.path.join(level.host_socket_dir, "docker.sock")
-        _wait_ready(client, level.container, sock, name, progress)
+        _wait_ready(client, levels.required(level.container, "the container"), sock, name,
+                    progress)
     except BaseException:
         level.undo()  # the container and directory it made; never the kept volume
         raise

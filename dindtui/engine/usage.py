@@ -114,7 +114,7 @@ def _host_paths(root: Level, listed, usages: list[VolumeUsage]) -> bool:
         return False
     if not os.path.isdir(data_roots[""]):
         return False
-    pending = list(zip(listed, usages))
+    pending = list(zip(listed, usages, strict=True))
     while pending:
         progressed = False
         for item in list(pending):
@@ -146,7 +146,8 @@ def _measure_inodes(usages: list[VolumeUsage], progress: ProgressCallback) -> Us
     ordered = sorted(usages, key=lambda u: (u.depth, u.volume))
     for index, usage in enumerate(ordered):
         progress(Progress("du", f"measuring {usage.level}", index, len(ordered)))
-        links_in[usage.volume] = _walk(usage.host_path, by_path, inodes)
+        links_in[usage.volume] = _walk(levels.required(usage.host_path, "its host path"),
+                                       by_path, inodes)
     progress(Progress("du", "measured", len(ordered), len(ordered)))
     in_tree: dict[tuple[int, int], int] = {}
     for counts in links_in.values():

@@ -121,9 +121,9 @@ class QuitDialog(Dialog[str | None]):
 
 def plan_table(plan: CleanupPlan) -> Table:
     table = Table(expand=True, box=None, padding=(0, 1))
-    for column, justify in (("level", "left"), ("state", "left"), ("on", "left"),
-                            ("volume", "left"), ("frees", "right")):
-        table.add_column(column, justify=justify, no_wrap=True)
+    for column in ("level", "state", "on", "volume"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("frees", justify="right", no_wrap=True)
     for item in plan.items:
         table.add_row(item.level, Text(item.state, style=STATE_STYLE.get(item.state, "yellow")),
                       item.daemon or "host", item.volume, human(item.bytes))

@@ -15,7 +15,8 @@ def node_label(level: Level, size: int | None = None, stream: str | None = None)
         return Text.assemble(("◆ ", "bold"), ("0 ", "dim"), ("host", "bold"), "  ",
                              (level.version or "", "cyan"))
     style = STATE_STYLE.get(level.state, "white")
-    parts = [(STATE_ICON.get(level.state, "·") + " ", style), (f"{level.depth} ", "dim"),
+    parts: list[str | tuple[str, str]] = [
+        (STATE_ICON.get(level.state, "·") + " ", style), (f"{level.depth} ", "dim"),
              (level.name, "bold"), "  ", (level.state, style)]
     if level.version:
         parts += ["  ", (level.version.split("+")[0], "cyan")]

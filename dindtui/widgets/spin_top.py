@@ -13,7 +13,8 @@ def load_frames() -> tuple[str, ...]:
     """Frames of the top: the asset's blocks between lines holding only '%%', comments out."""
     text = resources.files("dindtui").joinpath("data/spintop.txt").read_text()
     lines = [line for line in text.splitlines() if not line.startswith("#")]
-    frames, current = [], []
+    frames: list[str] = []
+    current: list[str] = []
     for line in lines + ["%%"]:
         if line.strip() == "%%":
             if current:
