@@ -17,10 +17,22 @@ from rich.progress import (BarColumn, Progress as Bar, SpinnerColumn, TaskID,
 from rich.table import Table
 from rich.tree import Tree
 
-from .engine import certs, config, connect, images, levels, privileges, shell, spawn, usage
+from typing import TYPE_CHECKING
+
+from .engine import config
 from .engine.errors import DindtuiError, UnknownLevel
 from .engine.progress import Progress
 from .formatting import STATE_STYLE, human
+
+if TYPE_CHECKING:
+    from .engine import certs, connect, images, levels, privileges, shell, spawn, usage
+
+
+def load_engine() -> None:
+    """Import the engine (and the docker SDK under it) only for the commands that use it, so
+    that `dindtui --help` and usage errors answer at once."""
+    global certs, connect, images, levels, privileges, shell, spawn, usage
+    from .engine import certs, connect, images, levels, privileges, shell, spawn, usage
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
@@ -330,7 +342,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", help="name of the new level (default l<depth>)")
     p.add_argument("--port", type=port_number, help="also expose its daemon on 127.0.0.1:PORT "
                    "with TLS")
-    p.add_argument("--image", default=images.DEFAULT_IMAGE, help="level image")
+    p.add_argument("--image", default=config.image(), help="level image")
     p.add_argument("--strategy", choices=["auto", "seed", "stream"], default="auto",
                    help="how images reach the new level (auto: seed when possible)")
     p.add_argument("--inherit-images", action="store_true",
@@ -363,12 +375,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("level")
     p.add_argument("--dir", help="where to put them (default ~/.dindtui/certs/<level>)")
     p = command("flags", cmd_flags, "print the `docker run` flags a level needs on this engine")
-    p.add_argument("--image", default=images.DEFAULT_IMAGE, help="image to probe with")
+    p.add_argument("--image", default=config.image(), help="image to probe with")
     p = command("image", None, "the level image")
     image_sub = p.add_subparsers(dest="image_command", parser_class=Parser, required=True)
     b = image_sub.add_parser("build", help="build the level image (bootstraps a base if needed)")
     b.set_defaults(func=cmd_image_build)
-    b.add_argument("--tag", default=images.DEFAULT_IMAGE)
+    b.add_argument("--tag", default=config.image())
     b.add_argument("--base", help="base image (default debian:trixie-slim, bootstrapped if "
                    "it cannot be pulled)")
     b.add_argument("--force", action="store_true", help="build even when up to date")
@@ -391,6 +403,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     func = getattr(args, "func", None) or cmd_tui
     try:
+        load_engine()
         return func(args)
     except UsageError as exc:
         fail(str(exc))

@@ -1,4 +1,5 @@
-"""How sizes and level states look, for the CLI and the widgets alike (no Textual here)."""
+"""How sizes, durations and level states look, for the CLI and the widgets alike (no Textual
+here)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,21 @@ STATE_STYLE = {"ready": "green", "starting": "yellow", "created": "yellow",
                "removing": "red", "exited": "red", "dead": "red"}
 STATE_ICON = {"ready": "●", "starting": "◌", "created": "◌", "restarting": "↻", "paused": "‖",
               "unreachable": "?", "removing": "✖", "exited": "✖", "dead": "✖"}
+
+
+def duration(seconds: float | None) -> str:
+    """3725 -> '1h 2m'; None -> '-'."""
+    if seconds is None:
+        return "-"
+    whole = int(seconds)
+    days, rest = divmod(whole, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes}m"
+    return f"{minutes}m {secs}s"
 
 
 def human(n: int | float | None) -> str:

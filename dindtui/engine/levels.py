@@ -17,6 +17,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import TypeVar
 
 import docker.errors
@@ -44,10 +45,25 @@ STARTING_GRACE = 90  # seconds a running level may stay silent before it counts 
 NAME_RE = re.compile(r"[a-z0-9][a-z0-9_.-]{0,23}")
 RESERVED_NAMES = {"host", "0"}  # how level 0 is named on the command line
 
-# A level's state tells the truth about its container first, then about its daemon.
-READY, STARTING, UNREACHABLE = "ready", "starting", "unreachable"  # running containers
-PAUSED, RESTARTING, CREATED, REMOVING = "paused", "restarting", "created", "removing"
-EXITED, DEAD = "exited", "dead"
+class State(StrEnum):
+    """A level's state: the truth about its container first, then about its daemon. A StrEnum,
+    so it prints, compares and serialises as its word."""
+
+    READY = "ready"              # running, its daemon answers
+    STARTING = "starting"        # running, its daemon not answering yet
+    UNREACHABLE = "unreachable"  # running, its daemon silent past the grace period
+    PAUSED = "paused"
+    RESTARTING = "restarting"
+    CREATED = "created"          # being spawned
+    REMOVING = "removing"
+    EXITED = "exited"
+    DEAD = "dead"
+
+
+READY, STARTING, UNREACHABLE = State.READY, State.STARTING, State.UNREACHABLE
+PAUSED, RESTARTING, CREATED, REMOVING = (State.PAUSED, State.RESTARTING, State.CREATED,
+                                         State.REMOVING)
+EXITED, DEAD = State.EXITED, State.DEAD
 STOPPED = (EXITED, DEAD)       # the only states whose volume may be freed, and that revive starts
 CONTAINER_STATES = {"paused": PAUSED, "restarting": RESTARTING, "created": CREATED,
                     "removing": REMOVING, "exited": EXITED, "dead": DEAD}
@@ -60,7 +76,7 @@ class Level:
     name: str
     path: str                      # "l1/l2"; "" for level 0
     depth: int
-    state: str
+    state: str                     # a State (a StrEnum); a plain word compares equal
     endpoint: str | None           # how to reach this level's daemon, when it can be reached
     socket_dir: str | None = None  # host directory bound at /run/dindtui inside the level
     container_id: str | None = None

@@ -10,21 +10,7 @@ from textual.widgets import DataTable, Static
 
 from ..engine.details import LevelDetails
 from ..engine.usage import VolumeUsage
-from ..formatting import STATE_STYLE, human
-
-
-def duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    seconds = int(seconds)
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{days}d {hours}h"
-    if hours:
-        return f"{hours}h {minutes}m"
-    return f"{minutes}m {secs}s"
+from ..formatting import STATE_STYLE, duration, human
 
 
 def facts_table(details: LevelDetails, usage: VolumeUsage | None) -> Table:
