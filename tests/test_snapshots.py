@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from snapshot_apps import (COLLAPSE_EVENTS, CleanupDialog, SnapshotApp, collapse_frame,
                            fixed_plan, fixed_tree)
 
@@ -55,6 +57,20 @@ def test_the_empty_tree_greeting(snap_compare):
                         run_before=settle)
 
 
-async def settle(pilot):
-    await pilot.pause(0.2)
+async def settle(pilot, timeout: float = 10):
+    """Until the screen is what the picture needs, however loaded the machine: the tree (or
+    the banner) loaded, the selection made, every worker done, then one more frame."""
+    app = pilot.app
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        loaded = app.tree_loads > 0
+        selected = app.selected_path == app.select_on_mount
+        panes = app.main.query("#detail")  # empty until the main screen is mounted
+        detailed = not app.select_on_mount or (
+            bool(panes) and panes.first().border_title == app.select_on_mount)
+        idle = all(worker.is_finished for worker in app.workers)
+        if loaded and selected and detailed and idle:
+            break
+        await pilot.pause(0.02)
+    await pilot.pause(0.1)
     await pilot.pause()
