@@ -347,6 +347,13 @@ def remove_socket_dir(path: str) -> bool:
     if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid():
         return False
     shutil.rmtree(path, ignore_errors=True)
+    if os.path.dirname(path) == root and config.namespace():
+        # The namespace's last level gone: its directories go too (rmdir: only when empty).
+        for directory in (root, os.path.dirname(root)):
+            try:
+                os.rmdir(directory)
+            except OSError:
+                break
     links = connect.links_dir()
     try:
         entries = list(os.scandir(links))

@@ -241,13 +241,19 @@ class _Starting:
         container name this call holds says no other level of that name exists."""
         if self.parent.depth:
             return  # inside a level: its daemon makes the bind source in our tree
-        connect.ensure_dir(os.path.dirname(self.host_socket_dir))
-        try:
-            os.mkdir(self.host_socket_dir, connect.DIR_MODE)
-            os.chmod(self.host_socket_dir, connect.DIR_MODE)
-            self.dir_made = True
-        except FileExistsError:
-            connect.ensure_dir(self.host_socket_dir)  # refuses a symlink or a foreign owner
+        for _ in range(3):  # an exit removing the namespace's last level may empty it meanwhile
+            connect.ensure_dir(os.path.dirname(self.host_socket_dir))
+            try:
+                os.mkdir(self.host_socket_dir, connect.DIR_MODE)
+                os.chmod(self.host_socket_dir, connect.DIR_MODE)
+                self.dir_made = True
+                return
+            except FileExistsError:
+                connect.ensure_dir(self.host_socket_dir)  # refuses a symlink, a foreign owner
+                return
+            except FileNotFoundError:
+                continue
+        raise SpawnFailed(f"could not make {self.host_socket_dir}")
 
     def start(self) -> None:
         """Start the created container; when this daemon refuses the privilege mode, create it
