@@ -226,7 +226,10 @@ def drive_shell(level_path: str, command: str, marker: bytes) -> bytes:
     if pid == 0:
         os.execvp(sys.executable, [sys.executable, "-m", "dindtui", "shell", level_path])
     try:
-        time.sleep(1.5)
+        # Type only once the shell prompts (bash and sh end theirs with "# "): a shell drops
+        # what was typed before it started reading.
+        prompt = read_until(fd, b"# ", timeout=60)
+        assert b"# " in prompt, prompt
         os.write(fd, command.encode() + b"\r")
         output = read_until(fd, marker)
         os.write(fd, b"exit\r")
