@@ -27,7 +27,6 @@ from .messages import (DaemonEvent, DetailsLoaded, LevelExited, PlanReady, Strea
 from .screens.collapse import CollapseScreen
 from .screens.main import MainScreen, find_level
 from .screens.usage import UsageScreen
-from .widgets.task_bar import TaskBar
 
 POLL_SECONDS = 30      # the safety net under the event streams
 USAGE_SECONDS = 120    # du walks every file: not often, and at once when the tree changes
@@ -99,7 +98,7 @@ class DindtuiApp(App[int]):
             self.notify(f"wait: {self._busy} is still running", severity="warning")
             return False
         self._busy = title
-        self.main.query_one(TaskBar).start(title)
+        self.main.task_started(title)
         return True
 
     def _progress(self, report: Progress) -> None:
@@ -107,12 +106,12 @@ class DindtuiApp(App[int]):
 
     @on(TaskProgress)
     def task_progress(self, message: TaskProgress) -> None:
-        self.main.query_one(TaskBar).report(message.report)
+        self.main.task_progress(message.report)
 
     @on(TaskDone)
     def task_done(self, message: TaskDone) -> None:
         self._busy = ""
-        self.main.query_one(TaskBar).finish()
+        self.main.task_finished()
         self.notify(message.text, severity="error" if message.error else "information",
                     timeout=8 if message.error else 4)
         if self.collapse_screen is not None and message.kind in ("exit", "collapse"):
@@ -336,7 +335,7 @@ class DindtuiApp(App[int]):
     @on(PlanReady)
     def plan_ready(self, message: PlanReady) -> None:
         self._busy = ""
-        self.main.query_one(TaskBar).finish()
+        self.main.task_finished()
         self.main.confirm_cleanup(message.plan)
 
     @work(thread=True, group="task", exit_on_error=False)

@@ -4,19 +4,22 @@ they must (dialogs) and hand the work to the app's task runner."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, TypeVar, cast
 
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.css.query import NoMatches
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Footer, Header, Tree
 
 from ..engine import levels
 from ..engine.details import LevelDetails
 from ..engine.errors import DindtuiError
 from ..engine.levels import Level
+from ..engine.progress import Progress
 from ..engine.usage import CleanupPlan
 from ..widgets.banner import Banner
 from ..widgets.detail_pane import DetailPane
@@ -29,6 +32,8 @@ from .usage import UsageScreen
 
 if TYPE_CHECKING:
     from ..app import DindtuiApp
+
+W = TypeVar("W", bound=Widget)
 
 
 class MainScreen(Screen[None]):
@@ -72,30 +77,59 @@ class MainScreen(Screen[None]):
         self.query_one(LevelTree).focus()
 
     # ----------------------------------------------------------------- drawing
+    # Called by the app for every model change; a message can arrive before this screen is
+    # composed or after it is torn down (a worker finishing as the app quits): then nothing
+    # is drawn.
+
+    def _one(self, kind: type[W]) -> W | None:
+        try:
+            return self.query_one(kind)
+        except NoMatches:
+            return None
 
     def show_tree(self) -> None:
         app = self.dindtui
-        if app.root is None:
+        tree, greeting, pane = self._one(LevelTree), self._one(Greeting), self._one(DetailPane)
+        if app.root is None or tree is None or greeting is None or pane is None:
             return
         sizes = {v.level: v.bytes for v in app.report.volumes
                  if v.state == "live"} if app.report else {}
-        self.query_one(LevelTree).show(app.root, sizes, app.streams)
+        tree.show(app.root, sizes, app.streams)
         empty = not app.root.children
-        self.query_one(Greeting).set_class(not empty, "hidden")
-        self.query_one(DetailPane).set_class(empty, "hidden")
+        greeting.set_class(not empty, "hidden")
+        pane.set_class(empty, "hidden")
 
     def show_unreachable(self, error: str) -> None:
-        self.query_one(Banner).show_error(error)
-        self.query_one(LevelTree).show_unreachable()
+        banner, tree = self._one(Banner), self._one(LevelTree)
+        if banner is not None and tree is not None:
+            banner.show_error(error)
+            tree.show_unreachable()
 
     def clear_banner(self) -> None:
-        self.query_one(Banner).clear()
+        banner = self._one(Banner)
+        if banner is not None:
+            banner.clear()
 
     def show_details(self, details: LevelDetails) -> None:
-        app = self.dindtui
-        if details.path == (app.selected_path or "host"):
+        app, pane = self.dindtui, self._one(DetailPane)
+        if pane is not None and details.path == (app.selected_path or "host"):
             volume = app.report.by_level().get(app.selected_path) if app.report else None
-            self.query_one(DetailPane).show(details, volume)
+            pane.show(details, volume)
+
+    def task_started(self, title: str) -> None:
+        bar = self._one(TaskBar)
+        if bar is not None:
+            bar.start(title)
+
+    def task_progress(self, report: Progress) -> None:
+        bar = self._one(TaskBar)
+        if bar is not None:
+            bar.report(report)
+
+    def task_finished(self) -> None:
+        bar = self._one(TaskBar)
+        if bar is not None:
+            bar.finish()
 
     @on(Tree.NodeHighlighted)
     def node_highlighted(self, message: Tree.NodeHighlighted) -> None:

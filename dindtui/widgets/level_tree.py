@@ -41,6 +41,7 @@ class LevelTree(Tree[str]):
         self.show_root = True
         self.guide_depth = 3
         self._signature: tuple = ()
+        self._restores = 0  # bumped by every rebuild and every explicit selection
 
     def show(self, root: Level, sizes: dict[str, int] | None = None,
              streams: dict[str, str] | None = None) -> None:
@@ -67,9 +68,15 @@ class LevelTree(Tree[str]):
 
         add(self.root, root)
         self.root.expand()
+        self._restores += 1
         if selected:
-            # The new nodes get their lines on the next refresh; move the cursor then.
-            self.call_after_refresh(self.select_path, selected)
+            # The new nodes get their lines on the next refresh; move the cursor then, unless
+            # a selection was made in between (it wins over the old position).
+            self.call_after_refresh(self._restore, self._restores, selected)
+
+    def _restore(self, token: int, path: str) -> None:
+        if token == self._restores:
+            self._select(path)
 
     def show_unreachable(self) -> None:
         self._signature = ()
@@ -78,6 +85,10 @@ class LevelTree(Tree[str]):
                                           ("unreachable", "red")))
 
     def select_path(self, path: str) -> None:
+        self._restores += 1  # cancels a pending restore of an older position
+        self._select(path)
+
+    def _select(self, path: str) -> None:
         def find(node):
             if node.data == path:
                 return node
@@ -88,5 +99,9 @@ class LevelTree(Tree[str]):
             return None
 
         node = find(self.root)
-        if node is not None:
-            self.move_cursor(node)
+        if node is None:
+            return
+        if node.line < 0:  # just rebuilt: its line exists after the next refresh
+            self.call_after_refresh(self._restore, self._restores, path)
+            return
+        self.move_cursor(node)
