@@ -460,6 +460,44 @@ async def test_an_unexpected_worker_error_frees_the_tui(tree, monkeypatch):
         assert not any("still running" in text for text, _ in notes)
 
 
+async def test_a_level_removed_from_outside_while_it_spawns_frees_the_tui(tree, client):
+    """Case 7 as it happens: `docker rm -f` of a level while the TUI spawns it. Docker's own
+    error (not a DindtuiError) ends the task with an error notification; the next action runs."""
+    from dindtui.app import DindtuiApp
+    from dindtui.screens.dialogs import NameDialog
+    from textual.widgets import Input
+
+    app = DindtuiApp(animation=False)
+    notes = []
+    name = tree.name("gone")
+    async with app.run_test(size=(120, 36)) as pilot:
+        app.notify = lambda text, **kw: notes.append((text, kw.get("severity")))
+        deadline = time.monotonic() + 30
+        while app.root is None:
+            assert time.monotonic() < deadline
+            await pilot.pause(0.1)
+        await pilot.press("n")
+        while not isinstance(app.screen, NameDialog):
+            await pilot.pause(0.05)
+        app.screen.query_one(Input).value = name
+        await pilot.press("enter")
+        removed = False
+        while app._busy and time.monotonic() < deadline:
+            found = client.api.containers(all=True, filters={"name": levels.container_name(name)})
+            if found and not removed:
+                client.api.remove_container(found[0]["Id"], force=True)
+                removed = True
+            await pilot.pause(0.01)
+        assert removed and not app._busy, "the TUI stayed busy"
+        errors = [text for text, severity in notes if severity == "error"]
+        assert len(errors) == 1 and "Traceback" not in errors[0], notes
+        assert "removed from outside while it started" in errors[0] or "No such" in errors[0]
+        await pilot.press("c")  # the next action is not refused as "still running"
+        await pilot.pause(0.5)
+        assert not any("still running" in text for text, _ in notes)
+    assert not client.api.containers(all=True, filters={"name": levels.container_name(name)})
+
+
 @pytest.mark.parametrize("args, env, message", [
     (["spawn", "--port", "²"], {}, "not a TCP port"),
     (["spawn", "--name", "host"], {}, "names level 0"),

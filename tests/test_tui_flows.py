@@ -16,6 +16,7 @@ from dindtui import app as app_module
 from dindtui.app import DindtuiApp
 from dindtui.engine import levels
 from dindtui.engine.errors import DindtuiError
+from dindtui.engine.usage import CleanupPlan
 from dindtui.messages import DaemonEvent
 from dindtui.screens.collapse import CollapseScreen
 from dindtui.screens.dialogs import CleanupDialog, ConfirmDialog, NameDialog, QuitDialog
@@ -204,6 +205,20 @@ async def test_cleanup_shows_the_plan_and_frees_it_on_y(ui):
         await until(pilot, lambda: ui.engine.called("apply_cleanup") and not app._busy, "clean")
         assert ui.engine.called("apply_cleanup") == [(["dindtui-side-dd", "dindtui-old-ee"],)]
         assert "removed 2 volume(s), freed 145.0 MB" in ui.infos()
+
+
+async def test_cleanup_with_nothing_to_free_says_so_and_closes(ui):
+    app = await ui.start(FakeEngine(plan=CleanupPlan([])))
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, app)
+        await pilot.press("c")
+        await until(pilot, lambda: isinstance(app.screen, CleanupDialog), "the cleanup dialog")
+        assert "Nothing to clean" in str(app.screen.query_one("Static").render())
+        assert app.screen.focused is app.screen.query_one("#cancel")
+        await pilot.press("y")  # nothing to confirm: y frees nothing
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, MainScreen), "the main screen")
+        assert not ui.engine.called("apply_cleanup")
 
 
 async def test_a_dead_level_offers_revive_not_a_shell(ui):

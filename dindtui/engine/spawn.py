@@ -261,6 +261,9 @@ class _Starting:
         while True:
             try:
                 self.client.api.start(self.container)
+            except docker.errors.NotFound:
+                raise SpawnFailed(f"level {self.name} was removed from outside while it "
+                                  "started") from None
             except docker.errors.APIError as exc:
                 if _port_in_use(exc):
                     raise SpawnFailed(f"port {self.port} is already in use on 127.0.0.1 of "
@@ -329,7 +332,11 @@ def _wait_ready(client, container: str, sock: str, name: str, progress) -> None:
         now = time.monotonic()
         if now - checked > 0.5:
             checked = now
-            state = client.api.inspect_container(container)["State"]
+            try:
+                state = client.api.inspect_container(container)["State"]
+            except docker.errors.NotFound:
+                raise SpawnFailed(f"level {name} was removed from outside while it "
+                                  "started") from None
             if not state.get("Running"):
                 raise SpawnFailed(f"level {name} exited with status {state.get('ExitCode')} "
                                   f"before its daemon answered: {_last_logs(client, container)}")

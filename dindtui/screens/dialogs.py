@@ -47,7 +47,9 @@ class ConfirmDialog(Dialog[bool]):
                 yield Button(self.confirm_label, id="confirm", variant="error")
 
     def on_mount(self) -> None:
-        self.query_one("#confirm", Button).focus()
+        # Textual calls on_mount of every class of a dialog: a subclass may have no #confirm.
+        for button in self.query("#confirm").results(Button):
+            button.focus()
 
     @on(Button.Pressed)
     def pressed(self, event: Button.Pressed) -> None:
@@ -160,7 +162,8 @@ class CleanupDialog(ConfirmDialog):
                 yield Button(self.confirm_label, id="confirm", variant="error")
 
     def on_mount(self) -> None:
-        self.query_one("#cancel" if not self.plan.items else "#confirm", Button).focus()
+        if not self.plan.items:
+            self.query_one("#cancel", Button).focus()
 
     def action_confirm(self) -> None:
         self.dismiss(bool(self.plan.items))
