@@ -96,7 +96,7 @@ class MainScreen(Screen[None]):
                  if v.state == "live"} if app.report else {}
         tree.show(app.root, sizes, app.streams)
         empty = not app.root.children
-        greeting.set_class(not empty, "hidden")
+        greeting.show(empty)
         pane.set_class(empty, "hidden")
 
     def show_unreachable(self, error: str) -> None:

@@ -19,6 +19,12 @@ class Greeting(Vertical):
         super().__init__(**kwargs)
         self.spinning = spinning
 
+    def show(self, shown: bool) -> None:
+        """Shown on an empty tree; hidden, its top stops turning (no timer while idle)."""
+        self.set_class(not shown, "hidden")
+        for top in self.query(SpinTop):
+            top.resume() if shown else top.pause()
+
     def compose(self) -> ComposeResult:
         with Center():
             yield SpinTop(spinning=self.spinning)

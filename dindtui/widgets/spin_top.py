@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from importlib import resources
 
+from textual.timer import Timer
 from textual.widgets import Static
 
 
@@ -43,11 +44,21 @@ class SpinTop(Static):
         self.frame = frame % len(self.frames)
         self.spinning = spinning
         self.interval = interval
+        self._timer: Timer | None = None
         super().__init__(self.frames[self.frame], **kwargs)
 
     def on_mount(self) -> None:
         if self.spinning:
-            self.set_interval(self.interval, self.advance)
+            self._timer = self.set_interval(self.interval, self.advance)
+
+    def pause(self) -> None:
+        """Hidden: no timer wakes the app (idle CPU)."""
+        if self._timer is not None:
+            self._timer.pause()
+
+    def resume(self) -> None:
+        if self._timer is not None:
+            self._timer.resume()
 
     def advance(self) -> None:
         if not self.region:  # hidden (the greeting behind a tree): no work, no repaint

@@ -20,12 +20,13 @@ class TaskBar(Horizontal):
 
     def compose(self) -> ComposeResult:
         yield Label(id="task-label")
-        yield ProgressBar(id="task-progress", show_eta=False)
 
     def start(self, title: str) -> None:
+        """The progress bar exists only while a task runs: an idle one still animates."""
         self.title = title
         self.query_one(Label).update(title)
-        self.query_one(ProgressBar).update(total=None, progress=0)
+        if not self.query(ProgressBar):
+            self.mount(ProgressBar(id="task-progress", show_eta=False))
         self.add_class("busy")
 
     def report(self, report: Progress) -> None:
@@ -33,7 +34,10 @@ class TaskBar(Horizontal):
         if report.stage == "push" and report.done is not None:
             detail = f"moving image: {human(report.done)} of {human(report.total)}"
         self.query_one(Label).update(f"{self.title}: {detail}"[:120])
-        bar = self.query_one(ProgressBar)
+        bars = self.query(ProgressBar)
+        if not bars:
+            return
+        bar = bars.first(ProgressBar)
         if report.total:
             bar.update(total=report.total, progress=report.done or 0)
         else:
@@ -41,3 +45,4 @@ class TaskBar(Horizontal):
 
     def finish(self) -> None:
         self.remove_class("busy")
+        self.query(ProgressBar).remove()
