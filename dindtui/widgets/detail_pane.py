@@ -54,9 +54,15 @@ class DetailPane(VerticalScroll):
         yield Static("Images", classes="heading")
         yield DataTable(id="images", cursor_type="row", zebra_stripes=True)
 
+    _pending: tuple[LevelDetails, VolumeUsage | None] | None = None
+
     def on_mount(self) -> None:
-        self._columns()
         self.border_title = "level"
+        self.call_after_refresh(self._show_pending)
+
+    def _show_pending(self) -> None:
+        if self._pending is not None:
+            self.show(*self._pending)
 
     def _columns(self) -> None:
         """Made once, whichever comes first: the mount, or the first details to show."""
@@ -68,6 +74,10 @@ class DetailPane(VerticalScroll):
             images.add_columns("id", "tags", "size")
 
     def show(self, details: LevelDetails, usage: VolumeUsage | None = None) -> None:
+        if not self.query("#images"):  # details can come before this pane is composed
+            self._pending = (details, usage)
+            return
+        self._pending = None
         self._columns()
         self.border_title = details.path
         self.query_one("#facts", Static).update(facts_table(details, usage))
