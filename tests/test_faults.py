@@ -485,7 +485,8 @@ async def test_a_level_removed_from_outside_while_it_spawns_frees_the_tui(tree, 
         while app._busy and time.monotonic() < deadline:
             found = client.api.containers(all=True, filters={"name": levels.container_name(name)})
             if found and not removed:
-                client.api.remove_container(found[0]["Id"], force=True)
+                # As `docker rm -fv` would: the container and its anonymous /certs volume.
+                client.api.remove_container(found[0]["Id"], force=True, v=True)
                 removed = True
             await pilot.pause(0.01)
         assert removed and not app._busy, "the TUI stayed busy"
