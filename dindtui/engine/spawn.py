@@ -516,19 +516,15 @@ def name_in_use(client, name: str) -> bool:
     return any(wanted in [n.lstrip("/") for n in c.get("Names") or []] for c in found)
 
 
-def volume_is_ours(labels: dict, name: str | None = None) -> bool:
-    return (labels.get(levels.LABEL_OWNER) == levels.OWNER and levels.in_namespace(labels)
-            and (name is None or labels.get(levels.LABEL_NAME) == name))
-
-
 def remove_level_volume(client, volume: str, name: str | None = None) -> bool:
-    """Remove a level's volume when its labels say dindtui made it for this namespace (and this
-    level), and no container uses it. Never forced."""
+    """Remove a level's volume when it is provably one of this namespace's level volumes (the
+    rule `clean` uses: labels and name), of this level, and no container uses it. Never forced."""
     try:
-        labels = client.api.inspect_volume(volume).get("Labels") or {}
+        inspected = client.api.inspect_volume(volume)
     except API_ERRORS:
         return False
-    if not volume_is_ours(labels, name):
+    labels = inspected.get("Labels") or {}
+    if not levels.is_level_volume(inspected) or (name and labels.get(levels.LABEL_NAME) != name):
         return False
     for _ in range(10):
         try:
@@ -547,14 +543,17 @@ def _unpause(client, level: Level) -> None:
     except API_ERRORS as exc:
         raise DindtuiError(f"level {level.path} is paused and could not be unpaused: "
                            f"{exc}") from None
+    _wait_ready(client, levels.required(level.container_id, "its container"),
+                levels.socket_path(level), level.path, no_progress)
+    _now_ready(level)
+
+
+def _now_ready(level: Level) -> None:
+    """`level`'s daemon answers again: mark it so and read what is below it."""
     sock = levels.socket_path(level)
-    deadline = time.monotonic() + 15
-    while not connect.ping_socket(sock, timeout=1).ok:
-        if time.monotonic() > deadline:
-            raise DindtuiError(f"level {level.path} was unpaused but its daemon did not answer "
-                               "within 15s")
-        time.sleep(0.1)
-    level.state, level.endpoint = levels.READY, connect.endpoint_for_socket(sock)
+    level.state, level.container_state = levels.READY, "running"
+    level.endpoint = connect.endpoint_for_socket(sock)
+    level.version = connect.ping_socket(sock).version
     levels.discover_below(level)
 
 
@@ -589,13 +588,9 @@ def _start_stopped(level: Level, progress: ProgressCallback) -> None:
     except API_ERRORS as exc:
         raise DindtuiError(f"level {level.path} could not be started: "
                            f"{getattr(exc, 'explanation', None) or exc}") from None
-    sock = levels.socket_path(level)
-    _wait_ready(client, levels.required(level.container_id, "its container"), sock, level.path,
-                progress)
-    level.state, level.container_state = levels.READY, "running"
-    level.endpoint = connect.endpoint_for_socket(sock)
-    level.version = connect.ping_socket(sock).version
-    levels.discover_below(level)
+    _wait_ready(client, levels.required(level.container_id, "its container"),
+                levels.socket_path(level), level.path, progress)
+    _now_ready(level)
 
 
 def revive_volume(parent: Level, name: str, progress: ProgressCallback = no_progress,
