@@ -90,13 +90,14 @@ def test_exiting_the_middle_level_removes_its_subtree_and_only_that(tree):
 
 
 def test_collapse_leaves_no_level_behind(tree):
-    tree.chain(2)
-    tree.spawn(short="other")
+    levels_made = tree.chain(2) + [tree.spawn(short="other")]
     result = run_cli("collapse", "--rm-volume")
     assert result.returncode == 0, result.stderr
     assert ls_json()["children"] == []
-    assert not [v for v in connect.client().volumes.list(
-        filters={"label": "dindtui.owner=dindtui"}) if v.name.startswith("dindtui-" + tree.prefix)]
+    made = [r.level.volume for r in levels_made]
+    assert all(made) and len(made) == 3
+    left = {v.name for v in connect.client().volumes.list()}
+    assert not left & set(made)  # --rm-volume removed every level's volume
 
 
 def test_du_then_a_level_killed_from_outside_is_exited_and_clean_frees_only_its_volume(tree):
