@@ -8,6 +8,9 @@ that daemon's subtree is read again, lazily; a slow poll is the safety net."""
 
 from __future__ import annotations
 
+import time
+from collections import deque
+from functools import partial
 from typing import Callable
 
 from textual import on, work
@@ -15,17 +18,23 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.worker import Worker, WorkerState
 
-from .engine import levels, live, spawn
+from .engine import inside, levels, live, spawn
 from .engine.errors import DindtuiError
 from .engine.facade import Engine
+from .engine.inside import ContainerRow, Usage
 from .engine.levels import Level
 from .engine.progress import Progress
 from .engine.usage import CleanupPlan, UsageReport
 from .formatting import human
-from .messages import (DaemonEvent, DetailsLoaded, LevelExited, PlanReady, StreamState,
-                       SubtreeLoaded, TaskDone, TaskProgress, TreeLoaded, UsageMeasured)
+from .messages import (DaemonEvent, DetailsLoaded, InspectLoaded, LevelExited, PlanReady,
+                       StatsRound, StreamState, SubtreeLoaded, TaskDone, TaskProgress,
+                       TreeLoaded, UsageMeasured)
 from .screens.collapse import CollapseScreen
+from .screens.container import ContainerScreen
+from .screens.dialogs import ConfirmDialog, RunRequest
+from .screens.search import TreeSearch
 from .screens.main import MainScreen, find_level
+from .widgets.tables import CONTAINER_BINDINGS
 from .screens.usage import UsageScreen
 
 POLL_SECONDS = 30      # the safety net under the event streams
@@ -33,11 +42,13 @@ USAGE_SECONDS = 120    # du walks every file: not often, and at once when the tr
 REREAD_DELAY = 0.3     # after an event, read that daemon's subtree again (bursts collapse)
 STARTING_PROBE = 0.5   # while a level starts, look again this often
 RETRY_SECONDS = 2
+DISK_HISTORY = 60      # readings of each level's volume size kept (two hours at one per 2 min)
 
 
 class DindtuiApp(App[int]):
     TITLE = "dindtui"
     SUB_TITLE = "docker in docker in docker…"
+    COMMANDS = App.COMMANDS | {TreeSearch}
 
     def __init__(self, *, animation: bool = True, engine: Engine | None = None) -> None:
         super().__init__()
@@ -56,12 +67,17 @@ class DindtuiApp(App[int]):
         self.collapse_screen: CollapseScreen | None = None
         self.tree_loads = 0
         self.main = MainScreen()
+        self.sampler = self.engine.sampler(self._stats_seen)
+        self.disk_history: dict[str, deque[tuple[float, int]]] = {}
 
     def _event_seen(self, endpoint: str, event: dict) -> None:  # the watcher's threads
         self.post_message(DaemonEvent(endpoint, event))
 
     def _stream_seen(self, endpoint: str, state: str) -> None:
         self.post_message(StreamState(endpoint, state))
+
+    def _stats_seen(self, keys: set[str]) -> None:  # the sampler's thread
+        self.post_message(StatsRound(keys))
 
     def get_default_screen(self) -> MainScreen:
         return self.main
@@ -73,6 +89,7 @@ class DindtuiApp(App[int]):
 
     def on_unmount(self) -> None:
         self.watcher.close()
+        self.sampler.close()
 
     # ----------------------------------------------------------------- the one task runner
 
@@ -186,6 +203,7 @@ class DindtuiApp(App[int]):
         assert self.root is not None
         self.main.show_tree()
         self.sync_event_streams()
+        self.follow_stats()
         if structure_changed and self.report is not None:
             self.measure_usage()
         for level in self.root.walk():  # a starting daemon sends no event when it answers
@@ -212,11 +230,61 @@ class DindtuiApp(App[int]):
     @on(DetailsLoaded)
     def details_loaded(self, message: DetailsLoaded) -> None:
         self.main.show_details(message.details)
+        if (message.details.path or "host") == (self.selected_path or "host"):
+            self._shown_containers = message.details.containers
+            self.follow_stats()
+        for screen in self.screen_stack:
+            if isinstance(screen, ContainerScreen) and \
+                    screen.level.label == message.details.path:
+                screen.show_row(next((row for row in message.details.containers
+                                      if row.id == screen.row.id), None))
+
+    # ----------------------------------------------------------------- resource use
+
+    _shown_containers: list[ContainerRow] = []
+
+    def follow_stats(self) -> None:
+        """Tell the sampler what to read: every level's container (on its parent), and the
+        running containers of the selected level."""
+        if self.root is None:
+            return
+        targets = inside.level_targets(self.root)
+        level = self.selected_level()
+        if level is not None and level.state == levels.READY and level.endpoint:
+            for row in self._shown_containers:
+                if row.state == "running":
+                    targets[inside.container_key(level, row.id)] = (level.endpoint, row.id)
+        self.sampler.follow(targets)
+
+    def level_usage(self) -> dict[str, Usage]:
+        """Each level's CPU and memory history, by path."""
+        return {key[len("level:"):]: usage for key, usage in list(self.sampler.usage.items())
+                if key.startswith("level:")}
+
+    def container_usage(self, path: str) -> dict[str, Usage]:
+        """The CPU and memory history of the containers of one level, by short id."""
+        prefix = f"{path}:"
+        return {key[len(prefix):]: usage for key, usage in list(self.sampler.usage.items())
+                if key.startswith(prefix)}
+
+    @on(StatsRound)
+    def stats_round(self, message: StatsRound) -> None:
+        self.main.show_stats()
+        if isinstance(self.screen, ContainerScreen):
+            screen = self.screen
+            screen.show_usage(self.container_usage(screen.level.path).get(screen.row.id))
 
     @on(UsageMeasured)
     def usage_measured(self, message: UsageMeasured) -> None:
         if message.report is not None:
             self.report = message.report
+            now = time.time()
+            for volume in message.report.volumes:
+                if volume.state == "live" and volume.level:
+                    history = self.disk_history.setdefault(volume.level,
+                                                           deque(maxlen=DISK_HISTORY))
+                    history.append((now, volume.bytes))
+            self.main.show_stats()
             self.main.show_tree()
         if isinstance(self.screen, UsageScreen):
             self.screen.show(message.report)
@@ -325,6 +393,86 @@ class DindtuiApp(App[int]):
                 code = 1
         self.notify(f"shell in {level.path} exited with status {code}")
 
+    # ----------------------------------------------------------------- containers
+
+    def open_container(self, level: Level, row: ContainerRow, tab: str = "logs") -> None:
+        screen = ContainerScreen(level, row)
+        self.push_screen(screen)
+        self.follow_stats()
+        if tab == "inspect":
+            screen.call_after_refresh(screen.action_container_inspect)
+
+    @work(thread=True, group="inspect", exit_on_error=False)
+    def inspect_container(self, level: Level, container_id: str) -> None:
+        key = inside.container_key(level, container_id)
+        try:
+            self.post_message(InspectLoaded(key, self.engine.inspect(level, container_id)))
+        except Exception as exc:  # noqa: BLE001 - shown where the inspect would be
+            self.post_message(InspectLoaded(key, None, one_line(exc)))
+
+    @on(InspectLoaded)
+    def inspect_loaded(self, message: InspectLoaded) -> None:
+        for screen in self.screen_stack:
+            if isinstance(screen, ContainerScreen) and screen.key == message.key:
+                if message.data is not None:
+                    screen.show_inspect(message.data)
+                else:
+                    self.notify(message.error or "inspect failed", severity="error")
+
+    def confirm_container_action(self, level: Level, row: ContainerRow, action: str) -> None:
+        """start at once; stop, restart, kill and remove after a yes."""
+        if row.is_level and action != "start":
+            self.notify(f"{row.name} is level {row.level_path}: exit it with x, which exits "
+                        "the levels inside it first", severity="error")
+            return
+        if action not in inside.DESTRUCTIVE:
+            if self.start_task(f"{action} {row.name} in {level.label}"):
+                self.container_action(level, row, action)
+            return
+        what = {"stop": "Stop", "restart": "Restart", "kill": "Kill", "remove": "Remove"}[action]
+        extra = {"remove": " Its own filesystem goes with it (named volumes stay).",
+                 "kill": " It gets SIGKILL: no time to clean up.",
+                 "stop": f" It gets SIGTERM, then SIGKILL after {inside.STOP_TIMEOUT}s.",
+                 "restart": ""}[action]
+        question = (f"{what} container [b]{row.name}[/b] ({row.image}, {row.state}) in level "
+                    f"[b]{level.label}[/b]?{extra}")
+
+        def confirmed(yes: bool | None) -> None:
+            if yes and self.start_task(f"{action} {row.name} in {level.label}"):
+                self.container_action(level, row, action)
+
+        self.push_screen(ConfirmDialog(question, what), confirmed)
+
+    @work(thread=True, group="task", exit_on_error=False)
+    def container_action(self, level: Level, row: ContainerRow, action: str) -> None:
+        self._run_task("container", lambda: self.engine.act(level, row.id, action))
+
+    @work(thread=True, group="task", exit_on_error=False)
+    def run_image(self, level: Level, request: RunRequest) -> None:
+        def body() -> str:
+            row = self.engine.run(level, request.image, request.command, request.name)
+            return f"{row.name} ({row.image}) is {row.state} in {level.label}"
+
+        self._run_task("container", body)
+
+    def container_shell(self, level: Level, row: ContainerRow) -> None:
+        """Hand the terminal to a shell inside one container of `level`; back here when it
+        exits. Tests replace this one method (a headless app cannot suspend)."""
+        if row.state != "running":
+            self.notify(f"{row.name} is {row.state}: nothing to shell into (U starts it)",
+                        severity="error")
+            return
+        with self.suspend():
+            print(f"dindtui: shell in container {row.name} of {level.label}; exit to come back",
+                  flush=True)
+            try:
+                code = self.engine.container_shell(level, row.id)
+            except DindtuiError as exc:
+                print(f"dindtui: error: {exc}", flush=True)
+                self.notify(str(exc), severity="error", timeout=8)
+                return
+        self.notify(f"shell in {row.name} ({level.label}) exited with status {code}")
+
     @work(thread=True, group="task", exit_on_error=False)
     def plan_cleanup(self) -> None:
         def body() -> None:
@@ -365,10 +513,20 @@ class DindtuiApp(App[int]):
     def get_system_commands(self, screen):
         yield from super().get_system_commands(screen)
         main = self.main
-        for binding in main.BINDINGS:
+        target = screen if isinstance(screen, ContainerScreen) else main
+        bindings = list(main.BINDINGS) if target is main else []
+        bindings += [b for b in type(target).BINDINGS if b not in bindings] \
+            if target is not main else list(CONTAINER_BINDINGS)
+        for binding in bindings:
             if isinstance(binding, Binding) and binding.tooltip and binding.action != "help":
-                yield SystemCommand(binding.description.capitalize(), binding.tooltip,
-                                    getattr(main, f"action_{binding.action}"))
+                action = binding.action.split(".", 1)[-1]
+                name, _, argument = action.partition("(")
+                method = getattr(target, f"action_{name}")
+                callback = (partial(method, argument.strip("')\"")) if argument else method)
+                title = binding.description.capitalize()
+                if target is main and binding in CONTAINER_BINDINGS:
+                    title = f"Container: {binding.description}"
+                yield SystemCommand(title, binding.tooltip, callback)
         yield SystemCommand("Collapse all", "exit every level, deepest first",
                             main.action_collapse_all)
 

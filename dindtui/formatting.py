@@ -34,3 +34,21 @@ def human(n: int | float | None) -> str:
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1000
     return ""
+
+
+SPARK = "▁▂▃▄▅▆▇█"
+
+
+def spark(values, width: int = 8, top: float | None = None) -> str:
+    """The last `width` values as a one-line bar chart ('▁▃▇'); the highest bar is `top`
+    (default: the largest value shown, at least 1)."""
+    shown = list(values)[-width:]
+    if not shown:
+        return ""
+    top = top or max(max(shown), 1)
+    return "".join(SPARK[min(int(v / top * (len(SPARK) - 1) + 0.5), len(SPARK) - 1)]
+                   if v > 0 else " " for v in shown)
+
+
+def percent(value: float | None) -> str:
+    return "" if value is None else (f"{value:.1f}%" if value < 100 else f"{value:.0f}%")

@@ -78,3 +78,20 @@ class LevelExited(Message):
 @dataclass
 class PlanReady(Message):
     plan: CleanupPlan
+
+
+@dataclass
+class StatsRound(Message):
+    """The stats sampler read its containers again (the newest round replaces a pending one)."""
+
+    keys: set
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, StatsRound)
+
+
+@dataclass
+class InspectLoaded(Message):
+    key: str
+    data: dict | None
+    error: str | None = None

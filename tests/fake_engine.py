@@ -9,7 +9,8 @@ import threading
 from dataclasses import dataclass, field
 
 from dindtui.engine import levels
-from dindtui.engine.details import ContainerRow, ImageRow, LevelDetails
+from dindtui.engine import inside
+from dindtui.engine.details import ContainerRow, ImageRow, LevelDetails, NetworkRow, VolumeRow
 from dindtui.engine.errors import DindtuiError
 from dindtui.engine.levels import Level
 from dindtui.engine.spawn import ExitEvent, SpawnResult
@@ -55,16 +56,81 @@ def fixed_details(path: str) -> LevelDetails:
                             endpoint="unix:///var/run/docker.sock",
                             containers=[ContainerRow("c1a2b3c4d5e6", "dindtui-l1",
                                                      "dindtui:latest", "running", "Up 2 hours",
-                                                     True)],
+                                                     True, "l1")],
                             images=[ImageRow("16331ace4159", ("dindtui:latest",), 413 * MB)])
     return LevelDetails(
         path, path.count("/") + 1, "ready", "26.1.5+dfsg1", "overlay2", "1", "privileged",
         "seed", "unix:///run/dindtui/c/l1/c/l2/c/l3/docker.sock", 2376, 3725.0, "dindtui-l3-cc",
-        containers=[ContainerRow("0a1b2c3d4e5f", "web", "tiny", "running", "Up 5 minutes", False),
+        containers=[ContainerRow("0a1b2c3d4e5f", "web", "tiny", "running", "Up 5 minutes", False,
+                                 ports="0.0.0.0:8080->80/tcp"),
                     ContainerRow("1b2c3d4e5f60", "job", "tiny", "exited",
                                  "Exited (0) 2 minutes ago", False)],
         images=[ImageRow("16331ace4159", ("dindtui:latest",), 413 * MB),
-                ImageRow("9f8e7d6c5b4a", ("tiny:latest",), 3 * MB)])
+                ImageRow("9f8e7d6c5b4a", ("tiny:latest",), 3 * MB, used_by=2)],
+        volumes=[VolumeRow("data", "local", 1)],
+        networks=[NetworkRow("aa11bb22cc33", "bridge", "bridge", "local", 1),
+                  NetworkRow("bb22cc33dd44", "host", "host", "local", 0)])
+
+
+def fixed_usage(points: int = 30) -> inside.Usage:
+    """A history that looks like a container at work (a wave), always the same."""
+    usage = inside.Usage()
+    for i in range(points):
+        usage.cpu.append(5 + 20 * abs((i % 10) - 5) / 5)
+        usage.memory.append((40 + i) * MB)
+    usage.memory_limit = 2000 * MB
+    return usage
+
+
+class FakeSampler:
+    """The stats sampler's surface: the app says what to follow; the test says what it read."""
+
+    def __init__(self, on_round) -> None:
+        self.on_round = on_round
+        self.targets: dict[str, tuple[str, str]] = {}
+        self.usage: dict[str, inside.Usage] = {}
+
+    def follow(self, targets: dict[str, tuple[str, str]]) -> None:
+        self.targets = dict(targets)
+
+    def read(self, usage: dict[str, inside.Usage]) -> None:
+        """A round of readings, as the real sampler's thread would report it."""
+        self.usage = dict(usage)
+        self.on_round(set(usage))
+
+    def close(self) -> None:
+        pass
+
+
+class FakeFollower:
+    """A log follower fed by the test (`feed`), drained by the screen like the real one."""
+
+    def __init__(self, on_ready, lines: list[str]) -> None:
+        self.on_ready = on_ready
+        self.pending: list[str] = list(lines)
+        self.ended = False
+        self.error: str | None = None
+        self.dropped = 0
+        self.closed = False
+        if self.pending:
+            on_ready()
+
+    def feed(self, lines: list[str]) -> None:
+        was_empty = not self.pending
+        self.pending += lines
+        if was_empty:
+            self.on_ready()
+
+    def drain(self) -> list[str]:
+        lines, self.pending = self.pending, []
+        return lines
+
+    def close(self) -> None:
+        self.closed = True
+
+
+LOG = [f"2026-11-29T09:00:{i:02d}.000000000Z GET /item/{i} 200" if i % 3 else
+       f"2026-11-29T09:00:{i:02d}.000000000Z POST /login 401 denied" for i in range(30)]
 
 
 def fixed_plan() -> CleanupPlan:
@@ -174,6 +240,44 @@ class FakeEngine:
     def shell(self, level: Level) -> int:
         self._call("shell", level.path)
         return self.shell_status
+
+    def container_shell(self, level: Level, ref: str) -> int:
+        self._call("container_shell", level.path, ref)
+        return self.shell_status
+
+    def inspect(self, level: Level, ref: str) -> dict:
+        self._call("inspect", level.path, ref)
+        return {"Id": ref + "9" * 52, "Name": "/web", "State": {"Status": "running",
+                "Running": True, "Pid": 4242}, "Config": {"Image": "tiny", "Env": ["A=1"],
+                "Cmd": ["/bin/sleep", "1d"]}, "Mounts": []}
+
+    def act(self, level: Level, ref: str, action: str) -> str:
+        self._call("act", level.path, ref, action)
+        return f"{ref} {action}ed in {level.label}"
+
+    def run(self, level: Level, image: str, command: str, name: str) -> ContainerRow:
+        self._call("run", level.path, image, command, name)
+        return ContainerRow("9" * 12, name or "fancy_name", image, "running", "Up 1 second")
+
+    def follow_logs(self, level: Level, ref: str, on_ready) -> FakeFollower:
+        self._call("follow_logs", level.path, ref)
+        self.follower = FakeFollower(on_ready, LOG)
+        return self.follower
+
+    def sampler(self, on_round) -> FakeSampler:
+        self.stats = FakeSampler(on_round)
+        return self.stats
+
+    def index(self, root: Level) -> tuple[list[inside.Hit], list[str]]:
+        self._call("index")
+        hits = []
+        for level in root.walk():
+            if level.state == "ready":
+                for row in fixed_details(level.label).containers:
+                    hits.append(inside.Hit(level.path, "container", row.name, row.id,
+                                           f"{row.image}  {row.state}",
+                                           f"{row.name} {row.image} {row.id}"))
+        return hits, []
 
     def watcher(self, on_event, on_state) -> FakeWatcher:
         self.on_event, self.on_state = on_event, on_state

@@ -3,7 +3,7 @@ every behaviour behind these screens has its test against the real engine)."""
 
 from __future__ import annotations
 
-from fake_engine import FakeEngine, fixed_plan, fixed_report, fixed_tree
+from fake_engine import FakeEngine, fixed_plan, fixed_report, fixed_tree, fixed_usage
 from dindtui.app import DindtuiApp
 from dindtui.engine.levels import Level
 from dindtui.engine.spawn import ExitEvent
@@ -32,6 +32,15 @@ class SnapshotApp(DindtuiApp):
         return super().set_timer(delay, callback, **kwargs)
 
 
+def feed_stats(app: SnapshotApp) -> None:
+    """One round of fixed readings: every level of the fixed tree, and the running container
+    of the deepest level."""
+    usage = {f"level:{path}": fixed_usage(20 + 5 * n)
+             for n, path in enumerate(("l1", "l1/l2", "l1/l2/l3"))}
+    usage["l1/l2/l3:0a1b2c3d4e5f"] = fixed_usage()
+    app.engine.stats.read(usage)
+
+
 def collapse_frame() -> CollapseScreen:
     return CollapseScreen(spinning=False)
 
@@ -42,5 +51,5 @@ COLLAPSE_EVENTS = [ExitEvent("l1/l2/l3", 3, "exiting", "e3f4a5b6c7d8"),
                    ExitEvent("l1/l2", 2, "exited", "d2e3f4a5b6c7"),
                    ExitEvent("l1", 1, "exiting", "c1a2b3c4d5e6")]
 
-__all__ = ["SnapshotApp", "fixed_tree", "fixed_plan", "CleanupDialog", "collapse_frame",
-           "COLLAPSE_EVENTS"]
+__all__ = ["SnapshotApp", "feed_stats", "fixed_tree", "fixed_plan", "CleanupDialog",
+           "collapse_frame", "COLLAPSE_EVENTS"]

@@ -5,7 +5,10 @@ from __future__ import annotations
 import time
 
 from snapshot_apps import (COLLAPSE_EVENTS, CleanupDialog, SnapshotApp, collapse_frame,
-                           fixed_plan, fixed_tree)
+                           feed_stats, fixed_plan, fixed_tree)
+
+from dindtui.screens.container import ContainerScreen
+from dindtui.screens.dialogs import RunDialog
 
 SIZE = (130, 36)
 
@@ -13,6 +16,67 @@ SIZE = (130, 36)
 def test_main_screen_with_a_three_level_tree_and_the_detail_pane(snap_compare):
     assert snap_compare(SnapshotApp(fixed_tree(), select="l1/l2/l3"), terminal_size=SIZE,
                         run_before=settle)
+
+
+def test_the_containers_of_a_level_with_cpu_and_memory(snap_compare):
+    assert snap_compare(SnapshotApp(fixed_tree(), select="l1/l2/l3"), terminal_size=SIZE,
+                        run_before=settle, press=["2"])
+
+
+def test_the_images_of_a_level(snap_compare):
+    assert snap_compare(SnapshotApp(fixed_tree(), select="l1/l2/l3"), terminal_size=SIZE,
+                        run_before=settle, press=["3"])
+
+
+async def open_web(pilot):
+    await settle(pilot)
+    await pilot.press("2", "enter")
+    await until(pilot, lambda: isinstance(pilot.app.screen, ContainerScreen))
+    await pilot.pause(0.1)
+
+
+def test_a_container_s_logs_followed(snap_compare):
+    assert snap_compare(SnapshotApp(fixed_tree(), select="l1/l2/l3"), terminal_size=SIZE,
+                        run_before=open_web)
+
+
+def test_a_container_s_logs_filtered_with_timestamps(snap_compare):
+    assert snap_compare(SnapshotApp(fixed_tree(), select="l1/l2/l3"), terminal_size=SIZE,
+                        run_before=open_web, press=["t", "slash", *"login", "enter"])
+
+
+def test_a_container_s_inspect(snap_compare):
+    async def inspect(pilot):
+        await open_web(pilot)
+        await pilot.press("i")
+        await until(pilot, lambda: pilot.app.screen.inspected and all(
+            w.is_finished for w in pilot.app.workers))
+        await pilot.pause(0.1)
+
+    assert snap_compare(SnapshotApp(fixed_tree(), select="l1/l2/l3"), terminal_size=SIZE,
+                        run_before=inspect)
+
+
+def test_find_in_every_level(snap_compare):
+    async def find(pilot):
+        await settle(pilot)
+        await pilot.press("slash", *"web")
+        await until(pilot, lambda: getattr(pilot.app.screen, "hits", None) is not None)
+        await pilot.pause(0.1)
+
+    assert snap_compare(SnapshotApp(fixed_tree(), select="l1/l2/l3"), terminal_size=SIZE,
+                        run_before=find)
+
+
+def test_the_run_dialog(snap_compare):
+    async def run(pilot):
+        await settle(pilot)
+        await pilot.press("3", "down", "r")
+        await until(pilot, lambda: isinstance(pilot.app.screen, RunDialog))
+        await pilot.pause(0.1)
+
+    assert snap_compare(SnapshotApp(fixed_tree(), select="l1/l2/l3"), terminal_size=SIZE,
+                        run_before=run)
 
 
 def test_disk_usage_view(snap_compare):
@@ -72,5 +136,14 @@ async def settle(pilot, timeout: float = 10):
         if loaded and selected and detailed and idle:
             break
         await pilot.pause(0.02)
+    if app.root is not None:
+        feed_stats(app)
     await pilot.pause(0.1)
     await pilot.pause()
+
+
+async def until(pilot, predicate, timeout: float = 10):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "the screen never got there"
+        await pilot.pause(0.02)

@@ -11,7 +11,7 @@ import time
 import pytest
 from textual.widgets import Button
 
-from fake_engine import FakeEngine
+from fake_engine import FakeEngine, fixed_usage
 from dindtui import app as app_module
 from dindtui.app import DindtuiApp
 from dindtui.engine import levels
@@ -20,8 +20,13 @@ from dindtui.engine.usage import CleanupPlan
 from dindtui.messages import DaemonEvent
 from dindtui.screens.collapse import CollapseScreen
 from dindtui.screens.dialogs import CleanupDialog, ConfirmDialog, NameDialog, QuitDialog
+from dindtui.screens.container import ContainerScreen
+from dindtui.screens.dialogs import RunDialog
 from dindtui.screens.help import HelpScreen
 from dindtui.screens.main import MainScreen
+from dindtui.screens.search import SearchScreen
+from dindtui.widgets.detail_pane import DetailPane
+from dindtui.widgets.tables import CONTAINER_BINDINGS, ContainersTable, ImagesTable
 from dindtui.widgets.banner import Banner
 from dindtui.widgets.level_tree import LevelTree
 
@@ -241,9 +246,11 @@ async def test_help_lists_every_key_of_the_main_screen(ui):
         await pilot.press("question_mark")
         await until(pilot, lambda: isinstance(app.screen, HelpScreen), "the help")
         text = app.screen.query_one("Markdown")._markdown
-        for binding in MainScreen.BINDINGS:
+        for binding in [*MainScreen.BINDINGS, *LevelTree.BINDINGS, *CONTAINER_BINDINGS,
+                        *ContainerScreen.BINDINGS, *ImagesTable.BINDINGS]:
             assert binding.tooltip in text
-        assert "`enter` / `s`" in text  # the tree's own key for the same action
+        assert "| `/` | find a container" in text
+        assert "| `/` | filter the log" in text
 
 
 async def test_an_event_reaches_the_tree_at_once_and_only_that_daemon_is_read_again(ui):
@@ -264,3 +271,154 @@ async def test_an_event_reaches_the_tree_at_once_and_only_that_daemon_is_read_ag
         await until(pilot, lambda: ui.engine.called("reread"), "the lazy re-read")
         assert ui.engine.called("reread") == [("l1",)]
         assert len(ui.engine.called("discover")) == discovered  # never the whole tree
+
+
+# ------------------------------------------------------------------ exploring a level
+
+
+async def into_containers(pilot, app, path: str = "l1/l2/l3") -> ContainersTable:
+    await loaded(pilot, app)
+    await select(pilot, app, path)
+    table = app.query_one(ContainersTable)
+    await until(pilot, lambda: table.row_count == 2, "the level's containers")
+    app.query_one(LevelTree).focus()
+    await pilot.press("enter")  # drills in: the containers tab, focused
+    await until(pilot, lambda: table.has_focus, "the containers table focused")
+    assert app.query_one(DetailPane).active_tab == "containers"
+    return table
+
+
+async def test_enter_drills_into_a_container_whose_logs_follow_filter_and_show_time(ui):
+    app = await ui.start()
+    async with app.run_test(size=SIZE) as pilot:
+        await into_containers(pilot, app)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, ContainerScreen), "the container")
+        screen = app.screen
+        log = screen.query_one("Log")
+        await until(pilot, lambda: log.line_count == 30, "the first lines")
+        assert ui.engine.called("follow_logs") == [("l1/l2/l3", "0a1b2c3d4e5f")]
+        assert log.lines[0] == "POST /login 401 denied"  # timestamps hidden by default
+        ui.engine.follower.feed(["2026-11-29T09:01:00.000000000Z POST /login 200 welcome"])
+        await until(pilot, lambda: log.line_count == 31, "a new line, followed")
+        await pilot.press("slash", *"login")
+        await until(pilot, lambda: log.line_count == 11, "only the matching lines")
+        assert all("login" in line for line in log.lines)
+        await pilot.press("enter", "t")
+        await until(pilot, lambda: log.lines[0].startswith("09:00:00.000 "), "timestamps")
+        ui.engine.follower.feed(["2026-11-29T09:02:00.000000000Z GET / 200"])
+        await pilot.pause(0.1)
+        assert log.line_count == 11  # a line that does not match stays out
+        await pilot.press("escape")  # closes the filter: every line again
+        await until(pilot, lambda: log.line_count == 32, "every line again")
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(app.screen, ContainerScreen), "back")
+        assert ui.engine.follower.closed
+
+
+async def test_destructive_container_keys_ask_first_and_start_does_not(ui):
+    app = await ui.start()
+    async with app.run_test(size=SIZE) as pilot:
+        await into_containers(pilot, app)
+        await pilot.press("S")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "the question")
+        await pilot.press("escape")
+        await pilot.pause(0.1)
+        assert ui.engine.called("act") == []
+        for key, action in (("S", "stop"), ("K", "kill"), ("R", "restart"), ("D", "remove")):
+            await pilot.press(key)
+            await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "the question")
+            await pilot.press("y")
+            await until(pilot, lambda action=action: ui.engine.called("act")[-1:] == [
+                ("l1/l2/l3", "0a1b2c3d4e5f", action)] and not app._busy, action)
+        await pilot.press("down", "U")  # the exited one: started without a question
+        await until(pilot, lambda: ui.engine.called("act")[-1:] == [
+            ("l1/l2/l3", "1b2c3d4e5f60", "start")], "start")
+
+
+async def test_a_level_s_own_container_is_never_stopped_from_the_table(ui):
+    app = await ui.start()
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, app)
+        await select(pilot, app, "")
+        table = app.query_one(ContainersTable)
+        await until(pilot, lambda: table.row_count == 1, "level 0's containers")
+        app.query_one(DetailPane).show_tab("containers")
+        await pilot.press("D")
+        await pilot.pause(0.1)
+        assert "is level" in ui.errors()[-1] and not isinstance(app.screen, ConfirmDialog)
+        await pilot.press("enter")  # a level's row leads to the level in the tree
+        await until(pilot, lambda: app.selected_path == "l1", "the level selected")
+        assert ui.engine.called("act") == []
+
+
+async def test_shell_into_a_container_goes_through_the_one_method(ui):
+    app = await ui.start()
+    opened = []
+    app.container_shell = lambda level, row: opened.append((level.path, row.name))
+    async with app.run_test(size=SIZE) as pilot:
+        await into_containers(pilot, app)
+        await pilot.press("s")
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, ContainerScreen), "the container")
+        await pilot.press("s")
+        assert opened == [("l1/l2/l3", "web"), ("l1/l2/l3", "web")]
+
+
+async def test_run_an_image_from_the_images_tab(ui):
+    app = await ui.start()
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, app)
+        await select(pilot, app, "l1/l2/l3")
+        await until(pilot, lambda: app.query_one(ImagesTable).row_count == 2, "images")
+        await pilot.press("3", "down", "r")
+        await until(pilot, lambda: isinstance(app.screen, RunDialog), "the run dialog")
+        assert app.screen.query_one("#image").value == "tiny:latest"
+        await pilot.press(*"/bin/sleep 1d", "tab", *"napper", "enter")
+        await until(pilot, lambda: ui.engine.called("run") and not app._busy, "the run")
+        assert ui.engine.called("run") == [("l1/l2/l3", "tiny:latest", "/bin/sleep 1d",
+                                            "napper")]
+        assert any("napper (tiny:latest) is running in l1/l2/l3" in t for t in ui.infos())
+
+
+async def test_find_goes_to_the_level_and_the_row(ui):
+    app = await ui.start()
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, app)
+        await pilot.press("slash")
+        await until(pilot, lambda: isinstance(app.screen, SearchScreen)
+                    and app.screen.hits is not None, "the index")
+        await pilot.press(*"job l1/l2/l3")
+        await until(pilot, lambda: len(app.screen.shown) == 1, "one hit")
+        await pilot.press("enter")
+        table = app.query_one(ContainersTable)
+        await until(pilot, lambda: app.selected_path == "l1/l2/l3" and table.selected
+                    is not None and table.selected.name == "job", "the row of job")
+        assert app.query_one(DetailPane).active_tab == "containers"
+
+
+async def test_readings_reach_the_tree_the_graphs_and_the_table(ui):
+    app = await ui.start()
+    async with app.run_test(size=SIZE) as pilot:
+        table = await into_containers(pilot, app)
+        targets = ui.engine.stats.targets
+        assert "level:l1/l2/l3" in targets and "l1/l2/l3:0a1b2c3d4e5f" in targets
+        assert "l1/l2/l3:1b2c3d4e5f60" not in targets  # exited: nothing to read
+        ui.engine.stats.read({"level:l1/l2/l3": fixed_usage(),
+                              "l1/l2/l3:0a1b2c3d4e5f": fixed_usage()})
+        await pilot.pause(0.1)
+        label = app.query_one(LevelTree)._by_path["l1/l2/l3"].label.plain
+        assert "69.0 MB" in label and "21.0%" in label
+        assert str(table.get_row("0a1b2c3d4e5f")[5]) == "69.0 MB"
+        graph = app.query_one("#cpu-graph")
+        assert "21.0%" in str(graph.query_one(".label").render())
+
+
+async def test_the_command_palette_has_container_actions_and_tree_search(ui):
+    app = await ui.start()
+    async with app.run_test(size=SIZE) as pilot:
+        await into_containers(pilot, app)
+        titles = [command.title for command in app.get_system_commands(app.screen)]
+        for binding in CONTAINER_BINDINGS:
+            assert f"Container: {binding.description}" in titles
+        assert "Find" in titles and "Run" in titles

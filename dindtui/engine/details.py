@@ -1,30 +1,16 @@
-"""What the detail pane shows about one level: its daemon, its containers and its images."""
+"""What the detail pane shows about one level: its daemon, and what runs inside it (inside.py)."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
 
-from . import connect, levels
+from . import connect, inside, levels
 from .images import API_ERRORS
+from .inside import ContainerRow, ImageRow, NetworkRow, VolumeRow
 from .levels import Level
 
-
-@dataclass(frozen=True)
-class ContainerRow:
-    id: str
-    name: str
-    image: str
-    state: str
-    status: str
-    is_level: bool
-
-
-@dataclass(frozen=True)
-class ImageRow:
-    id: str
-    tags: tuple[str, ...]
-    size: int
+__all__ = ["ContainerRow", "ImageRow", "LevelDetails", "NetworkRow", "VolumeRow", "level_details"]
 
 
 @dataclass
@@ -43,6 +29,8 @@ class LevelDetails:
     volume: str | None = None
     containers: list[ContainerRow] = field(default_factory=list)
     images: list[ImageRow] = field(default_factory=list)
+    volumes: list[VolumeRow] = field(default_factory=list)
+    networks: list[NetworkRow] = field(default_factory=list)
     error: str | None = None
 
 
@@ -69,16 +57,9 @@ def level_details(level: Level) -> LevelDetails:
         details.version = info.get("ServerVersion") or details.version
         details.storage_driver = info.get("Driver")
         details.cgroup_version = info.get("CgroupVersion")
-        for summary in client.api.containers(all=True):
-            labels = summary.get("Labels") or {}
-            details.containers.append(ContainerRow(
-                summary["Id"][:12], (summary.get("Names") or ["/?"])[0][1:],
-                summary.get("Image", ""), summary.get("State", ""), summary.get("Status", ""),
-                levels.LABEL_NAME in labels))
-        for image in client.api.images():
-            details.images.append(ImageRow(image["Id"].split(":")[-1][:12],
-                                           tuple(image.get("RepoTags") or ("<none>",)),
-                                           image.get("Size", 0)))
+        found = inside.contents(level)
+        details.containers, details.images = found.containers, found.images
+        details.volumes, details.networks = found.volumes, found.networks
     except API_ERRORS as exc:
         details.error = f"daemon did not answer: {exc}"
     return details

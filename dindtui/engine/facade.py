@@ -5,8 +5,10 @@ drive this one."""
 
 from __future__ import annotations
 
-from . import details, levels, live, shell, usage
+from . import details, inside, levels, live, shell, usage
 from . import spawn as spawning
+from typing import Callable
+
 from .levels import Level
 from .progress import ProgressCallback
 from .watcher import EventCallback, EventWatcher, StateCallback
@@ -52,6 +54,29 @@ class Engine:
     def shell(self, level: Level) -> int:
         """An interactive shell on this process's terminal (the caller suspends its UI)."""
         return shell.interactive(level)
+
+    def container_shell(self, level: Level, ref: str) -> int:
+        """A shell inside one container of the level, on this process's terminal."""
+        return shell.container_shell(level, ref)
+
+    def inspect(self, level: Level, ref: str) -> dict:
+        return inside.inspect(level, ref)
+
+    def act(self, level: Level, ref: str, action: str) -> str:
+        return inside.act(level, ref, action)
+
+    def run(self, level: Level, image: str, command: str, name: str) -> inside.ContainerRow:
+        return inside.run(level, image, command, name)
+
+    def follow_logs(self, level: Level, ref: str,
+                    on_ready: Callable[[], None]) -> inside.LogFollower:
+        return inside.LogFollower(level, ref, on_ready).start()
+
+    def sampler(self, on_round: Callable[[set[str]], None]) -> inside.StatsSampler:
+        return inside.StatsSampler(on_round)
+
+    def index(self, root: Level) -> tuple[list[inside.Hit], list[str]]:
+        return inside.index(root)
 
     def watcher(self, on_event: EventCallback, on_state: StateCallback) -> EventWatcher:
         return EventWatcher(on_event, on_state)

@@ -10,6 +10,7 @@ import socket
 import sys
 import time
 from dataclasses import dataclass
+from typing import Any, cast
 
 
 from . import levels
@@ -36,7 +37,16 @@ class ExecResult:
     stderr: str
 
 
-def _container(level: Level):
+@dataclass(frozen=True)
+class Target:
+    """Where a shell or a command runs: one container, on the daemon that runs it."""
+
+    client: object
+    container: str
+    label: str  # how messages name it: "level l1/l2", "container web in l1/l2"
+
+
+def _container(level: Level) -> Target:
     if level.depth == 0:
         raise DindtuiError("level 0 is the engine itself, not a container: open a shell on "
                            "that machine instead")
@@ -46,18 +56,38 @@ def _container(level: Level):
     if level.state == levels.PAUSED:
         raise DindtuiError(f"level {level.path} is paused: `docker unpause "
                            f"{level.container_name}` first")
-    return levels.parent_client(level), level.container_id
+    return Target(levels.parent_client(level), level.container_id, f"level {level.path}")
+
+
+def container_target(level: Level, ref: str) -> Target:
+    """A container running inside `level` (not the level's own container)."""
+    from . import inside
+
+    client = inside.level_client(level)
+    info = inside.resolve(level, ref, client)
+    name = info["Name"].lstrip("/")
+    state = (info.get("State") or {})
+    if not state.get("Running") or state.get("Paused"):
+        word = "paused" if state.get("Paused") else state.get("Status", "not running")
+        raise DindtuiError(f"container {name} in {level.label} is {word}: nothing to shell "
+                           "into" + (" (start it first)" if not state.get("Paused") else ""))
+    return Target(client, info["Id"], f"container {name} in {level.label}")
 
 
 def exec_in(level: Level, argv: list[str]) -> ExecResult:
     """Run `argv` inside the level's container; its output and exit status."""
-    client, container = _container(level)
+    return exec_at(_container(level), argv)
+
+
+def exec_at(target: Target, argv: list[str]) -> ExecResult:
+    client = cast(Any, target.client)
     try:
-        exec_id = client.api.exec_create(container, argv, stdout=True, stderr=True)["Id"]
+        exec_id = client.api.exec_create(target.container, argv, stdout=True,
+                                         stderr=True)["Id"]
         out, err = client.api.exec_start(exec_id, demux=True)
         code = client.api.exec_inspect(exec_id).get("ExitCode")
     except API_ERRORS as exc:
-        raise DindtuiError(f"exec in {level.path} failed: "
+        raise DindtuiError(f"exec in {target.label} failed: "
                            f"{getattr(exc, 'explanation', None) or exc}") from None
     if code is None:
         code = 126
@@ -66,23 +96,47 @@ def exec_in(level: Level, argv: list[str]) -> ExecResult:
 
 
 def login_shell(level: Level) -> str:
-    result = exec_in(level, ["/bin/sh", "-c", FIND_SHELL])
+    return find_shell(_container(level))
+
+
+def find_shell(target: Target) -> str:
+    """The login shell, else bash, else sh; a clear error when the image has none."""
+    try:
+        result = exec_at(target, ["/bin/sh", "-c", FIND_SHELL])
+    except DindtuiError as exc:
+        if "executable file not found" in str(exc) or "no such file" in str(exc).lower():
+            raise DindtuiError(f"no shell in {target.label}: its image has neither bash nor "
+                               "sh") from None
+        raise
     shell = result.stdout.strip().splitlines()[-1:] if result.exit_code == 0 else []
     if not shell:
-        raise DindtuiError(f"no shell found in level {level.path} (tried the login shell, "
-                           "bash and sh)")
+        raise DindtuiError(f"no shell in {target.label}: its image has neither bash nor sh "
+                           "(tried the login shell too)")
     return shell[0]
 
 
 def interactive(level: Level, argv: list[str] | None = None, stdin=None, stdout=None) -> int:
     """Attach this process's standard streams to a shell (or `argv`) in the level; its exit
+    status (see `interactive_at`)."""
+    return interactive_at(_container(level), argv, stdin, stdout)
+
+
+def container_shell(level: Level, ref: str, argv: list[str] | None = None, stdin=None,
+                    stdout=None) -> int:
+    """A shell (or `argv`) inside container `ref` of the level: bash, else sh."""
+    return interactive_at(container_target(level, ref), argv, stdin, stdout)
+
+
+def interactive_at(target: Target, argv: list[str] | None = None, stdin=None,
+                   stdout=None) -> int:
+    """Attach this process's standard streams to a shell (or `argv`) in the target; its exit
     status. On a terminal: a raw TTY with window-size changes forwarded. Otherwise (a pipe, a
     file): no TTY, the output streams kept apart, and the end of input passed on, so that
     `echo 'echo hi' | dindtui shell l1` ends."""
     stdin = stdin if stdin is not None else sys.stdin
     stdout = stdout if stdout is not None else sys.stdout
-    client, container = _container(level)
-    argv = argv or [login_shell(level), "-l"]
+    client, container = cast(Any, target.client), target.container
+    argv = argv or [find_shell(target), "-l"]
     is_tty = os.isatty(stdin.fileno())
     environment = {"TERM": os.environ.get("TERM", "xterm")}
     try:
@@ -90,7 +144,7 @@ def interactive(level: Level, argv: list[str] | None = None, stdin=None, stdout=
                                          environment=environment)["Id"]
         conn = client.api.exec_start(exec_id, tty=is_tty, socket=True)
     except API_ERRORS as exc:
-        raise DindtuiError(f"shell in {level.path} failed: "
+        raise DindtuiError(f"shell in {target.label} failed: "
                            f"{getattr(exc, 'explanation', None) or exc}") from None
     sock = getattr(conn, "_sock", conn)
 
@@ -124,10 +178,10 @@ def interactive(level: Level, argv: list[str] | None = None, stdin=None, stdout=
             sock.close()
         except OSError:
             pass
-    return _exit_code(client, exec_id, level)
+    return _exit_code(client, exec_id, target.label)
 
 
-def _exit_code(client, exec_id: str, level: Level, timeout: float = 10) -> int:
+def _exit_code(client, exec_id: str, label: str, timeout: float = 10) -> int:
     """The exec's own exit status, waited for (the stream may end a moment before the daemon
     records it); an error, never a made-up status, when it cannot be had."""
     deadline = time.monotonic() + timeout
@@ -135,12 +189,12 @@ def _exit_code(client, exec_id: str, level: Level, timeout: float = 10) -> int:
         try:
             info = client.api.exec_inspect(exec_id)
         except API_ERRORS as exc:
-            raise DindtuiError(f"the shell in {level.path} ended, but its exit status could "
+            raise DindtuiError(f"the shell in {label} ended, but its exit status could "
                                f"not be read: {exc}") from None
         if not info.get("Running") and info.get("ExitCode") is not None:
             return info["ExitCode"]
         if time.monotonic() > deadline:
-            raise DindtuiError(f"the shell in {level.path} ended, but the daemon reported no "
+            raise DindtuiError(f"the shell in {label} ended, but the daemon reported no "
                                f"exit status within {timeout:.0f}s")
         time.sleep(0.05)
 

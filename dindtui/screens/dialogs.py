@@ -3,6 +3,7 @@ for the type `Dialog`, which every subclass matches, so no CSS is templated per 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TypeVar
 
 from rich.table import Table
@@ -83,6 +84,57 @@ class NameDialog(Dialog[str | None]):
     @on(Button.Pressed, "#spawn")
     def accept(self) -> None:
         self.dismiss(self.query_one(Input).value.strip() or self.default)
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    image: str
+    command: str
+    name: str
+
+
+class RunDialog(Dialog["RunRequest | None"]):
+    """`docker run -d` in a level: the image (one of the level's own), a command, a name."""
+
+    BINDINGS = [Binding("escape", "cancel", "cancel")]
+    DEFAULT_CSS = """
+    RunDialog Input { margin-bottom: 1; }
+    """
+
+    def __init__(self, level_label: str, image: str = "", images: tuple[str, ...] = ()) -> None:
+        super().__init__()
+        self.level_label, self.image, self.images = level_label, image, images
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(f"Run a container in [b]{self.level_label}[/b] (detached).")
+            yield Input(value=self.image, placeholder="image (one of this level's)", id="image")
+            yield Input(placeholder="command (empty: the image's own)", id="command")
+            yield Input(placeholder="name (empty: Docker picks one)", id="name",
+                        restrict=r"[a-zA-Z0-9_.-]*")
+            if self.images:
+                yield Static(Text("images here: " + ", ".join(self.images[:8]), style="dim"))
+            with Horizontal():
+                yield Button("Cancel", id="cancel")
+                yield Button("Run", id="run", variant="primary")
+
+    def on_mount(self) -> None:
+        self.query_one("#command" if self.image else "#image", Input).focus()
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#run")
+    def accept(self) -> None:
+        image = self.query_one("#image", Input).value.strip()
+        if not image:
+            self.notify("an image is needed", severity="warning")
+            self.query_one("#image", Input).focus()
+            return
+        self.dismiss(RunRequest(image, self.query_one("#command", Input).value,
+                                self.query_one("#name", Input).value))
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:

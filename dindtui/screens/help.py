@@ -1,5 +1,5 @@
-"""The `?` screen: the keys, generated from the main screen's real bindings (their tooltips
-say what each does), then what a level is."""
+"""The `?` screen: the keys, generated from the real bindings of the screens and tables
+(their tooltips say what each does), then what a level is."""
 
 from __future__ import annotations
 
@@ -28,19 +28,26 @@ def key_table(bindings: list[BindingType]) -> str:
     """A Markdown table of keys: one row per action that has a tooltip, with every key bound to
     that action anywhere in `bindings` (a widget's `enter` and the screen's `s`, say)."""
     keys: dict[str, list[str]] = {}
+
+    def action_of(binding: Binding) -> str:
+        return binding.action.split(".", 1)[-1] if binding.action.startswith(
+            ("screen.", "app.")) else binding.action
+
     for binding in bindings:
         if isinstance(binding, Binding):
-            action = binding.action.split(".", 1)[-1]
-            keys.setdefault(action, [])
+            keys.setdefault(action_of(binding), [])
             for key in binding.key.split(","):
-                keys[action].insert(0 if not binding.tooltip else len(keys[action]),
-                                    "?" if key == "question_mark" else key)
+                key = {"question_mark": "?", "slash": "/"}.get(key, key)
+                if key not in keys[action_of(binding)]:
+                    keys[action_of(binding)].insert(
+                        0 if not binding.tooltip else len(keys[action_of(binding)]), key)
     rows = ["| key | does |", "|---|---|"]
+    done = set()
     for binding in bindings:
-        if isinstance(binding, Binding) and binding.tooltip:
-            shown = " / ".join(f"`{key}`" for key in keys[binding.action])
+        if isinstance(binding, Binding) and binding.tooltip and action_of(binding) not in done:
+            done.add(action_of(binding))
+            shown = " / ".join(f"`{key}`" for key in keys[action_of(binding)])
             rows.append(f"| {shown} | {binding.tooltip} |")
-    rows.append("| `ctrl+p` | command palette (every action, by name) |")
     return "\n".join(rows)
 
 
@@ -52,13 +59,18 @@ class HelpScreen(ModalScreen[None]):
     """
     BINDINGS = [Binding("escape,q,question_mark", "close", "close")]
 
-    def __init__(self, bindings: list[BindingType]) -> None:
+    def __init__(self, sections: list[tuple[str, list[BindingType]]]) -> None:
         super().__init__()
-        self.bindings = bindings
+        self.sections = sections
 
     def compose(self) -> ComposeResult:
+        text = INTRO
+        for title, bindings in self.sections:
+            text += f"\n## {title}\n\n{key_table(bindings)}\n"
+        text += "\n`ctrl+p` opens the command palette: every action by name, and every " \
+                "container and image of the tree.\n"
         with VerticalScroll():
-            yield Markdown(INTRO + "\n" + key_table(self.bindings) + "\n" + OUTRO)
+            yield Markdown(text + OUTRO)
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -13,11 +13,12 @@ from textual.containers import Horizontal
 from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Header, Tree
+from textual.widgets import DataTable, Footer, Header, Tree
 
 from ..engine import levels
 from ..engine.details import LevelDetails
 from ..engine.errors import DindtuiError
+from ..engine.inside import ContainerRow, Hit
 from ..engine.levels import Level
 from ..engine.progress import Progress
 from ..engine.usage import CleanupPlan
@@ -25,8 +26,11 @@ from ..widgets.banner import Banner
 from ..widgets.detail_pane import DetailPane
 from ..widgets.greeting import Greeting
 from ..widgets.level_tree import LevelTree
+from ..widgets.tables import CONTAINER_BINDINGS, ContainersTable, ImagesTable
 from ..widgets.task_bar import TaskBar
-from .dialogs import CleanupDialog, ConfirmDialog, NameDialog, QuitDialog
+from .container import ContainerScreen
+from .dialogs import CleanupDialog, ConfirmDialog, NameDialog, QuitDialog, RunDialog, RunRequest
+from .search import SearchScreen
 from .help import HelpScreen
 from .usage import UsageScreen
 
@@ -48,12 +52,26 @@ class MainScreen(Screen[None]):
                 tooltip="exit the selected level and everything below it"),
         Binding("s", "shell", "shell",
                 tooltip="shell into the selected level (exit the shell to come back)"),
+        Binding("r", "run_image", "run",
+                tooltip="run an image in the selected level (image, command, name)"),
+        Binding("slash", "find", "find",
+                tooltip="find a container or an image in every level"),
         Binding("d", "usage", "disk", tooltip="disk usage of every level's volume"),
         Binding("c", "cleanup", "cleanup",
                 tooltip="cleanup: free the volumes of dead and exited levels"),
         Binding("v", "revive", "revive", tooltip="revive the selected stopped level and the "
                 "stopped ones inside it (level 0: all)"),
-        Binding("r", "refresh", "refresh", tooltip="refresh now"),
+        Binding("1", "show_tab('level')", "level", show=False,
+                tooltip="the level: its daemon, CPU, memory and disk over time"),
+        Binding("2", "show_tab('containers')", "containers", show=False,
+                tooltip="the containers inside the level (enter opens one)"),
+        Binding("3", "show_tab('images')", "images", show=False,
+                tooltip="the images inside the level (r runs one)"),
+        Binding("4", "show_tab('volumes')", "volumes", show=False,
+                tooltip="the volumes inside the level"),
+        Binding("5", "show_tab('networks')", "networks", show=False,
+                tooltip="the networks inside the level"),
+        Binding("ctrl+r", "refresh", "refresh", show=False, tooltip="read everything again now"),
         Binding("question_mark", "help", "help", tooltip="this help"),
         Binding("q", "quit_app", "quit",
                 tooltip="quit (levels keep running unless you collapse them)"),
@@ -114,7 +132,28 @@ class MainScreen(Screen[None]):
         app, pane = self.dindtui, self._one(DetailPane)
         if pane is not None and details.path == (app.selected_path or "host"):
             volume = app.report.by_level().get(app.selected_path) if app.report else None
-            pane.show(details, volume)
+            pane.show(details, volume, app.container_usage(app.selected_path))
+            if self._going_to is not None and self._going_to.level == app.selected_path:
+                hit, self._going_to = self._going_to, None
+                if hit.kind == "container":
+                    pane.show_tab("containers")
+                    pane.query_one(ContainersTable).select_id(hit.id)
+                else:
+                    pane.show_tab("images")
+                    pane.query_one(ImagesTable).select_id(hit.id)
+
+    def show_stats(self) -> None:
+        """A round of CPU and memory readings: the tree's figures and the level's graphs."""
+        app = self.dindtui
+        tree, pane = self._one(LevelTree), self._one(DetailPane)
+        if tree is not None and app.root is not None:
+            tree.show_usage(app.level_usage())
+        if pane is not None:
+            level = app.selected_level()
+            if level is not None:
+                pane.show_usage(level.depth, app.level_usage().get(level.path),
+                                app.container_usage(level.path),
+                                app.disk_history.get(level.path, ()))
 
     def task_started(self, title: str) -> None:
         bar = self._one(TaskBar)
@@ -130,6 +169,18 @@ class MainScreen(Screen[None]):
         bar = self._one(TaskBar)
         if bar is not None:
             bar.finish()
+
+    _going_to: Hit | None = None
+
+    def go_to(self, hit: Hit) -> None:
+        """Show a search result: its level selected in the tree, its row in the level's table
+        (once the level's details arrive)."""
+        self._going_to = hit
+        tree = self._one(LevelTree)
+        if tree is not None:
+            tree.select_path(hit.level)
+        if self.dindtui.selected_path == hit.level:
+            self.dindtui.reload_selected()
 
     @on(Tree.NodeHighlighted)
     def node_highlighted(self, message: Tree.NodeHighlighted) -> None:
@@ -194,6 +245,90 @@ class MainScreen(Screen[None]):
         self.dindtui.open_shell(level)
         self.dindtui.refresh_tree()
 
+    def action_drill_in(self) -> None:
+        """enter on a level: into its containers."""
+        pane = self._one(DetailPane)
+        if pane is not None and not pane.has_class("hidden"):
+            pane.show_tab("containers")
+
+    def action_show_tab(self, tab: str) -> None:
+        pane = self._one(DetailPane)
+        if pane is None or pane.has_class("hidden"):
+            self.notify("spawn a level first (n): level 0 alone has nothing to show",
+                        severity="warning")
+            return
+        pane.show_tab(tab)
+
+    def action_find(self) -> None:
+        def found(hit: Hit | None) -> None:
+            if hit is not None:
+                self.go_to(hit)
+
+        self.app.push_screen(SearchScreen(), found)
+
+    def _container(self) -> tuple[Level, ContainerRow] | None:
+        level, table = self.dindtui.selected_level(), self._one(ContainersTable)
+        row = table.selected if table is not None else None
+        if level is None or row is None:
+            self.notify("no container selected", severity="warning")
+            return None
+        return level, row
+
+    @on(DataTable.RowSelected, "ContainersTable")
+    def container_chosen(self, event: DataTable.RowSelected) -> None:
+        self.open_container()
+
+    def open_container(self, tab: str = "logs") -> None:
+        chosen = self._container()
+        if chosen is None:
+            return
+        level, row = chosen
+        if row.is_level and row.level_path is not None:
+            self.query_one(LevelTree).select_path(row.level_path)
+            self.query_one(LevelTree).focus()
+            return
+        self.dindtui.open_container(level, row, tab)
+
+    def action_container_logs(self) -> None:
+        self.open_container("logs")
+
+    def action_container_inspect(self) -> None:
+        self.open_container("inspect")
+
+    def action_container_shell(self) -> None:
+        chosen = self._container()
+        if chosen is not None:
+            self.dindtui.container_shell(*chosen)
+
+    def action_container_act(self, action: str) -> None:
+        chosen = self._container()
+        if chosen is not None:
+            self.dindtui.confirm_container_action(*chosen, action)
+
+    def action_run_image(self) -> None:
+        level = self._target("run an image in", allow_root=True)
+        if level is None:
+            return
+        if level.state != levels.READY:
+            self.notify(f"level {level.label} is {level.state}: nothing can run in it",
+                        severity="error")
+            return
+        pane = self._one(DetailPane)
+        image, tags = "", cast("tuple[str, ...]", ())
+        if pane is not None and pane.details is not None:
+            tags = tuple(t for row in pane.details.images for t in row.tags if t != "<none>")
+            chosen = pane.query_one(ImagesTable).selected
+            if chosen is not None and (pane.active_tab == "images" or not tags):
+                image = chosen.tags[0] if chosen.tags[0] != "<none>" else chosen.id
+        app = self.dindtui
+
+        def chosen_run(request: RunRequest | None) -> None:
+            if request is not None and app.start_task(f"running {request.image} in "
+                                                      f"{level.label}"):
+                app.run_image(level, request)
+
+        app.push_screen(RunDialog(level.label, image, tags), chosen_run)
+
     def action_usage(self) -> None:
         self.app.push_screen(UsageScreen(self.dindtui.report))
         self.dindtui.measure_usage()
@@ -224,7 +359,14 @@ class MainScreen(Screen[None]):
         self.dindtui.measure_usage()
 
     def action_help(self) -> None:
-        self.app.push_screen(HelpScreen(list(self.BINDINGS) + list(LevelTree.BINDINGS)))
+        self.app.push_screen(HelpScreen([
+            ("The tree and the level", list(self.BINDINGS) + list(LevelTree.BINDINGS)),
+            ("A level's containers (tab 2) and a container's screen",
+             [Binding("enter", "open", "open", tooltip="open the container (logs, inspect, "
+                      "stats); on a level: go to it in the tree")]
+             + list(CONTAINER_BINDINGS) + list(ImagesTable.BINDINGS)
+             + [b for b in ContainerScreen.BINDINGS if b not in CONTAINER_BINDINGS]),
+        ]))
 
     def action_quit_app(self) -> None:
         app = self.dindtui

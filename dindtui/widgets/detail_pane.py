@@ -1,16 +1,24 @@
-"""Everything about the selected level: its daemon, containers, images and volume usage."""
+"""Everything about the selected level, in tabs: the level itself (its daemon, and its CPU,
+memory and disk over the last minutes), then what runs inside it: containers, images, volumes
+and networks, as live tables (widgets/tables.py)."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import VerticalScroll
-from textual.widgets import DataTable, Static
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Sparkline, Static, TabbedContent, TabPane
 
 from ..engine.details import LevelDetails
+from ..engine.inside import Usage
 from ..engine.usage import VolumeUsage
-from ..formatting import STATE_STYLE, duration, human
+from ..formatting import STATE_STYLE, duration, human, percent
+from .tables import ContainersTable, ImagesTable, NetworksTable, VolumesTable
+
+TABS = ("level", "containers", "images", "volumes", "networks")
 
 
 def facts_table(details: LevelDetails, usage: VolumeUsage | None) -> Table:
@@ -35,26 +43,97 @@ def facts_table(details: LevelDetails, usage: VolumeUsage | None) -> Table:
         if usage is not None:
             size = f"  {human(usage.bytes)} own, {human(usage.shared_bytes)} linked"
         table.add_row("volume", details.volume + size)
+    running = sum(1 for c in details.containers if c.state == "running")
+    table.add_row("inside", f"{running} running / {len(details.containers)} containers, "
+                            f"{len(details.images)} images, {len(details.volumes)} volumes")
     if details.error:
         table.add_row("error", Text(details.error, style="red"))
     return table
 
 
-class DetailPane(VerticalScroll):
+class Graph(Horizontal):
+    """A labelled sparkline: what, the latest value, and the recent history."""
+
     DEFAULT_CSS = """
-    DetailPane { width: 2fr; border: round $secondary; padding: 0 1; }
-    DetailPane .heading { margin-top: 1; text-style: bold; color: $accent; }
-    DetailPane DataTable { height: auto; max-height: 14; }
+    Graph { height: 1; }
+    Graph > .label { width: 22; color: $text-muted; }
+    Graph > Sparkline { width: 1fr; }
+    """
+
+    def __init__(self, label: str, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.label = label
+
+    def compose(self) -> ComposeResult:
+        yield Static(self.label, classes="label")
+        yield Sparkline([], min_color="green", max_color="red")
+
+    def show(self, value: str, data: Sequence[float]) -> None:
+        self.query_one(".label", Static).update(f"{self.label} {value}")
+        self.query_one(Sparkline).data = list(data) or [0]
+
+
+class ResourceGraphs(Vertical):
+    """The level's CPU and memory (its container, read on the parent's daemon: everything
+    inside it counts) and the growth of its volume."""
+
+    DEFAULT_CSS = """
+    ResourceGraphs { height: auto; margin-top: 1; }
+    ResourceGraphs > .note { color: $text-muted; }
     """
 
     def compose(self) -> ComposeResult:
-        yield Static(id="facts")
-        yield Static("Containers", classes="heading")
-        yield DataTable(id="containers", cursor_type="row", zebra_stripes=True)
-        yield Static("Images", classes="heading")
-        yield DataTable(id="images", cursor_type="row", zebra_stripes=True)
+        yield Graph("cpu", id="cpu-graph")
+        yield Graph("memory", id="memory-graph")
+        yield Graph("disk", id="disk-graph")
+        yield Static("", classes="note")
+
+    def show(self, depth: int, usage: Usage | None,
+             disk: Sequence[tuple[float, int]]) -> None:
+        cpu, memory = self.query_one("#cpu-graph", Graph), self.query_one("#memory-graph", Graph)
+        if usage is not None:
+            cpu.show(percent(usage.cpu_now) or "…", usage.cpu)
+            limit = f" / {human(usage.memory_limit)}" if usage.memory_limit else ""
+            memory.show(human(usage.memory_now) + limit, usage.memory)
+        else:
+            cpu.show("-", [])
+            memory.show("-", [])
+        values = [b for _, b in disk]
+        growth = ""
+        if len(disk) > 1:
+            delta, minutes = disk[-1][1] - disk[0][1], (disk[-1][0] - disk[0][0]) / 60
+            growth = f" ({'+' if delta >= 0 else ''}{human(delta)} in {minutes:.0f}m)"
+        self.query_one("#disk-graph", Graph).show(
+            (human(values[-1]) + growth) if values else "-", values)
+        self.query_one(".note", Static).update(
+            "" if depth else "level 0 is the engine itself: its levels have graphs")
+
+
+class DetailPane(Vertical):
+    DEFAULT_CSS = """
+    DetailPane { width: 2fr; border: round $secondary; padding: 0 1; }
+    DetailPane TabbedContent { height: 1fr; }
+    DetailPane TabPane { padding: 0; }
+    DetailPane DataTable { height: 1fr; }
+    """
+
+    def compose(self) -> ComposeResult:
+        with TabbedContent(id="tabs"):
+            with TabPane("level", id="level"):
+                with VerticalScroll():
+                    yield Static(id="facts")
+                    yield ResourceGraphs()
+            with TabPane("containers", id="containers"):
+                yield ContainersTable(id="containers-table")
+            with TabPane("images", id="images"):
+                yield ImagesTable(id="images-table")
+            with TabPane("volumes", id="volumes"):
+                yield VolumesTable(id="volumes-table")
+            with TabPane("networks", id="networks"):
+                yield NetworksTable(id="networks-table")
 
     _pending: tuple[LevelDetails, VolumeUsage | None] | None = None
+    details: LevelDetails | None = None
 
     def on_mount(self) -> None:
         self.border_title = "level"
@@ -64,33 +143,42 @@ class DetailPane(VerticalScroll):
         if self._pending is not None:
             self.show(*self._pending)
 
-    def _columns(self) -> None:
-        """Made once, whichever comes first: the mount, or the first details to show."""
-        containers = self.query_one("#containers", DataTable)
-        if not containers.columns:
-            containers.add_columns("id", "name", "image", "status")
-        images = self.query_one("#images", DataTable)
-        if not images.columns:
-            images.add_columns("id", "tags", "size")
-
-    def show(self, details: LevelDetails, usage: VolumeUsage | None = None) -> None:
-        if not self.query("#images"):  # details can come before this pane is composed
-            self._pending = (details, usage)
+    def show(self, details: LevelDetails, usage: VolumeUsage | None = None,
+             container_usage: dict[str, Usage] | None = None) -> None:
+        if not self.query("#networks-table") or not self.query("#facts"):
+            self._pending = (details, usage)  # details can come before the pane is composed
             return
         self._pending = None
-        self._columns()
+        self.details = details
         self.border_title = details.path
         self.query_one("#facts", Static).update(facts_table(details, usage))
-        containers = self.query_one("#containers", DataTable)
-        containers.clear()
-        for row in details.containers:
-            name = Text(row.name, style="bold" if row.is_level else "")
-            if row.is_level:
-                name.append(" (level)", style="dim")
-            containers.add_row(row.id, name, row.image,
-                               Text(row.status, style="green" if row.state == "running"
-                                    else "red"))
-        images = self.query_one("#images", DataTable)
-        images.clear()
-        for image in details.images:
-            images.add_row(image.id, ", ".join(image.tags), human(image.size))
+        path = "" if details.depth == 0 else details.path
+        self.query_one(ContainersTable).show(path, details.containers, container_usage)
+        self.query_one(ImagesTable).show(details.images)
+        self.query_one(VolumesTable).show(details.volumes)
+        self.query_one(NetworksTable).show(details.networks)
+        tabs = self.query_one(TabbedContent)
+        running = sum(1 for c in details.containers if c.state == "running")
+        for tab, count in (("containers", f"{running}/{len(details.containers)}"),
+                           ("images", len(details.images)), ("volumes", len(details.volumes)),
+                           ("networks", len(details.networks))):
+            tabs.get_tab(tab).label = f"{tab} {count}"
+
+    def show_usage(self, depth: int, level_usage: Usage | None,
+                   container_usage: dict[str, Usage],
+                   disk: Sequence[tuple[float, int]]) -> None:
+        if not self.query("#networks-table") or not self.query(ResourceGraphs):
+            return
+        self.query_one(ResourceGraphs).show(depth, level_usage, disk)
+        self.query_one(ContainersTable).show_usage(container_usage)
+
+    def show_tab(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = tab
+        table = {"containers": ContainersTable, "images": ImagesTable,
+                 "volumes": VolumesTable, "networks": NetworksTable}.get(tab)
+        if table is not None:
+            self.query_one(table).focus()
+
+    @property
+    def active_tab(self) -> str:
+        return self.query_one(TabbedContent).active

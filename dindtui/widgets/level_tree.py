@@ -5,12 +5,15 @@ from __future__ import annotations
 from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import Tree
+from textual.widgets.tree import TreeNode
 
 from ..engine.levels import Level
-from ..formatting import STATE_ICON, STATE_STYLE, human
+from ..engine.inside import Usage
+from ..formatting import STATE_ICON, STATE_STYLE, human, percent, spark
 
 
-def node_label(level: Level, size: int | None = None, stream: str | None = None) -> Text:
+def node_label(level: Level, size: int | None = None, stream: str | None = None,
+               usage: Usage | None = None) -> Text:
     if level.depth == 0:
         return Text.assemble(("◆ ", "bold"), ("0 ", "dim"), ("host", "bold"), "  ",
                              (level.version or "", "cyan"))
@@ -24,13 +27,17 @@ def node_label(level: Level, size: int | None = None, stream: str | None = None)
         parts += ["  ", (human(size), "yellow")]
     if stream == "retrying":
         parts += ["  ", ("events: retrying", "magenta")]
+    if usage is not None and usage.memory:
+        parts += ["  ", (percent(usage.cpu_now) or "…", "green"), " ",
+                  (human(usage.memory_now), "blue"), " ", (spark(usage.cpu, 6), "green")]
     return Text.assemble(*parts)
 
 
 class LevelTree(Tree[str]):
     """Fed plain Level data; rebuilds only when what it shows changed, keeping the cursor."""
 
-    BINDINGS = [Binding("enter", "screen.shell", "shell", show=False)]
+    BINDINGS = [Binding("enter", "screen.drill_in", "into", show=False,
+                        tooltip="into the level: its containers (tab 2)")]
     DEFAULT_CSS = """
     LevelTree { width: 1fr; min-width: 40; border: round $primary; }
     """
@@ -41,30 +48,44 @@ class LevelTree(Tree[str]):
         self.show_root = True
         self.guide_depth = 3
         self._signature: tuple = ()
+        self._structure: tuple = ()
+        self._by_path: dict[str, TreeNode] = {}
+        self._levels: dict[str, Level] = {}
+        self._sizes: dict[str, int] = {}
+        self._streams: dict[str, str] = {}
+        self._usage: dict[str, Usage] = {}
         self._restores = 0  # bumped by every rebuild and every explicit selection
 
     def show(self, root: Level, sizes: dict[str, int] | None = None,
              streams: dict[str, str] | None = None) -> None:
         sizes, streams = sizes or {}, streams or {}
+        self._levels = {lv.path: lv for lv in root.walk()}
+        self._sizes, self._streams = sizes, streams
         signature = tuple((lv.path, lv.state, lv.version, sizes.get(lv.path),
                            streams.get(lv.endpoint or "")) for lv in root.walk())
         if signature == self._signature:
             return
+        structure = tuple(lv.path for lv in root.walk())
         self._signature = signature
+        if structure == self._structure:  # the same levels: new labels, same nodes
+            self._relabel()
+            return
+        self._structure = structure
         selected = self.cursor_node.data if self.cursor_node is not None else None
         self.clear()
         self.root.set_label(node_label(root))
         self.root.data = ""
+        self._by_path = {"": self.root}
 
         def add(node, level: Level) -> None:
             for child in level.children:
-                label = node_label(child, sizes.get(child.path),
-                                   streams.get(child.endpoint or ""))
+                label = self._label(child)
                 if child.children:
                     branch = node.add(label, data=child.path, expand=True)
                     add(branch, child)
                 else:
-                    node.add_leaf(label, data=child.path)
+                    branch = node.add_leaf(label, data=child.path)
+                self._by_path[child.path] = branch
 
         add(self.root, root)
         self.root.expand()
@@ -74,12 +95,33 @@ class LevelTree(Tree[str]):
             # a selection was made in between (it wins over the old position).
             self.call_after_refresh(self._restore, self._restores, selected)
 
+    def _label(self, level: Level) -> Text:
+        return node_label(level, self._sizes.get(level.path),
+                          self._streams.get(level.endpoint or ""), self._usage.get(level.path))
+
+    def show_usage(self, usage: dict[str, Usage]) -> None:
+        """New CPU and memory readings: only the labels change."""
+        self._usage = usage
+        self._relabel()
+
+    def _relabel(self) -> None:
+        for path, node in self._by_path.items():
+            level = self._levels.get(path)
+            if level is not None and level.depth:
+                label = self._label(level)
+                if label != node.label:
+                    node.set_label(label)
+            elif level is not None:
+                node.set_label(node_label(level))
+
     def _restore(self, token: int, path: str) -> None:
         if token == self._restores:
             self._select(path)
 
     def show_unreachable(self) -> None:
         self._signature = ()
+        self._structure = ()
+        self._by_path = {}
         self.clear()
         self.root.set_label(Text.assemble(("◆ ", "bold"), ("0 ", "dim"), ("host", "bold"), "  ",
                                           ("unreachable", "red")))

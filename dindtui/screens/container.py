@@ -1,0 +1,287 @@
+"""One container of any level, up close: its logs (followed, bounded, filtered with `/`,
+timestamps with `t`), its inspect (a collapsible tree) and its CPU and memory; and the keys
+that act on it (shell, start, stop, restart, kill, remove). `escape` goes back to the tree."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import (Footer, Header, Input, Log, Static, TabbedContent, TabPane, Tree)
+
+from ..engine.inside import ContainerRow, LogFollower, Usage, split_timestamp
+from ..engine.levels import Level
+from ..formatting import human, percent
+from ..widgets.detail_pane import Graph
+from ..widgets.tables import CONTAINER_BINDINGS, STATE_COLOURS
+
+if TYPE_CHECKING:
+    from ..app import DindtuiApp
+
+LOG_LINES = 5_000  # kept per container view: memory stays flat whatever the container writes
+
+
+@dataclass
+class LogsReady(Message):
+    """The follower has lines (posted from its thread; the screen drains them)."""
+
+    follower: LogFollower
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, LogsReady) and message.follower is self.follower
+
+
+def short_stamp(stamp: str) -> str:
+    """2026-11-29T09:41:39.962340313Z -> 09:41:39.962"""
+    return stamp[11:23] if len(stamp) >= 23 else stamp
+
+
+def add_json(node, data: Any, depth: int = 0) -> None:
+    """The inspect document as tree nodes: objects and lists expand, the first level open."""
+    items = list(data.items()) if isinstance(data, dict) else list(enumerate(data))
+    for key, value in items:
+        if isinstance(value, (dict, list)) and value:
+            size = f"{{{len(value)}}}" if isinstance(value, dict) else f"[{len(value)}]"
+            child = node.add(Text.assemble((str(key), "bold"), " ", (size, "dim")),
+                             expand=False)
+            add_json(child, value, depth + 1)
+        else:
+            shown = "null" if value is None else (repr(value) if isinstance(value, str)
+                                                  else str(value).lower()
+                                                  if isinstance(value, bool) else str(value))
+            node.add_leaf(Text.assemble((str(key), "bold"), " = ", (shown, "cyan")))
+
+
+class ContainerScreen(Screen[None]):
+    DEFAULT_CSS = """
+    ContainerScreen #title { height: auto; padding: 0 1; background: $boost; }
+    ContainerScreen TabbedContent { height: 1fr; }
+    ContainerScreen Log { height: 1fr; border: round $secondary; }
+    ContainerScreen #filter { dock: bottom; display: none; }
+    ContainerScreen #filter.shown { display: block; }
+    ContainerScreen #log-status { height: 1; color: $text-muted; padding: 0 1; }
+    ContainerScreen Tree { height: 1fr; }
+    ContainerScreen #stats Graph { height: 3; }
+    """
+    BINDINGS = [
+        Binding("escape", "back", "back", tooltip="back to the tree (or close the filter)"),
+        Binding("slash", "filter", "filter", tooltip="filter the log: keep matching lines"),
+        Binding("t", "timestamps", "timestamps", tooltip="show or hide timestamps"),
+        Binding("f", "follow", "follow", tooltip="follow the end of the log, or stop there"),
+        Binding("g", "stats", "stats", tooltip="the container's CPU and memory"),
+        *CONTAINER_BINDINGS,
+    ]
+
+    def __init__(self, level: Level, row: ContainerRow) -> None:
+        super().__init__()
+        self.level = level
+        self.row = row
+        self.lines: deque[str] = deque(maxlen=LOG_LINES)
+        self.pattern = ""
+        self.timestamps = False
+        self.follower: LogFollower | None = None
+        self.inspected = False
+        self.received = 0
+
+    @property
+    def dindtui(self) -> DindtuiApp:
+        return cast("DindtuiApp", self.app)
+
+    @property
+    def key(self) -> str:
+        return f"{self.level.path}:{self.row.id}"
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(self._title(), id="title")
+        with TabbedContent(id="container-tabs"):
+            with TabPane("logs", id="logs"):
+                yield Log(max_lines=LOG_LINES, id="log")
+                yield Static("", id="log-status")
+                yield Input(placeholder="filter: lines containing… (enter keeps it, escape "
+                            "clears it)", id="filter")
+            with TabPane("inspect", id="inspect"):
+                yield Tree("container", id="inspect-tree")
+            with TabPane("stats", id="stats"):
+                yield Graph("cpu", id="cpu-graph")
+                yield Graph("memory", id="memory-graph")
+        yield Footer()
+
+    def _title(self) -> Text:
+        row = self.row
+        return Text.assemble((row.name, "bold"), "  in ", (self.level.label, "bold cyan"),
+                             (f" (depth {self.level.depth})", "dim"), "  ",
+                             (row.state, STATE_COLOURS.get(row.state, "")), "  ",
+                             (row.image, "yellow"), "  ", (row.status, "dim"),
+                             ("  " + row.ports) if row.ports else "")
+
+    def on_mount(self) -> None:
+        self.sub_title = f"{self.row.name} in {self.level.label}"
+        self._follow(tail=500)
+        self.query_one(Log).focus()
+
+    def on_unmount(self) -> None:
+        if self.follower is not None:
+            self.follower.close()
+
+    # ------------------------------------------------------------------ logs
+
+    def _follow(self, tail: int) -> None:
+        if self.follower is not None:
+            self.follower.close()
+        holder: list[LogFollower] = []
+
+        def ready() -> None:  # the follower's thread
+            if holder:
+                self.post_message(LogsReady(holder[0]))
+
+        follower = self.dindtui.engine.follow_logs(self.level, self.row.id, ready)
+        holder.append(follower)
+        self.follower = follower
+        self.post_message(LogsReady(follower))  # lines that came before `holder` was filled
+        self._status()
+
+    @on(LogsReady)
+    def logs_ready(self, message: LogsReady) -> None:
+        if message.follower is not self.follower:
+            return
+        batch = message.follower.drain()
+        self.received += len(batch)
+        self.lines.extend(batch)
+        shown = [self._line_text(line) for line in batch if self._matches(line)]
+        if shown:
+            self.query_one(Log).write_lines(shown)
+        self._status()
+
+    def _matches(self, line: str) -> bool:
+        return not self.pattern or self.pattern in line.lower()
+
+    def _line_text(self, line: str) -> str:
+        stamp, text = split_timestamp(line)
+        return f"{short_stamp(stamp)} {text}" if self.timestamps and stamp else text
+
+    def _redraw(self) -> None:
+        log = self.query_one(Log)
+        log.clear()
+        log.write_lines([self._line_text(line) for line in self.lines if self._matches(line)])
+
+    def _status(self) -> None:
+        parts = []
+        follower = self.follower
+        if follower is not None and follower.ended:
+            parts.append(f"log ended: {follower.error}" if follower.error
+                         else "log ended (the container stopped; it follows again on start)")
+        else:
+            parts.append("following" if self.query_one(Log).auto_scroll else "paused at "
+                         "this place (f follows)")
+        parts.append(f"{len(self.lines)} lines kept of {self.received}")
+        if self.pattern:
+            parts.append(f"filter: {self.pattern!r}")
+        parts.append("timestamps on" if self.timestamps else "t: timestamps")
+        self.query_one("#log-status", Static).update("  ·  ".join(parts))
+
+    def action_filter(self) -> None:
+        self.query_one(TabbedContent).active = "logs"
+        field = self.query_one("#filter", Input)
+        field.add_class("shown")
+        field.focus()
+
+    @on(Input.Changed, "#filter")
+    def filter_changed(self, event: Input.Changed) -> None:
+        self.pattern = event.value.strip().lower()
+        self._redraw()
+        self._status()
+
+    @on(Input.Submitted, "#filter")
+    def filter_kept(self) -> None:
+        self.query_one(Log).focus()
+
+    def action_timestamps(self) -> None:
+        self.timestamps = not self.timestamps
+        self._redraw()
+        self._status()
+
+    def action_follow(self) -> None:
+        log = self.query_one(Log)
+        log.auto_scroll = not log.auto_scroll
+        if log.auto_scroll:
+            log.scroll_end(animate=False)
+        self._status()
+
+    def action_back(self) -> None:
+        field = self.query_one("#filter", Input)
+        if field.has_focus or field.has_class("shown"):
+            field.value = ""
+            field.remove_class("shown")
+            self.query_one(Log).focus()
+            return
+        self.dismiss(None)
+
+    # ------------------------------------------------------------------ tabs
+
+    def action_container_logs(self) -> None:
+        self.query_one(TabbedContent).active = "logs"
+        self.query_one(Log).focus()
+
+    def action_container_inspect(self) -> None:
+        self.query_one(TabbedContent).active = "inspect"
+        self.query_one("#inspect-tree", Tree).focus()
+        if not self.inspected:
+            self.inspected = True
+            self.dindtui.inspect_container(self.level, self.row.id)
+
+    def action_stats(self) -> None:
+        self.query_one(TabbedContent).active = "stats"
+
+    @on(TabbedContent.TabActivated)
+    def tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        if event.pane.id == "inspect" and not self.inspected:
+            self.inspected = True
+            self.dindtui.inspect_container(self.level, self.row.id)
+
+    def show_inspect(self, data: dict) -> None:
+        tree = self.query_one("#inspect-tree", Tree)
+        tree.clear()
+        tree.root.set_label(Text.assemble((self.row.name, "bold"), " ",
+                                          (data.get("Id", "")[:12], "dim")))
+        add_json(tree.root, data)
+        tree.root.expand()
+
+    # ------------------------------------------------------------------ live
+
+    def show_row(self, row: ContainerRow | None) -> None:
+        """The container as the level's newest details have it (None: it is gone)."""
+        if row is None:
+            self.query_one("#title", Static).update(
+                Text.assemble(self._title(), ("  — removed", "bold red")))
+            return
+        was = self.row.state
+        self.row = row
+        self.query_one("#title", Static).update(self._title())
+        if row.state == "running" and was != "running" and self.follower is not None \
+                and self.follower.ended:
+            self._follow(tail=0)  # started again: follow from now on
+
+    def show_usage(self, usage: Usage | None) -> None:
+        cpu, memory = self.query_one("#cpu-graph", Graph), self.query_one("#memory-graph", Graph)
+        if usage is None:
+            cpu.show("-", [])
+            memory.show("-", [])
+            return
+        cpu.show(percent(usage.cpu_now) or "…", usage.cpu)
+        memory.show(human(usage.memory_now), usage.memory)
+
+    # ------------------------------------------------------------------ actions
+
+    def action_container_shell(self) -> None:
+        self.dindtui.container_shell(self.level, self.row)
+
+    def action_container_act(self, action: str) -> None:
+        self.dindtui.confirm_container_action(self.level, self.row, action)

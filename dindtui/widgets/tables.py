@@ -1,0 +1,159 @@
+"""The tables of a level's contents (containers, images, volumes, networks), updated in place:
+a new reading changes cells, not the table, so the cursor stays where the user put it."""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from rich.text import Text
+from textual.binding import Binding
+from textual.widgets import DataTable
+
+from ..engine.inside import ContainerRow, ImageRow, NetworkRow, Usage, VolumeRow
+from ..formatting import human, percent, spark
+
+# The keys that act on one container: the containers table binds them (the screen acts), and
+# the container screen binds the same ones; the help and the command palette list them.
+CONTAINER_BINDINGS = [
+    Binding("l", "container_logs", "logs", tooltip="the container's logs, followed"),
+    Binding("i", "container_inspect", "inspect", tooltip="inspect the container"),
+    Binding("s", "container_shell", "shell",
+            tooltip="a shell inside the container (bash, else sh; exit it to come back)"),
+    Binding("U", "container_act('start')", "start", tooltip="start the container"),
+    Binding("S", "container_act('stop')", "stop", tooltip="stop the container (asks first)"),
+    Binding("R", "container_act('restart')", "restart",
+            tooltip="restart the container (asks first)"),
+    Binding("K", "container_act('kill')", "kill", tooltip="kill the container (asks first)"),
+    Binding("D", "container_act('remove')", "remove",
+            tooltip="remove the container (asks first)"),
+]
+
+STATE_COLOURS = {"running": "green", "paused": "blue", "restarting": "yellow",
+                 "created": "yellow", "exited": "red", "dead": "red", "removing": "red"}
+
+
+def sync(table: DataTable, rows: Iterable[tuple[str, tuple]]) -> None:
+    """Show `rows` (key, cells): cells are updated in place while the keys and their order
+    stay; otherwise the table is refilled and the cursor goes back to the row it was on."""
+    rows = list(rows)
+    keys = [key for key, _ in rows]
+    current = [row.value for row in table.rows]
+    if keys == current:
+        columns = list(table.columns)
+        for key, cells in rows:
+            old = table.get_row(key)
+            for column, value, before in zip(columns, cells, old, strict=False):
+                if str(value) != str(before):
+                    table.update_cell(key, column, value)
+        return
+    on = None
+    if table.row_count and 0 <= table.cursor_row < table.row_count:
+        on = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+    table.clear()
+    for key, cells in rows:
+        table.add_row(*cells, key=key)
+    if on in keys:
+        table.move_cursor(row=keys.index(on))
+
+
+def selected_key(table: DataTable) -> str | None:
+    if not table.row_count or not 0 <= table.cursor_row < table.row_count:
+        return None
+    return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+
+
+class ContainersTable(DataTable):
+    """The containers of one level; the container keys act on the row under the cursor."""
+
+    BINDINGS = [Binding(b.key, "screen." + b.action, b.description, tooltip=b.tooltip,
+                        show=b.show) for b in CONTAINER_BINDINGS]
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
+        self.by_key: dict[str, ContainerRow] = {}
+        self.level_path = ""
+        for column in ("name", "image", "state", "uptime", "cpu", "memory", "ports"):
+            self.add_column(column, key=column)
+
+    def show(self, level_path: str, rows: list[ContainerRow],
+             usage: dict[str, Usage] | None = None) -> None:
+        self.level_path = level_path
+        self.by_key = {row.id: row for row in rows}
+        sync(self, ((row.id, self._cells(row, (usage or {}).get(row.id))) for row in rows))
+
+    def _cells(self, row: ContainerRow, usage: Usage | None) -> tuple:
+        name = Text(row.name, style="bold" if row.is_level else "")
+        if row.is_level:
+            name.append(" ⤷ level", style="cyan")
+        cpu = memory = ""
+        if usage is not None and row.state == "running":
+            cpu = f"{percent(usage.cpu_now)} {spark(usage.cpu, 6, 100)}".strip()
+            memory = human(usage.memory_now)
+        return (name, row.image, Text(row.state, style=STATE_COLOURS.get(row.state, "")),
+                row.uptime, cpu, memory, row.ports)
+
+    def show_usage(self, usage: dict[str, Usage]) -> None:
+        self.show(self.level_path, list(self.by_key.values()), usage)
+
+    @property
+    def selected(self) -> ContainerRow | None:
+        key = selected_key(self)
+        return self.by_key.get(key) if key else None
+
+    def select_id(self, container_id: str) -> None:
+        keys = [row.value for row in self.rows]
+        if container_id[:12] in keys:
+            self.move_cursor(row=keys.index(container_id[:12]))
+
+
+class ImagesTable(DataTable):
+    BINDINGS = [Binding("r", "screen.run_image", "run",
+                        tooltip="run the selected image in this level (asks name, command)")]
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
+        self.by_key: dict[str, ImageRow] = {}
+        self.add_columns("tags", "id", "size", "used by")
+
+    def show(self, rows: list[ImageRow]) -> None:
+        self.by_key = {row.id: row for row in rows}
+        sync(self, ((row.id, (", ".join(row.tags), row.id, human(row.size),
+                              f"{row.used_by} container(s)" if row.used_by else ""))
+                    for row in rows))
+
+    @property
+    def selected(self) -> ImageRow | None:
+        key = selected_key(self)
+        return self.by_key.get(key) if key else None
+
+    def select_id(self, image_id: str) -> None:
+        keys = [row.value for row in self.rows]
+        if image_id[:12] in keys:
+            self.move_cursor(row=keys.index(image_id[:12]))
+
+
+class VolumesTable(DataTable):
+    def __init__(self, **kwargs) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
+        self.add_columns("name", "driver", "used by")
+
+    def show(self, rows: list[VolumeRow]) -> None:
+        def name(row: VolumeRow) -> Text:
+            text = Text(row.name if len(row.name) <= 40 else row.name[:12] + "…")
+            if row.level_path:
+                text.append(f"  level {row.level_path}", style="cyan")
+            return text
+
+        sync(self, ((row.name, (name(row), row.driver,
+                                f"{row.used_by} container(s)" if row.used_by else "unused"))
+                    for row in rows))
+
+
+class NetworksTable(DataTable):
+    def __init__(self, **kwargs) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
+        self.add_columns("name", "id", "driver", "scope", "containers")
+
+    def show(self, rows: list[NetworkRow]) -> None:
+        sync(self, ((row.id, (row.name, row.id, row.driver, row.scope, str(row.containers)))
+                    for row in rows))
