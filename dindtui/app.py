@@ -355,11 +355,14 @@ class DindtuiApp(App[int]):
         if self.start_task("collapsing every level"):
             self._quitting = then_quit
             if self.animation:
-                self.show_collapse()
+                self.show_collapse("")
             self.exit_level("", "collapse")
 
-    def show_collapse(self) -> None:
-        self.collapse_screen = CollapseScreen(spinning=self.spinning)
+    def show_collapse(self, path: str = "") -> None:
+        """The collapse animation, with one frame per level that is about to exit."""
+        level = find_level(self.root, path)
+        exiting = ([] if level is None else [level] if level.depth else list(level.children))
+        self.collapse_screen = CollapseScreen(exiting, spinning=self.spinning)
         self.push_screen(self.collapse_screen)
 
     @work(thread=True, group="task", exit_on_error=False)

@@ -10,6 +10,8 @@ import contextlib
 import json
 import os
 import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict
 
 from rich.console import Console
 from rich.progress import (BarColumn, Progress as Bar, SpinnerColumn, TaskID,
@@ -22,17 +24,19 @@ from typing import TYPE_CHECKING
 from .engine import config
 from .engine.errors import DindtuiError, UnknownLevel
 from .engine.progress import Progress
-from .formatting import STATE_STYLE, human
+from .formatting import STATE_STYLE, human, percent
 
 if TYPE_CHECKING:
-    from .engine import certs, connect, images, levels, privileges, shell, spawn, usage
+    from .engine import (certs, connect, images, inside, levels, privileges, shell, spawn,
+                         usage)
 
 
 def load_engine() -> None:
     """Import the engine (and the docker SDK under it) only for the commands that use it, so
     that `dindtui --help` and usage errors answer at once."""
-    global certs, connect, images, levels, privileges, shell, spawn, usage
-    from .engine import certs, connect, images, levels, privileges, shell, spawn, usage
+    global certs, connect, images, inside, levels, privileges, shell, spawn, usage
+    from .engine import (certs, connect, images, inside, levels, privileges, shell, spawn,
+                         usage)
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
@@ -169,7 +173,108 @@ def cmd_revive(args) -> int:
 
 def cmd_shell(args) -> int:
     level = levels.find(discover(), args.level)
+    if args.container:
+        return shell.container_shell(level, args.container, args.command or None)
     return shell.interactive(level, args.command or None)
+
+
+# --------------------------------------------------------------------------- inside levels
+
+def cmd_ps(args) -> int:
+    root = discover()
+    if args.all_levels:
+        if args.level:
+            raise UsageError("ps takes a LEVEL or --all-levels, not both")
+        chosen = [lv for lv in root.walk() if lv.state == levels.READY]
+        skipped = [lv for lv in root.walk() if lv.state != levels.READY]
+    else:
+        chosen, skipped = [levels.find(root, args.level or "host")], []
+    rows: list[tuple[levels.Level, inside.ContainerRow]] = []
+    problems = [f"{lv.label} is {lv.state}" for lv in skipped]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        for level, found in zip(chosen, pool.map(_rows_or_error, chosen), strict=True):
+            if isinstance(found, str):
+                if not args.all_levels:
+                    raise DindtuiError(found)
+                problems.append(found)
+            else:
+                rows += [(level, row) for row in found if args.all or row.state == "running"]
+    if args.json:
+        print(json.dumps([{"level": level.path, "depth": level.depth} | asdict(row)
+                          for level, row in rows], indent=2))
+    else:
+        table = Table(box=None, padding=(0, 2, 0, 0), header_style="bold")
+        for column in ("level", "container id", "name", "image", "status", "ports"):
+            table.add_column(column, no_wrap=column != "ports")
+        for level, row in rows:
+            name = row.name + (f" (level {row.level_path})" if row.is_level else "")
+            table.add_row(level.label, row.id, name, row.image,
+                          f"[{'green' if row.state == 'running' else 'red'}]{row.status}[/]",
+                          row.ports)
+        out.print(table)
+    for problem in problems:
+        err.print(f"[yellow]not asked:[/] {problem}")
+    return 0
+
+
+def _rows_or_error(level: levels.Level) -> list[inside.ContainerRow] | str:
+    try:
+        return inside.container_rows(level)
+    except DindtuiError as exc:
+        return str(exc)
+    except images.API_ERRORS as exc:
+        return f"{level.label}: {inside.explanation(exc)}"
+
+
+def cmd_logs(args) -> int:
+    level = levels.find(discover(), args.level)
+    if args.tail is not None and args.tail < 0:
+        raise UsageError(f"--tail must be 0 or more, not {args.tail}")
+    for line in inside.log_lines(level, args.container, tail=args.tail, follow=args.follow,
+                                 timestamps=args.timestamps):
+        sys.stdout.write(line + "\n")
+        if args.follow:
+            sys.stdout.flush()
+    return 0
+
+
+def cmd_stats(args) -> int:
+    root = discover()
+    if args.level:
+        level = levels.find(root, args.level)
+        client_rows = inside.container_rows(level)
+        endpoint = level.endpoint or ""  # container_rows answered: the level has one
+        targets = {row.name: (endpoint, row.id) for row in client_rows
+                   if row.state == "running"}
+        what = "container"
+    else:
+        targets = {key[len("level:"):]: pair
+                   for key, pair in inside.level_targets(root).items()}
+        what = "level"  # its container on its parent: everything inside the level counts
+    if not targets:
+        if args.json:
+            print("[]")
+        else:
+            out.print(f"no running {what}")
+        return 0
+    while True:
+        readings = inside.stats_once(targets)
+        found = [(name, readings[name]) for name in targets if name in readings]
+        if args.json:
+            print(json.dumps([{"name": name, "cpu_percent": None if u.cpu_now is None
+                               else round(u.cpu_now, 2), "memory_bytes": u.memory_now,
+                               "memory_limit_bytes": u.memory_limit} for name, u in found],
+                             indent=None if args.follow else 2), flush=True)
+        else:
+            table = Table(box=None, padding=(0, 2, 0, 0), header_style="bold")
+            for column in (what, "cpu", "memory", "limit"):
+                table.add_column(column, justify="left" if column == what else "right")
+            for name, u in found:
+                table.add_row(name, percent(u.cpu_now), human(u.memory_now),
+                              human(u.memory_limit))
+            out.print(table)
+        if not args.follow:
+            return 0
 
 
 def cmd_exec(args) -> int:
@@ -360,9 +465,27 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("shell", cmd_shell, "interactive shell in LEVEL")
     p.add_argument("level")
     p.add_argument("command", nargs=argparse.REMAINDER, help="a command instead of the shell")
+    p.add_argument("--container", "-c", metavar="CONTAINER",
+                   help="a container running inside LEVEL instead of the level itself")
     p = command("exec", cmd_exec, "run a command in LEVEL: dindtui exec LEVEL -- CMD...")
     p.add_argument("level")
     p.add_argument("command", nargs=argparse.REMAINDER)
+    p = command("ps", cmd_ps, "the containers inside LEVEL (default: level 0), or inside "
+                "every level", True)
+    p.add_argument("level", nargs="?")
+    p.add_argument("--all-levels", action="store_true", help="every level of the tree")
+    p.add_argument("--all", "-a", action="store_true", help="stopped containers too")
+    p = command("logs", cmd_logs, "the log of a container inside LEVEL")
+    p.add_argument("level")
+    p.add_argument("container", help="name or id")
+    p.add_argument("--follow", "-f", action="store_true", help="keep printing new lines")
+    p.add_argument("--tail", "-n", type=int, help="only the last N lines")
+    p.add_argument("--timestamps", "-t", action="store_true", help="Docker's time of each line")
+    p = command("stats", cmd_stats, "CPU and memory of every level (its container on its "
+                "parent: everything inside counts), or of the containers inside LEVEL", True)
+    p.add_argument("level", nargs="?")
+    p.add_argument("--follow", "-f", action="store_true",
+                   help="a new reading every second until interrupted (JSON: one line each)")
     command("du", cmd_du, "disk usage of every level's volume", True)
     p = command("clean", cmd_clean, "free the volumes of dead levels and orphaned volumes", True)
     p.add_argument("--dry-run", action="store_true", help="only show what would be freed")

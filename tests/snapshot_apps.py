@@ -42,14 +42,17 @@ def feed_stats(app: SnapshotApp) -> None:
 
 
 def collapse_frame() -> CollapseScreen:
-    return CollapseScreen(spinning=False)
+    return CollapseScreen(fixed_tree().children, spinning=False)
 
 
 COLLAPSE_EVENTS = [ExitEvent("l1/l2/l3", 3, "exiting", "e3f4a5b6c7d8"),
                    ExitEvent("l1/l2/l3", 3, "exited", "e3f4a5b6c7d8"),
-                   ExitEvent("l1/l2", 2, "exiting", "d2e3f4a5b6c7"),
-                   ExitEvent("l1/l2", 2, "exited", "d2e3f4a5b6c7"),
-                   ExitEvent("l1", 1, "exiting", "c1a2b3c4d5e6")]
+                   ExitEvent("l1/l2", 2, "exiting", "d2e3f4a5b6c7")]
+THE_REST = [ExitEvent("l1/l2", 2, "exited", "d2e3f4a5b6c7"),
+            ExitEvent("l1/side", 2, "exiting", "f4a5b6c7d8e9"),
+            ExitEvent("l1/side", 2, "exited", "f4a5b6c7d8e9"),
+            ExitEvent("l1", 1, "exiting", "c1a2b3c4d5e6"),
+            ExitEvent("l1", 1, "exited", "c1a2b3c4d5e6")]
 
 __all__ = ["SnapshotApp", "feed_stats", "fixed_tree", "fixed_plan", "CleanupDialog",
-           "collapse_frame", "COLLAPSE_EVENTS"]
+           "collapse_frame", "COLLAPSE_EVENTS", "THE_REST"]

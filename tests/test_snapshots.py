@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from snapshot_apps import (COLLAPSE_EVENTS, CleanupDialog, SnapshotApp, collapse_frame,
+from snapshot_apps import (COLLAPSE_EVENTS, THE_REST, CleanupDialog, SnapshotApp, collapse_frame,
                            feed_stats, fixed_plan, fixed_tree)
 
 from dindtui.screens.container import ContainerScreen
@@ -114,6 +114,19 @@ def test_a_frame_of_the_collapse_animation(snap_compare):
         await pilot.pause()
 
     assert snap_compare(SnapshotApp(fixed_tree()), terminal_size=SIZE, run_before=collapsing)
+
+
+def test_the_collapse_when_every_level_has_exited(snap_compare):
+    async def collapsed(pilot):
+        await settle(pilot)
+        screen = collapse_frame()
+        pilot.app.push_screen(screen)
+        await pilot.pause()
+        for event in COLLAPSE_EVENTS + THE_REST:
+            screen.add_event(event)
+        await pilot.pause()
+
+    assert snap_compare(SnapshotApp(fixed_tree()), terminal_size=SIZE, run_before=collapsed)
 
 
 def test_the_empty_tree_greeting(snap_compare):

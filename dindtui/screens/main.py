@@ -228,7 +228,7 @@ class MainScreen(Screen[None]):
         def confirmed(yes: bool | None) -> None:
             if yes and app.start_task(f"exiting {level.path}"):
                 if app.animation and level.children:
-                    app.show_collapse()
+                    app.show_collapse(level.path)
                 app.exit_level(level.path, "exit")
 
         app.push_screen(ConfirmDialog(question, "Exit"), confirmed)

@@ -60,6 +60,30 @@ class SpinTop(Static):
         if self._timer is not None:
             self._timer.resume()
 
+    def wobble(self) -> None:
+        """The dream is over: the top slows down and wobbles from side to side (does it
+        fall?). Held still, it shows its wobbled pose."""
+        if getattr(self, "_wobbling", False):
+            return
+        self._wobbling = True
+        self._tilt = 0
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        if self.spinning:
+            self._slow = self.interval
+            self.set_timer(self._slow, self._wobble_step)
+        else:
+            self.styles.padding = (0, 0, 0, 1)
+
+    def _wobble_step(self) -> None:
+        self._tilt = (self._tilt + 1) % 4
+        self.styles.padding = (0, 0, 0, (0, 1, 2, 1)[self._tilt])
+        self.frame = (self.frame + 1) % len(self.frames)
+        self.update(self.frames[self.frame])
+        self._slow = min(self._slow * 1.25, 0.6)
+        self.set_timer(self._slow, self._wobble_step)
+
     def advance(self) -> None:
         if not self.region:  # hidden (the greeting behind a tree): no work, no repaint
             return
