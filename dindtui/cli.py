@@ -172,6 +172,18 @@ def cmd_revive(args) -> int:
 
 
 def cmd_shell(args) -> int:
+    # `shell LEVEL -c NAME [CMD...]`: the option after LEVEL lands in the remainder.
+    while args.command[:1] in (["-c"], ["--container"]) or \
+            (args.command[:1] and args.command[0].startswith("--container=")):
+        first = args.command.pop(0)
+        if "=" in first:
+            args.container = first.split("=", 1)[1]
+        elif args.command:
+            args.container = args.command.pop(0)
+        else:
+            raise UsageError(f"{first} needs a container name")
+    if args.command[:1] == ["--"]:
+        args.command = args.command[1:]
     level = levels.find(discover(), args.level)
     if args.container:
         return shell.container_shell(level, args.container, args.command or None)
@@ -250,7 +262,7 @@ def cmd_stats(args) -> int:
     else:
         targets = {key[len("level:"):]: pair
                    for key, pair in inside.level_targets(root).items()}
-        what = "level"  # its container on its parent: everything inside the level counts
+        what = "level"  # its container, read on its parent
     if not targets:
         if args.json:
             print("[]")
@@ -481,8 +493,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--follow", "-f", action="store_true", help="keep printing new lines")
     p.add_argument("--tail", "-n", type=int, help="only the last N lines")
     p.add_argument("--timestamps", "-t", action="store_true", help="Docker's time of each line")
-    p = command("stats", cmd_stats, "CPU and memory of every level (its container on its "
-                "parent: everything inside counts), or of the containers inside LEVEL", True)
+    p = command("stats", cmd_stats, "CPU and memory of every level (its container, read on "
+                "its parent), or of the containers inside LEVEL", True)
     p.add_argument("level", nargs="?")
     p.add_argument("--follow", "-f", action="store_true",
                    help="a new reading every second until interrupted (JSON: one line each)")

@@ -74,8 +74,9 @@ class Graph(Horizontal):
 
 
 class ResourceGraphs(Vertical):
-    """The level's CPU and memory (its container, read on the parent's daemon: everything
-    inside it counts) and the growth of its volume."""
+    """The level's CPU and memory (its container, read on the parent's daemon; with cgroup v2
+    the containers inside it count too, with v1 they have cgroups of their own) and the
+    growth of its volume."""
 
     DEFAULT_CSS = """
     ResourceGraphs { height: auto; margin-top: 1; }

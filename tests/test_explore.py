@@ -1,0 +1,258 @@
+"""Exploring what runs inside the levels, against the real engine: a chain of three levels
+made once for this file, containers started at depth 3 the way a user would (`docker run` in a
+level), and then the TUI (Pilot, real engine), the CLI (`ps`, `logs`, `stats`, `shell -c`) and
+the engine calls behind them."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import select
+import sys
+import time
+
+import pytest
+
+from conftest import MAKE_TINY, Tree, run_cli
+from dindtui.app import DindtuiApp
+from dindtui.engine import inside, levels, shell
+from dindtui.engine.errors import DindtuiError
+from dindtui.screens.container import ContainerScreen
+from dindtui.screens.dialogs import ConfirmDialog
+from dindtui.widgets.detail_pane import DetailPane
+from dindtui.widgets.level_tree import LevelTree
+from dindtui.widgets.tables import ContainersTable
+
+SIZE = (140, 40)
+
+# tiny with a shell: dash as /bin/sh (no bash), to show the bash -> sh fallback.
+MAKE_TINYSH = r"""set -e
+docker image inspect tinysh >/dev/null 2>&1 && exit 0
+d=$(mktemp -d); mkdir -p $d/bin $d/lib/x86_64-linux-gnu $d/lib64
+cp /usr/bin/true /usr/bin/echo /usr/bin/sleep /usr/bin/cat $d/bin/
+cp /bin/dash $d/bin/sh
+cp /lib/x86_64-linux-gnu/libc.so.6 $d/lib/x86_64-linux-gnu/
+cp /lib64/ld-linux-x86-64.so.2 $d/lib64/
+tar -C $d -c . | docker import - tinysh >/dev/null
+"""
+TICKER = "i=0; while :; do echo tick $i; i=$((i+1)); sleep 0.1; done"
+
+
+@pytest.fixture(scope="module")
+def chain(image):
+    """Three levels, one inside the other, each with tiny and tinysh; removed after the file."""
+    made = Tree()
+    try:
+        results = made.chain(3)
+        for result in results:
+            ran = shell.exec_in(made.find(result.level.path),
+                                ["sh", "-c", MAKE_TINY + MAKE_TINYSH])
+            assert ran.exit_code == 0, ran.stderr
+        yield made, [r.level.path for r in results]
+    finally:
+        made.cleanup()
+
+
+def run_in(made: Tree, path: str, script: str) -> str:
+    ran = shell.exec_in(made.find(path), ["sh", "-c", script])
+    assert ran.exit_code == 0, ran.stderr
+    return ran.stdout.strip()
+
+
+async def wait_until(pilot, predicate, what: str, timeout: float = 30) -> float:
+    start = time.monotonic()
+    while not predicate():
+        assert time.monotonic() - start < timeout, f"timed out waiting for {what}"
+        await pilot.pause(0.05)
+    return time.monotonic() - start
+
+
+def in_docker(made: Tree, path: str, name: str) -> str | None:
+    """The container's state as the level's own daemon says it (None: no such container)."""
+    rows = inside.container_rows(made.find(path))
+    return next((row.state for row in rows if row.name == name), None)
+
+
+async def test_a_container_at_depth_3_in_the_tui_table_logs_filter_stop_remove(chain):
+    made, (d1, d2, d3) = chain
+    app = DindtuiApp(animation=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.root is not None, "the first tree")
+        app.query_one(LevelTree).select_path(d3)
+        table = app.query_one(ContainersTable)
+        await wait_until(pilot, lambda: app.selected_path == d3 and
+                         table.level_path == d3, "the level's details")
+        run_in(made, d3, f"docker run -d --name ticker tinysh sh -c '{TICKER}'")
+        seconds = await wait_until(pilot, lambda: any(
+            r.name == "ticker" and r.state == "running" for r in table.by_key.values()),
+            "ticker in the table")
+        print(f"ticker appeared in the depth-3 table {seconds * 1000:.0f} ms after docker run "
+              "returned")
+        app.query_one(DetailPane).show_tab("containers")
+        ticker = next(r for r in table.by_key.values() if r.name == "ticker")
+        table.select_id(ticker.id)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, ContainerScreen), "its screen")
+        screen = app.screen
+        log = screen.query_one("Log")
+        await wait_until(pilot, lambda: log.line_count >= 5, "the first lines")
+        first = log.line_count
+        await wait_until(pilot, lambda: log.line_count >= first + 5, "new lines, followed")
+        assert log.lines[-1].startswith("tick ")
+        await pilot.press("slash", *"tick 1")  # tick 1, tick 10..19, tick 100...
+        await wait_until(pilot, lambda: 0 < log.line_count < len(screen.lines) and
+                         screen.pattern == "tick 1", "the filter")
+        assert all(line.startswith("tick 1") for line in log.lines)
+        await pilot.press("enter", "t")  # keep the filter; timestamps on
+        await wait_until(pilot, lambda: log.lines[0][2:3] == ":" and " tick 1" in
+                         log.lines[0], "timestamps")
+
+        await pilot.press("S")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "stop question")
+        await pilot.press("y")
+        await wait_until(pilot, lambda: in_docker(made, d3, "ticker") == "exited", "the stop")
+        await wait_until(pilot, lambda: screen.row.state == "exited", "the screen told")
+        await pilot.press("escape", "escape")
+        await wait_until(pilot, lambda: not isinstance(app.screen, ContainerScreen), "back")
+        await wait_until(pilot, lambda: table.selected is not None and
+                         table.selected.state == "exited", "the row exited")
+
+        await pilot.press("D")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "rm question")
+        await pilot.press("escape")  # no: nothing happens
+        await pilot.pause(0.5)
+        assert in_docker(made, d3, "ticker") == "exited"
+        await pilot.press("D")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "rm question")
+        await pilot.press("y")
+        await wait_until(pilot, lambda: in_docker(made, d3, "ticker") is None, "the removal")
+        await wait_until(pilot, lambda: all(r.name != "ticker" for r in
+                                            table.by_key.values()), "the row gone")
+
+
+def test_ps_logs_and_stats_from_the_cli(chain):
+    made, (d1, d2, d3) = chain
+    run_in(made, d3, "docker rm -f counted chatty >/dev/null 2>&1; "
+                     "docker run -d --name counted tinysh sh -c 'echo one; echo two; echo "
+                     "three; exec sleep 600' >/dev/null; "
+                     "docker run -d --name chatty tinysh sh -c 'echo a; echo b; echo c' "
+                     ">/dev/null; sleep 1")
+    ps = run_cli("ps", d3, "--json")
+    assert ps.returncode == 0, ps.stderr
+    names = {row["name"]: row for row in json.loads(ps.stdout)}
+    assert "counted" in names and "chatty" not in names  # exited: only with -a
+    assert names["counted"]["level"] == d3 and names["counted"]["depth"] == 3
+    every = json.loads(run_cli("ps", "--all-levels", "-a", "--json").stdout)
+    level_rows = {row["level_path"]: row["level"] for row in every if row["is_level"]}
+    assert level_rows[d1] == "" and level_rows[d2] == d1 and level_rows[d3] == d2
+    assert {"counted", "chatty"} <= {row["name"] for row in every if row["level"] == d3}
+
+    logs = run_cli("logs", d3, "counted")
+    assert logs.returncode == 0 and logs.stdout == "one\ntwo\nthree\n", logs
+    tail = run_cli("logs", d3, "counted", "--tail", "1", "-t")
+    assert tail.stdout.endswith(" three\n") and tail.stdout[4] == "-", tail.stdout
+    followed = run_cli("logs", d3, "chatty", "-f", timeout=30)  # ends: chatty has exited
+    assert followed.stdout == "a\nb\nc\n"
+    missing = run_cli("logs", d3, "nobody")
+    assert missing.returncode == 1 and missing.stderr.count("\n") == 1
+    assert "no container 'nobody'" in missing.stderr
+
+    stats = json.loads(run_cli("stats", d3, "--json").stdout)
+    assert [row["name"] for row in stats] == ["counted"]
+    assert stats[0]["memory_bytes"] > 0 and stats[0]["cpu_percent"] is not None
+    of_levels = {row["name"]: row for row in json.loads(
+        run_cli("stats", "--json").stdout)}
+    for path in (d1, d2, d3):
+        assert of_levels[path]["memory_bytes"] > 0
+
+
+def test_a_shell_inside_a_container_bash_else_sh_and_a_clear_no(chain):
+    made, (_, _, d3) = chain
+    run_in(made, d3, "docker rm -f napper bare >/dev/null 2>&1; "
+                     "docker run -d --name napper tinysh sleep 600 >/dev/null; "
+                     "docker run -d --name bare tiny /bin/sleep 600 >/dev/null")
+    level = made.find(d3)
+    assert shell.find_shell(shell.container_target(level, "napper")) == "/bin/sh"
+    piped = run_cli("shell", d3, "-c", "napper", input="echo inside-$((6*7))\nexit 3\n")
+    assert piped.stdout == "inside-42\n" and piped.returncode == 3, piped
+    bare = run_cli("shell", d3, "-c", "bare")
+    assert bare.returncode == 1
+    assert "no shell in container bare in " in bare.stderr and "neither bash nor sh" in \
+        bare.stderr and bare.stderr.count("\n") == 1
+
+    # And on a terminal, as the TUI's `s` runs it (the same engine call): a TTY shell.
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.environ.update({"TERM": "xterm", "COLUMNS": "100", "LINES": "30"})
+        os.execvp(sys.executable, [sys.executable, "-m", "dindtui", "shell", d3, "-c",
+                                   "napper"])
+    seen = b""
+    status = None
+    try:
+        deadline = time.monotonic() + 20
+        while b"# " not in seen and time.monotonic() < deadline:  # sh's prompt: it reads now
+            if select.select([fd], [], [], 0.2)[0]:
+                seen += os.read(fd, 65536)
+        os.write(fd, b"echo tty-$((40+2)); exit 5\r")
+        while time.monotonic() < deadline and status is None:
+            ready, _, _ = select.select([fd], [], [], 0.2)
+            if ready:
+                try:
+                    seen += os.read(fd, 65536)
+                except OSError:
+                    pass
+            done, code = os.waitpid(pid, os.WNOHANG)
+            if done:
+                status = os.waitstatus_to_exitcode(code)
+        assert b"tty-42" in seen and status == 5, (status, seen[-500:])
+    finally:
+        if status is None:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+        os.close(fd)
+
+
+def test_a_level_s_container_is_refused_and_find_answers_which_level_runs_it(chain):
+    made, (d1, d2, d3) = chain
+    run_in(made, d2, "docker rm -f findme >/dev/null 2>&1; "
+                     "docker run -d --name findme tinysh sleep 600 >/dev/null")
+    parent = made.find(d2)
+    child = made.find(d3)
+    for action in ("stop", "kill", "remove", "restart"):
+        with pytest.raises(DindtuiError, match=f"is level {d3}"):
+            inside.act(parent, child.container_name, action)
+    assert made.find(d3).state == levels.READY
+
+    hits, problems = inside.index(made.discover())
+    found = inside.search(hits, "findme")
+    assert [(h.level, h.kind) for h in found] == [(d2, "container")], found
+    assert {h.level for h in inside.search(hits, "tinysh") if h.kind == "image"} >= {d1, d2, d3}
+    assert not [p for p in problems if made.prefix in p]
+
+
+def test_the_sampler_reads_every_level_and_the_containers_inside(chain):
+    made, (d1, d2, d3) = chain
+    run_in(made, d3, "docker rm -f busy >/dev/null 2>&1; "
+                     "docker run -d --name busy tinysh sh -c 'while :; do :; done' >/dev/null")
+    root = made.discover()
+    level = levels.find(root, d3)
+    busy = next(r for r in inside.container_rows(level) if r.name == "busy")
+    targets = inside.level_targets(root)
+    targets[inside.container_key(level, busy.id)] = (level.endpoint, busy.id)
+    rounds = []
+    sampler = inside.StatsSampler(rounds.append, interval=0.5)
+    try:
+        sampler.follow(targets)
+        deadline = time.monotonic() + 20
+        while len(rounds) < 3 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        usage = dict(sampler.usage)
+    finally:
+        sampler.close()
+        run_in(made, d3, "docker rm -f busy >/dev/null")
+    assert len(rounds) >= 3
+    for path in (d1, d2, d3):
+        assert usage[f"level:{path}"].memory_now > 0 and usage[f"level:{path}"].cpu
+    spinning = usage[inside.container_key(level, busy.id)]
+    assert spinning.cpu_now is not None and spinning.cpu_now > 30, list(spinning.cpu)
