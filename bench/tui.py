@@ -4,8 +4,11 @@ killed to its line on screen saying so (at depths 1-3; beside the cost of one wh
 discovery, which is what every event cost before), and idle CPU over 30 s (beside a bare
 Textual app idling in the same process). Ends with one line for scripts:
 RESULT levels=N containers=N first_paint_ms=N event_ms=N idle_cpu_pct=N ls_ms=N help_ms=N
+       event_in_ui_ms=N log_key_ms=N
+The log view: a container at depth 2 writing 10,000 lines/s, its log open in the TUI: key to
+screen, and memory over 20 s.
 
-Usage: python bench/tui.py [--idle 30]
+Usage: python bench/tui.py [--idle 30] [--only-logs]
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import time
 # A namespace of its own: the benchmark sees and removes only the levels it made.
 os.environ.setdefault("DINDTUI_NAMESPACE", "bench-" + secrets.token_hex(3))
 
+from textual import events  # noqa: E402
 from textual.app import App  # noqa: E402
 from textual.widgets import Footer, Header, Tree  # noqa: E402
 
@@ -121,6 +125,129 @@ async def event_latency(paths: list[str]) -> tuple[list[float], list[float], lis
     return from_event, from_kill, in_ui
 
 
+FLOOD = ("import sys, time\n"
+         "line = 'GET /api/items?page=%d 200 0.004s ' + 'x' * 40 + '\\n'\n"
+         "n, start = 0, time.monotonic()\n"
+         "while True:\n"
+         "    sys.stdout.write(''.join(line % (n + i) for i in range(100)))\n"
+         "    sys.stdout.flush()\n"
+         "    n += 100\n"
+         "    time.sleep(max(0, start + n / 10000 - time.monotonic()))\n")
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
+
+
+async def log_view(path: str, seconds: float = 20) -> dict:
+    """A container at `path` writing 10,000 lines/s, its log view open: the time from a key
+    to the frame that shows its effect (timestamps on/off: the whole kept log redrawn; a
+    character typed into the filter), and this process's memory while the flood goes on."""
+    from dindtui.screens.container import ContainerScreen
+    from dindtui.widgets.tables import ContainersTable
+
+    level = levels.find(levels.discover(), path)
+    ran = shell.exec_in(level, ["sh", "-c", "docker rm -f flood >/dev/null 2>&1; docker run -d "
+                                "--name flood --entrypoint python3 dindtui:latest -c \""
+                                + FLOOD.replace('"', '\\"') + "\" >/dev/null"])
+    assert ran.exit_code == 0, ran.stderr
+    app = DindtuiApp(animation=False)
+    async with app.run_test(size=SIZE) as pilot:
+        while app.root is None:
+            await pilot.pause(0.05)
+        from dindtui.widgets.level_tree import LevelTree
+        app.query_one(LevelTree).select_path(path)
+        table = app.query_one(ContainersTable)
+        while not any(r.name == "flood" for r in table.by_key.values()):
+            await pilot.pause(0.05)
+        row = next(r for r in table.by_key.values() if r.name == "flood")
+        app.open_container(levels.find(app.root, path), row)
+        while not isinstance(app.screen, ContainerScreen) or app.screen.received < 20000:
+            await pilot.pause(0.05)
+        screen = app.screen
+        log = screen.query_one("Log")
+        await pilot.pause(1)
+        memory = [rss_mb()]
+        received, started, cpu = screen.received, time.monotonic(), cpu_seconds()
+        frames: list[float] = []
+        display = app._display
+
+        def drawn(*args, **kwargs):  # every frame the app sends to its terminal
+            frames.append(time.monotonic())
+            return display(*args, **kwargs)
+
+        app._display = drawn  # type: ignore[method-assign]
+
+        async def key_to_frame(key: str, character: str | None, effect) -> float:
+            """Send the key as a terminal would (not through Pilot, which waits for an idle
+            app: under a flood it never is), until a frame is drawn after its effect."""
+            begun = time.monotonic()
+            app._driver.send_message(events.Key(key, character))
+            while not effect():
+                await asyncio.sleep(0.001)
+            applied = time.monotonic()
+            while not frames or frames[-1] < applied:
+                await asyncio.sleep(0.001)
+            return frames[-1] - begun
+
+        keys: list[float] = []
+        for _ in range(10):
+            want = not screen.timestamps
+            keys.append(await key_to_frame("t", "t", lambda want=want: bool(
+                log.lines and (log.lines[-1][2:3] == ":") == want)))
+            await asyncio.sleep(0.5)
+        await key_to_frame("slash", "/", lambda: screen.query_one("#filter").has_focus)
+        typed: list[float] = []
+        for n, char in enumerate("page=1234"):
+            typed.append(await key_to_frame(char, char, lambda n=n: screen.pattern ==
+                                            "page=1234"[:n + 1]))
+        await key_to_frame("escape", None, lambda: not screen.pattern)
+        while time.monotonic() - started < seconds:
+            await pilot.pause(1)
+            memory.append(rss_mb())
+        rate = (screen.received - received) / (time.monotonic() - started)
+        busy = 100 * (cpu_seconds() - cpu) / (time.monotonic() - started)
+        kept = len(screen.lines)
+    readers = reader_cost(level)
+    shell.exec_in(level, ["docker", "rm", "-f", "flood"])
+    keys.sort()
+    typed.sort()
+    return {"key_median": keys[len(keys) // 2], "key_max": keys[-1],
+            "typed_median": typed[len(typed) // 2], "typed_max": typed[-1],
+            "rate": rate, "memory": memory, "kept": kept, "cpu": busy,
+            "worst": max(keys[-1], typed[-1]), "readers": readers}
+
+
+def reader_cost(level, seconds: float = 3) -> dict[str, tuple[float, float]]:
+    """Following the flood for a few seconds with the docker SDK's own log stream (one read
+    per frame header and one per line) and with dindtui's (large reads, frames split in
+    memory): lines per second, and CPU ms per 10,000 lines."""
+    import threading
+
+    from dindtui.engine import connect, inside
+    client = connect.client(level.endpoint, check=False)
+    info = client.api.inspect_container("flood")
+    result = {}
+    for name in ("docker SDK", "dindtui"):
+        if name == "dindtui":
+            stream = inside.LogStream(client, info, follow=True, timestamps=True, tail=0)
+            lines, close = stream.lines(), stream.close
+        else:
+            sdk = client.api.logs(info["Id"], stream=True, follow=True, timestamps=True, tail=0)
+            lines, close = sdk, sdk.close
+        threading.Timer(seconds, close).start()
+        cpu, started, count = cpu_seconds(), time.monotonic(), 0
+        try:
+            for _ in lines:
+                count += 1
+        except Exception:  # noqa: BLE001 - the stream closed under the reader
+            pass
+        elapsed = time.monotonic() - started
+        result[name] = (count / elapsed, (cpu_seconds() - cpu) * 1000 / max(count, 1) * 10_000)
+    return result
+
+
 def cli_seconds(*args: str, runs: int = 5) -> float:
     """Best wall time of `dindtui ARGS` over a few runs (what a script waits)."""
     best = float("inf")
@@ -131,7 +258,33 @@ def cli_seconds(*args: str, runs: int = 5) -> float:
     return best
 
 
-async def main(idle: float) -> None:
+def print_logs(result: dict) -> None:
+    memory = result["memory"]
+    print(f"log view, depth 2, {result['rate']:,.0f} lines/s arriving: "
+          f"key -> screen (t: {result['kept']} kept lines redrawn) median "
+          f"{result['key_median'] * 1000:.0f} ms, max {result['key_max'] * 1000:.0f} ms; "
+          f"a filter character median {result['typed_median'] * 1000:.0f} ms, max "
+          f"{result['typed_max'] * 1000:.0f} ms")
+    print(f"  memory (RSS) over {len(memory) - 1} s of flood: {memory[0]:.0f} MB -> "
+          f"{memory[-1]:.0f} MB (max {max(memory):.0f} MB); dindtui's CPU meanwhile "
+          f"{result['cpu']:.0f} % of one core")
+    sdk, ours = result["readers"]["docker SDK"], result["readers"]["dindtui"]
+    print(f"  reading the flood: docker SDK stream {sdk[0]:,.0f} lines/s, {sdk[1]:.0f} ms CPU "
+          f"per 10,000 lines; dindtui's {ours[0]:,.0f} lines/s, {ours[1]:.0f} ms CPU "
+          f"(ratio {ours[1] / sdk[1]:.2f})")
+
+
+async def main(idle: float, only_logs: bool = False) -> None:
+    if only_logs:
+        try:
+            a1 = spawn.spawn(levels.discover(), "a1").level
+            spawn.spawn(levels.find(levels.discover(), a1.path), "a2")
+            result = await log_view("a1/a2")
+            print_logs(result)
+            print(f"RESULT log_key_ms={result['worst'] * 1000:.0f}")
+        finally:
+            spawn.collapse(levels.discover(), rm_volume=True)
+        return
     print("building the tree: 10 levels (depths 1-3), 100 containers…", flush=True)
     try:
         shape = [("host", "a1"), ("a1", "a2"), ("a1/a2", "a3"), ("host", "b1"), ("host", "b2"),
@@ -175,9 +328,12 @@ async def main(idle: float) -> None:
         print(f"idle CPU over {idle:.0f} s, bare Textual app: {bare:5.2f} %")
         print(f"idle CPU over {idle:.0f} s, dindtui (10 levels, 100 containers): {ours:5.2f} %"
               f"  (ratio {ours / bare if bare else float('inf'):.2f})")
+        logs = await log_view("a1/a2")
+        print_logs(logs)
         print(f"RESULT levels=10 containers=100 first_paint_ms={painted * 1000:.0f} "
               f"event_ms={event_ms:.0f} idle_cpu_pct={ours:.2f} ls_ms={ls_s * 1000:.0f} "
-              f"help_ms={help_s * 1000:.0f} event_in_ui_ms={max(in_ui) * 1000:.0f}")
+              f"help_ms={help_s * 1000:.0f} event_in_ui_ms={max(in_ui) * 1000:.0f} "
+              f"log_key_ms={logs['worst'] * 1000:.0f}")
     finally:
         spawn.collapse(levels.discover(), rm_volume=True)
 
@@ -185,5 +341,8 @@ async def main(idle: float) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--idle", type=float, default=30)
+    parser.add_argument("--only-logs", action="store_true",
+                        help="only the log view under a flood (two levels)")
     faulthandler.register(__import__("signal").SIGUSR1)  # kill -USR1 shows where it waits
-    asyncio.run(main(parser.parse_args().idle))
+    options = parser.parse_args()
+    asyncio.run(main(options.idle, options.only_logs))

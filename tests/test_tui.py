@@ -63,11 +63,13 @@ async def test_spawn_two_levels_then_exit_them_with_the_collapse_animation(tree)
         await wait_until(pilot, lambda: isinstance(app.screen, CollapseScreen), 10, "collapse")
         collapse = app.screen
         await wait_until(pilot, lambda: collapse.done, what="the collapse to finish")
-        lines = [line.plain for line in collapse.lines]
-        # One line per level, deepest first, each marked done as the level really exited.
-        assert len(lines) == 2
-        assert second.path in lines[0] and lines[0].endswith("✓")
-        assert f"({first.path})" in lines[1] and lines[1].endswith("✓")
+        # One frame per level, nested like the tree; deepest first, each folded into its
+        # parent as that level really exited.
+        [outer] = collapse.frames
+        assert outer.path == first.path and [c.path for c in outer.children] == [second.path]
+        assert collapse.history == [(second.path, "exiting"), (second.path, "exited"),
+                                    (first.path, "exiting"), (first.path, "exited")]
+        assert outer.folded == [second.name] and outer.state == "exited"
         await wait_until(pilot, lambda: level_in(app, tree.name("a")) is None, 30, "tree update")
     root = levels.discover()
     assert not [lv for lv in root.walk() if lv.name.startswith(tree.prefix)]

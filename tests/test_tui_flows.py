@@ -186,7 +186,11 @@ async def test_exit_asks_first_and_shows_the_collapse_for_a_subtree(ui):
         await until(pilot, lambda: isinstance(app.screen, CollapseScreen), "the collapse")
         await until(pilot, lambda: not app._busy, "the exit")
         assert ui.engine.called("exit_level") == [("l1/l2",)]
-        assert len(app.screen.lines) >= 2  # a line per level that really exited
+        [frame] = app.screen.frames  # the subtree being exited, nested as in the tree
+        assert frame.path == "l1/l2" and [c.path for c in frame.children] == ["l1/l2/l3"]
+        assert app.screen.history == [("l1/l2/l3", "exiting"), ("l1/l2/l3", "exited"),
+                                      ("l1/l2", "exiting"), ("l1/l2", "exited")]
+        assert frame.folded == ["l3"] and frame.state == "exited"
 
 
 async def test_level_0_cannot_be_exited_and_the_host_is_never_a_shell_target(ui):

@@ -256,18 +256,69 @@ def _lines_of(chunks: Iterator[bytes]) -> Iterator[str]:
         yield pending.decode(errors="replace")
 
 
+class LogStream:
+    """A container's log as the daemon sends it, read in large pieces: a non-TTY container's
+    log is frames (an 8-byte header, then the data), one per line Docker logged, and reading
+    them one by one (as the SDK does) costs two reads per line, too slow for a container
+    writing 10,000 lines a second. `close()` from another thread ends the reading."""
+
+    def __init__(self, client, container: dict, *, follow: bool, timestamps: bool,
+                 tail: int | str):
+        api = client.api
+        params = {"stdout": 1, "stderr": 1, "follow": int(follow),
+                  "timestamps": int(timestamps), "tail": tail}
+        self.response = api._get(api._url("/containers/{0}/logs", container["Id"]),
+                                 params=params, stream=True)
+        api._raise_for_status(self.response)
+        self.tty = bool((container.get("Config") or {}).get("Tty"))
+
+    def chunks(self) -> Iterator[bytes]:
+        raw = self.response.raw
+        buffer = b""
+        while True:
+            try:
+                data = raw.read1(65536)
+            except Exception:  # noqa: BLE001 - closed from another thread, or the daemon left
+                return
+            if not data:
+                return
+            if self.tty:
+                yield data
+                continue
+            buffer += data
+            out, at = [], 0
+            while len(buffer) - at >= 8:
+                length = int.from_bytes(buffer[at + 4:at + 8], "big")
+                if len(buffer) - at - 8 < length:
+                    break
+                out.append(buffer[at + 8:at + 8 + length])
+                at += 8 + length
+            buffer = buffer[at:]
+            if out:
+                yield b"".join(out)
+
+    def lines(self) -> Iterator[str]:
+        return _lines_of(self.chunks())
+
+    def close(self) -> None:
+        try:
+            self.response.close()
+        except Exception:  # noqa: BLE001 - already closed
+            pass
+
+
 def log_lines(level: Level, ref: str, *, tail: int | None = None, follow: bool = False,
               timestamps: bool = False) -> Iterator[str]:
     """A container's log as lines (stdout and stderr together, as `docker logs` prints them)."""
     client = level_client(level)
     info = resolve(level, ref, client)
     try:
-        stream = client.api.logs(info["Id"], stream=True, follow=follow, timestamps=timestamps,
-                                 tail="all" if tail is None else tail)
+        stream = LogStream(client, info, follow=follow, timestamps=timestamps,
+                           tail="all" if tail is None else tail)
     except API_ERRORS as exc:
         raise DindtuiError(f"logs of {ref} in {level.label}: {explanation(exc)}") from None
     try:
-        yield from _lines_of(stream)
+        yield from stream.lines()
     finally:
         stream.close()
 
@@ -285,7 +336,7 @@ class LogFollower:
         self.tail, self.limit = tail, limit
         self._buffer: deque[str] = deque(maxlen=limit)
         self._lock = threading.Lock()
-        self._stream = None
+        self._stream: LogStream | None = None
         self._closed = threading.Event()
         self.dropped = 0
         self.error: str | None = None
@@ -301,13 +352,12 @@ class LogFollower:
         try:
             client = level_client(self.level)
             info = resolve(self.level, self.ref, client)
-            stream = client.api.logs(info["Id"], stream=True, follow=True,
-                                     timestamps=True, tail=self.tail)
+            stream = LogStream(client, info, follow=True, timestamps=True, tail=self.tail)
             self._stream = stream
             if self._closed.is_set():
                 stream.close()
                 return
-            for line in _lines_of(stream):
+            for line in stream.lines():
                 with self._lock:
                     was_empty = not self._buffer
                     if len(self._buffer) == self.limit:

@@ -76,6 +76,7 @@ class CollapseScreen(ModalScreen[None]):
         self.title_text = title
         self.spinning = spinning
         self.frames = [Frame.of(level) for level in levels or []]
+        self.history: list[tuple[str, str]] = []  # (path, phase), as the exits happened
         self.done = False
 
     def compose(self) -> ComposeResult:
@@ -104,6 +105,7 @@ class CollapseScreen(ModalScreen[None]):
 
     def add_event(self, event: ExitEvent) -> None:
         """One real step of the exit: the level is exiting, or has exited."""
+        self.history.append((event.path, event.phase))
         frame, parent = self._find(event.path)
         if frame is None:  # a level the screen was not told about: a frame at the top
             frame = Frame(event.path, event.path.rsplit("/", 1)[-1], event.depth,

@@ -4,6 +4,7 @@ that act on it (shell, start, stop, restart, kill, remove). `escape` goes back t
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from ..app import DindtuiApp
 
 LOG_LINES = 5_000  # kept per container view: memory stays flat whatever the container writes
+DRAINS_PER_SECOND = 20
 
 
 @dataclass
@@ -148,11 +150,28 @@ class ContainerScreen(Screen[None]):
         self.post_message(LogsReady(follower))  # lines that came before `holder` was filled
         self._status()
 
+    _last_drain = 0.0
+    _drain_pending = False
+
     @on(LogsReady)
     def logs_ready(self, message: LogsReady) -> None:
-        if message.follower is not self.follower:
+        """New lines: drawn at once, but at most DRAINS_PER_SECOND times a second, so a
+        flooding container costs a few large appends instead of thousands of small ones."""
+        if message.follower is not self.follower or self._drain_pending:
             return
-        batch = message.follower.drain()
+        wait = self._last_drain + 1 / DRAINS_PER_SECOND - time.monotonic()
+        if wait > 0:
+            self._drain_pending = True
+            self.set_timer(wait, self._drain)
+            return
+        self._drain()
+
+    def _drain(self) -> None:
+        self._drain_pending = False
+        self._last_drain = time.monotonic()
+        if self.follower is None or not self.is_attached:
+            return
+        batch = self.follower.drain()
         self.received += len(batch)
         self.lines.extend(batch)
         shown = [self._line_text(line) for line in batch if self._matches(line)]
