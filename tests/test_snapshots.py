@@ -57,6 +57,22 @@ def test_a_container_s_inspect(snap_compare):
                         run_before=inspect)
 
 
+def test_a_container_s_stats(snap_compare):
+    async def stats(pilot):
+        await open_web(pilot)
+        await pilot.press("g")
+        feed_stats(pilot.app)
+        await pilot.pause(0.1)
+
+    assert snap_compare(SnapshotApp(fixed_tree(), select="l1/l2/l3"), terminal_size=SIZE,
+                        run_before=stats)
+
+
+def test_the_volumes_of_a_level(snap_compare):
+    assert snap_compare(SnapshotApp(fixed_tree(), select="l1/l2/l3"), terminal_size=SIZE,
+                        run_before=settle, press=["4"])
+
+
 def test_find_in_every_level(snap_compare):
     async def find(pilot):
         await settle(pilot)
@@ -146,7 +162,8 @@ async def settle(pilot, timeout: float = 10):
         detailed = not app.select_on_mount or (
             bool(panes) and panes.first().border_title == app.select_on_mount)
         idle = all(worker.is_finished for worker in app.workers)
-        if loaded and selected and detailed and idle:
+        footer = bool(app.screen.query("FooterKey"))  # the footer recomposes a frame later
+        if loaded and selected and detailed and idle and footer:
             break
         await pilot.pause(0.02)
     if app.root is not None:

@@ -22,8 +22,8 @@ from dindtui.screens.collapse import CollapseScreen
 from dindtui.screens.dialogs import CleanupDialog, ConfirmDialog, NameDialog, QuitDialog
 from dindtui.screens.container import ContainerScreen
 from dindtui.screens.dialogs import RunDialog
-from dindtui.screens.help import HelpScreen
-from dindtui.screens.main import MainScreen
+from dindtui.screens.help import HelpScreen, markdown
+from dindtui.screens.main import MainScreen, key_sections
 from dindtui.screens.search import SearchScreen
 from dindtui.widgets.detail_pane import DetailPane
 from dindtui.widgets.tables import CONTAINER_BINDINGS, ContainersTable, ImagesTable
@@ -255,6 +255,13 @@ async def test_help_lists_every_key_of_the_main_screen(ui):
             assert binding.tooltip in text
         assert "| `/` | find a container" in text
         assert "| `/` | filter the log" in text
+
+
+def test_the_readme_lists_every_key_as_the_help_does():
+    expected = markdown(key_sections(), "###")
+    readme = open(os.path.join(os.path.dirname(__file__), "..", "README.md")).read()
+    assert expected in readme, "README's key tables differ from the bindings; they are:\n" \
+        + expected
 
 
 async def test_an_event_reaches_the_tree_at_once_and_only_that_daemon_is_read_again(ui):

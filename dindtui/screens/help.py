@@ -64,9 +64,7 @@ class HelpScreen(ModalScreen[None]):
         self.sections = sections
 
     def compose(self) -> ComposeResult:
-        text = INTRO
-        for title, bindings in self.sections:
-            text += f"\n## {title}\n\n{key_table(bindings)}\n"
+        text = INTRO + "\n" + markdown(self.sections)
         text += "\n`ctrl+p` opens the command palette: every action by name, and every " \
                 "container and image of the tree.\n"
         with VerticalScroll():
@@ -74,3 +72,9 @@ class HelpScreen(ModalScreen[None]):
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+
+def markdown(sections: list[tuple[str, list[BindingType]]], level: str = "##") -> str:
+    """The key tables as Markdown (the README's section is this, for `###`)."""
+    return "\n".join(f"{level} {title}\n\n{key_table(bindings)}\n"
+                     for title, bindings in sections)

@@ -251,6 +251,9 @@ class MainScreen(Screen[None]):
         if pane is not None and not pane.has_class("hidden"):
             pane.show_tab("containers")
 
+    def action_back_to_tree(self) -> None:
+        self.query_one(LevelTree).focus()
+
     def action_show_tab(self, tab: str) -> None:
         pane = self._one(DetailPane)
         if pane is None or pane.has_class("hidden"):
@@ -359,14 +362,7 @@ class MainScreen(Screen[None]):
         self.dindtui.measure_usage()
 
     def action_help(self) -> None:
-        self.app.push_screen(HelpScreen([
-            ("The tree and the level", list(self.BINDINGS) + list(LevelTree.BINDINGS)),
-            ("A level's containers (tab 2) and a container's screen",
-             [Binding("enter", "open", "open", tooltip="open the container (logs, inspect, "
-                      "stats); on a level: go to it in the tree")]
-             + list(CONTAINER_BINDINGS) + list(ImagesTable.BINDINGS)
-             + [b for b in ContainerScreen.BINDINGS if b not in CONTAINER_BINDINGS]),
-        ]))
+        self.app.push_screen(HelpScreen(key_sections()))
 
     def action_quit_app(self) -> None:
         app = self.dindtui
@@ -384,6 +380,18 @@ class MainScreen(Screen[None]):
 
     def action_collapse_all(self) -> None:
         self.dindtui.collapse_all()
+
+
+def key_sections() -> list[tuple[str, list]]:
+    """Every key of the TUI, from the real bindings: for the help screen and the README."""
+    return [
+        ("The tree and the level", list(MainScreen.BINDINGS) + list(LevelTree.BINDINGS)),
+        ("A level's containers (tab 2) and a container's screen",
+         [Binding("enter", "open", "open", tooltip="open the container (logs, inspect, "
+                  "stats); on a level's own container: that level in the tree")]
+         + list(ContainersTable.BINDINGS) + list(ImagesTable.BINDINGS)
+         + [b for b in ContainerScreen.BINDINGS if b not in CONTAINER_BINDINGS]),
+    ]
 
 
 def find_level(root: Level | None, path: str) -> Level | None:

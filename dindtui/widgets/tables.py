@@ -62,11 +62,15 @@ def selected_key(table: DataTable) -> str | None:
     return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
 
 
+BACK = Binding("escape", "screen.back_to_tree", "tree", show=False,
+               tooltip="back to the tree of levels")
+
+
 class ContainersTable(DataTable):
     """The containers of one level; the container keys act on the row under the cursor."""
 
-    BINDINGS = [Binding(b.key, "screen." + b.action, b.description, tooltip=b.tooltip,
-                        show=b.show) for b in CONTAINER_BINDINGS]
+    BINDINGS = [BACK] + [Binding(b.key, "screen." + b.action, b.description, tooltip=b.tooltip,
+                                 show=b.show) for b in CONTAINER_BINDINGS]
 
     def __init__(self, **kwargs) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
@@ -107,7 +111,7 @@ class ContainersTable(DataTable):
 
 
 class ImagesTable(DataTable):
-    BINDINGS = [Binding("r", "screen.run_image", "run",
+    BINDINGS = [BACK, Binding("r", "screen.run_image", "run",
                         tooltip="run the selected image in this level (asks name, command)")]
 
     def __init__(self, **kwargs) -> None:
@@ -133,6 +137,8 @@ class ImagesTable(DataTable):
 
 
 class VolumesTable(DataTable):
+    BINDINGS = [BACK]
+
     def __init__(self, **kwargs) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
         self.add_columns("name", "driver", "used by")
@@ -150,6 +156,8 @@ class VolumesTable(DataTable):
 
 
 class NetworksTable(DataTable):
+    BINDINGS = [BACK]
+
     def __init__(self, **kwargs) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
         self.add_columns("name", "id", "driver", "scope", "containers")
