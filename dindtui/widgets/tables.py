@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from rich.text import Text
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 
 from ..engine.inside import ContainerRow, ImageRow, NetworkRow, Usage, VolumeRow
@@ -66,11 +66,15 @@ BACK = Binding("escape", "screen.back_to_tree", "tree", show=False,
                tooltip="back to the tree of levels")
 
 
+TABLE_CONTAINER_BINDINGS: list[BindingType] = [BACK]
+TABLE_CONTAINER_BINDINGS += [Binding(b.key, "screen." + b.action, b.description,
+                                     tooltip=b.tooltip, show=b.show) for b in CONTAINER_BINDINGS]
+
+
 class ContainersTable(DataTable):
     """The containers of one level; the container keys act on the row under the cursor."""
 
-    BINDINGS = [BACK] + [Binding(b.key, "screen." + b.action, b.description, tooltip=b.tooltip,
-                                 show=b.show) for b in CONTAINER_BINDINGS]
+    BINDINGS = TABLE_CONTAINER_BINDINGS
 
     def __init__(self, **kwargs) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
