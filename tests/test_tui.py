@@ -102,9 +102,12 @@ async def test_shell_key_reaches_the_one_shell_method_with_the_selected_level(tr
         app.query_one(LevelTree).select_path(level.path)
         await wait_until(pilot, lambda: app.selected_path == level.path, 10, "selection")
         await pilot.press("s")
-        await pilot.press("enter")
         await pilot.pause()
-    assert opened == [level.path, level.path]
+        assert opened == [level.path]
+        await pilot.press("enter")  # drills into the level's containers, opens no shell
+        await wait_until(pilot, lambda: app.query_one("ContainersTable").has_focus, 10,
+                         "the containers")
+    assert opened == [level.path]
 
 
 async def test_unreachable_engine_shows_a_banner_and_keeps_running(monkeypatch):

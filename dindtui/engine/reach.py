@@ -1,0 +1,177 @@
+"""Every level as an engine for other tools: the environment a shell needs (`dindtui env`), and
+one docker CLI context per live level (`dindtui context sync`), kept in step with spawn and
+exit once the user has asked for them.
+
+A context is files under the docker CLI's config directory (`~/.docker/contexts`, or
+`$DOCKER_CONFIG/contexts`): `meta/<sha256 of the name>/meta.json`, and TLS material under
+`tls/<same>/docker/`. dindtui marks the contexts it writes (`Metadata.dindtui`, with the
+namespace and the level's path) and removes only contexts carrying that mark, never one the
+user made, even with a name that looks like ours."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shlex
+import shutil
+import tempfile
+from dataclasses import dataclass
+
+from . import config, levels
+from .errors import DindtuiError
+from .levels import Level
+
+CONTEXT_PREFIX = "dindtui-"
+MARK = "dindtui"
+
+
+def docker_config_dir() -> str:
+    return os.environ.get("DOCKER_CONFIG") or os.path.join(os.path.expanduser("~"), ".docker")
+
+
+def contexts_dir() -> str:
+    return os.path.join(docker_config_dir(), "contexts")
+
+
+def context_id(name: str) -> str:
+    return hashlib.sha256(name.encode()).hexdigest()
+
+
+def context_name(level: Level) -> str:
+    """dindtui-l1.l2 for level l1/l2 (in a namespace NS: dindtui-NS+l1.l2; `+` is allowed in a
+    context name and never in a level's or a namespace's)."""
+    namespace = config.namespace()
+    return CONTEXT_PREFIX + (f"{namespace}+" if namespace else "") + level.path.replace("/", ".")
+
+
+# ----------------------------------------------------------------------------- env
+
+def env_lines(level: Level, *, tcp_directory: str | None = None) -> list[str]:
+    """Shell lines that point DOCKER_HOST at the level. Through its socket (this machine), or,
+    with `tcp_directory` (where its client certificates were written), through its TLS port."""
+    if level.depth == 0:
+        endpoint = level.endpoint or ""
+    else:
+        levels.require_ready(level, "be reached")
+        endpoint = level.endpoint or ""
+    if tcp_directory is not None:
+        return [f"export DOCKER_HOST={shlex.quote(f'tcp://127.0.0.1:{level.port}')}",
+                "export DOCKER_TLS_VERIFY=1",
+                f"export DOCKER_CERT_PATH={shlex.quote(tcp_directory)}",
+                "unset DOCKER_CONTEXT",
+                f"# level {level.label}: eval \"$(dindtui env {level.path or 'host'})\""]
+    return [f"export DOCKER_HOST={shlex.quote(endpoint)}",
+            "unset DOCKER_TLS_VERIFY DOCKER_CERT_PATH DOCKER_CONTEXT",
+            f"# level {level.label}: eval \"$(dindtui env {level.path or 'host'})\""]
+
+
+# ----------------------------------------------------------------------------- contexts
+
+@dataclass(frozen=True)
+class ContextInfo:
+    name: str
+    host: str
+    path: str | None       # the level it stands for (dindtui's contexts only)
+    namespace: str | None
+    ours: bool
+
+
+def _write_private(path: str, text: str, mode: int = 0o644) -> None:
+    """Written beside its place, then renamed: a reader never sees half a file."""
+    directory = os.path.dirname(path)
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=directory, prefix=".dindtui-")
+    try:
+        os.fchmod(handle, mode)
+        with os.fdopen(handle, "w") as f:
+            f.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+
+
+def list_contexts() -> list[ContextInfo]:
+    found = []
+    meta_root = os.path.join(contexts_dir(), "meta")
+    if not os.path.isdir(meta_root):
+        return found
+    for entry in sorted(os.listdir(meta_root)):
+        try:
+            with open(os.path.join(meta_root, entry, "meta.json")) as f:
+                meta = json.load(f)
+        except (OSError, ValueError):
+            continue
+        if not isinstance(meta, dict) or context_id(meta.get("Name", "")) != entry:
+            continue
+        mark = (meta.get("Metadata") or {}).get(MARK) if isinstance(meta.get("Metadata"),
+                                                                     dict) else None
+        host = ((meta.get("Endpoints") or {}).get("docker") or {}).get("Host", "")
+        ours = isinstance(mark, dict) and "path" in mark
+        found.append(ContextInfo(meta["Name"], host, mark.get("path") if ours else None,
+                                 mark.get("namespace") if ours else None, ours))
+    return found
+
+
+def write_context(level: Level) -> str:
+    name = context_name(level)
+    existing = {c.name: c for c in list_contexts()}
+    if name in existing and not existing[name].ours:
+        raise DindtuiError(f"a docker context named {name} exists and dindtui did not make "
+                           "it: left as it is")
+    meta = {"Name": name,
+            "Metadata": {"Description": f"dindtui level {level.path} (depth {level.depth})",
+                         MARK: {"path": level.path, "namespace": config.namespace()}},
+            "Endpoints": {"docker": {"Host": level.endpoint, "SkipTLSVerify": False}}}
+    _write_private(os.path.join(contexts_dir(), "meta", context_id(name), "meta.json"),
+                   json.dumps(meta))
+    return name
+
+
+def remove_context(info: ContextInfo) -> None:
+    if not info.ours:  # never a context dindtui did not write
+        raise DindtuiError(f"context {info.name} was not made by dindtui")
+    for part in ("meta", "tls"):
+        shutil.rmtree(os.path.join(contexts_dir(), part, context_id(info.name)),
+                      ignore_errors=True)
+
+
+@dataclass
+class SyncResult:
+    created: list[str]
+    updated: list[str]
+    removed: list[str]
+    skipped: list[str]
+
+
+def sync_contexts(root: Level) -> SyncResult:
+    """One context per live level of this namespace; the contexts of levels that are gone
+    (dindtui's own, of this namespace) removed."""
+    result = SyncResult([], [], [], [])
+    namespace = config.namespace()
+    live = {lv.path: lv for lv in root.walk()
+            if lv.depth and lv.state == levels.READY and lv.endpoint}
+    existing = {c.name: c for c in list_contexts()}
+    for level in live.values():
+        name = context_name(level)
+        before = existing.get(name)
+        if before is not None and not before.ours:
+            result.skipped.append(f"{name}: a context of that name was not made by dindtui")
+            continue
+        if before is not None and before.host == level.endpoint and before.path == level.path:
+            continue
+        write_context(level)
+        (result.updated if before is not None else result.created).append(name)
+    for info in existing.values():
+        if info.ours and info.namespace == namespace and info.path not in live:
+            remove_context(info)
+            result.removed.append(info.name)
+    return result
+
+
+def contexts_in_use() -> bool:
+    """The user has asked for contexts (some of this namespace's exist): keep them in step."""
+    namespace = config.namespace()
+    return any(c.ours and c.namespace == namespace for c in list_contexts())
