@@ -8,7 +8,9 @@ discovery) is marked as one and is never stopped or removed from here: levels ex
 
 from __future__ import annotations
 
+import json
 import os
+import socket
 import threading
 import time
 from collections import deque
@@ -480,22 +482,55 @@ def cgroup_sample(container_id: str, root: str = CGROUP_ROOT) -> Sample | None:
                   min(limit, os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")))
 
 
+_no_metrics: set[str] = set()  # endpoints whose daemon answered stats with zeros
+
+
+def _get_json(endpoint: str, path: str, timeout: float = 5) -> dict:
+    """GET `path` from a daemon. On a unix socket, a bare HTTP/1.0 request (a tenth of the
+    SDK's CPU: the sampler asks every level's container every two seconds)."""
+    if not endpoint.startswith("unix://"):
+        client = connect.client(endpoint, check=False)
+        return client.api._result(client.api._get(client.api._url(path)), json=True)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout)
+        sock.connect(endpoint[len("unix://"):])
+        sock.sendall(f"GET {path} HTTP/1.0\r\nHost: docker\r\n\r\n".encode())
+        chunks = []
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    head, _, body = b"".join(chunks).partition(b"\r\n\r\n")
+    if head.split(b" ", 2)[1:2] != [b"200"]:
+        raise DindtuiError(f"{path}: {head.splitlines()[0].decode(errors='replace')}")
+    return json.loads(body)
+
+
 def sample(endpoint: str, container_id: str) -> Sample | None:
     """One reading, at once (one-shot: the daemon does not wait for a second reading); None
     when the container is not running or the daemon does not answer."""
+    local = endpoint == connect.level0_endpoint() and endpoint.startswith("unix:")
+    if local and endpoint in _no_metrics and len(container_id) == 64:
+        reading = cgroup_sample(container_id)
+        if reading is not None:
+            return reading
     try:
-        stats = connect.client(endpoint, check=False).api.stats(
-            container_id, stream=False, one_shot=True)
-    except API_ERRORS:
+        stats = _get_json(endpoint, f"/containers/{container_id}/stats?stream=false"
+                                    "&one-shot=true")
+    except (OSError, ValueError, DindtuiError, *API_ERRORS):
         return None
     cpu = stats.get("cpu_stats") or {}
     usage = (cpu.get("cpu_usage") or {}).get("total_usage")
     if not usage and not (stats.get("memory_stats") or {}).get("usage"):
-        # Zeros: a stopped container, or a daemon that cannot read its metrics. Level 0's
-        # own containers can then be read from the cgroup files on this machine.
-        if (endpoint == connect.level0_endpoint() and endpoint.startswith("unix:")
-                and stats.get("id")):
-            return cgroup_sample(stats["id"])
+        # Zeros: a stopped container, or a daemon that cannot read its metrics ("no metrics
+        # received": Docker 20.10 here). Level 0's own containers are then read from their
+        # cgroup files on this machine, directly from now on.
+        if local and stats.get("id"):
+            reading = cgroup_sample(stats["id"])
+            if reading is not None:
+                _no_metrics.add(endpoint)
+            return reading
         return None
     memory, limit = _memory(stats)
     cpus = cpu.get("online_cpus") or len((cpu.get("cpu_usage") or {}).get("percpu_usage")
@@ -579,8 +614,13 @@ class StatsSampler:
         while not self._closed.is_set():
             with self._lock:
                 targets = dict(self._targets)
-            readings = dict(zip(targets, self._pool.map(
-                lambda target: sample(*target), targets.values()), strict=True))
+            try:
+                readings = dict(zip(targets, self._pool.map(
+                    lambda target: sample(*target), targets.values()), strict=True))
+            except Exception:  # noqa: BLE001 - closed meanwhile (its futures cancelled)
+                if self._closed.is_set():
+                    return
+                readings = {}
             got = set()
             with self._lock:
                 for key, reading in readings.items():

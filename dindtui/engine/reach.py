@@ -94,7 +94,7 @@ def _write_private(path: str, text: str, mode: int = 0o644) -> None:
 
 
 def list_contexts() -> list[ContextInfo]:
-    found = []
+    found: list[ContextInfo] = []
     meta_root = os.path.join(contexts_dir(), "meta")
     if not os.path.isdir(meta_root):
         return found
@@ -106,12 +106,14 @@ def list_contexts() -> list[ContextInfo]:
             continue
         if not isinstance(meta, dict) or context_id(meta.get("Name", "")) != entry:
             continue
-        mark = (meta.get("Metadata") or {}).get(MARK) if isinstance(meta.get("Metadata"),
-                                                                     dict) else None
+        metadata = meta.get("Metadata")
+        mark = metadata.get(MARK) if isinstance(metadata, dict) else None
         host = ((meta.get("Endpoints") or {}).get("docker") or {}).get("Host", "")
-        ours = isinstance(mark, dict) and "path" in mark
-        found.append(ContextInfo(meta["Name"], host, mark.get("path") if ours else None,
-                                 mark.get("namespace") if ours else None, ours))
+        if isinstance(mark, dict) and "path" in mark:
+            found.append(ContextInfo(meta["Name"], host, mark["path"], mark.get("namespace"),
+                                     True))
+        else:
+            found.append(ContextInfo(meta["Name"], host, None, None, False))
     return found
 
 

@@ -63,14 +63,19 @@ class Graph(Horizontal):
     def __init__(self, label: str, **kwargs) -> None:
         super().__init__(**kwargs)
         self.label = label
+        self.value, self.data = "", [0.0]
 
     def compose(self) -> ComposeResult:
-        yield Static(self.label, classes="label")
-        yield Sparkline([], min_color="green", max_color="red")
+        yield Static(f"{self.label} {self.value}", classes="label")
+        yield Sparkline(self.data, min_color="green", max_color="red")
 
     def show(self, value: str, data: Sequence[float]) -> None:
-        self.query_one(".label", Static).update(f"{self.label} {value}")
-        self.query_one(Sparkline).data = list(data) or [0]
+        """Kept, and drawn now or when composed (a reading can come first)."""
+        self.value, self.data = value, list(data) or [0.0]
+        for label in self.query(".label").results(Static):
+            label.update(f"{self.label} {value}")
+        for line in self.query(Sparkline):
+            line.data = self.data
 
 
 class ResourceGraphs(Vertical):
