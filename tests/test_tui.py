@@ -105,7 +105,8 @@ async def test_shell_key_reaches_the_one_shell_method_with_the_selected_level(tr
         await pilot.pause()
         assert opened == [level.path]
         await pilot.press("enter")  # drills into the level's containers, opens no shell
-        await wait_until(pilot, lambda: app.query_one("ContainersTable").has_focus, 10,
+        await wait_until(pilot, lambda: bool(app.query("ContainersTable")) and
+                         app.query_one("ContainersTable").has_focus, 10,
                          "the containers")
     assert opened == [level.path]
 

@@ -76,6 +76,8 @@ async def until(pilot, predicate, what: str, timeout: float = 5):
 
 async def loaded(pilot, app) -> None:
     await until(pilot, lambda: app.root is not None and app.tree_loads > 0, "the tree")
+    if app.root.children:  # the detail pane's tabs are made after the first tree is drawn
+        await until(pilot, lambda: bool(app.query("#networks-table")), "the detail pane")
 
 
 async def select(pilot, app, path: str) -> None:

@@ -116,6 +116,8 @@ class MainScreen(Screen[None]):
         empty = not app.root.children
         greeting.show(empty)
         pane.set_class(empty, "hidden")
+        if not empty and not pane.built:
+            self.call_after_refresh(pane.build)  # after the frame that draws the tree
 
     def show_unreachable(self, error: str) -> None:
         banner, tree = self._one(Banner), self._one(LevelTree)

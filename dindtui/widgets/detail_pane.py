@@ -115,12 +115,11 @@ class ResourceGraphs(Vertical):
             "" if depth else "level 0 is the engine itself: its levels have graphs")
 
 
-class DetailPane(Vertical):
+class LevelTabs(Vertical):
+    """The tabs of the detail pane (composed when the pane builds them)."""
+
     DEFAULT_CSS = """
-    DetailPane { width: 2fr; border: round $secondary; padding: 0 1; }
-    DetailPane TabbedContent { height: 1fr; }
-    DetailPane TabPane { padding: 0; }
-    DetailPane DataTable { height: 1fr; }
+    LevelTabs { height: 1fr; }
     """
 
     def compose(self) -> ComposeResult:
@@ -138,16 +137,38 @@ class DetailPane(Vertical):
             with TabPane("networks", id="networks"):
                 yield NetworksTable(id="networks-table")
 
+
+class DetailPane(Vertical):
+    DEFAULT_CSS = """
+    DetailPane { width: 2fr; border: round $secondary; padding: 0 1; }
+    DetailPane TabbedContent { height: 1fr; }
+    DetailPane TabPane { padding: 0; }
+    DetailPane DataTable { height: 1fr; }
+    """
+
     _pending: tuple[LevelDetails, VolumeUsage | None] | None = None
+    _pending_tab: str | None = None
     details: LevelDetails | None = None
+    built = False
 
     def on_mount(self) -> None:
         self.border_title = "level"
+
+    def build(self) -> None:
+        """The tabs and tables, made once, after the first tree is drawn (they double the cost
+        of the first frame, and nothing shows them before a level is selected)."""
+        if self.built:
+            return
+        self.built = True
+        self.mount(LevelTabs())
         self.call_after_refresh(self._show_pending)
 
     def _show_pending(self) -> None:
         if self._pending is not None:
             self.show(*self._pending)
+        if self._pending_tab is not None:
+            tab, self._pending_tab = self._pending_tab, None
+            self.show_tab(tab)
 
     def show(self, details: LevelDetails, usage: VolumeUsage | None = None,
              container_usage: dict[str, Usage] | None = None) -> None:
@@ -179,6 +200,10 @@ class DetailPane(Vertical):
         self.query_one(ContainersTable).show_usage(container_usage)
 
     def show_tab(self, tab: str) -> None:
+        if not self.query(TabbedContent) or not self.query("#networks-table"):
+            self._pending_tab = tab
+            self.build()
+            return
         self.query_one(TabbedContent).active = tab
         table = {"containers": ContainersTable, "images": ImagesTable,
                  "volumes": VolumesTable, "networks": NetworksTable}.get(tab)
@@ -187,4 +212,5 @@ class DetailPane(Vertical):
 
     @property
     def active_tab(self) -> str:
-        return self.query_one(TabbedContent).active
+        tabs = self.query(TabbedContent)
+        return tabs.first().active if tabs else ""
