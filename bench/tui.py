@@ -158,6 +158,8 @@ async def log_view(path: str, seconds: float = 20) -> dict:
             await pilot.pause(0.05)
         from dindtui.widgets.level_tree import LevelTree
         app.query_one(LevelTree).select_path(path)
+        while not app.query(ContainersTable):  # the detail pane is made after the first tree
+            await pilot.pause(0.05)
         table = app.query_one(ContainersTable)
         while not any(r.name == "flood" for r in table.by_key.values()):
             await pilot.pause(0.05)

@@ -27,16 +27,16 @@ from .engine.progress import Progress
 from .formatting import STATE_STYLE, human, percent
 
 if TYPE_CHECKING:
-    from .engine import (certs, connect, images, inside, levels, privileges, shell, spawn,
-                         usage)
+    from .engine import (certs, connect, images, inside, levels, privileges, reach, shell,
+                         spawn, usage)
 
 
 def load_engine() -> None:
     """Import the engine (and the docker SDK under it) only for the commands that use it, so
     that `dindtui --help` and usage errors answer at once."""
-    global certs, connect, images, inside, levels, privileges, shell, spawn, usage
-    from .engine import (certs, connect, images, inside, levels, privileges, shell, spawn,
-                         usage)
+    global certs, connect, images, inside, levels, privileges, reach, shell, spawn, usage
+    from .engine import (certs, connect, images, inside, levels, privileges, reach, shell,
+                         spawn, usage)
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
@@ -420,6 +420,60 @@ def cmd_image_build(args) -> int:
     return 0
 
 
+def cmd_env(args) -> int:
+    level = levels.find(discover(), args.level)
+    if args.tcp:
+        if not level.port:
+            raise DindtuiError(f"level {level.label} has no TCP port (spawn it with --port)")
+        if level.depth != 1:
+            raise DindtuiError(f"level {level.path} publishes its port inside its parent "
+                               "level, not on this machine: use its socket (no --tcp)")
+        directory = os.path.abspath(args.dir or os.path.join(
+            os.path.expanduser("~"), ".dindtui", "certs", level.path.replace("/", "_")))
+        certs.fetch_client_certs(level, directory)
+        lines = reach.env_lines(level, tcp_directory=directory)
+    else:
+        lines = reach.env_lines(level)
+    print("\n".join(lines))
+    return 0
+
+
+def cmd_context(args) -> int:
+    if args.context_command == "ls":
+        found = [c for c in reach.list_contexts() if c.ours]
+        if args.json:
+            print(json.dumps([asdict(c) for c in found], indent=2))
+        else:
+            for c in found:
+                out.print(f"{c.name}  [dim]{c.path} ({c.namespace or 'no namespace'}) "
+                          f"{c.host}[/]")
+        return 0
+    if args.context_command == "rm":
+        removed = []
+        for c in reach.list_contexts():
+            if c.ours and c.namespace == config.namespace():
+                reach.remove_context(c)
+                removed.append(c.name)
+        print(json.dumps({"removed": removed}) if args.json
+              else f"removed {len(removed)} context(s)")
+        return 0
+    result = reach.sync_contexts(discover())
+    if args.json:
+        print(json.dumps(asdict(result), indent=2))
+    else:
+        for name in result.created:
+            out.print(f"created {name}")
+        for name in result.updated:
+            out.print(f"updated {name}")
+        for name in result.removed:
+            out.print(f"removed {name} (its level is gone)")
+        for line in result.skipped:
+            err.print(f"[yellow]skipped:[/] {line}")
+        out.print("[dim]contexts now follow spawn and exit; `docker --context NAME ...` "
+                  "reaches a level[/]")
+    return 0
+
+
 def cmd_tui(args) -> int:
     from .app import run_app
     return run_app(animation=not args.no_animation)
@@ -441,6 +495,9 @@ class Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="dindtui", description="Run and explore Docker-in-Docker: nested "
                     "daemons at any depth. With no command, opens the terminal UI.")
+    parser.add_argument("--version", action="version", version=f"dindtui {version()}")
+    parser.add_argument("--context", metavar="NAME",
+                        help="the docker CLI context that is level 0 (as DOCKER_CONTEXT)")
     parser.add_argument("--no-animation", action="store_true",
                         default=os.environ.get("DINDTUI_NO_ANIMATION") == "1",
                         help="no collapse animation in the TUI")
@@ -498,6 +555,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("level", nargs="?")
     p.add_argument("--follow", "-f", action="store_true",
                    help="a new reading every second until interrupted (JSON: one line each)")
+    p = command("env", cmd_env, "the environment that points docker (and any tool using "
+                "DOCKER_HOST) at LEVEL: eval \"$(dindtui env LEVEL)\"")
+    p.add_argument("level")
+    p.add_argument("--tcp", action="store_true", help="through the level's TLS port (a level "
+                   "spawned with --port), with its client certificates")
+    p.add_argument("--dir", help="where --tcp puts the certificates (default "
+                   "~/.dindtui/certs/<level>)")
+    p = command("context", cmd_context, "docker CLI contexts for the levels: `sync` makes one "
+                "per live level (dindtui-l1.l2 for l1/l2) and keeps them in step with spawn "
+                "and exit", True)
+    p.add_argument("context_command", choices=["sync", "ls", "rm"], nargs="?", default="sync")
     command("du", cmd_du, "disk usage of every level's volume", True)
     p = command("clean", cmd_clean, "free the volumes of dead levels and orphaned volumes", True)
     p.add_argument("--dry-run", action="store_true", help="only show what would be freed")
@@ -523,6 +591,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+    try:
+        return installed("dindtui")
+    except PackageNotFoundError:
+        return "(not installed)"
+
+
 def port_number(value: str) -> int:
     if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= 65535:
         raise argparse.ArgumentTypeError(f"not a TCP port number: {value!r}")
@@ -536,6 +613,9 @@ def main(argv: list[str] | None = None) -> int:
         fail(str(exc))
         return 2
     args = build_parser().parse_args(argv)
+    if args.context:
+        os.environ["DOCKER_CONTEXT"] = args.context  # as the docker CLI: the flag wins
+        os.environ.pop("DOCKER_HOST", None)
     func = getattr(args, "func", None) or cmd_tui
     try:
         load_engine()

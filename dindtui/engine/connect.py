@@ -4,6 +4,7 @@ the socket tree (a host directory bind-mounted into each level at /run/dindtui).
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import socket
 import stat
@@ -42,8 +43,67 @@ class Ping:
 _api_versions: dict[str, str] = {}  # endpoint -> API version its /_ping announced
 
 
+def level0_context() -> str | None:
+    """The docker CLI context that names level 0, as the docker CLI picks it: none when
+    DOCKER_HOST is set, else DOCKER_CONTEXT, else the config's current context."""
+    if os.environ.get("DOCKER_HOST"):
+        return None
+    name = os.environ.get("DOCKER_CONTEXT")
+    if not name:
+        config_dir = os.environ.get("DOCKER_CONFIG") or os.path.expanduser("~/.docker")
+        try:
+            with open(os.path.join(config_dir, "config.json")) as f:
+                name = json.load(f).get("currentContext")
+        except (OSError, ValueError, AttributeError):
+            name = None
+    return None if not name or name == "default" else name
+
+
+@dataclass(frozen=True)
+class Context:
+    host: str
+    tls: object | None  # docker.tls.TLSConfig when the context has client certificates
+
+
+_contexts: dict[str, Context] = {}
+
+
+def _context(name: str) -> Context:
+    """A docker CLI context, read as the docker CLI stores it: `contexts/meta/<sha256 of the
+    name>/meta.json` under the CLI's config directory, TLS files in `contexts/tls/<same>/`."""
+    if name in _contexts:
+        return _contexts[name]
+    root = os.path.join(os.environ.get("DOCKER_CONFIG") or os.path.expanduser("~/.docker"),
+                        "contexts")
+    key = hashlib.sha256(name.encode()).hexdigest()
+    try:
+        with open(os.path.join(root, "meta", key, "meta.json")) as f:
+            meta = json.load(f)
+        endpoint = meta["Endpoints"]["docker"]
+        host = endpoint["Host"]
+    except FileNotFoundError:
+        raise DindtuiError(f"no docker context named {name!r} (`docker context ls` lists "
+                           "them)") from None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise DindtuiError(f"docker context {name!r} cannot be read: {exc}") from None
+    tls = None
+    directory = os.path.join(root, "tls", key, "docker")
+    files = {f: os.path.join(directory, f) for f in ("ca.pem", "cert.pem", "key.pem")}
+    if all(os.path.isfile(path) for path in files.values()):
+        from docker.tls import TLSConfig
+        tls = TLSConfig(client_cert=(files["cert.pem"], files["key.pem"]),
+                        ca_cert=files["ca.pem"], verify=not endpoint.get("SkipTLSVerify"))
+    _contexts[name] = Context(host, tls)
+    return _contexts[name]
+
+
 def level0_endpoint() -> str:
-    return os.environ.get("DOCKER_HOST") or f"unix://{DEFAULT_SOCKET}"
+    if os.environ.get("DOCKER_HOST"):
+        return os.environ["DOCKER_HOST"]
+    name = level0_context()
+    if name is not None:
+        return _context(name).host
+    return f"unix://{DEFAULT_SOCKET}"
 
 
 def socket_group() -> int:
@@ -161,6 +221,11 @@ def client(endpoint: str | None = None, *, check: bool = True,
     try:
         if endpoint == level0_endpoint() and "DOCKER_HOST" in os.environ:
             made = docker.from_env(timeout=timeout)
+        elif endpoint == level0_endpoint() and level0_context() is not None:
+            context = _context(level0_context() or "")
+            made = docker.DockerClient(base_url=endpoint, timeout=timeout,
+                                       tls=context.tls or False)
+
         else:
             made = docker.DockerClient(base_url=endpoint, timeout=timeout,
                                        version=_api_versions.get(endpoint, "auto"))

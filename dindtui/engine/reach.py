@@ -150,11 +150,13 @@ class SyncResult:
 
 def sync_contexts(root: Level) -> SyncResult:
     """One context per live level of this namespace; the contexts of levels that are gone
-    (dindtui's own, of this namespace) removed."""
+    from the tree (dindtui's own, of this namespace) removed. A stopped level keeps its
+    context: its socket comes back at the same path when it is revived."""
     result = SyncResult([], [], [], [])
     namespace = config.namespace()
     live = {lv.path: lv for lv in root.walk()
             if lv.depth and lv.state == levels.READY and lv.endpoint}
+    in_tree = {lv.path for lv in root.walk() if lv.depth}
     existing = {c.name: c for c in list_contexts()}
     for level in live.values():
         name = context_name(level)
@@ -167,7 +169,7 @@ def sync_contexts(root: Level) -> SyncResult:
         write_context(level)
         (result.updated if before is not None else result.created).append(name)
     for info in existing.values():
-        if info.ours and info.namespace == namespace and info.path not in live:
+        if info.ours and info.namespace == namespace and info.path not in in_tree:
             remove_context(info)
             result.removed.append(info.name)
     return result
@@ -177,3 +179,14 @@ def contexts_in_use() -> bool:
     """The user has asked for contexts (some of this namespace's exist): keep them in step."""
     namespace = config.namespace()
     return any(c.ours and c.namespace == namespace for c in list_contexts())
+
+
+def keep_in_step() -> str | None:
+    """After a spawn, an exit or a revive: once the user has contexts for this namespace, they
+    follow the tree. A failure here never fails the operation; it is returned as a line."""
+    try:
+        if contexts_in_use():
+            sync_contexts(levels.discover())
+    except Exception as exc:  # noqa: BLE001 - contexts are a convenience beside the tree
+        return f"docker contexts not updated: {exc}"
+    return None

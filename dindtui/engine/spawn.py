@@ -16,7 +16,7 @@ from typing import Callable
 import docker.errors
 import docker.types
 
-from . import config, connect, images, levels, privileges
+from . import config, connect, images, levels, privileges, reach
 from .errors import DindtuiError, NameTaken, SpawnFailed, UnknownLevel
 from .images import API_ERRORS
 from .levels import Level
@@ -161,6 +161,7 @@ def _spawn_named(parent, name, client, image, image_id, modes, port, strategy, i
                       for n in names]
         parent.children.append(child)
         progress(Progress("spawn", f"level {child.path} ready", 1, 1))
+        reach.keep_in_step()
         return SpawnResult(child, used, fallback, ready_seconds, time.monotonic() - started,
                            seed_result, pushes)
     except BaseException:
@@ -475,6 +476,13 @@ def exit_level(level: Level, *, rm_volume: bool = False,
     """Exit `level` and its subtree, deepest first; each daemon stops gracefully (its containers
     get their stop signal). Every container, volume and directory is checked again just before
     it is removed. Returns the paths exited, in order."""
+    try:
+        return _exit_tree(level, rm_volume, on_event)
+    finally:
+        reach.keep_in_step()
+
+
+def _exit_tree(level: Level, rm_volume: bool, on_event: ExitCallback | None) -> list[str]:
     if level.depth == 0:
         raise DindtuiError("level 0 is the engine dindtui talks to; it cannot be exited")
     client = levels.parent_client(level)
@@ -482,7 +490,7 @@ def exit_level(level: Level, *, rm_volume: bool = False,
         _unpause(client, level)  # a frozen daemon can neither stop its children nor itself
     exited: list[str] = []
     for child in list(level.children):
-        exited += exit_level(child, rm_volume=rm_volume, on_event=on_event)
+        exited += _exit_tree(child, rm_volume, on_event)
     event = ExitEvent(level.path, level.depth, "exiting", (level.container_id or "")[:12])
     if on_event:
         on_event(event)
@@ -661,6 +669,9 @@ def collapse(root: Level, *, rm_volume: bool = False,
              on_event: ExitCallback | None = None) -> list[str]:
     """Exit every level of the tree, deepest first."""
     exited: list[str] = []
-    for child in list(root.children):
-        exited += exit_level(child, rm_volume=rm_volume, on_event=on_event)
+    try:
+        for child in list(root.children):
+            exited += _exit_tree(child, rm_volume, on_event)
+    finally:
+        reach.keep_in_step()
     return exited

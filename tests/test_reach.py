@@ -1,0 +1,109 @@
+"""Every level as an engine for other tools, against the real engine: `dindtui env` round trips
+through a shell and the docker CLI, docker contexts follow spawn and exit, `--context` picks
+level 0, and contexts dindtui did not make are never touched. The docker CLI's config lives in
+a directory of the test's own (DOCKER_CONFIG), never the user's."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+
+import docker
+import pytest
+
+from conftest import run_cli
+from dindtui.engine import reach
+
+
+@pytest.fixture
+def docker_config(tmp_path, monkeypatch):
+    directory = str(tmp_path / "docker-config")
+    os.makedirs(directory)
+    monkeypatch.setenv("DOCKER_CONFIG", directory)
+    return directory
+
+
+def docker_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(["docker", *args], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, **(env or {})})
+
+
+needs_docker_cli = pytest.mark.skipif(shutil.which("docker") is None,
+                                      reason="the docker CLI is not installed")
+
+
+@needs_docker_cli
+def test_env_round_trip_through_a_shell_and_the_docker_cli(tree, docker_config):
+    level = tree.chain(2)[-1].level
+    printed = run_cli("env", level.path)
+    assert printed.returncode == 0, printed.stderr
+    assert f"export DOCKER_HOST={level.endpoint}" in printed.stdout
+    command = shlex.join([sys.executable, "-m", "dindtui", "env", level.path])
+    shell = subprocess.run(["bash", "-c", f'eval "$({command})"; '
+                            "docker info --format '{{.Name}} {{.ServerVersion}}'"],
+                           capture_output=True, text=True, timeout=60)
+    assert shell.returncode == 0, shell.stderr
+    name, version = shell.stdout.split()
+    assert name == level.name and version.startswith("26.")  # a level's hostname is its name
+    # The docker SDK reads the same variables.
+    variables = dict(line[len("export "):].split("=", 1) for line in
+                     printed.stdout.splitlines() if line.startswith("export "))
+    client = docker.from_env(environment=variables)
+    assert client.info()["Name"] == name
+
+
+def test_env_of_a_stopped_level_and_of_nothing_says_one_line(tree):
+    missing = run_cli("env", "no-such-level")
+    assert missing.returncode == 1 and missing.stderr.count("\n") == 1
+
+
+@needs_docker_cli
+def test_contexts_follow_spawn_and_exit_and_leave_the_user_s_alone(tree, docker_config):
+    first = tree.spawn(short="ctx").level
+    # A context of the user's own, with a name that looks like dindtui's: never touched.
+    user_context = reach.context_name(first) + "x"
+    made = docker_cli("context", "create", user_context, "--docker",
+                      "host=unix:///var/run/docker.sock")
+    assert made.returncode == 0, made.stderr
+    synced = run_cli("context", "sync", "--json")
+    assert synced.returncode == 0, synced.stderr
+    name = reach.context_name(first)
+    assert json.loads(synced.stdout)["created"] == [name]
+    listed = docker_cli("--context", name, "info", "--format", "{{.Name}}")
+    assert listed.returncode == 0 and listed.stdout.strip() == first.name
+
+    # From now on spawn and exit keep the contexts in step, with no further sync.
+    second = tree.spawn(first.path, short="deeper").level
+    assert reach.context_name(second) in {c.name for c in reach.list_contexts()}
+    deeper = docker_cli("--context", reach.context_name(second), "version", "--format",
+                        "{{.Server.Version}}")
+    assert deeper.returncode == 0 and deeper.stdout.startswith("26."), deeper.stderr
+    assert run_cli("exit", first.path).returncode == 0
+    left = {c.name for c in reach.list_contexts()}
+    assert name not in left and reach.context_name(second) not in left
+    assert user_context in left
+    assert docker_cli("context", "inspect", user_context).returncode == 0
+
+
+def test_context_selects_level_0(tree, docker_config):
+    level = tree.spawn(short="zero").level
+    assert run_cli("context", "sync").returncode == 0
+    name = reach.context_name(level)
+    for how in (["--context", name], []):
+        env = {} if how else {"DOCKER_CONTEXT": name}
+        shown = run_cli(*how, "ls", "--json", env=env)
+        assert shown.returncode == 0, shown.stderr
+        root = json.loads(shown.stdout)
+        assert root["endpoint"] == level.endpoint and root["version"].startswith("26.")
+    unknown = run_cli("--context", "nobody-has-this", "ls")
+    assert unknown.returncode == 1 and "no docker context named 'nobody-has-this'" in \
+        unknown.stderr and unknown.stderr.count("\n") == 1
+
+
+def test_version():
+    shown = run_cli("--version")
+    assert shown.returncode == 0 and shown.stdout.startswith("dindtui ")
