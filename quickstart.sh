@@ -19,6 +19,8 @@ command -v dockerd >/dev/null || need+=(docker.io)
 command -v debootstrap >/dev/null || need+=(debootstrap)
 command -v tmux >/dev/null || need+=(tmux)
 python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
+# The tests drive `dindtui serve` in a headless browser.
+[ "${1:-}" = test ] && { command -v chromium >/dev/null || need+=(chromium); }
 if [ ${#need[@]} -gt 0 ]; then
   say "installing ${need[*]}"
   apt-get update -qq

@@ -474,6 +474,15 @@ def cmd_context(args) -> int:
     return 0
 
 
+def cmd_serve(args) -> int:
+    try:
+        from .serve import serve
+    except ImportError as exc:
+        raise DindtuiError(f"dindtui serve needs textual-serve ({exc}): pip install "
+                           "textual-serve") from None
+    return serve(args.host, args.port, animation=not args.no_animation)
+
+
 def cmd_tui(args) -> int:
     from .app import run_app
     return run_app(animation=not args.no_animation)
@@ -555,6 +564,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("level", nargs="?")
     p.add_argument("--follow", "-f", action="store_true",
                    help="a new reading every second until interrupted (JSON: one line each)")
+    p = command("serve", cmd_serve, "the TUI in a browser (textual-serve), on 127.0.0.1 by "
+                "default, behind a random token that the printed URL carries")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=port_number, default=8765, help="TCP port (default 8765)")
     p = command("env", cmd_env, "the environment that points docker (and any tool using "
                 "DOCKER_HOST) at LEVEL: eval \"$(dindtui env LEVEL)\"")
     p.add_argument("level")

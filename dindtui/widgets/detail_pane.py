@@ -63,7 +63,8 @@ class Graph(Horizontal):
     def __init__(self, label: str, **kwargs) -> None:
         super().__init__(**kwargs)
         self.label = label
-        self.value, self.data = "", [0.0]
+        self.value: str = ""
+        self.data: list[float] = []
 
     def compose(self) -> ComposeResult:
         yield Static(f"{self.label} {self.value}", classes="label")
@@ -71,7 +72,7 @@ class Graph(Horizontal):
 
     def show(self, value: str, data: Sequence[float]) -> None:
         """Kept, and drawn now or when composed (a reading can come first)."""
-        self.value, self.data = value, list(data) or [0.0]
+        self.value, self.data = value, list(data)  # none yet: an empty line, not a bar
         for label in self.query(".label").results(Static):
             label.update(f"{self.label} {value}")
         for line in self.query(Sparkline):
@@ -111,8 +112,15 @@ class ResourceGraphs(Vertical):
             growth = f" ({'+' if delta >= 0 else ''}{human(delta)} in {minutes:.0f}m)"
         self.query_one("#disk-graph", Graph).show(
             (human(values[-1]) + growth) if values else "-", values)
+        self.show_depth(depth)
+
+    def show_depth(self, depth: int) -> None:
+        """Level 0 has no container of its own to read: a note instead of the graphs."""
+        for graph in self.query(Graph):
+            graph.display = depth > 0
         self.query_one(".note", Static).update(
-            "" if depth else "level 0 is the engine itself: its levels have graphs")
+            "" if depth else "level 0 is the engine itself: each level below it has its CPU, "
+                             "memory and disk graphs here")
 
 
 class LevelTabs(Vertical):
@@ -179,6 +187,7 @@ class DetailPane(Vertical):
         self.details = details
         self.border_title = details.path
         self.query_one("#facts", Static).update(facts_table(details, usage))
+        self.query_one(ResourceGraphs).show_depth(details.depth)
         path = "" if details.depth == 0 else details.path
         self.query_one(ContainersTable).show(path, details.containers, container_usage)
         self.query_one(ImagesTable).show(details.images)
