@@ -1,6 +1,7 @@
 """`dindtui serve` against the real engine: requests without the token are refused, and a
 headless Chromium (Debian's `chromium`, driven by Playwright) loads the page, presses keys that
-spawn a level, and the level exists on the engine. The screenshot is docs/serve.png."""
+spawn a level, and the level exists on the engine. Its screenshot is docs/serve.png
+(DINDTUI_REFRESH_DOCS=1 writes it there)."""
 
 from __future__ import annotations
 
@@ -77,7 +78,7 @@ def test_requests_without_the_token_are_refused(served):
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed "
                     "(./quickstart.sh test installs it)")
-def test_the_tui_in_a_browser_spawns_a_level(served, tree):
+def test_the_tui_in_a_browser_spawns_a_level(served, tree, tmp_path):
     from playwright.sync_api import sync_playwright
 
     before = {lv.path for lv in levels.discover().walk()}
@@ -105,6 +106,9 @@ def test_the_tui_in_a_browser_spawns_a_level(served, tree):
                              and lv.state == levels.READY), None)
             assert made is not None, "the key presses in the browser spawned no level"
             time.sleep(2)  # the tree in the page shows it
-            page.screenshot(path=os.path.join(DOCS, "serve.png"))
+            # docs/serve.png is this picture: DINDTUI_REFRESH_DOCS=1 writes it there.
+            where = DOCS if os.environ.get("DINDTUI_REFRESH_DOCS") == "1" else str(tmp_path)
+            page.screenshot(path=os.path.join(where, "serve.png"))
+            assert os.path.getsize(os.path.join(where, "serve.png")) > 10_000
         finally:
             browser.close()
