@@ -44,7 +44,7 @@ def sync(table: DataTable, rows: Iterable[tuple[str, tuple]]) -> None:
             old = table.get_row(key)
             for column, value, before in zip(columns, cells, old, strict=False):
                 if str(value) != str(before):
-                    table.update_cell(key, column, value)
+                    table.update_cell(key, column, value, update_width=True)
         return
     on = None
     if table.row_count and 0 <= table.cursor_row < table.row_count:
