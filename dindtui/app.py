@@ -87,6 +87,11 @@ class DindtuiApp(App[int]):
         self.set_interval(POLL_SECONDS, self.refresh_tree)
         self.set_interval(USAGE_SECONDS, self.measure_usage)
 
+    def top_screen(self):
+        """The screen on top, or None while the app starts or shuts down (a worker's message
+        can arrive then)."""
+        return self.screen_stack[-1] if self.screen_stack else None
+
     def on_unmount(self) -> None:
         self.watcher.close()
         self.sampler.close()
@@ -270,8 +275,8 @@ class DindtuiApp(App[int]):
     @on(StatsRound)
     def stats_round(self, message: StatsRound) -> None:
         self.main.show_stats()
-        if isinstance(self.screen, ContainerScreen):
-            screen = self.screen
+        screen = self.top_screen()
+        if isinstance(screen, ContainerScreen):
             screen.show_usage(self.container_usage(screen.level.path).get(screen.row.id))
 
     @on(UsageMeasured)
@@ -286,8 +291,9 @@ class DindtuiApp(App[int]):
                     history.append((now, volume.bytes))
             self.main.show_stats()
             self.main.show_tree()
-        if isinstance(self.screen, UsageScreen):
-            self.screen.show(message.report)
+        screen = self.top_screen()
+        if isinstance(screen, UsageScreen):
+            screen.show(message.report)
 
     # ----------------------------------------------------------------- live events
 
