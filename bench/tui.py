@@ -154,7 +154,7 @@ async def log_view(path: str, seconds: float = 20) -> dict:
     assert ran.exit_code == 0, ran.stderr
     app = DindtuiApp(animation=False)
     async with app.run_test(size=SIZE) as pilot:
-        while app.root is None:
+        while app.root is None or not shown(app, path):
             await pilot.pause(0.05)
         from dindtui.widgets.level_tree import LevelTree
         app.query_one(LevelTree).select_path(path)
@@ -162,6 +162,8 @@ async def log_view(path: str, seconds: float = 20) -> dict:
             await pilot.pause(0.05)
         table = app.query_one(ContainersTable)
         while not any(r.name == "flood" for r in table.by_key.values()):
+            if app.selected_path != path:
+                app.query_one(LevelTree).select_path(path)
             await pilot.pause(0.05)
         row = next(r for r in table.by_key.values() if r.name == "flood")
         app.open_container(levels.find(app.root, path), row)
