@@ -52,3 +52,14 @@ def spark(values, width: int = 8, top: float | None = None) -> str:
 
 def percent(value: float | None) -> str:
     return "" if value is None else (f"{value:.1f}%" if value < 100 else f"{value:.0f}%")
+
+
+def short_size(n: int | float | None) -> str:
+    """1234567 -> '1.2M', 75000000 -> '75M': for tight places (the tree's labels)."""
+    if n is None:
+        return ""
+    for unit in ("B", "K", "M", "G", "T"):
+        if abs(n) < 1000 or unit == "T":
+            return f"{n:.0f}{unit}" if unit == "B" or n >= 10 else f"{n:.1f}{unit}"
+        n /= 1000
+    return ""

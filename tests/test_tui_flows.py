@@ -421,7 +421,7 @@ async def test_readings_reach_the_tree_the_graphs_and_the_table(ui):
                               "l1/l2/l3:0a1b2c3d4e5f": fixed_usage()})
         await pilot.pause(0.1)
         label = app.query_one(LevelTree)._by_path["l1/l2/l3"].label.plain
-        assert "69.0 MB" in label and "21.0%" in label
+        assert "69M" in label and "21%" in label
         assert str(table.get_row("0a1b2c3d4e5f")[5]) == "69.0 MB"
         graph = app.query_one("#cpu-graph")
         assert "21.0%" in str(graph.query_one(".label").render())

@@ -43,7 +43,7 @@ W = TypeVar("W", bound=Widget)
 class MainScreen(Screen[None]):
     DEFAULT_CSS = """
     MainScreen #main { height: 1fr; }
-    MainScreen Greeting { width: 2fr; border: round $secondary; }
+    MainScreen Greeting { width: 3fr; border: round $secondary; }
     MainScreen .hidden { display: none; }
     """
     BINDINGS = [

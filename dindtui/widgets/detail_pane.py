@@ -56,7 +56,7 @@ class Graph(Horizontal):
 
     DEFAULT_CSS = """
     Graph { height: 1; }
-    Graph > .label { width: 22; color: $text-muted; }
+    Graph > .label { width: 28; color: $text-muted; }
     Graph > Sparkline { width: 1fr; }
     """
 
@@ -72,7 +72,8 @@ class Graph(Horizontal):
 
     def show(self, value: str, data: Sequence[float]) -> None:
         """Kept, and drawn now or when composed (a reading can come first)."""
-        self.value, self.data = value, list(data)  # none yet: an empty line, not a bar
+        # Fewer than two readings draw nothing: one value alone would fill the line.
+        self.value, self.data = value, list(data) if len(data) > 1 else []
         for label in self.query(".label").results(Static):
             label.update(f"{self.label} {value}")
         for line in self.query(Sparkline):
@@ -148,7 +149,7 @@ class LevelTabs(Vertical):
 
 class DetailPane(Vertical):
     DEFAULT_CSS = """
-    DetailPane { width: 2fr; border: round $secondary; padding: 0 1; }
+    DetailPane { width: 3fr; border: round $secondary; padding: 0 1; }
     DetailPane TabbedContent { height: 1fr; }
     DetailPane TabPane { padding: 0; }
     DetailPane DataTable { height: 1fr; }

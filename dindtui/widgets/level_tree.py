@@ -9,7 +9,7 @@ from textual.widgets.tree import TreeNode
 
 from ..engine.levels import Level
 from ..engine.inside import Usage
-from ..formatting import STATE_ICON, STATE_STYLE, human, percent, spark
+from ..formatting import STATE_ICON, STATE_STYLE, human, short_size, spark
 
 
 def node_label(level: Level, size: int | None = None, stream: str | None = None,
@@ -28,8 +28,9 @@ def node_label(level: Level, size: int | None = None, stream: str | None = None,
     if stream == "retrying":
         parts += ["  ", ("events: retrying", "magenta")]
     if usage is not None and usage.memory:
-        parts += ["  ", (percent(usage.cpu_now) or "…", "green"), " ",
-                  (human(usage.memory_now), "blue"), " ", (spark(usage.cpu, 6), "green")]
+        cpu = "…" if usage.cpu_now is None else f"{usage.cpu_now:.0f}%"
+        parts += ["  ", (cpu, "green"), " ", (short_size(usage.memory_now), "blue"), " ",
+                  (spark(usage.cpu, 5), "green")]
     return Text.assemble(*parts)
 
 
@@ -39,7 +40,7 @@ class LevelTree(Tree[str]):
     BINDINGS = [Binding("enter", "screen.drill_in", "into", show=False,
                         tooltip="into the level: its containers (tab 2)")]
     DEFAULT_CSS = """
-    LevelTree { width: 1fr; min-width: 40; border: round $primary; }
+    LevelTree { width: 2fr; min-width: 40; border: round $primary; }
     """
 
     def __init__(self, **kwargs) -> None:
