@@ -80,7 +80,8 @@ def render_tree(root: levels.Level) -> Tree:
         style = STATE_STYLE.get(level.state, "white")
         extra = " ".join(x for x in (
             level.version and f"docker {level.version}",
-            level.privilege, level.strategy, level.port and f"port {level.port}") if x)
+            level.privilege, level.strategy, level.store and f"{level.store} store",
+            level.port and f"port {level.port}") if x)
         branch = node.add(f"[bold]{level.depth}[/] {level.name} [{style}]{level.state}[/] "
                           f"[dim]{extra}[/]")
         for child in level.children:
@@ -112,7 +113,7 @@ def cmd_spawn(args) -> int:
     with progress_bar(args.json) as report:
         result = spawn.spawn(parent, args.name, port=args.port, image=args.image,
                              strategy=args.strategy, inherit_images=args.inherit_images,
-                             progress=report)
+                             store=args.store, progress=report)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
         return 0
@@ -530,6 +531,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="how images reach the new level (auto: seed when possible)")
     p.add_argument("--inherit-images", action="store_true",
                    help="give the new level every image its parent has")
+    p.add_argument("--store", choices=["overlay2", "containerd"],
+                   help="the new level's image store (default: what its Docker defaults to)")
     p = command("exit", cmd_exit, "exit LEVEL and its whole subtree, deepest first")
     p.add_argument("level")
     p.add_argument("--rm-volume", action="store_true", help="also remove the levels' volumes")

@@ -399,6 +399,40 @@ def remove_stale_pid_files() -> None:
             pass
 
 
+STORES = ("overlay2", "containerd")
+DAEMON_JSON = "/etc/docker/daemon.json"
+
+
+def image_store() -> str | None:
+    """DINDTUI_STORE: the image store of this level's daemon (unset: Docker's own default)."""
+    store = os.environ.get("DINDTUI_STORE", "").strip()
+    if store and store not in STORES:
+        raise InitError(f"DINDTUI_STORE must be overlay2 or containerd, got {store!r}",
+                        EXIT_BAD_INPUT)
+    return store or None
+
+
+def write_store_config(store: str | None, path: str = DAEMON_JSON) -> None:
+    """Docker 26 turns the containerd image store on in daemon.json (`--feature` does not
+    exist there); other settings in the file are kept."""
+    if store is None:
+        return
+    config: dict = {}
+    try:
+        with open(path) as f:
+            config = json.load(f)
+    except FileNotFoundError:
+        pass
+    except ValueError as exc:
+        raise InitError(f"{path} is not JSON ({exc}): cannot choose the image store",
+                        EXIT_BAD_INPUT) from None
+    config.setdefault("features", {})["containerd-snapshotter"] = store == "containerd"
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path + ".tmp", "w") as f:
+        json.dump(config, f)
+    os.replace(path + ".tmp", path)
+
+
 def dockerd_argv(port: int | None, tls_dir: str | None, mtu: int | None) -> list[str]:
     argv = ["dockerd", "--host=unix:///var/run/docker.sock"]
     if os.path.isdir(SOCKET_TREE_DIR) and os.path.ismount(SOCKET_TREE_DIR):
@@ -791,6 +825,7 @@ def init(command: list[str]) -> int:
         raise InitError(f"DINDTUI_MODE must be daemon or shell, got {mode!r}", EXIT_BAD_INPUT)
     shutdown_timeout()
     env_seconds("DINDTUI_READY_TIMEOUT", 60)
+    store = image_store()
     if os.getpid() != 1 and os.getppid() != 1:
         log("warning: neither PID 1 nor a child of PID 1 (tini, docker --init): orphaned "
             "processes may not be reaped")
@@ -809,6 +844,7 @@ def init(command: list[str]) -> int:
         else:
             log(f"warning: DOCKER_TLS_CERTDIR is empty: the daemon listens on TCP port {port} "
                 "WITHOUT TLS; anyone who reaches that port is root on this host")
+    write_store_config(store)
     argv = dockerd_argv(port, tls_dir, mtu)
     sup = Supervisor()
     daemons = Daemons(sup, argv, foreground_log=(mode == "daemon"))

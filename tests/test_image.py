@@ -127,6 +127,13 @@ def test_bad_port_is_one_clear_line_and_status_2(containers, port):
     assert "Traceback" not in logs
 
 
+def test_a_bad_image_store_is_one_clear_line_and_status_2(containers):
+    status, logs = finish(containers(environment={"DINDTUI_STORE": "zfs"}))
+    assert status == 2
+    assert "DINDTUI_STORE must be overlay2 or containerd, got 'zfs'" in logs
+    assert "Traceback" not in logs
+
+
 def test_without_privileges_the_init_says_so(containers):
     status, logs = finish(containers(["true"], privileged=False))
     assert status == 3

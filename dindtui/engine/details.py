@@ -56,6 +56,10 @@ def level_details(level: Level) -> LevelDetails:
         info = client.info()
         details.version = info.get("ServerVersion") or details.version
         details.storage_driver = info.get("Driver")
+        if "snapshotter" in str(info.get("DriverStatus") or ""):
+            details.storage_driver = f"{info.get('Driver')} (containerd image store)"
+        elif info.get("Driver") == "overlay2":
+            details.storage_driver = "overlay2 (classic image store)"
         details.cgroup_version = info.get("CgroupVersion")
         found = inside.contents(level)
         details.containers, details.images = found.containers, found.images

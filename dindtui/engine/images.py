@@ -246,7 +246,7 @@ def push_image(source_endpoint: str, target_endpoint: str, name: str,
                 _raise_load_error(name, message.get("error") or str(message["errorDetail"]))
     except API_ERRORS as exc:
         _raise_load_error(name, getattr(exc, "explanation", None) or str(exc))
-    if image_id(target, name) != wanted:
+    if image_id(target, name) != wanted and not same_content(source, target, name):
         raise DindtuiError(f"{name} arrived with another id than the source's")
     progress(Progress("push", f"{name} loaded", moved, moved))
     return PushResult(name, wanted, "loaded", moved, time.monotonic() - started)
@@ -288,6 +288,19 @@ class SeedCheck:
     data_root: str = ""
 
 
+def same_content(source, target, name: str) -> bool:
+    """The same image on two daemons whose ids differ by store: a containerd image store names
+    an image by its manifest's digest, the classic store by its config's. Its layers (their
+    uncompressed digests) and its creation time are the same whichever the store."""
+    try:
+        a, b = source.api.inspect_image(name), target.api.inspect_image(name)
+    except API_ERRORS:
+        return False
+    layers = (a.get("RootFS") or {}).get("Layers")
+    return bool(layers) and layers == (b.get("RootFS") or {}).get("Layers") and \
+        a.get("Created") == b.get("Created")
+
+
 def seed_check(client) -> SeedCheck:
     """Can layers be hardlinked out of this daemon's data root? Only with the classic overlay2
     image store and no user-namespace remapping."""
@@ -295,11 +308,12 @@ def seed_check(client) -> SeedCheck:
         info = client.info()
     except API_ERRORS as exc:
         return SeedCheck(False, f"docker info failed: {exc}")
-    if info.get("Driver") != "overlay2":
-        return SeedCheck(False, f"storage driver is {info.get('Driver')}, not overlay2")
     status = json.dumps(info.get("DriverStatus") or [])
     if "snapshotter" in status:
-        return SeedCheck(False, "the daemon uses the containerd image store")
+        return SeedCheck(False, "the parent keeps its images in the containerd image store "
+                                "(seeding from it is not built yet)")
+    if info.get("Driver") != "overlay2":
+        return SeedCheck(False, f"storage driver is {info.get('Driver')}, not overlay2")
     if any("userns" in opt for opt in info.get("SecurityOptions") or []):
         return SeedCheck(False, "the daemon remaps user namespaces")
     return SeedCheck(True, data_root=info.get("DockerRootDir") or "/var/lib/docker")

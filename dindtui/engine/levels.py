@@ -36,6 +36,7 @@ LABEL_OWNER = "dindtui.owner"
 LABEL_STRATEGY = "dindtui.strategy"
 LABEL_NAMESPACE = "dindtui.namespace"
 LABEL_PORT = "dindtui.port"
+LABEL_STORE = "dindtui.store"      # the image store asked for at spawn (none: Docker's default)
 OWNER = "dindtui"
 CONTAINER_PREFIX = "dindtui-"
 SOCKET_MOUNT = "/run/dindtui"      # where a level sees its socket directory
@@ -85,6 +86,7 @@ class Level:
     volume: str | None = None
     privilege: str | None = None   # how this level's container was started
     strategy: str | None = None    # how its images arrived: seed or stream
+    store: str | None = None       # the image store asked for: overlay2, containerd (None: default)
     port: int | None = None
     version: str | None = None
     started_at: str | None = None
@@ -110,6 +112,7 @@ class Level:
             "container_state": self.container_state,
             "endpoint": self.endpoint, "container_id": self.container_id,
             "volume": self.volume, "privilege": self.privilege, "strategy": self.strategy,
+            "store": self.store,
             "port": self.port, "version": self.version, "started_at": self.started_at,
             "error": self.error, "ignored": self.ignored,
             "children": [c.to_dict() for c in self.children],
@@ -275,7 +278,8 @@ def _list_children(level: Level) -> list[tuple[Level, str]]:
             endpoint=None, socket_dir=child_socket_dir(level, name),
             container_id=summary["Id"], container_name=shown_name, container_state=docker_state,
             volume=labels.get(LABEL_VOLUME), privilege=labels.get(LABEL_PRIVILEGE),
-            strategy=labels.get(LABEL_STRATEGY), status=summary.get("Status"), parent=level)
+            strategy=labels.get(LABEL_STRATEGY), store=labels.get(LABEL_STORE),
+            status=summary.get("Status"), parent=level)
         for port in summary.get("Ports") or []:
             if port.get("PublicPort"):
                 child.port = port["PublicPort"]

@@ -26,6 +26,8 @@ READY_TIMEOUT = 90.0  # DINDTUI_READY_TIMEOUT overrides it (config.seconds)
 STOP_TIMEOUT = 20
 SEED, STREAM, AUTO = "seed", "stream", "auto"
 LEVEL_DATA_ROOT = "/var/lib/docker"
+OVERLAY2, CONTAINERD = "overlay2", "containerd"
+STORES = (OVERLAY2, CONTAINERD)
 
 
 @dataclass
@@ -41,6 +43,7 @@ class SpawnResult:
     def to_dict(self) -> dict:
         return {
             "level": self.level.path, "depth": self.level.depth, "strategy": self.strategy,
+            "store": self.level.store,
             "fallback_reason": self.fallback_reason, "ready_seconds": round(self.ready_seconds, 3),
             "usable_seconds": round(self.usable_seconds, 3),
             "seeded_layers": self.seed.layers if self.seed else 0,
@@ -75,14 +78,23 @@ def _volume_labels(parent: Level, name: str) -> dict:
 
 def spawn(parent: Level, name: str | None = None, *, port: int | None = None,
           image: str | None = None, strategy: str = AUTO, inherit_images: bool = False,
+          store: str | None = None,
           progress: ProgressCallback = no_progress) -> SpawnResult:
-    """A new level under `parent`, with its daemon answering and `image` usable inside it."""
+    """A new level under `parent`, with its daemon answering and `image` usable inside it.
+    `store` chooses the new daemon's image store (overlay2 or containerd; None: Docker's own
+    default)."""
     started = time.monotonic()
     image = image or images.DEFAULT_IMAGE
     levels.require_ready(parent, "spawn a child under it")
     strategy = config.choice("DINDTUI_STRATEGY", (AUTO, SEED, STREAM), "") or strategy or AUTO
     if strategy not in (AUTO, SEED, STREAM):
         raise DindtuiError(f"unknown strategy {strategy!r}: use auto, seed or stream")
+    if store not in (None, *STORES):
+        raise DindtuiError(f"unknown image store {store!r}: use overlay2 or containerd")
+    if store == CONTAINERD and strategy == SEED:
+        raise SpawnFailed("seeding was asked for but cannot work: the new level keeps its "
+                          "images in the containerd image store (seeding into it is not built "
+                          "yet); use --strategy stream or auto")
     auto_named = name is None
     name = name or default_name(parent)
     levels.validate_name(name)
@@ -96,7 +108,7 @@ def spawn(parent: Level, name: str | None = None, *, port: int | None = None,
     for attempt in range(8):
         try:
             return _spawn_named(parent, name, client, image, image_id, modes, port, strategy,
-                                inherit_images, progress, started)
+                                inherit_images, progress, started, store)
         except NameTaken:
             if not auto_named or attempt == 7:
                 raise
@@ -105,7 +117,7 @@ def spawn(parent: Level, name: str | None = None, *, port: int | None = None,
 
 
 def _spawn_named(parent, name, client, image, image_id, modes, port, strategy, inherit,
-                 progress, started) -> SpawnResult:
+                 progress, started, store=None) -> SpawnResult:
     """One try at `name`. The container's creation claims the name and makes the volume in one
     call (Docker refuses a taken name before it makes anything), so a spawn that loses a race
     has touched nothing; on failure this call removes exactly what it made, nothing else."""
@@ -113,10 +125,14 @@ def _spawn_named(parent, name, client, image, image_id, modes, port, strategy, i
     if inherit:
         seed_ids += [i.id for i in client.images.list() if i.id != image_id]
     check = images.seed_check(client) if strategy in (AUTO, SEED) else None
+    if store == CONTAINERD and check is not None:
+        check = images.SeedCheck(False, "the new level keeps its images in the containerd "
+                                        "image store: hardlink seeding into it is not built "
+                                        "yet, so they are streamed")
     if check is not None and not check.ok and strategy == SEED:
         raise SpawnFailed(f"seeding was asked for but cannot work: {check.reason}")
     will_seed = check is not None and check.ok
-    level = _Starting(parent, name, client, image, modes, port, progress)
+    level = _Starting(parent, name, client, image, modes, port, progress, store)
     level.create(SEED if will_seed else STREAM, await_seed=will_seed)  # NameTaken: nothing made
     seeding = None
     try:
@@ -146,6 +162,7 @@ def _spawn_named(parent, name, client, image, image_id, modes, port, strategy, i
                       socket_dir=level.host_socket_dir, container_id=level.container,
                       container_name=levels.container_name(name), container_state="running",
                       volume=level.volume, privilege=level.mode, strategy=used, port=port,
+                      store=store,
                       parent=parent, version=connect.ping_socket(sock).version)
         pushes = None
         if seed_result is not None:
@@ -181,8 +198,9 @@ class _Starting:
     exactly what it made (container, volume, socket directory) so that a failure undoes only
     that."""
 
-    def __init__(self, parent, name, client, image, modes, port, progress):
+    def __init__(self, parent, name, client, image, modes, port, progress, store=None):
         self.parent, self.name, self.client, self.image = parent, name, client, image
+        self.store = store
         self.modes, self.port, self.progress = list(modes), port, progress
         self.container: str | None = None
         self.mode: str | None = None
@@ -202,10 +220,14 @@ class _Starting:
                        "DINDTUI_SOCKET_GID": str(connect.socket_group())}
         if await_seed:
             environment["DINDTUI_AWAIT_SEED"] = "1"
+        if self.store:
+            environment["DINDTUI_STORE"] = self.store
         ports = {}
         labels = _volume_labels(self.parent, self.name) | {
             levels.LABEL_PRIVILEGE: mode, levels.LABEL_VOLUME: self.volume,
             levels.LABEL_SOCKETDIR: self.socket_source, levels.LABEL_STRATEGY: strategy}
+        if self.store:
+            labels[levels.LABEL_STORE] = self.store
         if self.port is not None:
             environment["PORT"] = str(self.port)
             ports = {f"{self.port}/tcp": ("127.0.0.1", self.port)}
