@@ -344,9 +344,9 @@ class DindtuiApp(App[int]):
     # ----------------------------------------------------------------- tasks
 
     @work(thread=True, group="task", exit_on_error=False)
-    def spawn_level(self, parent_path: str, name: str) -> None:
+    def spawn_level(self, parent_path: str, name: str, store: str | None = None) -> None:
         def body() -> str:
-            result = self.engine.spawn(parent_path, name, self._progress)
+            result = self.engine.spawn(parent_path, name, self._progress, store)
             how = ("images seeded" if result.strategy == spawn.SEED
                    else f"images streamed ({result.fallback_reason})")
             return f"level {result.level.path} ready in {result.usable_seconds:.1f}s, {how}"

@@ -194,8 +194,8 @@ class FakeEngine:
     def default_name(self, parent: Level) -> str:
         return f"l{parent.depth + 1}-new"
 
-    def spawn(self, parent_path: str, name: str, progress) -> SpawnResult:
-        self._call("spawn", parent_path, name)
+    def spawn(self, parent_path: str, name: str, progress, store=None) -> SpawnResult:
+        self._call("spawn", parent_path, name, *([store] if store else []))
         parent = levels.find(self.tree, parent_path)
         child = Level(name, f"{parent.path}/{name}" if parent.path else name, parent.depth + 1,
                       "ready", f"unix:///fake/{name}.sock", container_id="0" * 14,

@@ -95,6 +95,17 @@ def test_the_run_dialog(snap_compare):
                         run_before=run)
 
 
+def test_the_spawn_dialog(snap_compare):
+    async def spawn(pilot):
+        await settle(pilot)
+        await pilot.press("n")
+        await until(pilot, lambda: pilot.app.screen.query("#store"))
+        await pilot.pause(0.1)
+
+    assert snap_compare(SnapshotApp(fixed_tree(), select="l1/l2/l3"), terminal_size=SIZE,
+                        run_before=spawn)
+
+
 def test_disk_usage_view(snap_compare):
     assert snap_compare(SnapshotApp(fixed_tree()), terminal_size=SIZE, press=["d"],
                         run_before=settle)

@@ -41,6 +41,11 @@ def test_a_containerd_store_level_and_a_classic_one_below_it(tree):
     ours = next(c for c in listed["children"] if c["name"] == tree.name("cs"))
     assert ours["store"] == "containerd" and ours["children"][0]["store"] == "overlay2"
 
+    # du counts what each store holds: the containerd store's content blobs and snapshots
+    # (the image twice over), the classic store's layers once.
+    usage = {v["level"]: v for v in json.loads(run_cli("du", "--json").stdout)["volumes"]}
+    assert usage[level.path]["bytes"] > 300_000_000 and usage[deeper.path]["bytes"] > 300_000_000
+
 
 def test_seeding_into_a_containerd_store_is_refused_in_one_line(tree):
     refused = run_cli("spawn", "--name", tree.name("no"), "--store", "containerd",

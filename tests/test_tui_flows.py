@@ -99,6 +99,21 @@ async def test_spawn_asks_a_name_then_shows_the_new_level(ui):
         await until(pilot, lambda: "l1/web" in [lv.path for lv in app.root.walk()], "the tree")
 
 
+async def test_the_spawn_dialog_chooses_the_image_store(ui):
+    app = await ui.start()
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, app)
+        await select(pilot, app, "l1")
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, NameDialog), "the name dialog")
+        app.screen.query_one("#store").value = "containerd"
+        await pilot.press("end", "ctrl+u", *"cs")
+        app.screen.query_one("#name").focus()
+        await pilot.press("enter")
+        await until(pilot, lambda: ui.engine.called("spawn") and not app._busy, "the spawn")
+        assert ui.engine.called("spawn") == [("l1", "cs", "containerd")]
+
+
 async def test_a_second_task_while_one_runs_is_refused_then_allowed(ui):
     engine = FakeEngine(hold={"spawn"})
     app = await ui.start(engine)

@@ -30,10 +30,10 @@ class Engine:
     def default_name(self, parent: Level) -> str:
         return spawning.default_name(parent)
 
-    def spawn(self, parent_path: str, name: str,
-              progress: ProgressCallback) -> spawning.SpawnResult:
+    def spawn(self, parent_path: str, name: str, progress: ProgressCallback,
+              store: str | None = None) -> spawning.SpawnResult:
         parent = levels.find(levels.discover(), parent_path)
-        return spawning.spawn(parent, name, progress=progress)
+        return spawning.spawn(parent, name, store=store, progress=progress)
 
     def exit_level(self, path: str, on_event: spawning.ExitCallback) -> list[str]:
         return spawning.exit_level(levels.find(levels.discover(), path), on_event=on_event)

@@ -13,7 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Static
+from textual.widgets import Button, Input, Label, Select, Static
 
 from ..engine.usage import CleanupPlan
 from ..formatting import STATE_STYLE, human
@@ -63,19 +63,30 @@ class ConfirmDialog(Dialog[bool]):
         self.dismiss(True)
 
 
+STORE_CHOICES = [("image store: what its Docker defaults to", ""),
+                 ("image store: overlay2 (classic; seeded in about a second)", "overlay2"),
+                 ("image store: containerd (images streamed for now)", "containerd")]
+
+
 class NameDialog(Dialog[str | None]):
-    """Asks for the new level's name, with a default ready to accept."""
+    """Asks for the new level's name, with a default ready to accept, and its image store
+    (`store` after the dialog closes; "" for Docker's default)."""
 
     BINDINGS = [Binding("escape", "cancel", "cancel")]
+    DEFAULT_CSS = """
+    NameDialog Select { margin-top: 1; }
+    """
 
     def __init__(self, parent_label: str, default: str) -> None:
         super().__init__()
         self.parent_label, self.default = parent_label, default
+        self.store = ""
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label(f"Spawn a level under [b]{self.parent_label}[/b]. Its name:")
             yield Input(value=self.default, id="name", restrict=r"[a-z0-9_.-]*", max_length=24)
+            yield Select(STORE_CHOICES, value="", allow_blank=False, id="store")
             with Horizontal():
                 yield Button("Cancel", id="cancel")
                 yield Button("Spawn", id="spawn", variant="primary")
@@ -83,6 +94,7 @@ class NameDialog(Dialog[str | None]):
     @on(Input.Submitted)
     @on(Button.Pressed, "#spawn")
     def accept(self) -> None:
+        self.store = str(self.query_one("#store", Select).value or "")
         self.dismiss(self.query_one(Input).value.strip() or self.default)
 
     @on(Button.Pressed, "#cancel")

@@ -211,11 +211,13 @@ class MainScreen(Screen[None]):
             return
         app = self.dindtui
 
+        dialog = NameDialog(parent.label, app.engine.default_name(parent))
+
         def chosen(name: str | None) -> None:
             if name and app.start_task(f"spawning {name} under {parent.label}"):
-                app.spawn_level(parent.path, name)
+                app.spawn_level(parent.path, name, dialog.store or None)
 
-        app.push_screen(NameDialog(parent.label, app.engine.default_name(parent)), chosen)
+        app.push_screen(dialog, chosen)
 
     def action_exit_level(self) -> None:
         level = self._target("exit")
