@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Sparkline, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Sparkline, Static, TabbedContent, TabPane
 
 from ..engine.details import LevelDetails
 from ..engine.inside import Usage
@@ -215,10 +215,8 @@ class DetailPane(Vertical):
             self.build()
             return
         self.query_one(TabbedContent).active = tab
-        table = {"containers": ContainersTable, "images": ImagesTable,
-                 "volumes": VolumesTable, "networks": NetworksTable}.get(tab)
-        if table is not None:
-            self.query_one(table).focus()
+        if tab != "level":
+            self.query_one(f"#{tab}-table", DataTable).focus()
 
     @property
     def active_tab(self) -> str:

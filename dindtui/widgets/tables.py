@@ -3,7 +3,7 @@ a new reading changes cells, not the table, so the cursor stays where the user p
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Generic, Iterable, TypeVar
 
 from rich.text import Text
 from textual.binding import Binding, BindingType
@@ -71,14 +71,35 @@ TABLE_CONTAINER_BINDINGS += [Binding(b.key, "screen." + b.action, b.description,
                                      tooltip=b.tooltip, show=b.show) for b in CONTAINER_BINDINGS]
 
 
-class ContainersTable(DataTable):
+R = TypeVar("R")
+
+
+class RowsTable(DataTable, Generic[R]):
+    """A table of rows keyed by a short id: the row under the cursor, and a row chosen by id
+    (a search result)."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
+        self.by_key: dict[str, R] = {}
+
+    @property
+    def selected(self) -> R | None:
+        key = selected_key(self)
+        return self.by_key.get(key) if key else None
+
+    def select_id(self, an_id: str) -> None:
+        keys = [row.value for row in self.rows]
+        if an_id[:12] in keys:
+            self.move_cursor(row=keys.index(an_id[:12]))
+
+
+class ContainersTable(RowsTable[ContainerRow]):
     """The containers of one level; the container keys act on the row under the cursor."""
 
     BINDINGS = TABLE_CONTAINER_BINDINGS
 
     def __init__(self, **kwargs) -> None:
-        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
-        self.by_key: dict[str, ContainerRow] = {}
+        super().__init__(**kwargs)
         self.level_path = ""
         for column in ("name", "image", "state", "uptime", "cpu", "memory", "ports"):
             self.add_column(column, key=column)
@@ -103,24 +124,13 @@ class ContainersTable(DataTable):
     def show_usage(self, usage: dict[str, Usage]) -> None:
         self.show(self.level_path, list(self.by_key.values()), usage)
 
-    @property
-    def selected(self) -> ContainerRow | None:
-        key = selected_key(self)
-        return self.by_key.get(key) if key else None
 
-    def select_id(self, container_id: str) -> None:
-        keys = [row.value for row in self.rows]
-        if container_id[:12] in keys:
-            self.move_cursor(row=keys.index(container_id[:12]))
-
-
-class ImagesTable(DataTable):
+class ImagesTable(RowsTable[ImageRow]):
     BINDINGS = [BACK, Binding("r", "screen.run_image", "run",
                         tooltip="run the selected image in this level (asks name, command)")]
 
     def __init__(self, **kwargs) -> None:
-        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
-        self.by_key: dict[str, ImageRow] = {}
+        super().__init__(**kwargs)
         self.add_columns("tags", "id", "size", "used by")
 
     def show(self, rows: list[ImageRow]) -> None:
@@ -128,16 +138,6 @@ class ImagesTable(DataTable):
         sync(self, ((row.id, (", ".join(row.tags), row.id, human(row.size),
                               f"{row.used_by} container(s)" if row.used_by else ""))
                     for row in rows))
-
-    @property
-    def selected(self) -> ImageRow | None:
-        key = selected_key(self)
-        return self.by_key.get(key) if key else None
-
-    def select_id(self, image_id: str) -> None:
-        keys = [row.value for row in self.rows]
-        if image_id[:12] in keys:
-            self.move_cursor(row=keys.index(image_id[:12]))
 
 
 class VolumesTable(DataTable):
