@@ -522,10 +522,11 @@ class DindtuiApp(App[int]):
     def get_system_commands(self, screen):
         yield from super().get_system_commands(screen)
         main = self.main
+        # A container's screen: its own keys. Otherwise the main screen's, and the container
+        # keys acting on the row under the containers table's cursor.
         target = screen if isinstance(screen, ContainerScreen) else main
-        bindings = list(main.BINDINGS) if target is main else []
-        bindings += [b for b in type(target).BINDINGS if b not in bindings] \
-            if target is not main else list(CONTAINER_BINDINGS)
+        bindings = (list(ContainerScreen.BINDINGS) if target is not main
+                    else list(main.BINDINGS) + list(CONTAINER_BINDINGS))
         for binding in bindings:
             if isinstance(binding, Binding) and binding.tooltip and binding.action != "help":
                 action = binding.action.split(".", 1)[-1]

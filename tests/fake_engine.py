@@ -110,7 +110,6 @@ class FakeFollower:
         self.pending: list[str] = list(lines)
         self.ended = False
         self.error: str | None = None
-        self.dropped = 0
         self.closed = False
         if self.pending:
             on_ready()

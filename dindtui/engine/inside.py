@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import socket
 import threading
 import time
@@ -111,11 +112,14 @@ def _children_by_container(level: Level) -> dict[str, Level]:
     return {child.container_id: child for child in level.children if child.container_id}
 
 
-def container_rows(level: Level, client=None) -> list[ContainerRow]:
-    client = client or level_client(level)
+def container_rows(level: Level, client=None,
+                   summaries: list[dict] | None = None) -> list[ContainerRow]:
+    """The level's containers (`summaries`: the daemon's list, when already asked for)."""
+    if summaries is None:
+        summaries = (client or level_client(level)).api.containers(all=True)
     children = _children_by_container(level)
     rows = []
-    for summary in client.api.containers(all=True):
+    for summary in summaries:
         child = children.get(summary["Id"]) or children.get(summary["Id"][:12])
         rows.append(ContainerRow(
             summary["Id"][:12], (summary.get("Names") or ["/?"])[0][1:],
@@ -131,8 +135,8 @@ def contents(level: Level) -> Contents:
     """Everything the level's daemon holds, in four lists (what `docker ps -a`, `images`,
     `volume ls` and `network ls` would show there)."""
     client = level_client(level)
-    result = Contents(containers=container_rows(level, client))
-    summaries = client.api.containers(all=True)
+    summaries = client.api.containers(all=True)  # asked once: rows, image use, volume use
+    result = Contents(containers=container_rows(level, summaries=summaries))
     by_image: dict[str, int] = {}
     for summary in summaries:
         by_image[summary.get("ImageID", "")] = by_image.get(summary.get("ImageID", ""), 0) + 1
@@ -218,8 +222,6 @@ def act(level: Level, ref: str, action: str) -> str:
 
 def run(level: Level, image: str, command: str = "", name: str = "") -> ContainerRow:
     """`docker run -d` in the level: create and start; the new container's row."""
-    import shlex
-
     client = level_client(level)
     image = image.strip()
     if not image:
@@ -340,7 +342,6 @@ class LogFollower:
         self._lock = threading.Lock()
         self._stream: LogStream | None = None
         self._closed = threading.Event()
-        self.dropped = 0
         self.error: str | None = None
         self.ended = False
         self._thread = threading.Thread(target=self._run, daemon=True,
@@ -362,8 +363,6 @@ class LogFollower:
             for line in stream.lines():
                 with self._lock:
                     was_empty = not self._buffer
-                    if len(self._buffer) == self.limit:
-                        self.dropped += 1
                     self._buffer.append(line)
                 if was_empty:
                     self.on_ready()

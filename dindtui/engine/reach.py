@@ -50,11 +50,9 @@ def context_name(level: Level) -> str:
 def env_lines(level: Level, *, tcp_directory: str | None = None) -> list[str]:
     """Shell lines that point DOCKER_HOST at the level. Through its socket (this machine), or,
     with `tcp_directory` (where its client certificates were written), through its TLS port."""
-    if level.depth == 0:
-        endpoint = level.endpoint or ""
-    else:
+    if level.depth:
         levels.require_ready(level, "be reached")
-        endpoint = level.endpoint or ""
+    endpoint = level.endpoint or ""
     if tcp_directory is not None:
         return [f"export DOCKER_HOST={shlex.quote(f'tcp://127.0.0.1:{level.port}')}",
                 "export DOCKER_TLS_VERIFY=1",

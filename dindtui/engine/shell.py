@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 
-from . import levels
+from . import inside, levels
 from .errors import DindtuiError
 from .images import API_ERRORS
 from .levels import Level
@@ -61,8 +61,6 @@ def _container(level: Level) -> Target:
 
 def container_target(level: Level, ref: str) -> Target:
     """A container running inside `level` (not the level's own container)."""
-    from . import inside
-
     client = inside.level_client(level)
     info = inside.resolve(level, ref, client)
     name = info["Name"].lstrip("/")

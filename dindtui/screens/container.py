@@ -45,7 +45,7 @@ def short_stamp(stamp: str) -> str:
     return stamp[11:23] if len(stamp) >= 23 else stamp
 
 
-def add_json(node, data: Any, depth: int = 0) -> None:
+def add_json(node, data: Any) -> None:
     """The inspect document as tree nodes: objects and lists expand, the first level open."""
     items = list(data.items()) if isinstance(data, dict) else list(enumerate(data))
     for key, value in items:
@@ -53,7 +53,7 @@ def add_json(node, data: Any, depth: int = 0) -> None:
             size = f"{{{len(value)}}}" if isinstance(value, dict) else f"[{len(value)}]"
             child = node.add(Text.assemble((str(key), "bold"), " ", (size, "dim")),
                              expand=False)
-            add_json(child, value, depth + 1)
+            add_json(child, value)
         else:
             shown = "null" if value is None else (repr(value) if isinstance(value, str)
                                                   else str(value).lower()
