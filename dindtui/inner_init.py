@@ -25,6 +25,7 @@ import os
 import signal
 import socket
 import stat as stat_mod
+import struct
 import subprocess
 import sys
 import time
@@ -599,8 +600,14 @@ class Daemons:
         back-off (about a second saved on every level), then dockerd until it answers."""
         remove_stale_pid_files()
         deadline = self.ready_deadline()
+        seeded = os.environ.get("DINDTUI_AWAIT_SEED") == "1"
+        # A seed of the containerd image store writes containerd's own databases: containerd
+        # may only open them once the seed is complete. An overlay2 seed is dockerd's alone.
+        if seeded and image_store() == "containerd":
+            self._await_seed(deadline)
+            seeded = False
         self._start_containerd(deadline)
-        if os.environ.get("DINDTUI_AWAIT_SEED") == "1":
+        if seeded:
             self._await_seed(deadline)
         self._start_dockerd(deadline)
 
@@ -857,6 +864,192 @@ def init(command: list[str]) -> int:
     return shell_mode(sup, daemons, command)
 
 
+# --------------------------------------------------------------------------- bolt databases
+# containerd keeps its metadata in bbolt files (go.etcd.io/bbolt). Seeding a containerd image
+# store reads the parent's two databases and writes fresh ones holding only what the seeded
+# images need. The format, from bbolt's page.go/meta.go: pages of `page_size` bytes, each with a
+# 16-byte header (id u64, flags u16, count u16, overflow u32); pages 0 and 1 are metas (the valid
+# one with the higher txid wins), then a freelist and the B+tree pages. A leaf element is
+# (flags u32, pos u32, ksize u32, vsize u32), a branch element (pos u32, ksize u32, pgid u64),
+# `pos` counted from the element itself. A bucket is a leaf value flagged 1: its root page id and
+# sequence (u64 each), followed, when the root is 0, by an inline page.
+
+BOLT_MAGIC, BOLT_VERSION = 0xED0CDAED, 2
+PAGE_BRANCH, PAGE_LEAF, PAGE_META, PAGE_FREELIST = 0x01, 0x02, 0x04, 0x10
+BUCKET_LEAF = 0x01
+PAGE_HEADER = struct.Struct("<QHHI")
+LEAF_ELEMENT = struct.Struct("<IIII")
+BRANCH_ELEMENT = struct.Struct("<IIQ")
+META = struct.Struct("<IIII QQ QQQ")   # magic, version, page size, flags, root (pgid, sequence),
+                                       # freelist, high-water pgid, txid; then a u64 checksum
+
+
+class Bucket:
+    """One bolt bucket in memory: its sequence (NextSequence's counter) and its keys, whose
+    values are bytes or nested Buckets."""
+
+    def __init__(self, sequence: int = 0, items: dict | None = None):
+        self.sequence = sequence
+        self.items: dict[bytes, bytes | Bucket] = items if items is not None else {}
+
+    def bucket(self, *path: str | bytes) -> Bucket | None:
+        node: Bucket | None = self
+        for name in path:
+            child = node.items.get(name.encode() if isinstance(name, str) else name) \
+                if node is not None else None
+            node = child if isinstance(child, Bucket) else None
+        return node
+
+    def value(self, key: str) -> bytes | None:
+        value = self.items.get(key.encode())
+        return value if isinstance(value, bytes) else None
+
+
+def _fnv64a(data: bytes) -> int:
+    value = 0xcbf29ce484222325
+    for byte in data:
+        value = ((value ^ byte) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
+    return value
+
+
+def bolt_read(path: str) -> tuple[Bucket, int, int]:
+    """The whole database as a tree of Buckets, its page size and txid. The file is read until
+    two reads agree, so that a commit by the daemon owning it cannot tear the copy."""
+    with open(path, "rb") as handle:
+        data = handle.read()
+    for _ in range(20):
+        with open(path, "rb") as handle:
+            again = handle.read()
+        if again == data:
+            break
+        data = again
+        time.sleep(0.01)
+    else:
+        raise InitError(f"{path} kept changing while it was read", EXIT_SEED)
+    page_size = struct.unpack_from("<I", data, PAGE_HEADER.size + 8)[0]
+    if page_size < 1024 or page_size > 65536 or page_size & (page_size - 1):
+        page_size = 4096     # meta 0 torn: bbolt then also tries the OS page size
+    metas = []
+    for offset in (0, page_size):
+        fields = META.unpack_from(data, offset + PAGE_HEADER.size)
+        checksum = struct.unpack_from("<Q", data, offset + PAGE_HEADER.size + META.size)[0]
+        body = data[offset + PAGE_HEADER.size:offset + PAGE_HEADER.size + META.size]
+        if fields[0] == BOLT_MAGIC and fields[1] == BOLT_VERSION and _fnv64a(body) == checksum:
+            metas.append(fields)
+    if not metas:
+        raise InitError(f"{path} is not a bolt database", EXIT_SEED)
+    meta = max(metas, key=lambda m: m[8])
+    page_size = meta[2]
+
+    def node(buffer: bytes, offset: int, into: Bucket) -> None:
+        _, flags, count, _ = PAGE_HEADER.unpack_from(buffer, offset)
+        elements = offset + PAGE_HEADER.size
+        if flags & PAGE_BRANCH:
+            for i in range(count):
+                at = elements + i * BRANCH_ELEMENT.size
+                _, _, pgid = BRANCH_ELEMENT.unpack_from(buffer, at)
+                node(data, pgid * page_size, into)
+        elif flags & PAGE_LEAF:
+            for i in range(count):
+                at = elements + i * LEAF_ELEMENT.size
+                eflags, pos, ksize, vsize = LEAF_ELEMENT.unpack_from(buffer, at)
+                key = bytes(buffer[at + pos:at + pos + ksize])
+                value = bytes(buffer[at + pos + ksize:at + pos + ksize + vsize])
+                into.items[key] = bucket(value) if eflags & BUCKET_LEAF else value
+        else:
+            raise InitError(f"{path}: page at {offset} has unknown flags {flags:#x}", EXIT_SEED)
+
+    def bucket(header: bytes) -> Bucket:
+        root, sequence = struct.unpack_from("<QQ", header)
+        result = Bucket(sequence)
+        if root == 0:
+            node(header, 16, result)     # an inline bucket: its page follows the header
+        else:
+            node(data, root * page_size, result)
+        return result
+
+    root = Bucket(meta[5])
+    node(data, meta[4] * page_size, root)
+    return root, page_size, meta[8]
+
+
+def bolt_write(path: str, root: Bucket, page_size: int, txid: int) -> None:
+    """Write `root` as a fresh bolt database: metas, an empty freelist, then every bucket's
+    leaves (sorted keys, as bolt's binary search needs), with branch pages above when a bucket
+    needs more than one leaf. bbolt reads it as any other file and rewrites pages as it goes."""
+    pages: list[bytes] = []              # page-aligned blobs, starting at page 3
+    next_pgid = [3]
+
+    def put(flags: int, elements: list[tuple], branch: bool) -> int:
+        size = PAGE_HEADER.size + len(elements) * 16
+        size += sum(len(key) + (0 if branch else len(value)) for key, *_, value in elements)
+        pgid = next_pgid[0]
+        overflow = (size + page_size - 1) // page_size - 1
+        buffer = bytearray((overflow + 1) * page_size)
+        PAGE_HEADER.pack_into(buffer, 0, pgid, flags, len(elements), overflow)
+        data_at = PAGE_HEADER.size + len(elements) * 16
+        for i, element in enumerate(elements):
+            at = PAGE_HEADER.size + i * 16
+            if branch:
+                key, child = element[0], element[1]
+                BRANCH_ELEMENT.pack_into(buffer, at, data_at - at, len(key), child)
+                buffer[data_at:data_at + len(key)] = key
+                data_at += len(key)
+            else:
+                key, eflags, value = element
+                LEAF_ELEMENT.pack_into(buffer, at, eflags, data_at - at, len(key), len(value))
+                buffer[data_at:data_at + len(key) + len(value)] = key + value
+                data_at += len(key) + len(value)
+        pages.append(bytes(buffer))
+        next_pgid[0] += overflow + 1
+        return pgid
+
+    def write_bucket(bucket: Bucket) -> int:
+        elements = []
+        for key in sorted(bucket.items):
+            value = bucket.items[key]
+            if isinstance(value, Bucket):
+                child = write_bucket(value)
+                elements.append((key, BUCKET_LEAF, struct.pack("<QQ", child, value.sequence)))
+            else:
+                elements.append((key, 0, value))
+        leaves: list[list] = []
+        current: list = []
+        used = PAGE_HEADER.size
+        for element in elements:
+            size = 16 + len(element[0]) + len(element[2])
+            if current and (used + size > page_size or len(current) == 0xFFFF):
+                leaves.append(current)
+                current, used = [], PAGE_HEADER.size
+            current.append(element)
+            used += size
+        leaves.append(current)
+        level = [(leaf[0][0] if leaf else b"", put(PAGE_LEAF, leaf, False)) for leaf in leaves]
+        while len(level) > 1:     # branch pages until one root
+            level = [(group[0][0], put(PAGE_BRANCH, [(k, p, b"") for k, p in group], True))
+                     for group in (level[i:i + 0xFFFF] for i in range(0, len(level), 0xFFFF))]
+        return level[0][1]
+
+    root_pgid = write_bucket(root)
+    with open(path + ".tmp", "wb") as handle:
+        for pgid in (0, 1):
+            page = bytearray(page_size)
+            PAGE_HEADER.pack_into(page, 0, pgid, PAGE_META, 0, 0)
+            body = META.pack(BOLT_MAGIC, BOLT_VERSION, page_size, 0, root_pgid, root.sequence,
+                             2, next_pgid[0], txid + pgid)
+            page[PAGE_HEADER.size:PAGE_HEADER.size + META.size] = body
+            struct.pack_into("<Q", page, PAGE_HEADER.size + META.size, _fnv64a(body))
+            handle.write(page)
+        freelist = bytearray(page_size)
+        PAGE_HEADER.pack_into(freelist, 0, 2, PAGE_FREELIST, 0, 0)
+        handle.write(freelist)
+        for blob in pages:
+            handle.write(blob)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(path + ".tmp", path)
+
+
 # --------------------------------------------------------------------------- seeding
 
 def seed(source_root: str, target_root: str, image_ids: list[str]) -> dict:
@@ -928,6 +1121,209 @@ def seed(source_root: str, target_root: str, image_ids: list[str]) -> dict:
             kept[repo] = refs
     with open(os.path.join(dst_image, "repositories.json"), "w") as handle:
         json.dump({"Repositories": kept}, handle)
+    return stats
+
+
+CONTAINERD_ROOT = "containerd/daemon"            # under a level's data root (the init's --root)
+CONTENT = "io.containerd.content.v1.content"
+METADATA_DB = "io.containerd.metadata.v1.bolt/meta.db"
+SNAPSHOTTER = "io.containerd.snapshotter.v1.overlayfs"
+NAMESPACE = "moby"                                # dockerd's containerd namespace
+KIND_COMMITTED = 3
+GC_CONTENT, GC_SNAPSHOT, GC_IMAGE = (b"containerd.io/gc.ref.content",
+                                     b"containerd.io/gc.ref.snapshot.overlayfs",
+                                     b"containerd.io/gc.ref.image")
+
+
+def _uvarint(data: bytes, at: int = 0) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        byte = data[at]
+        value |= (byte & 0x7F) << shift
+        at += 1
+        if not byte & 0x80:
+            return value, at
+        shift += 7
+
+
+def _varint(data: bytes | None) -> int:
+    if not data:
+        return 0
+    value = _uvarint(data)[0]
+    return (value >> 1) ^ -(value & 1)       # Go's binary.Varint: zigzag
+
+
+def _labels(bucket: Bucket) -> dict[bytes, bytes]:
+    labels = bucket.bucket("labels")
+    return {k: v for k, v in labels.items.items() if isinstance(v, bytes)} if labels else {}
+
+
+def containerd_closure(namespace: Bucket, backend: Bucket, image_ids: list[str]) -> dict:
+    """What the images `image_ids` (docker's ids on this store: their target's digest) hold:
+    their image records, every content blob they reference, and every snapshot, following
+    containerd's own garbage-collection references (gc.ref labels, snapshot parents). Only
+    committed snapshots are taken: active and view ones are containers' writable layers."""
+    images = namespace.bucket("images") or Bucket()
+    blobs = namespace.bucket("content", "blob") or Bucket()
+    metasnaps = namespace.bucket("snapshots", "overlayfs") or Bucket()
+    committed = backend.bucket("v1", "snapshots") or Bucket()
+    wanted = set(image_ids)
+    kept: dict[str, dict[bytes, Bucket]] = {"images": {}, "blobs": {}, "snapshots": {}}
+    todo: list[tuple[str, bytes]] = [
+        ("image", name) for name, record in images.items.items()
+        if isinstance(record, Bucket) and (record.bucket("target") or Bucket()).value("digest")
+        in {i.encode() for i in wanted}]
+
+    def follow(labels: dict[bytes, bytes]) -> None:
+        for key, value in labels.items():
+            if key.startswith(GC_SNAPSHOT):
+                todo.append(("snapshot", value))
+            elif key.startswith(GC_CONTENT):
+                todo.append(("blob", value))
+            elif key.startswith(GC_IMAGE):
+                todo.append(("image", value))
+
+    while todo:
+        kind, key = todo.pop()
+        if key in kept[kind + "s"]:
+            continue
+        if kind == "image":
+            record = images.items.get(key)
+            if isinstance(record, Bucket):
+                kept["images"][key] = record
+                todo.append(("blob", (record.bucket("target") or Bucket()).value("digest") or b""))
+                follow(_labels(record))
+        elif kind == "blob":
+            record = blobs.items.get(key)
+            if isinstance(record, Bucket):
+                kept["blobs"][key] = record
+                follow(_labels(record))
+        else:
+            snapshot = metasnaps.items.get(key)
+            if not isinstance(snapshot, Bucket):
+                continue
+            name = snapshot.value("name")
+            found = committed.items.get(name) if name else None
+            if isinstance(found, Bucket) and found.value("kind") == bytes([KIND_COMMITTED]):
+                kept["snapshots"][key] = snapshot
+                if parent := snapshot.value("parent"):
+                    todo.append(("snapshot", parent))
+                follow(_labels(snapshot))
+    return kept
+
+
+def _copy_dirs(source: str, target: str, relative: str) -> None:
+    """Make `relative` and its parents under `target` with the source's modes and owners."""
+    path = ""
+    for part in relative.split("/"):
+        path = os.path.join(path, part)
+        src, dst = os.path.join(source, path), os.path.join(target, path)
+        if not os.path.exists(dst):
+            st = os.lstat(src)
+            os.mkdir(dst, stat_mod.S_IMODE(st.st_mode))
+            os.lchown(dst, st.st_uid, st.st_gid)
+            os.chmod(dst, stat_mod.S_IMODE(st.st_mode))
+
+
+def seed_containerd(source_root: str, target_root: str, image_ids: list[str]) -> dict:
+    """Seed a fresh data root's containerd image store from a parent's: new bolt databases
+    holding only the images' records (no container, lease or ingest records, and only committed
+    snapshots), the content blobs hardlinked, the snapshots' trees hardlinked."""
+    source = os.path.join(source_root, CONTAINERD_ROOT)
+    target = os.path.join(target_root, CONTAINERD_ROOT)
+    if os.path.exists(os.path.join(target_root, "containerd")) or os.path.exists(
+            os.path.join(target_root, "image")):
+        raise InitError(f"seed target {target_root} is not empty", EXIT_SEED)
+    for required in (METADATA_DB, SNAPSHOTTER + "/metadata.db", CONTENT + "/blobs/sha256"):
+        if not os.path.exists(os.path.join(source, required)):
+            raise InitError(f"source data root has no containerd {required}", EXIT_SEED)
+    meta, meta_page, meta_txid = bolt_read(os.path.join(source, METADATA_DB))
+    backend, backend_page, backend_txid = bolt_read(
+        os.path.join(source, SNAPSHOTTER, "metadata.db"))
+    v1 = meta.bucket("v1")
+    namespace = meta.bucket("v1", NAMESPACE)
+    if v1 is None or namespace is None:
+        raise InitError("the source's containerd holds no images (no moby namespace)", EXIT_SEED)
+    kept = containerd_closure(namespace, backend, image_ids)
+    missing = set(image_ids) - {
+        ((r.bucket("target") or Bucket()).value("digest") or b"").decode()
+        for r in kept["images"].values()}
+    if missing:
+        raise InitError(f"images not in the source's containerd store: {sorted(missing)}",
+                        EXIT_SEED)
+
+    def copy_of(bucket: Bucket | None, items: dict | None = None) -> Bucket:
+        return Bucket(bucket.sequence if bucket else 0, items if items is not None else {})
+
+    snaps = namespace.bucket("snapshots", "overlayfs")
+    snapshots = {}
+    for key, record in kept["snapshots"].items():
+        children = record.bucket("children")
+        items = dict(record.items)
+        if children is not None:
+            items[b"children"] = copy_of(children, {k: v for k, v in children.items.items()
+                                                    if k in kept["snapshots"]})
+        snapshots[key] = Bucket(record.sequence, items)
+    content = namespace.bucket("content")
+    new_namespace = copy_of(namespace, {
+        b"images": copy_of(namespace.bucket("images"), kept["images"]),
+        b"content": copy_of(content, {
+            b"blob": copy_of(namespace.bucket("content", "blob"), kept["blobs"]),
+            b"ingests": Bucket()}),
+        b"snapshots": copy_of(namespace.bucket("snapshots"),
+                              {b"overlayfs": copy_of(snaps, snapshots)}),
+        b"leases": Bucket(), b"containers": Bucket()})
+    if namespace.bucket("labels") is not None:
+        new_namespace.items[b"labels"] = namespace.items[b"labels"]
+    new_v1 = copy_of(v1, {k: v for k, v in v1.items.items() if isinstance(v, bytes)})
+    new_v1.items[NAMESPACE.encode()] = new_namespace
+    new_meta = copy_of(meta, {b"v1": new_v1})
+
+    names = {record.value("name") for record in kept["snapshots"].values()}
+    bv1 = backend.bucket("v1") or Bucket()
+    bsnaps = backend.bucket("v1", "snapshots") or Bucket()
+    bparents = backend.bucket("v1", "parents") or Bucket()
+    chosen = {name: record for name in names
+              if name is not None and isinstance(record := bsnaps.items.get(name), Bucket)}
+    ids = {_uvarint(record.value("id") or b"\0")[0] for record in chosen.values()}
+
+    def both_kept(key: bytes) -> bool:
+        parent, at = _uvarint(key)
+        return parent in ids and _uvarint(key, at + 1)[0] in ids
+
+    new_backend = copy_of(backend, {b"v1": copy_of(bv1, {
+        k: v for k, v in bv1.items.items() if isinstance(v, bytes)} | {
+        b"snapshots": copy_of(bsnaps, chosen),
+        b"parents": copy_of(bparents, {k: v for k, v in bparents.items.items()
+                                       if both_kept(k)})})})
+
+    stats: dict = {"images": len(kept["images"]), "layers": len(chosen), "blobs": 0,
+                   "linked_bytes": 0, "store": "containerd"}
+    _copy_dirs(source_root, target_root, CONTAINERD_ROOT)
+    for relative in (os.path.dirname(METADATA_DB), SNAPSHOTTER + "/snapshots",
+                     CONTENT + "/blobs/sha256", CONTENT + "/ingest"):
+        if os.path.exists(os.path.join(source, relative)):
+            _copy_dirs(source, target, relative)
+    for digest in sorted(kept["blobs"]):
+        algorithm, _, hexdigest = digest.decode().partition(":")
+        src = os.path.join(source, CONTENT, "blobs", algorithm, hexdigest)
+        if os.path.exists(src):
+            os.link(src, os.path.join(target, CONTENT, "blobs", algorithm, hexdigest))
+            stats["blobs"] += 1
+            stats["linked_bytes"] += _varint(kept["blobs"][digest].value("size"))
+    trees = []
+    for record in chosen.values():
+        number = str(_uvarint(record.value("id") or b"\0")[0])
+        trees.append((os.path.join(source, SNAPSHOTTER, "snapshots", number),
+                      os.path.join(target, SNAPSHOTTER, "snapshots", number)))
+        stats["linked_bytes"] += _varint(record.value("size"))
+    link_trees(trees, stats)
+    for relative, tree, page, txid in ((METADATA_DB, new_meta, meta_page, meta_txid),
+                                       (SNAPSHOTTER + "/metadata.db", new_backend, backend_page,
+                                        backend_txid)):
+        bolt_write(os.path.join(target, relative), tree, page, txid)
+        st = os.stat(os.path.join(source, relative))
+        os.chmod(os.path.join(target, relative), stat_mod.S_IMODE(st.st_mode))
     return stats
 
 
@@ -1017,14 +1413,18 @@ def write_marker(target: str, outcome: str) -> None:
 
 
 def seed_main(argv: list[str]) -> int:
-    """`dindtui-init seed SOURCE_ROOT TARGET_ROOT IMAGE_ID...`: prints one JSON line of counts."""
-    if len(argv) < 3:
-        raise InitError("usage: dindtui-init seed SOURCE_ROOT TARGET_ROOT IMAGE_ID...",
-                        EXIT_BAD_INPUT)
+    """`dindtui-init seed [--store=S] SOURCE_ROOT TARGET_ROOT IMAGE_ID...`: prints one JSON line
+    of counts."""
+    store = "overlay2"
+    if argv[:1] and argv[0].startswith("--store="):
+        store, argv = argv[0].split("=", 1)[1], argv[1:]
+    if store not in STORES or len(argv) < 3:
+        raise InitError("usage: dindtui-init seed [--store=overlay2|containerd] SOURCE_ROOT "
+                        "TARGET_ROOT IMAGE_ID...", EXIT_BAD_INPUT)
     source, target, images = argv[0], argv[1], argv[2:]
     started = time.monotonic()
     try:
-        stats = seed(source, target, images)
+        stats = (seed_containerd if store == "containerd" else seed)(source, target, images)
     except (InitError, OSError, ValueError, KeyError) as exc:
         error = exc if isinstance(exc, InitError) else InitError(f"seeding failed: {exc}",
                                                                  EXIT_SEED)

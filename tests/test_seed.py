@@ -105,7 +105,8 @@ def _break_seeding(monkeypatch):
     real = images.seed_command
     bogus = "sha256:" + "0" * 64
     monkeypatch.setattr(images, "seed_command",
-                        lambda source, target, ids: real(source, target, [*ids, bogus]))
+                        lambda source, target, ids, store="overlay2":
+                        real(source, target, [*ids, bogus], store))
 
 
 def test_a_seed_failing_halfway_falls_back_on_a_fresh_volume(tree, monkeypatch):
@@ -114,8 +115,8 @@ def test_a_seed_failing_halfway_falls_back_on_a_fresh_volume(tree, monkeypatch):
     real_seed = spawn._seed_here
     failed = {}
 
-    def seed_then_fail(data_root: str, mountpoint: str, ids: list[str]) -> str:
-        real_seed(data_root, mountpoint, ids)  # links every layer, writes the "ok" marker
+    def seed_then_fail(check, mountpoint: str, ids: list[str]) -> str:
+        real_seed(check, mountpoint, ids)  # links every layer, writes the "ok" marker
         failed["volume_root"] = mountpoint
         failed["linked"] = len([n for n in os.listdir(os.path.join(mountpoint, "overlay2"))
                                 if n != "l"])

@@ -31,6 +31,7 @@ BOOTSTRAP_BASE = "dindtui-base:trixie"
 BOOTSTRAP_SUITE = "trixie"
 INPUTS_LABEL = "dindtui.inputs"
 API_ERRORS = (docker.errors.APIError, requests.exceptions.RequestException)
+OVERLAY2, CONTAINERD = "overlay2", "containerd"
 
 
 # --------------------------------------------------------------------------- build
@@ -286,6 +287,7 @@ class SeedCheck:
     ok: bool
     reason: str = ""
     data_root: str = ""
+    store: str = OVERLAY2          # the store seeded from and into
 
 
 def same_content(source, target, name: str) -> bool:
@@ -301,22 +303,39 @@ def same_content(source, target, name: str) -> bool:
         a.get("Created") == b.get("Created")
 
 
-def seed_check(client) -> SeedCheck:
-    """Can layers be hardlinked out of this daemon's data root? Only with the classic overlay2
-    image store and no user-namespace remapping."""
+STORE_NAMES = {OVERLAY2: "the classic overlay2 image store",
+               CONTAINERD: "the containerd image store"}
+
+
+def daemon_store(info: dict) -> str:
+    """Which image store a daemon's `info` describes: containerd's snapshotters say so in the
+    driver status."""
+    status = json.dumps(info.get("DriverStatus") or [])
+    return CONTAINERD if "io.containerd.snapshotter" in status else OVERLAY2
+
+
+def seed_check(client, target_store: str = OVERLAY2) -> SeedCheck:
+    """Can the images be hardlinked out of this daemon's data root into a new level keeping
+    them in `target_store`? Only between two stores of the same kind (overlay2 layers to
+    overlay2, containerd content and snapshots to containerd), without user-namespace
+    remapping."""
     try:
         info = client.info()
     except API_ERRORS as exc:
         return SeedCheck(False, f"docker info failed: {exc}")
-    status = json.dumps(info.get("DriverStatus") or [])
-    if "snapshotter" in status:
-        return SeedCheck(False, "the parent keeps its images in the containerd image store "
-                                "(seeding from it is not built yet)")
-    if info.get("Driver") != "overlay2":
+    source_store = daemon_store(info)
+    if source_store != target_store:
+        return SeedCheck(False, f"the parent keeps its images in {STORE_NAMES[source_store]} and "
+                                f"the new level in {STORE_NAMES[target_store]}: the image is "
+                                "streamed between them")
+    if source_store == OVERLAY2 and info.get("Driver") != "overlay2":
         return SeedCheck(False, f"storage driver is {info.get('Driver')}, not overlay2")
+    if source_store == CONTAINERD and info.get("Driver") != "overlayfs":
+        return SeedCheck(False, f"containerd snapshotter is {info.get('Driver')}, not overlayfs")
     if any("userns" in opt for opt in info.get("SecurityOptions") or []):
         return SeedCheck(False, "the daemon remaps user namespaces")
-    return SeedCheck(True, data_root=info.get("DockerRootDir") or "/var/lib/docker")
+    return SeedCheck(True, data_root=info.get("DockerRootDir") or "/var/lib/docker",
+                     store=source_store)
 
 
 @dataclass
@@ -327,8 +346,10 @@ class SeedResult:
     seconds: float = 0.0
 
 
-def seed_command(source_root: str, target_root: str, ids: list[str]) -> list[str]:
-    return ["/usr/local/bin/dindtui-init", "seed", source_root, target_root, *ids]
+def seed_command(source_root: str, target_root: str, ids: list[str],
+                 store: str = OVERLAY2) -> list[str]:
+    return ["/usr/local/bin/dindtui-init", "seed", f"--store={store}", source_root, target_root,
+            *ids]
 
 
 def parse_seed_output(output: str, ids: list[str], started: float) -> SeedResult:

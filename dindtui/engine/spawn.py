@@ -26,7 +26,7 @@ READY_TIMEOUT = 90.0  # DINDTUI_READY_TIMEOUT overrides it (config.seconds)
 STOP_TIMEOUT = 20
 SEED, STREAM, AUTO = "seed", "stream", "auto"
 LEVEL_DATA_ROOT = "/var/lib/docker"
-OVERLAY2, CONTAINERD = "overlay2", "containerd"
+OVERLAY2, CONTAINERD = images.OVERLAY2, images.CONTAINERD
 STORES = (OVERLAY2, CONTAINERD)
 
 
@@ -91,10 +91,6 @@ def spawn(parent: Level, name: str | None = None, *, port: int | None = None,
         raise DindtuiError(f"unknown strategy {strategy!r}: use auto, seed or stream")
     if store not in (None, *STORES):
         raise DindtuiError(f"unknown image store {store!r}: use overlay2 or containerd")
-    if store == CONTAINERD and strategy == SEED:
-        raise SpawnFailed("seeding was asked for but cannot work: the new level keeps its "
-                          "images in the containerd image store (seeding into it is not built "
-                          "yet); use --strategy stream or auto")
     auto_named = name is None
     name = name or default_name(parent)
     levels.validate_name(name)
@@ -124,11 +120,8 @@ def _spawn_named(parent, name, client, image, image_id, modes, port, strategy, i
     seed_ids = [image_id]
     if inherit:
         seed_ids += [i.id for i in client.images.list() if i.id != image_id]
-    check = images.seed_check(client) if strategy in (AUTO, SEED) else None
-    if store == CONTAINERD and check is not None:
-        check = images.SeedCheck(False, "the new level keeps its images in the containerd "
-                                        "image store: hardlink seeding into it is not built "
-                                        "yet, so they are streamed")
+    # A level's Docker (26) keeps images in overlay2 unless told otherwise.
+    check = images.seed_check(client, store or OVERLAY2) if strategy in (AUTO, SEED) else None
     if check is not None and not check.ok and strategy == SEED:
         raise SpawnFailed(f"seeding was asked for but cannot work: {check.reason}")
     will_seed = check is not None and check.ok
@@ -405,14 +398,14 @@ def _try_seed(parent: Level, client, check: images.SeedCheck, volume: str, ids: 
         mountpoint = client.api.inspect_volume(volume)["Mountpoint"]
         progress(Progress("seed", f"seeding {len(ids)} image(s) into the new level", 0,
                           len(ids)))
-        if parent.depth == 0 and _is_local(check.data_root, mountpoint):
-            output = _seed_here(check.data_root, mountpoint, ids)
+        if parent.depth == 0 and _is_local(check, mountpoint):
+            output = _seed_here(check, mountpoint, ids)
         elif parent.depth == 0:
             mode = privileges.decide(client, images.DEFAULT_IMAGE)
-            output = _seed_with_helper(client, images.DEFAULT_IMAGE, mode, check.data_root,
-                                       mountpoint, ids)
+            output = _seed_with_helper(client, images.DEFAULT_IMAGE, mode, check, mountpoint,
+                                       ids)
         else:
-            output = _seed_by_exec(parent, check.data_root, mountpoint, ids)
+            output = _seed_by_exec(parent, check, mountpoint, ids)
         result = images.parse_seed_output(output, ids, started)
     except (DindtuiError,) + API_ERRORS as exc:
         return None, f"seeding failed: {exc}"
@@ -421,31 +414,34 @@ def _try_seed(parent: Level, client, check: images.SeedCheck, volume: str, ids: 
     return result, None
 
 
-def _is_local(data_root: str, mountpoint: str) -> bool:
+def _is_local(check: images.SeedCheck, mountpoint: str) -> bool:
     """The engine's data root is this machine's, and ours to write (root, same files)."""
+    marker = "image" if check.store == OVERLAY2 else "containerd"
     return (os.geteuid() == 0 and connect.level0_endpoint().startswith("unix://")
-            and os.path.isdir(os.path.join(data_root, "image")) and os.path.isdir(mountpoint))
+            and os.path.isdir(os.path.join(check.data_root, marker))
+            and os.path.isdir(mountpoint))
 
 
-def _seed_here(data_root: str, mountpoint: str, ids: list[str]) -> str:
+def _seed_here(check: images.SeedCheck, mountpoint: str, ids: list[str]) -> str:
     """Level 0 on this machine: run the seeder directly (no helper container to start)."""
     seeder = str(resources.files("dindtui").joinpath("inner_init.py"))
     result = subprocess.run([sys.executable, seeder, *images.seed_command(
-        data_root, mountpoint, ids)[1:]], capture_output=True, text=True)
+        check.data_root, mountpoint, ids, check.store)[1:]], capture_output=True, text=True)
     if result.returncode != 0:
         lines = (result.stderr or result.stdout).strip().splitlines()
         raise DindtuiError(lines[-1] if lines else f"exit {result.returncode}")
     return result.stdout
 
 
-def _seed_with_helper(client, image: str, mode: str, data_root: str, mountpoint: str,
+def _seed_with_helper(client, image: str, mode: str, check: images.SeedCheck, mountpoint: str,
                       ids: list[str]) -> str:
     """Level 0: a short-lived container of our image with the engine's data root mounted, so
     that source and target are one mount and link(2) works."""
+    data_root = check.data_root
     if not mountpoint.startswith(data_root.rstrip("/") + "/"):
         raise DindtuiError(f"volume {mountpoint} is outside the data root {data_root}")
     target = "/hostroot/" + os.path.relpath(mountpoint, data_root)
-    argv = images.seed_command("/hostroot", target, ids)
+    argv = images.seed_command("/hostroot", target, ids, check.store)
     helper = client.api.create_container(
         image, entrypoint=argv[:1], command=argv[1:],
         labels={"dindtui.helper": "seed"},
@@ -463,11 +459,12 @@ def _seed_with_helper(client, image: str, mode: str, data_root: str, mountpoint:
     return output
 
 
-def _seed_by_exec(parent: Level, data_root: str, mountpoint: str, ids: list[str]) -> str:
+def _seed_by_exec(parent: Level, check: images.SeedCheck, mountpoint: str,
+                  ids: list[str]) -> str:
     """A level parent: run the seeder inside the parent level, where its data root is one mount."""
     grandparent = levels.parent_client(parent)
     result = grandparent.containers.get(parent.container_id).exec_run(
-        images.seed_command(data_root, mountpoint, ids), demux=False)
+        images.seed_command(check.data_root, mountpoint, ids, check.store), demux=False)
     output = result.output.decode(errors="replace")
     if result.exit_code != 0:
         raise DindtuiError(output.strip().splitlines()[-1] if output.strip()
