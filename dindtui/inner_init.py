@@ -9,8 +9,9 @@ Modes (see docs/architecture.md, "The init"):
                an interactive login shell; exits with that command's status.
   daemon mode  (PORT=N, or DINDTUI_MODE=daemon): the daemon in the foreground of the container,
                on TCP port N with TLS when PORT is set; exits when stopped.
-  seed         (`dindtui-init seed ...`): hardlink image layers from a data root into a fresh one;
-               used by the engine before a child level starts.
+  seed         (`dindtui-init seed [--store=overlay2|containerd] ...`): hardlink images from a
+               data root into a fresh one (overlay2 layers, or containerd's blobs and snapshots
+               with new bolt databases); used by the engine before a child level starts.
 
 Exit statuses: 0 ok (or the command's own), 2 bad input, 3 not enough privilege,
 4 cgroup setup failed, 5 dockerd failed to start, 6 seeding failed.
@@ -558,6 +559,7 @@ class Supervisor:
 
 
 SEED_MARKER = ".dindtui-seed"
+SEED_DB_MARKER = ".dindtui-seed-db"  # a containerd seed's databases are in place
 CONTAINERD = "/usr/bin/containerd"
 CONTAINERD_SOCKET = "/var/run/docker/containerd/containerd.sock"
 CONTAINERD_CONFIG = "/run/dindtui-containerd.toml"
@@ -604,8 +606,7 @@ class Daemons:
         # A seed of the containerd image store writes containerd's own databases: containerd
         # may only open them once the seed is complete. An overlay2 seed is dockerd's alone.
         if seeded and image_store() == "containerd":
-            self._await_seed(deadline)
-            seeded = False
+            self._await_seed(deadline, databases_only=True)
         self._start_containerd(deadline)
         if seeded:
             self._await_seed(deadline)
@@ -650,17 +651,25 @@ class Daemons:
                 self.stop()
                 raise Stopping(info.si_signo)
 
-    def _await_seed(self, deadline: float) -> None:
+    def _await_seed(self, deadline: float, databases_only: bool = False) -> None:
         """The engine seeds this level's data root while the container starts: dockerd may
-        only read it once the seeder has written its marker."""
-        marker = os.path.join("/var/lib/docker", SEED_MARKER)
-        while True:
-            try:
-                with open(marker) as handle:
-                    outcome = handle.read().strip()
+        only read it once the seeder has written its marker. `databases_only`: return as soon
+        as a containerd seed has written containerd's databases (its blobs and snapshot trees
+        are still being linked; containerd only reads them when asked for an image)."""
+        markers = [os.path.join("/var/lib/docker", SEED_MARKER)]
+        if databases_only:
+            markers.append(os.path.join("/var/lib/docker", SEED_DB_MARKER))
+        outcome = None
+        while outcome is None:
+            for marker in markers:
+                try:
+                    with open(marker) as handle:
+                        outcome = handle.read().strip()
+                    break
+                except FileNotFoundError:
+                    pass
+            if outcome is not None:
                 break
-            except FileNotFoundError:
-                pass
             if time.monotonic() > deadline:
                 self.stop()
                 raise InitError("the image seed did not finish within the ready timeout",
@@ -1304,6 +1313,15 @@ def seed_containerd(source_root: str, target_root: str, image_ids: list[str]) ->
                      CONTENT + "/blobs/sha256", CONTENT + "/ingest"):
         if os.path.exists(os.path.join(source, relative)):
             _copy_dirs(source, target, relative)
+    for relative, tree, page, txid in ((METADATA_DB, new_meta, meta_page, meta_txid),
+                                       (SNAPSHOTTER + "/metadata.db", new_backend, backend_page,
+                                        backend_txid)):
+        bolt_write(os.path.join(target, relative), tree, page, txid)
+        st = os.stat(os.path.join(source, relative))
+        os.chmod(os.path.join(target, relative), stat_mod.S_IMODE(st.st_mode))
+    # containerd may start now: it reads blobs and snapshot trees only when asked for them,
+    # and dockerd (which asks) waits for the seed's final marker.
+    write_marker(target_root, "ok", SEED_DB_MARKER)
     for digest in sorted(kept["blobs"]):
         algorithm, _, hexdigest = digest.decode().partition(":")
         src = os.path.join(source, CONTENT, "blobs", algorithm, hexdigest)
@@ -1318,12 +1336,6 @@ def seed_containerd(source_root: str, target_root: str, image_ids: list[str]) ->
                       os.path.join(target, SNAPSHOTTER, "snapshots", number)))
         stats["linked_bytes"] += _varint(record.value("size"))
     link_trees(trees, stats)
-    for relative, tree, page, txid in ((METADATA_DB, new_meta, meta_page, meta_txid),
-                                       (SNAPSHOTTER + "/metadata.db", new_backend, backend_page,
-                                        backend_txid)):
-        bolt_write(os.path.join(target, relative), tree, page, txid)
-        st = os.stat(os.path.join(source, relative))
-        os.chmod(os.path.join(target, relative), stat_mod.S_IMODE(st.st_mode))
     return stats
 
 
@@ -1402,12 +1414,12 @@ def copy_node(src: str, dst: str, st: os.stat_result, stats: dict, link: bool) -
         os.utime(dst, ns=(st.st_atime_ns, st.st_mtime_ns), follow_symlinks=False)
 
 
-def write_marker(target: str, outcome: str) -> None:
+def write_marker(target: str, outcome: str, name: str = SEED_MARKER) -> None:
     """Tell a level waiting on this data root (DINDTUI_AWAIT_SEED) how the seed ended."""
     try:
-        with open(os.path.join(target, SEED_MARKER + ".tmp"), "w") as handle:
+        with open(os.path.join(target, name + ".tmp"), "w") as handle:
             handle.write(outcome + "\n")
-        os.replace(os.path.join(target, SEED_MARKER + ".tmp"), os.path.join(target, SEED_MARKER))
+        os.replace(os.path.join(target, name + ".tmp"), os.path.join(target, name))
     except OSError:
         pass
 

@@ -234,15 +234,17 @@ def push_image(source_endpoint: str, target_endpoint: str, name: str,
     total = source.images.get(wanted).attrs.get("Size", 0)
     moved = 0
 
+    platform = target_platform(target)
+
     def chunks():
         nonlocal moved
-        for chunk in _read_ahead(source.api.get_image(name, chunk_size=1 << 20)):
+        for chunk in _read_ahead(_save(source, name, platform)):
             moved += len(chunk)
             progress(Progress("push", f"moving {name}", moved, max(total, moved)))
             yield chunk
 
     try:
-        for message in target.api.load_image(chunks(), quiet=True):
+        for message in _load(target, chunks(), platform):
             if "error" in message or "errorDetail" in message:
                 _raise_load_error(name, message.get("error") or str(message["errorDetail"]))
     except API_ERRORS as exc:
@@ -251,6 +253,46 @@ def push_image(source_endpoint: str, target_endpoint: str, name: str,
         raise DindtuiError(f"{name} arrived with another id than the source's")
     progress(Progress("push", f"{name} loaded", moved, moved))
     return PushResult(name, wanted, "loaded", moved, time.monotonic() - started)
+
+
+PLATFORM_API = (1, 48)  # Docker 28: save and load take a platform
+
+
+def api_version(client) -> tuple[int, int]:
+    try:
+        major, minor = str(client.api._version).split(".")[:2]
+        return int(major), int(minor)
+    except ValueError:
+        return 0, 0
+
+
+def target_platform(target) -> str | None:
+    """The target daemon's platform, as the save and load endpoints take it (JSON): a
+    multi-platform index from a containerd store would otherwise be saved whole, and fail to
+    load on the other side for want of the other platforms' layers."""
+    try:
+        version = target.version()
+    except API_ERRORS:
+        return None
+    return json.dumps({"os": version.get("Os") or "linux",
+                       "architecture": version.get("Arch") or "amd64"})
+
+
+def _save(source, name: str, platform: str | None):
+    """`docker save` of one image, for one platform where the source's API allows it."""
+    params = {"platform": platform} if platform and api_version(source) >= PLATFORM_API else {}
+    response = source.api._get(source.api._url("/images/{0}/get", name), params=params,
+                               stream=True)
+    return source.api._stream_raw_result(response, 1 << 20, False)
+
+
+def _load(target, chunks, platform: str | None):
+    params: dict = {"quiet": True}
+    if platform and api_version(target) >= PLATFORM_API:
+        params["platform"] = platform
+    response = target.api._post(target.api._url("/images/load"), data=chunks, params=params,
+                                stream=True)
+    return target.api._stream_helper(response, decode=True)
 
 
 def _read_ahead(source, depth: int = 32):
