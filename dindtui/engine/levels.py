@@ -23,7 +23,7 @@ from typing import TypeVar
 import docker.errors
 import requests.exceptions
 
-from . import config, connect
+from . import config, connect, tunnel
 from .errors import DindtuiError, LevelNotReady, UnknownLevel
 
 LABEL_NAME = "dindtui.name"
@@ -147,9 +147,18 @@ def child_socket_source(parent: Level, name: str) -> str:
     return child_socket_dir(parent, name) if parent.depth == 0 else f"{SOCKET_MOUNT}/c/{name}"
 
 
+def daemon_socket(parent: Level, container_id: str | None, socket_dir: str | None) -> str:
+    """The unix socket this process opens for a level's daemon: its socket in the socket tree,
+    or, when level 0 is a remote engine, a tunnel through its parent (engine/tunnel.py)."""
+    if tunnel.remote():
+        return tunnel.socket_for(required(parent.endpoint, f"the endpoint of {parent.label}"),
+                                 required(container_id, "the level's container"))
+    return os.path.join(required(socket_dir, "the level's socket directory"), "docker.sock")
+
+
 def socket_path(level: Level) -> str:
-    return os.path.join(required(level.socket_dir, f"the socket directory of {level.label}"),
-                        "docker.sock")
+    return daemon_socket(required(level.parent, f"the parent of {level.label}"),
+                         level.container_id, level.socket_dir)
 
 
 def name_problem(name: str) -> str | None:
@@ -338,6 +347,8 @@ def reverify(level: Level) -> dict | None:
 def remove_socket_dir(path: str) -> bool:
     """Remove a level's socket directory, and the short links that point into it, only when its
     real path lies inside this namespace's level tree. True when removed (or already gone)."""
+    if tunnel.remote():
+        return True  # the directory is on the remote engine's machine, not this one's
     root = os.path.normpath(connect.level_tree_root())
     path = os.path.normpath(path)
     rel = os.path.relpath(path, root)

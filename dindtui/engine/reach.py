@@ -18,7 +18,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 
-from . import config, levels
+from . import config, levels, tunnel
 from .errors import DindtuiError
 from .levels import Level
 
@@ -52,6 +52,11 @@ def env_lines(level: Level, *, tcp_directory: str | None = None) -> list[str]:
     with `tcp_directory` (where its client certificates were written), through its TLS port."""
     if level.depth:
         levels.require_ready(level, "be reached")
+    if level.depth and tcp_directory is None and tunnel.remote():
+        raise DindtuiError(f"level {level.path} is inside a remote engine: dindtui reaches it "
+                           "through a tunnel that lives only as long as dindtui does; use "
+                           f"`dindtui exec {level.path} -- docker ...` or `dindtui shell "
+                           f"{level.path}`")
     endpoint = level.endpoint or ""
     if tcp_directory is not None:
         return [f"export DOCKER_HOST={shlex.quote(f'tcp://127.0.0.1:{level.port}')}",
@@ -150,6 +155,10 @@ def sync_contexts(root: Level) -> SyncResult:
     """One context per live level of this namespace; the contexts of levels that are gone
     from the tree (dindtui's own, of this namespace) removed. A stopped level keeps its
     context: its socket comes back at the same path when it is revived."""
+    if tunnel.remote():
+        raise DindtuiError("level 0 is a remote engine: its levels are reached through tunnels "
+                           "that live only as long as dindtui does, so no docker context can "
+                           "name them")
     result = SyncResult([], [], [], [])
     namespace = config.namespace()
     live = {lv.path: lv for lv in root.walk()
@@ -182,6 +191,8 @@ def contexts_in_use() -> bool:
 def keep_in_step() -> str | None:
     """After a spawn, an exit or a revive: once the user has contexts for this namespace, they
     follow the tree. A failure here never fails the operation; it is returned as a line."""
+    if tunnel.remote():
+        return None  # no context can name a level of a remote engine (sync_contexts says why)
     try:
         if contexts_in_use():
             sync_contexts(levels.discover())

@@ -16,7 +16,7 @@ from typing import Callable
 import docker.errors
 import docker.types
 
-from . import config, connect, images, levels, privileges, reach
+from . import config, connect, images, levels, privileges, reach, tunnel
 from .errors import DindtuiError, NameTaken, SpawnFailed, UnknownLevel
 from .images import API_ERRORS
 from .levels import Level
@@ -145,7 +145,7 @@ def _spawn_named(parent, name, client, image, image_id, modes, port, strategy, i
                     raise SpawnFailed(f"seeding was asked for but cannot work: {fallback}")
                 level.restart_fresh()  # a half-seeded data root never reaches a daemon
         used = SEED if seed_result is not None else STREAM
-        sock = os.path.join(level.host_socket_dir, "docker.sock")
+        sock = levels.daemon_socket(parent, level.container, level.host_socket_dir)
         _wait_ready(client, levels.required(level.container, "the container"), sock, name,
                     progress)
         ready_seconds = time.monotonic() - started
@@ -255,8 +255,8 @@ class _Starting:
         """Level 0's children: make the socket directory on this machine (0755 whatever the
         umask). A directory left by an earlier level of this name is reused, never removed: the
         container name this call holds says no other level of that name exists."""
-        if self.parent.depth:
-            return  # inside a level: its daemon makes the bind source in our tree
+        if self.parent.depth or tunnel.remote():
+            return  # inside a level, or a remote level 0: its daemon makes the bind source
         for _ in range(3):  # an exit removing the namespace's last level may empty it meanwhile
             connect.ensure_dir(os.path.dirname(self.host_socket_dir))
             try:
@@ -607,7 +607,7 @@ def _start_stopped(level: Level, progress: ProgressCallback) -> None:
     client = levels.parent_client(level)
     if levels.reverify(level) is None:
         raise DindtuiError(f"level {level.path} is gone: its container was removed")
-    if level.parent is not None and level.parent.depth == 0:
+    if level.parent is not None and level.parent.depth == 0 and not tunnel.remote():
         connect.ensure_dir(levels.required(level.socket_dir, "its socket directory"))  # reboot
     progress(Progress("revive", f"starting {level.path}"))
     try:
@@ -649,7 +649,7 @@ def revive_volume(parent: Level, name: str, progress: ProgressCallback = no_prog
     try:
         level.claim_socket_dir()
         level.start()
-        sock = os.path.join(level.host_socket_dir, "docker.sock")
+        sock = levels.daemon_socket(parent, level.container, level.host_socket_dir)
         _wait_ready(client, levels.required(level.container, "the container"), sock, name,
                     progress)
     except BaseException:
