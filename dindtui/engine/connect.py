@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import docker
 import docker.errors
 import requests.exceptions
+import requests.utils
 
 from . import config
 from .errors import DindtuiError, EngineUnreachable, NotEnoughPrivilege
@@ -29,6 +30,7 @@ SLOW_TIMEOUT = 900      # builds, image loads: no reply until the work is done
 UNIX_PATH_MAX = 100  # sun_path holds 108 bytes; keep a margin
 
 _clients: dict[str, docker.DockerClient] = {}
+PLACEHOLDER_API = "1.24"  # replaced by the daemon's own version before the client is used
 _lock = threading.Lock()
 
 
@@ -219,16 +221,20 @@ def client(endpoint: str | None = None, *, check: bool = True,
         return cached
     timeout = SLOW_TIMEOUT if slow else API_TIMEOUT
     try:
+        # The API version is asked for only once the session trusts the right CA.
         if endpoint == level0_endpoint() and "DOCKER_HOST" in os.environ:
-            made = docker.from_env(timeout=timeout)
+            made = docker.DockerClient(timeout=timeout, version=PLACEHOLDER_API,
+                                       **docker.utils.kwargs_from_env())
         elif endpoint == level0_endpoint() and level0_context() is not None:
             context = _context(level0_context() or "")
             made = docker.DockerClient(base_url=endpoint, timeout=timeout,
-                                       tls=context.tls or False)
-
+                                       tls=context.tls or False, version=PLACEHOLDER_API)
         else:
             made = docker.DockerClient(base_url=endpoint, timeout=timeout,
-                                       version=_api_versions.get(endpoint, "auto"))
+                                       version=_api_versions.get(endpoint, PLACEHOLDER_API))
+        _trust_only_its_ca(made)
+        if made.api._version == PLACEHOLDER_API:
+            made.api._version = made.api._retrieve_server_version()
     except docker.errors.DockerException as exc:
         raise describe_connection_error(endpoint, exc) from None
     if check:
@@ -239,6 +245,17 @@ def client(endpoint: str | None = None, *, check: bool = True,
     with _lock:
         _clients[key] = made
     return made
+
+
+def _trust_only_its_ca(made: docker.DockerClient) -> None:
+    """A TLS engine is verified against its own CA (DOCKER_CERT_PATH, a context's ca.pem), never
+    against REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE: requests lets those variables override a
+    session's CA file, and then no engine certificate verifies. Proxies still come from the
+    environment, as the docker CLI takes them."""
+    api = made.api
+    if api.base_url.startswith("https://") and isinstance(api.verify, str):
+        api.proxies = requests.utils.get_environ_proxies(api.base_url)
+        api.trust_env = False
 
 
 def forget(endpoint: str) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import atexit
 import hashlib
 import os
+import select
 import shutil
 import socket
 import tempfile
@@ -94,40 +95,34 @@ class Tunnel:
                              name="tunnel-conn").start()
 
     def _open(self):
-        """An exec of dial-stdio in the level's container, its hijacked socket."""
+        """An exec of dial-stdio in the level's container: (its socket, bytes already read
+        past the HTTP answer, what must be closed with it)."""
         api = connect.client(self.parent_endpoint, check=False).api
         exec_id = api.exec_create(self.container_id, DIAL, stdin=True, stdout=True,
                                   stderr=False, tty=False)["Id"]
+        if self.parent_endpoint.startswith("unix://"):
+            return _start_on_unix(self.parent_endpoint[len("unix://"):], api._version,
+                                  exec_id)
+        # TLS or SSH: the SDK's own hijack. Its HTTP response hangs on the object it returns
+        # and must live as long as the socket (collected, it closes the connection), and be
+        # closed with it (else its pool may hand the dead connection out again).
         hijacked = api.exec_start(exec_id, socket=True, tty=False)
-        return getattr(hijacked, "_sock", hijacked)
+        return getattr(hijacked, "_sock", hijacked), b"", hijacked
 
     def _carry(self, conn: socket.socket) -> None:
         try:
-            upstream = self._open()
+            upstream, early, keep = self._open()
         except ERRORS:
             conn.close()  # the client sees a closed connection: the daemon does not answer
             return
-
-        def send_up() -> None:
-            try:
-                while data := conn.recv(1 << 16):
-                    upstream.sendall(data)
-                if isinstance(upstream, socket.socket) and not hasattr(upstream, "context"):
-                    upstream.shutdown(socket.SHUT_WR)  # dial-stdio sees the end of input
-            except OSError:
-                pass
-
-        threading.Thread(target=send_up, daemon=True, name="tunnel-up").start()
         try:
-            while header := _read_exactly(upstream, 8):
-                payload = _read_exactly(upstream, int.from_bytes(header[4:8], "big"))
-                if payload is None:
-                    break
-                if header[0] == 1:  # stdout: the daemon's bytes
-                    conn.sendall(payload)
+            _pump(conn, upstream, early)
         except OSError:
             pass
         finally:
+            response = getattr(keep, "_response", None)
+            if response is not None:
+                response.close()
             for end in (conn, upstream):
                 try:
                     end.close()
@@ -135,12 +130,63 @@ class Tunnel:
                     pass
 
 
-def _read_exactly(sock, size: int) -> bytes | None:
-    chunks, left = [], size
-    while left:
-        chunk = sock.recv(min(left, 1 << 16))
-        if not chunk:
-            return None
-        chunks.append(chunk)
-        left -= len(chunk)
-    return b"".join(chunks)
+def _pump(conn: socket.socket, upstream, early: bytes) -> None:
+    """Carry bytes both ways in one thread until the exec's stream ends. One thread, because a
+    TLS socket must never be read and written by two threads at once (OpenSSL's state is not
+    shared safely). Docker frames the exec's output (8-byte headers): only stdout's payload
+    goes to the client."""
+    frames = bytearray(early)
+    tls = hasattr(upstream, "pending")
+    reading_client = True
+    while True:
+        while len(frames) >= 8 and len(frames) >= 8 + int.from_bytes(frames[4:8], "big"):
+            size = int.from_bytes(frames[4:8], "big")
+            if frames[0] == 1:
+                conn.sendall(frames[8:8 + size])
+            del frames[:8 + size]
+        if tls and upstream.pending():
+            ready = [upstream]
+        else:
+            ready = select.select([conn, upstream] if reading_client else [upstream], [],
+                                  [])[0]
+        if upstream in ready:
+            data = upstream.recv(1 << 16)
+            if not data:
+                return
+            frames += data
+        if conn in ready:
+            data = conn.recv(1 << 16)
+            if data:
+                upstream.sendall(data)
+            else:
+                reading_client = False
+                if not tls:
+                    upstream.shutdown(socket.SHUT_WR)  # dial-stdio sees the end of input
+
+
+def _start_on_unix(path: str, api_version: str, exec_id: str):
+    """POST /exec/ID/start with an upgrade, on a connection of its own (never one of the SDK's
+    pooled ones): (socket, bytes read past the answer's headers, None)."""
+    body = b'{"Detach": false, "Tty": false}'
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.settimeout(connect.API_TIMEOUT)
+        sock.connect(path)
+        sock.sendall(f"POST /v{api_version}/exec/{exec_id}/start HTTP/1.1\r\nHost: docker\r\n"
+                     "Content-Type: application/json\r\nConnection: Upgrade\r\n"
+                     f"Upgrade: tcp\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body)
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = sock.recv(4096)
+            if not chunk:
+                raise OSError("the daemon closed the connection before it answered")
+            data += chunk
+        head, _, rest = data.partition(b"\r\n\r\n")
+        status = head.split(b"\r\n", 1)[0]
+        if b" 101 " not in status + b" " and b" 200 " not in status + b" ":
+            raise OSError(f"exec start answered {status.decode(errors='replace')}")
+        sock.settimeout(None)
+        return sock, rest, None
+    except BaseException:
+        sock.close()
+        raise
