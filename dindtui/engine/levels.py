@@ -147,17 +147,23 @@ def child_socket_source(parent: Level, name: str) -> str:
     return child_socket_dir(parent, name) if parent.depth == 0 else f"{SOCKET_MOUNT}/c/{name}"
 
 
-def daemon_socket(parent: Level, container_id: str | None, socket_dir: str | None) -> str:
-    """The unix socket this process opens for a level's daemon: its socket in the socket tree,
-    or, when level 0 is a remote engine, a tunnel through its parent (engine/tunnel.py)."""
+def daemon_socket(parent: Level, name: str, container_id: str | None,
+                  socket_dir: str | None) -> str:
+    """The unix socket this process opens for the daemon of `parent`'s child `name`: its
+    socket in the socket tree, or, when level 0 is a remote engine, a tunnel through the
+    depth-1 level above it (engine/tunnel.py)."""
     if tunnel.remote():
-        return tunnel.socket_for(required(parent.endpoint, f"the endpoint of {parent.label}"),
-                                 required(container_id, "the level's container"))
+        chain = [name]
+        top = parent
+        while top.parent is not None:
+            chain.insert(0, top.name)
+            top, container_id = top.parent, top.container_id
+        return tunnel.socket_for(required(container_id, "the level's container"), chain[1:])
     return os.path.join(required(socket_dir, "the level's socket directory"), "docker.sock")
 
 
 def socket_path(level: Level) -> str:
-    return daemon_socket(required(level.parent, f"the parent of {level.label}"),
+    return daemon_socket(required(level.parent, f"the parent of {level.label}"), level.name,
                          level.container_id, level.socket_dir)
 
 

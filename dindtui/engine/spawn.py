@@ -145,7 +145,7 @@ def _spawn_named(parent, name, client, image, image_id, modes, port, strategy, i
                     raise SpawnFailed(f"seeding was asked for but cannot work: {fallback}")
                 level.restart_fresh()  # a half-seeded data root never reaches a daemon
         used = SEED if seed_result is not None else STREAM
-        sock = levels.daemon_socket(parent, level.container, level.host_socket_dir)
+        sock = levels.daemon_socket(parent, name, level.container, level.host_socket_dir)
         _wait_ready(client, levels.required(level.container, "the container"), sock, name,
                     progress)
         ready_seconds = time.monotonic() - started
@@ -649,7 +649,7 @@ def revive_volume(parent: Level, name: str, progress: ProgressCallback = no_prog
     try:
         level.claim_socket_dir()
         level.start()
-        sock = levels.daemon_socket(parent, level.container, level.host_socket_dir)
+        sock = levels.daemon_socket(parent, name, level.container, level.host_socket_dir)
         _wait_ready(client, levels.required(level.container, "the container"), sock, name,
                     progress)
     except BaseException:

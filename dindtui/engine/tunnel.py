@@ -1,13 +1,15 @@
 """Tunnels to the levels of a remote level 0.
 
 When level 0 is reached over TCP or SSH, the socket tree is a directory on the other machine:
-nothing here can open it. Each level is then reached through its parent's API instead. A tunnel
-is a unix socket in a private directory of this process; every connection made to it becomes an
-exec of `docker system dial-stdio` in the level's container (the docker CLI is in the level
-image), started through the parent's own endpoint, which for a level deeper than 1 is the
-parent's tunnel. The exec's input is the connection's bytes; its output, multiplexed by Docker
-into frames, is unpacked back into a plain byte stream. Everything above (the SDK, the bare
-HTTP readers, the docker CLI started for a shell) sees an ordinary daemon socket.
+nothing here can open it. But each depth-1 level has the socket tree of its whole subtree under
+its own /run/dindtui (a child's socket directory is bound inside its parent's). So any level
+is one exec away: a tunnel is a unix socket in a private directory of this process, and every
+connection made to it becomes an exec, through level 0's own API, of `docker system
+dial-stdio` in the depth-1 level above it (the docker CLI is in the level image), working in
+the level's socket directory there and dialing `docker.sock` relatively (a deep path would
+not fit in a socket address). The exec's input is the connection's bytes; its output, framed
+by Docker, is unpacked back into a plain byte stream. Everything above (the SDK, the bare HTTP
+readers, the docker CLI started for a shell) sees an ordinary daemon socket.
 
 The tunnels live as long as this process: they serve it and the commands it starts."""
 
@@ -28,9 +30,10 @@ import requests.exceptions
 from . import connect
 
 DIAL = ["docker", "system", "dial-stdio"]
+SOCKET_MOUNT = "/run/dindtui"  # where a level sees its socket directory (levels.SOCKET_MOUNT)
 ERRORS = (docker.errors.DockerException, requests.exceptions.RequestException, OSError)
 
-_tunnels: dict[tuple[str, str], Tunnel] = {}
+_tunnels: dict[tuple[str, str, str], Tunnel] = {}
 _lock = threading.Lock()
 _directory: list[str] = []
 
@@ -47,15 +50,18 @@ def _private_directory() -> str:
     return _directory[0]
 
 
-def socket_for(parent_endpoint: str, container_id: str) -> str:
-    """The path of the tunnel to the daemon inside `container_id`, a container of the daemon at
-    `parent_endpoint`; made on first use."""
-    key = (parent_endpoint, container_id)
+def socket_for(top_container: str, below: list[str]) -> str:
+    """The path of the tunnel to a level: `top_container` is the container of its depth-1
+    ancestor (or its own, at depth 1), `below` the names of the levels from depth 2 down to
+    it. Made on first use."""
+    level0 = connect.level0_endpoint()
+    directory = SOCKET_MOUNT + "".join(f"/c/{name}" for name in below)
+    key = (level0, top_container, directory)
     with _lock:
         tunnel = _tunnels.get(key)
         if tunnel is None:
-            name = hashlib.sha1(f"{parent_endpoint} {container_id}".encode()).hexdigest()[:16]
-            tunnel = Tunnel(parent_endpoint, container_id,
+            name = hashlib.sha1(" ".join(key).encode()).hexdigest()[:16]
+            tunnel = Tunnel(level0, top_container, directory,
                             os.path.join(_private_directory(), name + ".sock"))
             _tunnels[key] = tunnel
     return tunnel.path
@@ -70,8 +76,9 @@ def close_all() -> None:
 
 
 class Tunnel:
-    def __init__(self, parent_endpoint: str, container_id: str, path: str):
-        self.parent_endpoint, self.container_id, self.path = parent_endpoint, container_id, path
+    def __init__(self, level0: str, container_id: str, directory: str, path: str):
+        self.level0, self.container_id, self.directory = level0, container_id, directory
+        self.path = path
         self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.server.bind(path)
         os.chmod(path, 0o600)
@@ -95,28 +102,25 @@ class Tunnel:
                              name="tunnel-conn").start()
 
     def _open(self):
-        """An exec of dial-stdio in the level's container: (its socket, bytes already read
-        past the HTTP answer, what must be closed with it)."""
-        api = connect.client(self.parent_endpoint, check=False).api
+        """An exec of dial-stdio in the depth-1 level's container: (its socket, the SDK's
+        object for it). The second hangs the HTTP response, which must live as long as the
+        socket (collected, it closes the connection) and be closed with it (else the SDK's
+        pool may hand the dead connection out again)."""
+        api = connect.client(self.level0, check=False).api
         exec_id = api.exec_create(self.container_id, DIAL, stdin=True, stdout=True,
-                                  stderr=False, tty=False)["Id"]
-        if self.parent_endpoint.startswith("unix://"):
-            return _start_on_unix(self.parent_endpoint[len("unix://"):], api._version,
-                                  exec_id)
-        # TLS or SSH: the SDK's own hijack. Its HTTP response hangs on the object it returns
-        # and must live as long as the socket (collected, it closes the connection), and be
-        # closed with it (else its pool may hand the dead connection out again).
+                                  stderr=False, tty=False, workdir=self.directory,
+                                  environment={"DOCKER_HOST": "unix://docker.sock"})["Id"]
         hijacked = api.exec_start(exec_id, socket=True, tty=False)
-        return getattr(hijacked, "_sock", hijacked), b"", hijacked
+        return getattr(hijacked, "_sock", hijacked), hijacked
 
     def _carry(self, conn: socket.socket) -> None:
         try:
-            upstream, early, keep = self._open()
+            upstream, keep = self._open()
         except ERRORS:
             conn.close()  # the client sees a closed connection: the daemon does not answer
             return
         try:
-            _pump(conn, upstream, early)
+            _pump(conn, upstream)
         except OSError:
             pass
         finally:
@@ -130,12 +134,12 @@ class Tunnel:
                     pass
 
 
-def _pump(conn: socket.socket, upstream, early: bytes) -> None:
+def _pump(conn: socket.socket, upstream) -> None:
     """Carry bytes both ways in one thread until the exec's stream ends. One thread, because a
     TLS socket must never be read and written by two threads at once (OpenSSL's state is not
     shared safely). Docker frames the exec's output (8-byte headers): only stdout's payload
     goes to the client."""
-    frames = bytearray(early)
+    frames = bytearray()
     tls = hasattr(upstream, "pending")
     reading_client = True
     while True:
@@ -162,31 +166,3 @@ def _pump(conn: socket.socket, upstream, early: bytes) -> None:
                 reading_client = False
                 if not tls:
                     upstream.shutdown(socket.SHUT_WR)  # dial-stdio sees the end of input
-
-
-def _start_on_unix(path: str, api_version: str, exec_id: str):
-    """POST /exec/ID/start with an upgrade, on a connection of its own (never one of the SDK's
-    pooled ones): (socket, bytes read past the answer's headers, None)."""
-    body = b'{"Detach": false, "Tty": false}'
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        sock.settimeout(connect.API_TIMEOUT)
-        sock.connect(path)
-        sock.sendall(f"POST /v{api_version}/exec/{exec_id}/start HTTP/1.1\r\nHost: docker\r\n"
-                     "Content-Type: application/json\r\nConnection: Upgrade\r\n"
-                     f"Upgrade: tcp\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body)
-        data = b""
-        while b"\r\n\r\n" not in data:
-            chunk = sock.recv(4096)
-            if not chunk:
-                raise OSError("the daemon closed the connection before it answered")
-            data += chunk
-        head, _, rest = data.partition(b"\r\n\r\n")
-        status = head.split(b"\r\n", 1)[0]
-        if b" 101 " not in status + b" " and b" 200 " not in status + b" ":
-            raise OSError(f"exec start answered {status.decode(errors='replace')}")
-        sock.settimeout(None)
-        return sock, rest, None
-    except BaseException:
-        sock.close()
-        raise
