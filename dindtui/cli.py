@@ -9,6 +9,7 @@ import argparse
 import contextlib
 import json
 import os
+import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
@@ -506,8 +507,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="dindtui", description="Run and explore Docker-in-Docker: nested "
                     "daemons at any depth. With no command, opens the terminal UI.")
     parser.add_argument("--version", action="version", version=f"dindtui {version()}")
-    parser.add_argument("--context", metavar="NAME",
-                        help="the docker CLI context that is level 0 (as DOCKER_CONTEXT)")
+    parser.add_argument("--context", metavar="NAME", action="append",
+                        help="the docker CLI context that is level 0 (as DOCKER_CONTEXT); "
+                             "repeated, `ls` shows every engine named")
+    parser.add_argument("--host", "-H", metavar="ENDPOINT", action="append",
+                        help="the engine that is level 0 (as DOCKER_HOST: unix://, tcp://, "
+                             "ssh://); repeated, `ls` shows every engine named")
     parser.add_argument("--no-animation", action="store_true",
                         default=os.environ.get("DINDTUI_NO_ANIMATION") == "1",
                         help="no collapse animation in the TUI")
@@ -629,8 +634,19 @@ def main(argv: list[str] | None = None) -> int:
         fail(str(exc))
         return 2
     args = build_parser().parse_args(argv)
-    if args.context:
-        os.environ["DOCKER_CONTEXT"] = args.context  # as the docker CLI: the flag wins
+    engines = [("--host", h) for h in args.host or []] + \
+        [("--context", c) for c in args.context or []]
+    if len(engines) > 1:
+        if getattr(args, "func", None) is not cmd_ls:
+            fail(f"{len(engines)} engines given: only `ls` shows several engines together; "
+                 "give one --host or --context for this command")
+            return 2
+        return ls_engines(engines, args.json)
+    if args.host:
+        os.environ["DOCKER_HOST"] = args.host[0]  # as the docker CLI: the flag wins
+        os.environ.pop("DOCKER_CONTEXT", None)
+    elif args.context:
+        os.environ["DOCKER_CONTEXT"] = args.context[0]
         os.environ.pop("DOCKER_HOST", None)
     func = getattr(args, "func", None) or cmd_tui
     try:
@@ -650,6 +666,41 @@ def main(argv: list[str] | None = None) -> int:
             raise
         fail(f"{type(exc).__name__}: {exc} (DINDTUI_DEBUG=1 shows the traceback)")
         return 1
+
+
+def ls_engines(engines: list[tuple[str, str]], as_json: bool) -> int:
+    """`ls` of several engines: each one's tree, read at the same time, each in a dindtui
+    process of its own (an engine is a whole level 0: its own connection settings, its own
+    socket tree or tunnels). An engine that cannot be read gets its one line; the others are
+    shown."""
+    def one(engine: tuple[str, str]) -> subprocess.CompletedProcess:
+        env = dict(os.environ)
+        if not as_json and sys.stdout.isatty():
+            env["FORCE_COLOR"] = "1"
+            env["COLUMNS"] = str(out.width)
+        return subprocess.run([sys.executable, "-m", "dindtui", engine[0], engine[1], "ls",
+                               *(["--json"] if as_json else [])], capture_output=True,
+                              text=True, env=env, timeout=300)
+
+    with ThreadPoolExecutor(max_workers=len(engines)) as pool:
+        results = list(pool.map(one, engines))
+    failed = 0
+    shown = []
+    for (_, name), result in zip(engines, results, strict=True):
+        error = result.stderr.strip().splitlines()[-1] if result.returncode else None
+        if error:
+            failed += 1
+            fail(f"engine {name}: {error.removeprefix('dindtui: error: ')}")
+        if as_json:
+            shown.append({"engine": name, "error": error} if error else
+                         {"engine": name} | json.loads(result.stdout))
+        elif not error:
+            out.print(f"[bold]engine {name}[/]")
+            sys.stdout.write(result.stdout)
+            sys.stdout.flush()
+    if as_json:
+        print(json.dumps({"engines": shown}, indent=2))
+    return 1 if failed else 0
 
 
 def fail(message: str) -> None:

@@ -64,6 +64,25 @@ def test_spawn_ls_exec_and_exit_under_a_remote_level_0(remote, tmp_path):
     assert unreachable.returncode == 1 and "remote engine" in unreachable.stderr
     assert unreachable.stderr.count("\n") == 1
 
+    # Both engines at once: this machine's and the "remote" one, one root each.
+    both_env = {k: v for k, v in env.items() if k != "DOCKER_HOST"}
+    both = run_cli("--host", "unix:///var/run/docker.sock", "--host", env["DOCKER_HOST"],
+                   "ls", "--json", env=both_env)
+    assert both.returncode == 0, both.stderr
+    roots = json.loads(both.stdout)["engines"]
+    assert [r["engine"] for r in roots] == ["unix:///var/run/docker.sock", env["DOCKER_HOST"]]
+    # (This process's state directory is not the one the TLS level was made with: it is
+    # listed as a level it cannot prove its own.)
+    assert level.name in [c["name"] for c in roots[0]["children"]] + \
+        [i["name_label"] for i in roots[0]["ignored"]]
+    assert [c["name"] for c in roots[1]["children"]] == ["r1"]
+    one_down = run_cli("--host", env["DOCKER_HOST"], "--host", "tcp://127.0.0.1:1", "ls",
+                       env=both_env)
+    assert one_down.returncode == 1 and "r1" in one_down.stdout
+    assert one_down.stderr.count("\n") == 1 and "tcp://127.0.0.1:1" in one_down.stderr
+    several = run_cli("--host", "a", "--host", "b", "spawn")
+    assert several.returncode == 2 and "only `ls`" in several.stderr
+
     gone = run_cli("exit", "r1", "--rm-volume", env=env)
     assert gone.returncode == 0, gone.stderr
     after = json.loads(run_cli("ls", "--json", env=env).stdout)
