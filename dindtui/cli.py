@@ -510,7 +510,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--context", metavar="NAME", action="append",
                         help="the docker CLI context that is level 0 (as DOCKER_CONTEXT); "
                              "repeated, `ls` shows every engine named")
-    parser.add_argument("--host", "-H", metavar="ENDPOINT", action="append",
+    parser.add_argument("--host", "-H", metavar="ENDPOINT", action="append", dest="hosts",
                         help="the engine that is level 0 (as DOCKER_HOST: unix://, tcp://, "
                              "ssh://); repeated, `ls` shows every engine named")
     parser.add_argument("--no-animation", action="store_true",
@@ -634,7 +634,7 @@ def main(argv: list[str] | None = None) -> int:
         fail(str(exc))
         return 2
     args = build_parser().parse_args(argv)
-    engines = [("--host", h) for h in args.host or []] + \
+    engines = [("--host", h) for h in args.hosts or []] + \
         [("--context", c) for c in args.context or []]
     if len(engines) > 1:
         if getattr(args, "func", None) is not cmd_ls:
@@ -642,8 +642,8 @@ def main(argv: list[str] | None = None) -> int:
                  "give one --host or --context for this command")
             return 2
         return ls_engines(engines, args.json)
-    if args.host:
-        os.environ["DOCKER_HOST"] = args.host[0]  # as the docker CLI: the flag wins
+    if args.hosts:
+        os.environ["DOCKER_HOST"] = args.hosts[0]  # as the docker CLI: the flag wins
         os.environ.pop("DOCKER_CONTEXT", None)
     elif args.context:
         os.environ["DOCKER_CONTEXT"] = args.context[0]
