@@ -131,6 +131,14 @@ def test_du_counts_seeded_bytes_once_and_clean_frees_a_containerd_level(chain):
     spare = spawn_cli(answers[0]["level"], "--name", made.name("sp"), "--store", "containerd")
     assert spare["strategy"] == "seed"
     assert run_cli("exit", spare["level"]).returncode == 0
+    # Revived on its kept volume, it comes back on the containerd store, its image there.
+    assert run_cli("revive", spare["level"]).returncode == 0
+    back = made.find(spare["level"])
+    assert back.store == "containerd"
+    assert "io.containerd.snapshotter" in docker_in(back, "info", "--format",
+                                                    "{{json .DriverStatus}}")
+    assert docker_in(back, "images", "-q", IMAGE) != ""
+    assert run_cli("exit", spare["level"]).returncode == 0
     plan = json.loads(run_cli("clean", "--dry-run", "--json").stdout)
     item = next(i for i in plan["items"] if i["level"] == spare["level"])
     assert item["state"] == "orphan" and item["bytes"] < 0.02 * size  # its links free little

@@ -266,6 +266,9 @@ def forget(endpoint: str) -> None:
 
 def describe_connection_error(endpoint: str, exc: Exception):
     text = str(exc)
+    if endpoint.startswith("ssh://") and "paramiko" in text:
+        return EngineUnreachable(f"{endpoint}: ssh:// engines need the docker SDK's SSH support "
+                                 "(pip install paramiko, in dindtui's environment)")
     if "Permission denied" in text or "PermissionError" in text:
         return NotEnoughPrivilege(f"permission denied on {endpoint}: run as root or as a member "
                                   "of the docker group")

@@ -374,6 +374,13 @@ def seed_check(client, target_store: str = OVERLAY2) -> SeedCheck:
         return SeedCheck(False, f"storage driver is {info.get('Driver')}, not overlay2")
     if source_store == CONTAINERD and info.get("Driver") != "overlayfs":
         return SeedCheck(False, f"containerd snapshotter is {info.get('Driver')}, not overlayfs")
+    address = (info.get("Containerd") or {}).get("Address") or ""
+    if source_store == CONTAINERD and address and not address.startswith(
+            ("/var/run/docker/", "/run/docker/")):
+        # A system containerd (Docker Engine 29's default) keeps its images under its own
+        # root (/var/lib/containerd), not under Docker's data root where the new volume is.
+        return SeedCheck(False, f"the parent's images are in a containerd of its own "
+                                f"({address}), outside Docker's data root")
     if any("userns" in opt for opt in info.get("SecurityOptions") or []):
         return SeedCheck(False, "the daemon remaps user namespaces")
     return SeedCheck(True, data_root=info.get("DockerRootDir") or "/var/lib/docker",

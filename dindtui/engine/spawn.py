@@ -226,6 +226,8 @@ class _Starting:
             ports = {f"{self.port}/tcp": ("127.0.0.1", self.port)}
             labels[levels.LABEL_PORT] = str(self.port)
         volume_labels = _volume_labels(self.parent, self.name) | {"dindtui.spawn": self.token}
+        if self.store:
+            volume_labels[levels.LABEL_STORE] = self.store
         self.progress(Progress("spawn", f"starting level {self.name} ({mode})"))
         try:
             self.container = self.client.api.create_container(
@@ -637,13 +639,18 @@ def revive_volume(parent: Level, name: str, progress: ProgressCallback = no_prog
     if not candidates:
         raise UnknownLevel(f"no level {name!r} under {parent.label} and no kept volume of that "
                            "name to revive it from")
-    volume = max(candidates, key=lambda v: v.get("CreatedAt") or "")["Name"]
+    chosen = max(candidates, key=lambda v: v.get("CreatedAt") or "")
+    volume = chosen["Name"]
+    # The image store the data was written in (labelled since stores exist): a daemon started
+    # on the other store would show none of it.
+    store = (chosen.get("Labels") or {}).get(levels.LABEL_STORE)
+    store = store if store in STORES else None
     image = image or images.DEFAULT_IMAGE
     images.image_id(client, image)
     known = next((c.privilege for c in parent.children if c.privilege), None)
     level = _Starting(parent, name, client, image,
                       privileges.candidates(levels.required(parent.endpoint, "its endpoint"),
-                                            known), None, progress)
+                                            known), None, progress, store)
     level.volume = volume  # kept data: no seed, no stream
     level.create("revived", await_seed=False)
     try:
@@ -659,7 +666,7 @@ def revive_volume(parent: Level, name: str, progress: ProgressCallback = no_prog
                   depth=parent.depth + 1, state=levels.READY,
                   endpoint=connect.endpoint_for_socket(sock), socket_dir=level.host_socket_dir,
                   container_id=level.container, container_name=levels.container_name(name),
-                  container_state="running", volume=volume, privilege=level.mode,
+                  container_state="running", volume=volume, privilege=level.mode, store=store,
                   parent=parent, version=connect.ping_socket(sock).version)
     parent.children.append(child)
     levels.discover_below(child)
