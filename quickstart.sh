@@ -19,8 +19,10 @@ command -v dockerd >/dev/null || need+=(docker.io)
 command -v debootstrap >/dev/null || need+=(debootstrap)
 command -v tmux >/dev/null || need+=(tmux)
 python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
-# The tests drive `dindtui serve` in a headless browser.
+# The tests drive `dindtui serve` in a headless browser, and reach the engine over SSH.
 [ "${1:-}" = test ] && { command -v chromium >/dev/null || need+=(chromium); }
+[ "${1:-}" = test ] && { [ -x /usr/sbin/sshd ] || need+=(openssh-server); }
+[ "${1:-}" = test ] && { command -v ssh >/dev/null || need+=(openssh-client); }
 if [ ${#need[@]} -gt 0 ]; then
   say "installing ${need[*]}"
   apt-get update -qq

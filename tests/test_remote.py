@@ -1,14 +1,18 @@
-"""A remote engine as level 0. A level published with TLS on 127.0.0.1 stands in for a remote
-engine: another dindtui process is pointed at it with DOCKER_HOST=tcp://... and a state
-directory of its own, so the socket tree of that engine (a directory on "the other machine") is
-nowhere it can see. Levels under it are reached through tunnels (exec of dial-stdio through
-each parent); spawn, ls, exec, du and exit work at every depth."""
+"""A remote engine as level 0, over TLS and over SSH. A level published with TLS on 127.0.0.1
+stands in for a remote engine: another dindtui process is pointed at it with
+DOCKER_HOST=tcp://... and a state directory of its own, so the socket tree of that engine (a
+directory on "the other machine") is nowhere it can see. Levels under it are reached through
+tunnels (an exec of dial-stdio in the depth-1 level); spawn, ls, exec, du and exit work at every
+depth. Over SSH, this machine's own engine is reached through an sshd of the test's own."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
+import subprocess
+import time
 
 import pytest
 
@@ -87,3 +91,75 @@ def test_spawn_ls_exec_and_exit_under_a_remote_level_0(remote, tmp_path):
     assert gone.returncode == 0, gone.stderr
     after = json.loads(run_cli("ls", "--json", env=env).stdout)
     assert after["children"] == []
+
+
+@pytest.fixture
+def ssh_engine(tmp_path):
+    """This machine's engine reached over SSH, as a remote one would be: an sshd of the test's
+    own on 127.0.0.1, and an `ssh` first on PATH that uses the test's keys and known hosts
+    (nothing of the user's ~/.ssh is read or written)."""
+    sshd = shutil.which("sshd") or "/usr/sbin/sshd"
+    if not os.path.exists(sshd):
+        pytest.skip("openssh-server is not installed (./quickstart.sh test installs it)")
+    keys = tmp_path / "ssh"
+    keys.mkdir()
+    for name in ("host", "client"):
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(keys / name)],
+                       check=True)
+    (keys / "authorized").write_text((keys / "client.pub").read_text())
+    port = free_port()
+    (keys / "sshd_config").write_text(
+        f"Port {port}\nListenAddress 127.0.0.1\nHostKey {keys / 'host'}\n"
+        f"AuthorizedKeysFile {keys / 'authorized'}\nPermitRootLogin prohibit-password\n"
+        f"PasswordAuthentication no\nStrictModes no\nUsePAM no\nPidFile {keys / 'pid'}\n")
+    host_key = " ".join((keys / "host.pub").read_text().split()[:2])
+    (keys / "known_hosts").write_text(f"[127.0.0.1]:{port} {host_key}\n")
+    (keys / "ssh_config").write_text(
+        f"Host 127.0.0.1\n  IdentityFile {keys / 'client'}\n  IdentitiesOnly yes\n"
+        f"  UserKnownHostsFile {keys / 'known_hosts'}\n  StrictHostKeyChecking yes\n"
+        "  BatchMode yes\n")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "ssh").write_text(f"#!/bin/sh\nexec {shutil.which('ssh')} -F "
+                                 f"{keys / 'ssh_config'} \"$@\"\n")
+    (bin_dir / "ssh").chmod(0o755)
+    made_privsep = not os.path.exists("/run/sshd")
+    os.makedirs("/run/sshd", exist_ok=True)   # sshd's privilege separation directory
+    daemon = subprocess.Popen([sshd, "-D", "-e", "-f", str(keys / "sshd_config")],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    env = {"DOCKER_HOST": f"ssh://root@127.0.0.1:{port}",
+           "PATH": f"{bin_dir}:{os.environ['PATH']}",
+           "DINDTUI_STATE_DIR": str(tmp_path / "state")}
+    try:
+        for _ in range(50):
+            if subprocess.run(["ssh", "-p", str(port), "root@127.0.0.1", "true"],
+                              env={**os.environ, **env}, capture_output=True).returncode == 0:
+                break
+            time.sleep(0.1)
+        yield env
+    finally:
+        daemon.terminate()
+        daemon.wait(10)
+        if made_privsep:
+            os.rmdir("/run/sshd")
+
+
+def test_spawn_exec_and_exit_over_ssh(tree, ssh_engine):
+    first = run_cli("spawn", "--name", tree.name("s1"), "--json", env=ssh_engine)
+    assert first.returncode == 0, first.stderr
+    second = run_cli("spawn", tree.name("s1"), "--name", tree.name("s2"), "--json",
+                     env=ssh_engine)
+    assert second.returncode == 0, second.stderr
+    deepest = json.loads(second.stdout)["level"]
+    ran = run_cli("exec", deepest, "--", "docker", "run", "--rm", "--entrypoint", "echo", IMAGE,
+                  "ran-over-ssh", env=ssh_engine)
+    assert ran.returncode == 0 and ran.stdout.strip() == "ran-over-ssh", ran.stderr
+    shown = json.loads(run_cli("ls", "--json", env=ssh_engine).stdout)
+    assert shown["endpoint"] == ssh_engine["DOCKER_HOST"]
+    s1 = next(c for c in shown["children"] if c["name"] == tree.name("s1"))
+    assert s1["children"][0]["state"] == "ready"
+    gone = run_cli("exit", tree.name("s1"), "--rm-volume", env=ssh_engine)
+    assert gone.returncode == 0, gone.stderr
+    # An ssh engine that does not answer: one line.
+    down = run_cli("ls", env={**ssh_engine, "DOCKER_HOST": "ssh://root@127.0.0.1:1"})
+    assert down.returncode == 1 and down.stderr.count("\n") == 1 and "ssh" in down.stderr

@@ -222,7 +222,11 @@ def client(endpoint: str | None = None, *, check: bool = True,
     timeout = SLOW_TIMEOUT if slow else API_TIMEOUT
     try:
         # The API version is asked for only once the session trusts the right CA.
-        if endpoint == level0_endpoint() and "DOCKER_HOST" in os.environ:
+        if endpoint.startswith("ssh://"):
+            from . import sshproxy
+            made = docker.DockerClient(base_url="unix://" + sshproxy.socket_for(endpoint),
+                                       timeout=timeout, version=PLACEHOLDER_API)
+        elif endpoint == level0_endpoint() and "DOCKER_HOST" in os.environ:
             made = docker.DockerClient(timeout=timeout, version=PLACEHOLDER_API,
                                        **docker.utils.kwargs_from_env())
         elif endpoint == level0_endpoint() and level0_context() is not None:
@@ -266,9 +270,10 @@ def forget(endpoint: str) -> None:
 
 def describe_connection_error(endpoint: str, exc: Exception):
     text = str(exc)
-    if endpoint.startswith("ssh://") and "paramiko" in text:
-        return EngineUnreachable(f"{endpoint}: ssh:// engines need the docker SDK's SSH support "
-                                 "(pip install paramiko, in dindtui's environment)")
+    if endpoint.startswith("ssh://"):
+        return EngineUnreachable(f"no Docker engine answers at {endpoint}: check that `ssh "
+                                 f"{endpoint[len('ssh://'):].split('/')[0]} docker version` "
+                                 "works (dindtui goes through ssh and the docker CLI there)")
     if "Permission denied" in text or "PermissionError" in text:
         return NotEnoughPrivilege(f"permission denied on {endpoint}: run as root or as a member "
                                   "of the docker group")
