@@ -20,9 +20,51 @@ import tempfile
 import threading
 from urllib.parse import urlsplit
 
+MUX_LIMIT = 8   # sessions at once over the shared connection (sshd's MaxSessions is 10)
 _proxies: dict[str, str] = {}
 _lock = threading.Lock()
 _directory: list[str] = []
+
+
+class _Mux:
+    """One SSH connection shared by the short-lived ones (OpenSSH's ControlMaster): a new
+    connection costs a channel, not a handshake. At most MUX_LIMIT at once use it, the others
+    get their own connection; a server that refuses shared sessions turns it off."""
+
+    def __init__(self, argv: list[str], control_path: str):
+        self.argv, self.control_path = argv, control_path
+        self.active, self.broken, self.used = 0, False, False
+        self.lock = threading.Lock()
+
+    def take(self) -> list[str]:
+        with self.lock:
+            if self.broken or self.active >= MUX_LIMIT:
+                return _with_options(self.argv, ["-o", "ControlPath=none"])
+            self.active += 1
+            self.used = True
+        return _with_options(self.argv, ["-o", "ControlMaster=auto", "-o",
+                                         f"ControlPath={self.control_path}", "-o",
+                                         "ControlPersist=30"])
+
+    def give_back(self, argv: list[str], refused: bool) -> None:
+        if "ControlMaster=auto" not in argv:
+            return
+        with self.lock:
+            self.active -= 1
+            self.broken = self.broken or refused
+
+    def close(self) -> None:
+        """Stop the shared connection, so that nothing of dindtui's outlives it."""
+        if self.used:
+            subprocess.run(_with_options(self.argv[:self.argv.index("--") + 2],
+                                         ["-o", f"ControlPath={self.control_path}", "-O",
+                                          "exit"]),
+                           capture_output=True, timeout=5, check=False)
+
+
+def _with_options(argv: list[str], options: list[str]) -> list[str]:
+    split = argv.index("--")
+    return argv[:split] + options + argv[split:]
 
 
 def ssh_argv(endpoint: str) -> list[str]:
@@ -46,40 +88,43 @@ def socket_for(endpoint: str) -> str:
             if not _directory:
                 _directory.append(tempfile.mkdtemp(prefix="dindtui-ssh-"))   # 0700
                 atexit.register(shutil.rmtree, _directory[0], True)
-            name = hashlib.sha1(endpoint.encode()).hexdigest()[:16] + ".sock"
-            path = os.path.join(_directory[0], name)
+            name = hashlib.sha1(endpoint.encode()).hexdigest()[:16]
+            path = os.path.join(_directory[0], name + ".sock")
             server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             server.bind(path)
             os.chmod(path, 0o600)
             server.listen(64)
-            argv = ssh_argv(endpoint)
-            threading.Thread(target=_accept, args=(server, argv), daemon=True,
+            mux = _Mux(ssh_argv(endpoint), os.path.join(_directory[0], name + ".cm"))
+            atexit.register(mux.close)   # registered after rmtree: runs before it
+            threading.Thread(target=_accept, args=(server, mux), daemon=True,
                              name="ssh-proxy").start()
             _proxies[endpoint] = path
     return path
 
 
-def _accept(server: socket.socket, argv: list[str]) -> None:
+def _accept(server: socket.socket, mux: _Mux) -> None:
     while True:
         try:
             conn, _ = server.accept()
         except OSError:
             return
-        threading.Thread(target=_carry, args=(conn, argv), daemon=True,
+        threading.Thread(target=_carry, args=(conn, mux), daemon=True,
                          name="ssh-conn").start()
 
 
-def _carry(conn: socket.socket, argv: list[str]) -> None:
+def _carry(conn: socket.socket, mux: _Mux) -> None:
+    argv = mux.take()
     try:
         process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                    stderr=subprocess.DEVNULL, start_new_session=True)
     except OSError:
+        mux.give_back(argv, False)
         conn.close()  # no ssh here: the client sees the connection closed
         return
     assert process.stdin is not None and process.stdout is not None
     out, into = process.stdout.fileno(), process.stdin.fileno()
     client = conn.fileno()
-    reading_client = True
+    reading_client, answered = True, False
     try:
         while True:
             ready = select.select([client, out] if reading_client else [out], [], [])[0]
@@ -87,6 +132,7 @@ def _carry(conn: socket.socket, argv: list[str]) -> None:
                 data = os.read(out, 1 << 16)
                 if not data:
                     return
+                answered = True
                 conn.sendall(data)
             if client in ready:
                 data = conn.recv(1 << 16)
@@ -112,3 +158,5 @@ def _carry(conn: socket.socket, argv: list[str]) -> None:
             process.wait(5)
         except subprocess.TimeoutExpired:
             process.kill()
+        # ssh's own failure (255) before a byte came back: a server refusing shared sessions.
+        mux.give_back(argv, not answered and process.returncode == 255)
