@@ -30,8 +30,9 @@ def free_port() -> int:
 
 @pytest.fixture
 def remote(tree, tmp_path):
-    """The environment of a process for which the TLS level is level 0."""
-    level = tree.spawn(short="remote", port=free_port()).level
+    """The environment of a process for which the TLS level is level 0. That engine keeps its
+    images in the containerd image store, as Docker Engine 29 does by default."""
+    level = tree.spawn(short="remote", port=free_port(), store="containerd").level
     printed = run_cli("env", level.path, "--tcp", "--dir", str(tmp_path / "certs"))
     assert printed.returncode == 0, printed.stderr
     env = dict(line[len("export "):].split("=", 1) for line in printed.stdout.splitlines()
@@ -42,12 +43,14 @@ def remote(tree, tmp_path):
 
 def test_spawn_ls_exec_and_exit_under_a_remote_level_0(remote, tmp_path):
     level, env = remote
-    first = run_cli("spawn", "--name", "r1", "--json", env=env)
+    first = run_cli("spawn", "--name", "r1", "--store", "containerd", "--json", env=env)
     assert first.returncode == 0, first.stderr
-    assert json.loads(first.stdout)["strategy"] == "seed"  # by a helper container over there
-    second = run_cli("spawn", "r1", "--name", "r2", "--json", env=env)
+    # Seeded from level 0's containerd store by a helper container over there.
+    assert json.loads(first.stdout)["strategy"] == "seed", first.stdout
+    second = run_cli("spawn", "r1", "--name", "r2", "--store", "containerd", "--json", env=env)
     assert second.returncode == 0, second.stderr
     assert json.loads(second.stdout)["level"] == "r1/r2"
+    assert json.loads(second.stdout)["strategy"] == "seed", second.stdout
 
     ran = run_cli("exec", "r1/r2", "--", "docker", "run", "--rm", "--entrypoint", "echo",
                   IMAGE, "ran-at-depth-2-of-a-remote-engine", env=env)
