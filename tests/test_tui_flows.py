@@ -85,13 +85,17 @@ async def select(pilot, app, path: str) -> None:
     await until(pilot, lambda: app.selected_path == path, f"selection of {path}")
 
 
+async def spawn_dialog_under(pilot, app, path: str) -> None:
+    await loaded(pilot, app)
+    await select(pilot, app, path)
+    await pilot.press("n")
+    await until(pilot, lambda: isinstance(app.screen, NameDialog), "the name dialog")
+
+
 async def test_spawn_asks_a_name_then_shows_the_new_level(ui):
     app = await ui.start()
     async with app.run_test(size=SIZE) as pilot:
-        await loaded(pilot, app)
-        await select(pilot, app, "l1")
-        await pilot.press("n")
-        await until(pilot, lambda: isinstance(app.screen, NameDialog), "the name dialog")
+        await spawn_dialog_under(pilot, app, "l1")
         await pilot.press("end", "ctrl+u", *"web", "enter")  # typed over the proposed name
         await until(pilot, lambda: ui.engine.called("spawn") and not app._busy, "the spawn")
         assert ui.engine.called("spawn") == [("l1", "web")]
@@ -102,10 +106,7 @@ async def test_spawn_asks_a_name_then_shows_the_new_level(ui):
 async def test_the_spawn_dialog_chooses_the_image_store(ui):
     app = await ui.start()
     async with app.run_test(size=SIZE) as pilot:
-        await loaded(pilot, app)
-        await select(pilot, app, "l1")
-        await pilot.press("n")
-        await until(pilot, lambda: isinstance(app.screen, NameDialog), "the name dialog")
+        await spawn_dialog_under(pilot, app, "l1")
         app.screen.query_one("#store").value = "containerd"
         await pilot.press("end", "ctrl+u", *"cs")
         app.screen.query_one("#name").focus()

@@ -3,13 +3,17 @@ the socket tree (a host directory bind-mounted into each level at /run/dindtui).
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
 import os
+import shutil
 import socket
 import stat
+import tempfile
 import threading
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import docker
 import docker.errors
@@ -126,6 +130,19 @@ def level_tree_root() -> str:
     removed by dindtui."""
     ns = config.namespace()
     return os.path.join(STATE_DIR, "ns", ns, "c") if ns else os.path.join(STATE_DIR, "c")
+
+
+_private: list[str] = []
+
+
+def private_directory() -> str:
+    """A directory of this process alone (0700, removed at exit), for the sockets it serves:
+    tunnels to a remote engine's levels, the ssh proxy."""
+    with _lock:
+        if not _private:
+            _private.append(tempfile.mkdtemp(prefix="dindtui-"))
+            atexit.register(shutil.rmtree, _private[0], True)
+    return _private[0]
 
 
 def links_dir() -> str:
@@ -271,9 +288,13 @@ def forget(endpoint: str) -> None:
 def describe_connection_error(endpoint: str, exc: Exception):
     text = str(exc)
     if endpoint.startswith("ssh://"):
-        return EngineUnreachable(f"no Docker engine answers at {endpoint}: check that `ssh "
-                                 f"{endpoint[len('ssh://'):].split('/')[0]} docker version` "
-                                 "works (dindtui goes through ssh and the docker CLI there)")
+        parts = urlsplit(endpoint)
+        command = " ".join(["ssh", *(["-p", str(parts.port)] if parts.port else []),
+                            (f"{parts.username}@" if parts.username else "")
+                            + (parts.hostname or "?"), "docker", "version"])
+        return EngineUnreachable(f"no Docker engine answers at {endpoint}: check that "
+                                 f"`{command}` works (dindtui goes through ssh and the docker "
+                                 "CLI there)")
     if "Permission denied" in text or "PermissionError" in text:
         return NotEnoughPrivilege(f"permission denied on {endpoint}: run as root or as a member "
                                   "of the docker group")

@@ -234,7 +234,8 @@ def push_image(source_endpoint: str, target_endpoint: str, name: str,
     total = source.images.get(wanted).attrs.get("Size", 0)
     moved = 0
 
-    platform = target_platform(target)
+    platform = target_platform(target) if max(api_version(source), api_version(target)) \
+        >= PLATFORM_API else None
 
     def chunks():
         nonlocal moved

@@ -158,7 +158,8 @@ def daemon_socket(parent: Level, name: str, container_id: str | None,
         while top.parent is not None:
             chain.insert(0, top.name)
             top, container_id = top.parent, top.container_id
-        return tunnel.socket_for(required(container_id, "the level's container"), chain[1:])
+        return tunnel.socket_for(required(container_id, "the level's container"),
+                                 SOCKET_MOUNT + "".join(f"/c/{n}" for n in chain[1:]))
     return os.path.join(required(socket_dir, "the level's socket directory"), "docker.sock")
 
 

@@ -13,17 +13,16 @@ import atexit
 import hashlib
 import os
 import select
-import shutil
 import socket
 import subprocess
-import tempfile
 import threading
 from urllib.parse import urlsplit
+
+from . import connect
 
 MUX_LIMIT = 8   # sessions at once over the shared connection (sshd's MaxSessions is 10)
 _proxies: dict[str, str] = {}
 _lock = threading.Lock()
-_directory: list[str] = []
 
 
 class _Mux:
@@ -85,17 +84,15 @@ def socket_for(endpoint: str) -> str:
     with _lock:
         path = _proxies.get(endpoint)
         if path is None:
-            if not _directory:
-                _directory.append(tempfile.mkdtemp(prefix="dindtui-ssh-"))   # 0700
-                atexit.register(shutil.rmtree, _directory[0], True)
-            name = hashlib.sha1(endpoint.encode()).hexdigest()[:16]
-            path = os.path.join(_directory[0], name + ".sock")
+            directory = connect.private_directory()
+            name = "ssh-" + hashlib.sha1(endpoint.encode()).hexdigest()[:16]
+            path = os.path.join(directory, name + ".sock")
             server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             server.bind(path)
             os.chmod(path, 0o600)
             server.listen(64)
-            mux = _Mux(ssh_argv(endpoint), os.path.join(_directory[0], name + ".cm"))
-            atexit.register(mux.close)   # registered after rmtree: runs before it
+            mux = _Mux(ssh_argv(endpoint), os.path.join(directory, name + ".cm"))
+            atexit.register(mux.close)   # registered after the directory's removal: runs first
             threading.Thread(target=_accept, args=(server, mux), daemon=True,
                              name="ssh-proxy").start()
             _proxies[endpoint] = path

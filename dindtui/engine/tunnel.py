@@ -15,13 +15,10 @@ The tunnels live as long as this process: they serve it and the commands it star
 
 from __future__ import annotations
 
-import atexit
 import hashlib
 import os
 import select
-import shutil
 import socket
-import tempfile
 import threading
 
 import docker.errors
@@ -30,12 +27,10 @@ import requests.exceptions
 from . import connect
 
 DIAL = ["docker", "system", "dial-stdio"]
-SOCKET_MOUNT = "/run/dindtui"  # where a level sees its socket directory (levels.SOCKET_MOUNT)
 ERRORS = (docker.errors.DockerException, requests.exceptions.RequestException, OSError)
 
 _tunnels: dict[tuple[str, str, str], Tunnel] = {}
 _lock = threading.Lock()
-_directory: list[str] = []
 
 
 def remote() -> bool:
@@ -43,36 +38,20 @@ def remote() -> bool:
     return not connect.level0_endpoint().startswith("unix://")
 
 
-def _private_directory() -> str:
-    if not _directory:
-        _directory.append(tempfile.mkdtemp(prefix="dindtui-t-"))   # 0700
-        atexit.register(shutil.rmtree, _directory[0], True)
-    return _directory[0]
-
-
-def socket_for(top_container: str, below: list[str]) -> str:
+def socket_for(top_container: str, directory: str) -> str:
     """The path of the tunnel to a level: `top_container` is the container of its depth-1
-    ancestor (or its own, at depth 1), `below` the names of the levels from depth 2 down to
-    it. Made on first use."""
+    ancestor (or its own, at depth 1), `directory` the level's socket directory as that
+    container sees it. Made on first use."""
     level0 = connect.level0_endpoint()
-    directory = SOCKET_MOUNT + "".join(f"/c/{name}" for name in below)
     key = (level0, top_container, directory)
     with _lock:
         tunnel = _tunnels.get(key)
         if tunnel is None:
             name = hashlib.sha1(" ".join(key).encode()).hexdigest()[:16]
             tunnel = Tunnel(level0, top_container, directory,
-                            os.path.join(_private_directory(), name + ".sock"))
+                            os.path.join(connect.private_directory(), name + ".sock"))
             _tunnels[key] = tunnel
     return tunnel.path
-
-
-def close_all() -> None:
-    with _lock:
-        tunnels = list(_tunnels.values())
-        _tunnels.clear()
-    for tunnel in tunnels:
-        tunnel.close()
 
 
 class Tunnel:
@@ -84,13 +63,6 @@ class Tunnel:
         os.chmod(path, 0o600)
         self.server.listen(64)
         threading.Thread(target=self._accept, daemon=True, name="tunnel").start()
-
-    def close(self) -> None:
-        try:
-            self.server.close()
-            os.unlink(self.path)
-        except OSError:
-            pass
 
     def _accept(self) -> None:
         while True:
