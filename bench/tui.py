@@ -72,7 +72,7 @@ async def first_paint() -> tuple[float, float]:
     app = DindtuiApp(animation=False)
     async with app.run_test(size=SIZE) as pilot:
         mounted = time.monotonic() - started
-        while app.root is None or not shown(app, app.root.children[0].path):
+        while app.roots is None or not shown(app, app.roots[0].children[0].path):
             await pilot.pause(0.005)
         return mounted, time.monotonic() - started
 
@@ -104,11 +104,11 @@ async def event_latency(paths: list[str]) -> tuple[list[float], list[float], lis
     app.watcher.on_event = stamp
     from_event, from_kill, in_ui = [], [], []
     async with app.run_test(size=SIZE) as pilot:
-        while app.root is None or not all(shown(app, p, "ready") for p in paths):
+        while app.roots is None or not all(shown(app, p, "ready") for p in paths):
             await pilot.pause(0.05)
         await pilot.pause(2)  # every event stream connected
         for path in paths:
-            level = levels.find(app.root, path)
+            level = levels.find_in(app.roots, path)
             client = levels.parent_client(level)
             started = time.monotonic()
             killing = asyncio.get_running_loop().run_in_executor(
@@ -154,7 +154,7 @@ async def log_view(path: str, seconds: float = 20) -> dict:
     assert ran.exit_code == 0, ran.stderr
     app = DindtuiApp(animation=False)
     async with app.run_test(size=SIZE) as pilot:
-        while app.root is None or not shown(app, path):
+        while app.roots is None or not shown(app, path):
             await pilot.pause(0.05)
         from dindtui.widgets.level_tree import LevelTree
         app.query_one(LevelTree).select_path(path)
@@ -166,7 +166,7 @@ async def log_view(path: str, seconds: float = 20) -> dict:
                 app.query_one(LevelTree).select_path(path)
             await pilot.pause(0.05)
         row = next(r for r in table.by_key.values() if r.name == "flood")
-        app.open_container(levels.find(app.root, path), row)
+        app.open_container(levels.find_in(app.roots, path), row)
         while not isinstance(app.screen, ContainerScreen) or app.screen.received < 20000:
             await pilot.pause(0.05)
         screen = app.screen
@@ -327,7 +327,7 @@ async def main(idle: float, only_logs: bool = False) -> None:
         bare = await idle_cpu(Bare(), idle, lambda app: True)
         # Idle: the tree drawn and its first disk-usage walk done (start-up work, not idling).
         ours = await idle_cpu(DindtuiApp(animation=False), idle,
-                              lambda app: app.root is not None and len(app.root.children) >= 5
+                              lambda app: app.roots is not None and len(app.roots[0].children) >= 5
                               and app.report is not None)
         print(f"idle CPU over {idle:.0f} s, bare Textual app: {bare:5.2f} %")
         print(f"idle CPU over {idle:.0f} s, dindtui (10 levels, 100 containers): {ours:5.2f} %"

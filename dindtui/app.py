@@ -55,7 +55,7 @@ class DindtuiApp(App[int]):
         self.engine = engine or Engine()
         self.animation = animation  # the CLI reads --no-animation and DINDTUI_NO_ANIMATION
         self.spinning = True  # the spinning top turns (snapshot tests hold it still)
-        self.root: Level | None = None
+        self.roots: list[Level] | None = None  # one tree per engine; None: none loaded
         self.report: UsageReport | None = None
         self.selected_path = ""
         self.streams: dict[str, str] = {}          # endpoint -> live / retrying / connecting
@@ -179,17 +179,21 @@ class DindtuiApp(App[int]):
     @on(TreeLoaded)
     def tree_loaded(self, message: TreeLoaded) -> None:
         self.tree_loads += 1
-        if message.root is None:
+        if message.roots is None:
             self.main.show_unreachable(message.error or "no answer")
-            self.root = None
-            if not self._retry_pending:  # one retry chain, however many loads failed
-                self._retry_pending = True
-                self.set_timer(RETRY_SECONDS, self._retry)
+            self.roots = None
+            self._retry_soon()
             return
-        self.main.clear_banner()
-        first = self.root is None and self.report is None
-        structure_changed = self.root is None or paths(self.root) != paths(message.root)
-        self.root = message.root
+        silent = [root for root in message.roots if root.state != levels.READY]
+        if silent:  # several engines: those that answer are shown, the others retried
+            self.main.show_banner("; ".join(f"{root.label}: {root.error or root.state}"
+                                            for root in silent))
+            self._retry_soon()
+        else:
+            self.main.clear_banner()
+        first = self.roots is None and self.report is None
+        structure_changed = self.roots is None or paths(self.roots) != paths(message.roots)
+        self.roots = message.roots
         self._tree_changed(structure_changed)
         if first:
             self.measure_usage()
@@ -198,22 +202,45 @@ class DindtuiApp(App[int]):
     @on(SubtreeLoaded)
     def subtree_loaded(self, message: SubtreeLoaded) -> None:
         self._rereads.discard(message.fresh.path)
-        if self.root is None:
+        if self.roots is None:
             return
-        before = paths(self.root)
-        if live.graft(self.root, message.fresh):
-            self._tree_changed(paths(self.root) != before)
+        before = paths(self.roots)
+        try:
+            root = levels.root_for(self.roots, message.fresh.path)
+        except DindtuiError:
+            return  # its engine is no longer shown
+        if live.graft(root, message.fresh):
+            self._tree_changed(paths(self.roots) != before)
 
     def _tree_changed(self, structure_changed: bool) -> None:
-        assert self.root is not None
+        assert self.roots is not None
         self.main.show_tree()
+        level = self.selected_level()
+        if level is not None and level.path != self.selected_path:
+            # The selected level is gone (exited elsewhere, removed): its nearest ancestor
+            # is shown instead of what the pane last said about it.
+            self.selected_path = level.path
+            self.main.select_path(level.path)
         self.sync_event_streams()
         self.follow_stats()
         if structure_changed and self.report is not None:
             self.measure_usage()
-        for level in self.root.walk():  # a starting daemon sends no event when it answers
+        for level in self.all_levels():  # a starting daemon sends no event when it answers
             if level.state == levels.STARTING and level.parent is not None:
                 self._schedule_reread(level, STARTING_PROBE)
+
+    def all_levels(self) -> list[Level]:
+        """Every level of every engine's tree (none before the first load)."""
+        return list(levels.walk_all(self.roots or []))
+
+    def has_levels(self) -> bool:
+        """Some engine has a level below its level 0."""
+        return any(root.children for root in self.roots or [])
+
+    def _retry_soon(self) -> None:
+        if not self._retry_pending:  # one retry chain, however many loads failed
+            self._retry_pending = True
+            self.set_timer(RETRY_SECONDS, self._retry)
 
     def _retry(self) -> None:
         self._retry_pending = False
@@ -221,15 +248,15 @@ class DindtuiApp(App[int]):
 
     def select(self, path: str) -> None:
         self.selected_path = path
-        if self.root is not None:
+        if self.roots is not None:
             self.reload_selected()
 
     def selected_level(self) -> Level | None:
-        return find_level(self.root, self.selected_path)
+        return find_level(self.roots, self.selected_path)
 
     def reload_selected(self) -> None:
         level = self.selected_level()
-        if level is not None and self.root is not None and self.root.children:
+        if level is not None and self.has_levels():
             self.load_details(level)
 
     @on(DetailsLoaded)
@@ -251,9 +278,10 @@ class DindtuiApp(App[int]):
     def follow_stats(self) -> None:
         """Tell the sampler what to read: every level's container (on its parent), and the
         running containers of the selected level."""
-        if self.root is None:
+        if self.roots is None:
             return
-        targets = inside.level_targets(self.root)
+        targets = {key: target for root in self.roots
+                   for key, target in inside.level_targets(root).items()}
         level = self.selected_level()
         if level is not None and level.state == levels.READY and level.endpoint:
             for row in self._shown_containers:
@@ -298,8 +326,7 @@ class DindtuiApp(App[int]):
     # ----------------------------------------------------------------- live events
 
     def sync_event_streams(self) -> None:
-        assert self.root is not None
-        wanted = {lv.endpoint for lv in self.root.walk()
+        wanted = {lv.endpoint for lv in self.all_levels()
                   if lv.state == levels.READY and lv.endpoint}
         for endpoint in wanted - set(self.streams):
             self.streams[endpoint] = "connecting"
@@ -317,9 +344,11 @@ class DindtuiApp(App[int]):
     def daemon_event(self, message: DaemonEvent) -> None:
         """Apply the event to the model now and draw it; confirm by reading that daemon's
         subtree again a moment later (never the whole tree)."""
-        if self.root is None:
+        root = next((root for root in self.roots or []
+                     if live.daemon_of(root, message.endpoint) is not None), None)
+        if root is None:
             return
-        applied = live.apply_event(self.root, message.endpoint, message.event)
+        applied = live.apply_event(root, message.endpoint, message.event)
         if applied.changed:
             self.main.show_tree()
         if applied.reread is not None:
@@ -335,7 +364,7 @@ class DindtuiApp(App[int]):
         self.set_timer(delay, lambda: self._reread_now(level.path))
 
     def _reread_now(self, path: str) -> None:
-        level = find_level(self.root, path)
+        level = find_level(self.roots, path)
         if level is None or level.path != path:
             self._rereads.discard(path)
             return
@@ -354,7 +383,7 @@ class DindtuiApp(App[int]):
         self._run_task("spawn", body)
 
     def collapse_all(self, then_quit: bool = False) -> None:
-        if self.root is None or not self.root.children:
+        if not self.has_levels():
             if then_quit:
                 self.exit(0)
             return
@@ -365,9 +394,11 @@ class DindtuiApp(App[int]):
             self.exit_level("", "collapse")
 
     def show_collapse(self, path: str = "") -> None:
-        """The collapse animation, with one frame per level that is about to exit."""
-        level = find_level(self.root, path)
-        exiting = ([] if level is None else [level] if level.depth else list(level.children))
+        """The collapse animation, with one frame per level that is about to exit ("": every
+        level of every engine)."""
+        level = find_level(self.roots, path) if path else None
+        exiting = ([level] if level is not None and level.depth
+                   else [child for root in self.roots or [] for child in root.children])
         self.collapse_screen = CollapseScreen(exiting, spinning=self.spinning)
         self.push_screen(self.collapse_screen)
 
@@ -541,8 +572,8 @@ class DindtuiApp(App[int]):
                             main.action_collapse_all)
 
 
-def paths(root: Level) -> list[str]:
-    return [level.path for level in root.walk()]
+def paths(roots: list[Level]) -> list[str]:
+    return [level.path for level in levels.walk_all(roots)]
 
 
 def one_line(exc: BaseException | None) -> str:

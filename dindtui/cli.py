@@ -482,7 +482,9 @@ def cmd_serve(args) -> int:
     except ImportError as exc:
         raise DindtuiError(f"dindtui serve needs textual-serve ({exc}): pip install "
                            "textual-serve") from None
-    return serve(args.host, args.port, animation=not args.no_animation)
+    return serve(args.host, args.port, animation=not args.no_animation,
+                 engines=[part for engine in args.engines for part in engine]
+                 if len(args.engines) > 1 else [])
 
 
 def cmd_tui(args) -> int:
@@ -496,6 +498,17 @@ class UsageError(Exception):
     pass
 
 
+class EngineOption(argparse.Action):
+    """--host and --context, in the order given: [(kind, value), ...] in `engines`."""
+
+    def __init__(self, *args, kind: str, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.kind = kind
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        namespace.engines = [*(getattr(namespace, "engines", None) or []), (self.kind, values)]
+
+
 class Parser(argparse.ArgumentParser):
     def error(self, message):
         self.print_usage(sys.stderr)
@@ -507,12 +520,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="dindtui", description="Run and explore Docker-in-Docker: nested "
                     "daemons at any depth. With no command, opens the terminal UI.")
     parser.add_argument("--version", action="version", version=f"dindtui {version()}")
-    parser.add_argument("--context", metavar="NAME", action="append",
+    parser.add_argument("--context", metavar="NAME", action=EngineOption, kind="--context",
                         help="the docker CLI context that is level 0 (as DOCKER_CONTEXT); "
-                             "repeated, `ls` shows every engine named")
-    parser.add_argument("--host", "-H", metavar="ENDPOINT", action="append", dest="hosts",
+                             "repeated (and with --host), the TUI and `ls` show one tree "
+                             "per engine")
+    parser.add_argument("--host", "-H", metavar="ENDPOINT", action=EngineOption, kind="--host",
                         help="the engine that is level 0 (as DOCKER_HOST: unix://, tcp://, "
-                             "ssh://); repeated, `ls` shows every engine named")
+                             "ssh://); repeated (and with --context), the TUI and `ls` show "
+                             "one tree per engine")
+    parser.set_defaults(engines=[])
     parser.add_argument("--no-animation", action="store_true",
                         default=os.environ.get("DINDTUI_NO_ANIMATION") == "1",
                         help="no collapse animation in the TUI")
@@ -634,23 +650,25 @@ def main(argv: list[str] | None = None) -> int:
         fail(str(exc))
         return 2
     args = build_parser().parse_args(argv)
-    engines = [("--host", h) for h in args.hosts or []] + \
-        [("--context", c) for c in args.context or []]
-    if len(engines) > 1:
-        if getattr(args, "func", None) is not cmd_ls:
-            fail(f"{len(engines)} engines given: only `ls` shows several engines together; "
-                 "give one --host or --context for this command")
-            return 2
-        return ls_engines(engines, args.json)
-    if args.hosts:
-        os.environ["DOCKER_HOST"] = args.hosts[0]  # as the docker CLI: the flag wins
-        os.environ.pop("DOCKER_CONTEXT", None)
-    elif args.context:
-        os.environ["DOCKER_CONTEXT"] = args.context[0]
-        os.environ.pop("DOCKER_HOST", None)
+    engines = args.engines
     func = getattr(args, "func", None) or cmd_tui
+    if len(engines) > 1:
+        if func is cmd_ls:
+            return ls_engines(engines, args.json)
+        if func not in (cmd_tui, cmd_serve):
+            fail(f"{len(engines)} engines given: the TUI, `serve` and `ls` show several "
+                 "engines together; give one --host or --context for this command")
+            return 2
+    elif engines and engines[0][0] == "--host":
+        os.environ["DOCKER_HOST"] = engines[0][1]  # as the docker CLI: the flag wins
+        os.environ.pop("DOCKER_CONTEXT", None)
+    elif engines:
+        os.environ["DOCKER_CONTEXT"] = engines[0][1]
+        os.environ.pop("DOCKER_HOST", None)
     try:
         load_engine()
+        if len(engines) > 1:
+            connect.set_origins(engines)
         return func(args)
     except UsageError as exc:
         fail(str(exc))

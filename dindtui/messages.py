@@ -17,9 +17,10 @@ from .engine.usage import CleanupPlan, UsageReport
 
 @dataclass
 class TreeLoaded(Message):
-    """A whole tree discovered (root None: the engine did not answer, with the error)."""
+    """Every engine's tree discovered, one root each (None: the only engine did not answer,
+    with the error; with several engines, one that does not answer is a root marked so)."""
 
-    root: Level | None
+    roots: list[Level] | None
     error: str | None = None
 
 

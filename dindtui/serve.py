@@ -65,8 +65,10 @@ class TokenServer(Server):
 
 
 def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, token: str | None = None,
-          animation: bool = True) -> int:
-    command = shlex.join([sys.executable, "-m", "dindtui"]
+          animation: bool = True, engines: list[str] | None = None) -> int:
+    """`engines`: the --host/--context arguments of several engines, for every tab's app (one
+    engine is in the environment this process passes on)."""
+    command = shlex.join([sys.executable, "-m", "dindtui", *(engines or [])]
                          + ([] if animation else ["--no-animation"]))
     server = TokenServer(command, host=host, port=port,
                          token=token or secrets.token_urlsafe(24))

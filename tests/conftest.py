@@ -113,8 +113,8 @@ class Tree:
                 container.remove(force=True, v=True)
                 if volume:
                     host.volumes.get(volume).remove(force=True)
-                levels.remove_socket_dir(os.path.join(connect.level_tree_root(),
-                                                      container.labels[levels.LABEL_NAME]))
+                levels.remove_socket_dir(os.path.join(levels.tree_root(root),
+                                                      container.labels[levels.LABEL_NAME]), root)
 
 
 @pytest.fixture
@@ -179,7 +179,7 @@ def _snapshot() -> dict[str, set]:
     client = connect.client()
     return {"containers": {c.id for c in client.containers.list(all=True)},
             "volumes": {v.name for v in client.volumes.list()},
-            "socket dirs": _listdir(connect.level_tree_root()),
+            "socket dirs": _listdir(connect.level_tree_root(connect.level0_endpoint())),
             "user socket dirs": _listdir(os.path.join(connect.STATE_DIR, "c"))}
 
 
@@ -248,7 +248,8 @@ def pytest_sessionfinish(session, exitstatus):
     if gone:
         print(f"\nthe tests removed what they did not make: {gone}")
         session.exitstatus = 1
-    for directory in (connect.level_tree_root(), os.path.dirname(connect.level_tree_root())):
+    tree_root = connect.level_tree_root(connect.level0_endpoint())
+    for directory in (tree_root, os.path.dirname(tree_root)):
         try:
             os.rmdir(directory)  # this run's namespace directory, when empty
         except OSError:

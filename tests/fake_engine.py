@@ -39,6 +39,30 @@ def fixed_tree(children: bool = True) -> Level:
     return root
 
 
+def fixed_forest() -> list[Level]:
+    """Two engines, as `dindtui -H unix:///var/run/docker.sock -H tcp://10.0.0.7:2376` shows
+    them: each root's path is its engine's label, and begins the paths below it."""
+    host = Level("host", "host", 0, "ready", "unix:///var/run/docker.sock",
+                 version="20.10.24+dfsg1")
+    l1 = Level("l1", "host/l1", 1, "ready", "unix:///run/dindtui/c/l1/docker.sock",
+               socket_dir="/run/dindtui/c/l1", container_id="c1a2b3c4d5e6f7",
+               volume="dindtui-l1-aa", privilege="capabilities", strategy="seed",
+               version="26.1.5+dfsg1", parent=host)
+    host.children = [l1]
+    far = Level("10.0.0.7:2376", "10.0.0.7:2376", 0, "ready", "tcp://10.0.0.7:2376",
+                version="27.3.1")
+    r1 = Level("l1", "10.0.0.7:2376/l1", 1, "ready", "unix:///tmp/dindtui-x/aa.sock",
+               container_id="a9b8c7d6e5f4a3", volume="dindtui-l1-ff", privilege="privileged",
+               strategy="stream", version="26.1.5+dfsg1", parent=far)
+    r2 = Level("deep", "10.0.0.7:2376/l1/deep", 2, "ready", "unix:///tmp/dindtui-x/bb.sock",
+               container_id="b8c7d6e5f4a3b2", volume="dindtui-deep-ee", privilege="privileged",
+               strategy="seed", version="26.1.5+dfsg1", parent=r1)
+    far.children, r1.children = [r1], [r2]
+    down = Level("ci", "ci", 0, "unreachable", "ssh://ci.example",
+                 error="no Docker engine answers at ssh://ci.example")
+    return [host, far, down]
+
+
 def fixed_report() -> UsageReport:
     return UsageReport([
         VolumeUsage("dindtui-l1-aa", "", "l1", 1, "live", "c1", 12 * MB, 417 * MB),
@@ -50,16 +74,17 @@ def fixed_report() -> UsageReport:
     ], 196 * MB, "inode")
 
 
-def fixed_details(path: str) -> LevelDetails:
-    if path == "host":
-        return LevelDetails("host", 0, "ready", "20.10.24+dfsg1", "overlay2", "1",
+def fixed_details(path: str, depth: int | None = None) -> LevelDetails:
+    if path == "host" or depth == 0:
+        return LevelDetails(path, 0, "ready", "20.10.24+dfsg1", "overlay2", "1",
                             endpoint="unix:///var/run/docker.sock",
                             containers=[ContainerRow("c1a2b3c4d5e6", "dindtui-l1",
                                                      "dindtui:latest", "running", "Up 2 hours",
                                                      True, "l1")],
                             images=[ImageRow("16331ace4159", ("dindtui:latest",), 413 * MB)])
     return LevelDetails(
-        path, path.count("/") + 1, "ready", "26.1.5+dfsg1", "overlay2", "1", "privileged",
+        path, path.count("/") + 1 if depth is None else depth, "ready", "26.1.5+dfsg1",
+        "overlay2", "1", "privileged",
         "seed", "unix:///run/dindtui/c/l1/c/l2/c/l3/docker.sock", 2376, 3725.0, "dindtui-l3-cc",
         containers=[ContainerRow("0a1b2c3d4e5f", "web", "tiny", "running", "Up 5 minutes", False,
                                  ports="0.0.0.0:8080->80/tcp"),
@@ -154,6 +179,7 @@ class FakeEngine:
     for `release` before returning (a task that is still running)."""
 
     tree: Level | None = field(default_factory=fixed_tree)
+    forest: list[Level] | None = None  # several engines: these roots instead of `tree`
     report: UsageReport = field(default_factory=fixed_report)
     plan: CleanupPlan = field(default_factory=fixed_plan)
     fail: dict[str, BaseException] = field(default_factory=dict)
@@ -172,19 +198,25 @@ class FakeEngine:
     def called(self, name: str) -> list[tuple]:
         return [call[1:] for call in self.calls if call[0] == name]
 
-    def discover(self) -> Level:
-        self._call("discover")
+    @property
+    def roots(self) -> list[Level]:
+        if self.forest is not None:
+            return self.forest
         if self.tree is None:
             raise DindtuiError("no Docker engine answers at unix:///var/run/docker.sock")
-        return self.tree
+        return [self.tree]
+
+    def discover(self) -> list[Level]:
+        self._call("discover")
+        return self.roots
 
     def reread(self, level: Level) -> Level:
         self._call("reread", level.path)
-        return levels.find(self.tree, level.path) if self.tree else level
+        return levels.find_in(self.roots, level.path) if self.tree else level
 
     def details(self, level: Level) -> LevelDetails:
         self._call("details", level.label)
-        return fixed_details(level.label)
+        return fixed_details(level.label, level.depth)
 
     def measure(self) -> UsageReport:
         self._call("measure")
@@ -195,7 +227,7 @@ class FakeEngine:
 
     def spawn(self, parent_path: str, name: str, progress, store=None) -> SpawnResult:
         self._call("spawn", parent_path, name, *([store] if store else []))
-        parent = levels.find(self.tree, parent_path)
+        parent = levels.find_in(self.roots, parent_path)
         child = Level(name, f"{parent.path}/{name}" if parent.path else name, parent.depth + 1,
                       "ready", f"unix:///fake/{name}.sock", container_id="0" * 14,
                       parent=parent)
@@ -204,7 +236,7 @@ class FakeEngine:
 
     def exit_level(self, path: str, on_event) -> list[str]:
         self._call("exit_level", path)
-        level = levels.find(self.tree, path)
+        level = levels.find_in(self.roots, path)
         exited = [lv.path for lv in reversed(list(level.walk()))]
         for lv in reversed(list(level.walk())):
             on_event(ExitEvent(lv.path, lv.depth, "exiting", "c0ffee"))
@@ -215,14 +247,15 @@ class FakeEngine:
     def collapse(self, on_event) -> list[str]:
         self._call("collapse")
         exited = []
-        for child in list(self.tree.children):
-            exited += self.exit_level(child.path, on_event)
+        for root in self.roots:
+            for child in list(root.children):
+                exited += self.exit_level(child.path, on_event)
         return exited
 
     def revive(self, path: str, progress) -> list[str]:
         self._call("revive", path)
         revived = []
-        for level in levels.find(self.tree, path).walk():
+        for level in levels.find_in(self.roots, path).walk():
             if level.state in levels.STOPPED:
                 level.state = levels.READY
                 revived.append(level.path)
@@ -267,10 +300,10 @@ class FakeEngine:
         self.stats = FakeSampler(on_round)
         return self.stats
 
-    def index(self, root: Level) -> tuple[list[inside.Hit], list[str]]:
+    def index(self, roots: list[Level]) -> tuple[list[inside.Hit], list[str]]:
         self._call("index")
         hits = []
-        for level in root.walk():
+        for level in levels.walk_all(roots):
             if level.state == "ready":
                 for row in fixed_details(level.label).containers:
                     hits.append(inside.Hit(level.path, "container", row.name, row.id,

@@ -3,7 +3,8 @@ every behaviour behind these screens has its test against the real engine)."""
 
 from __future__ import annotations
 
-from fake_engine import FakeEngine, fixed_plan, fixed_report, fixed_tree, fixed_usage
+from fake_engine import (FakeEngine, fixed_forest, fixed_plan, fixed_report, fixed_tree,
+                         fixed_usage)
 from dindtui.app import DindtuiApp
 from dindtui.engine.levels import Level
 from dindtui.engine.spawn import ExitEvent
@@ -14,8 +15,9 @@ from dindtui.screens.dialogs import CleanupDialog
 class SnapshotApp(DindtuiApp):
     """The real app, still: no spinning, no timers that would change the screen."""
 
-    def __init__(self, root: Level | None = None, error: str | None = None, select: str = ""):
-        super().__init__(animation=True, engine=FakeEngine(tree=root))
+    def __init__(self, root: Level | None = None, error: str | None = None, select: str = "",
+                 forest: list[Level] | None = None):
+        super().__init__(animation=True, engine=FakeEngine(tree=root, forest=forest))
         self.spinning = False
         self.select_on_mount = select
         self.report = fixed_report()
@@ -27,7 +29,7 @@ class SnapshotApp(DindtuiApp):
                 self.select_on_mount))
 
     def set_timer(self, delay, callback=None, **kwargs):
-        if self.root is None and callback == self._retry:
+        if callback == self._retry:
             return None  # no retry loop in a snapshot
         return super().set_timer(delay, callback, **kwargs)
 
@@ -54,5 +56,5 @@ THE_REST = [ExitEvent("l1/l2", 2, "exited", "d2e3f4a5b6c7"),
             ExitEvent("l1", 1, "exiting", "c1a2b3c4d5e6"),
             ExitEvent("l1", 1, "exited", "c1a2b3c4d5e6")]
 
-__all__ = ["SnapshotApp", "feed_stats", "fixed_tree", "fixed_plan", "CleanupDialog",
+__all__ = ["SnapshotApp", "feed_stats", "fixed_tree", "fixed_forest", "fixed_plan", "CleanupDialog",
            "collapse_frame", "COLLAPSE_EVENTS", "THE_REST"]

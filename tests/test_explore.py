@@ -78,7 +78,7 @@ async def test_a_container_at_depth_3_in_the_tui_table_logs_filter_stop_remove(c
     made, (d1, d2, d3) = chain
     app = DindtuiApp(animation=False)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: app.root is not None, "the first tree")
+        await wait_until(pilot, lambda: app.roots is not None, "the first tree")
         app.query_one(LevelTree).select_path(d3)
         await wait_until(pilot, lambda: bool(app.query(ContainersTable)), "the detail pane")
         table = app.query_one(ContainersTable)

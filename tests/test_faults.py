@@ -108,21 +108,22 @@ def test_a_label_is_never_trusted_as_a_path(tree, foreign, victim, client):
 def test_socket_directories_are_removed_only_inside_the_level_tree(tree, victim):
     """The last guard, on its own: whatever path reaches it, nothing outside this namespace's
     level tree is removed, not through '..', and not through a symlink inside the tree."""
-    root = connect.ensure_dir(connect.level_tree_root())
+    level0 = levels.root_level()
+    root = connect.ensure_dir(connect.level_tree_root(connect.level0_endpoint()))
     for path in (str(victim), os.path.join(root, "..", "..", os.path.basename(victim)),
                  os.path.join(root, "..")):
-        assert levels.remove_socket_dir(path) is False
+        assert levels.remove_socket_dir(path, level0) is False
     link = os.path.join(root, tree.name("link"))
     os.symlink(victim, link)
     try:
-        assert levels.remove_socket_dir(link) is False
-        assert levels.remove_socket_dir(os.path.join(link, "precious")) is False
+        assert levels.remove_socket_dir(link, level0) is False
+        assert levels.remove_socket_dir(os.path.join(link, "precious"), level0) is False
     finally:
         os.unlink(link)
     assert (victim / "precious").read_text() == "keep me"
     inside = os.path.join(root, tree.name("mine"))
     os.mkdir(inside)
-    assert levels.remove_socket_dir(inside) is True and not os.path.exists(inside)
+    assert levels.remove_socket_dir(inside, level0) is True and not os.path.exists(inside)
 
 
 def test_look_alikes_inside_a_level_and_a_committed_level_are_ignored(tree, foreign, victim,
@@ -444,7 +445,7 @@ async def test_an_unexpected_worker_error_frees_the_tui(tree, monkeypatch):
     async with app.run_test(size=(120, 36)) as pilot:
         monkeypatch.setattr(app, "notify", lambda text, **kw: notes.append((text, kw)))
         deadline = time.monotonic() + 30
-        while app.root is None:
+        while app.roots is None:
             assert time.monotonic() < deadline
             await pilot.pause(0.1)
         for attempt in (1, 2):
@@ -473,7 +474,7 @@ async def test_a_level_removed_from_outside_while_it_spawns_frees_the_tui(tree, 
     async with app.run_test(size=(120, 36)) as pilot:
         app.notify = lambda text, **kw: notes.append((text, kw.get("severity")))
         deadline = time.monotonic() + 30
-        while app.root is None:
+        while app.roots is None:
             assert time.monotonic() < deadline
             await pilot.pause(0.1)
         await pilot.press("n")

@@ -17,7 +17,12 @@ import time
 import pytest
 
 from conftest import run_cli
-from dindtui.engine import images
+from dindtui.app import DindtuiApp
+from dindtui.engine import connect, images, levels
+from dindtui.screens.dialogs import ConfirmDialog
+from dindtui.screens.search import SearchScreen
+from dindtui.widgets.level_tree import LevelTree
+from test_tui import SIZE, level_in, spawn_with_keys, wait_until
 
 IMAGE = images.DEFAULT_IMAGE
 
@@ -28,15 +33,20 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def tls_level(tree, tmp_path, **options):
+    """A level published with TLS on 127.0.0.1, and the variables that make it level 0."""
+    level = tree.spawn(short="remote", port=free_port(), **options).level
+    printed = run_cli("env", level.path, "--tcp", "--dir", str(tmp_path / "certs"))
+    assert printed.returncode == 0, printed.stderr
+    return level, dict(line[len("export "):].split("=", 1)
+                       for line in printed.stdout.splitlines() if line.startswith("export "))
+
+
 @pytest.fixture
 def remote(tree, tmp_path):
     """The environment of a process for which the TLS level is level 0. That engine keeps its
     images in the containerd image store, as Docker Engine 29 does by default."""
-    level = tree.spawn(short="remote", port=free_port(), store="containerd").level
-    printed = run_cli("env", level.path, "--tcp", "--dir", str(tmp_path / "certs"))
-    assert printed.returncode == 0, printed.stderr
-    env = dict(line[len("export "):].split("=", 1) for line in printed.stdout.splitlines()
-               if line.startswith("export "))
+    level, env = tls_level(tree, tmp_path, store="containerd")
     env["DINDTUI_STATE_DIR"] = str(tmp_path / "state")   # not the tree the levels live in
     return level, env
 
@@ -88,7 +98,7 @@ def test_spawn_ls_exec_and_exit_under_a_remote_level_0(remote, tmp_path):
     assert one_down.returncode == 1 and "r1" in one_down.stdout
     assert one_down.stderr.count("\n") == 1 and "tcp://127.0.0.1:1" in one_down.stderr
     several = run_cli("--host", "a", "--host", "b", "spawn")
-    assert several.returncode == 2 and "only `ls`" in several.stderr
+    assert several.returncode == 2 and "give one --host or --context" in several.stderr
 
     gone = run_cli("exit", "r1", "--rm-volume", env=env)
     assert gone.returncode == 0, gone.stderr
@@ -166,3 +176,73 @@ def test_spawn_exec_and_exit_over_ssh(tree, ssh_engine):
     # An ssh engine that does not answer: one line.
     down = run_cli("ls", env={**ssh_engine, "DOCKER_HOST": "ssh://root@127.0.0.1:1"})
     assert down.returncode == 1 and down.stderr.count("\n") == 1 and "ssh" in down.stderr
+
+
+async def test_the_tui_shows_one_tree_per_engine_and_works_under_each(tree, tmp_path,
+                                                                      monkeypatch):
+    """`dindtui -H unix:///var/run/docker.sock -H tcp://127.0.0.1:PORT`: this machine's engine
+    and a TLS one (a level of the first, standing in for a remote engine), one root each, in
+    one process. Spawn under each (depth 2 through the tunnels of the TLS engine), find across
+    both, exit with x, then collapse everything: the TLS engine's levels go first, before the
+    level that is its daemon."""
+    level, env = tls_level(tree, tmp_path)
+    monkeypatch.delenv("DOCKER_HOST", raising=False)
+    monkeypatch.setenv("DOCKER_TLS_VERIFY", "1")
+    monkeypatch.setenv("DOCKER_CERT_PATH", env["DOCKER_CERT_PATH"])
+    origins = connect.set_origins([("--host", "unix:///var/run/docker.sock"),
+                                   ("--host", env["DOCKER_HOST"])])
+    far = origins[1].label
+    assert far == env["DOCKER_HOST"].removeprefix("tcp://")
+    notes: list[tuple[str, str]] = []
+    try:
+        app = DindtuiApp(animation=False)
+        monkeypatch.setattr(app, "notify", lambda text, severity="information", **kw:
+                            notes.append((text, severity)))
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_until(pilot, lambda: app.roots is not None, 60, "both trees")
+            assert [root.path for root in app.roots] == ["host", far]
+            assert app.roots[1].status == f"in host/{level.name}"
+            tops = [str(node.label) for node in app.query_one(LevelTree).root.children]
+            assert tops[0].startswith("◆ 0 host") and tops[1].startswith(f"◆ 0 {far}")
+
+            m1 = await spawn_with_keys(pilot, app, far, tree.name("m1"))
+            assert m1.path == f"{far}/{m1.name}" and m1.depth == 1
+            m2 = await spawn_with_keys(pilot, app, m1.path, tree.name("m2"))
+            assert m2.depth == 2 and m2.path == f"{m1.path}/{m2.name}"
+            # Reached through a tunnel of this process, not the socket tree.
+            assert (m2.endpoint or "").startswith("unix://" + connect.private_directory())
+            assert connect.client(m2.endpoint).info()["Name"] == m2.name
+            h1 = await spawn_with_keys(pilot, app, "host", tree.name("h1"))
+            assert h1.path == f"host/{h1.name}"
+            assert os.path.isdir(os.path.join(connect.level_tree_root(
+                "unix:///var/run/docker.sock"), h1.name))
+
+            await pilot.press("slash")
+            await wait_until(pilot, lambda: isinstance(app.screen, SearchScreen)
+                             and bool(app.screen.hits), 60, "the index of both engines")
+            found = {(hit.level, hit.name) for hit in app.screen.hits}
+            assert (m1.path, levels.container_name(m2.name)) in found
+            assert ("host", levels.container_name(level.name)) in found
+            await pilot.press("escape")
+
+            app.query_one(LevelTree).select_path(m1.path)
+            await wait_until(pilot, lambda: app.selected_path == m1.path, 10, "selection")
+            await pilot.press("x")
+            await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog), 10,
+                             "confirm")
+            await pilot.press("y")
+            await wait_until(pilot, lambda: level_in(app, m1.name) is None, what="m1 gone")
+            remote_engine = connect.client(env["DOCKER_HOST"])
+            assert not remote_engine.containers.list(
+                all=True, filters={"name": levels.container_name(m1.name)})
+
+            await spawn_with_keys(pilot, app, far, tree.name("m3"))
+            app.collapse_all()
+            await wait_until(pilot, lambda: not app._busy and not app.has_levels(),
+                             what="the collapse")
+        assert not [text for text, severity in notes if severity == "error"], notes
+        # Everything this test made on this machine's engine is gone with it.
+        assert not [lv for lv in levels.discover().walk()
+                    if lv.depth and lv.name.startswith(tree.prefix)]
+    finally:
+        connect.set_origins([])

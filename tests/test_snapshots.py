@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from snapshot_apps import (COLLAPSE_EVENTS, THE_REST, CleanupDialog, SnapshotApp, collapse_frame,
-                           feed_stats, fixed_plan, fixed_tree)
+                           feed_stats, fixed_forest, fixed_plan, fixed_tree)
 
 from dindtui.screens.container import ContainerScreen
 from dindtui.screens.dialogs import RunDialog
@@ -125,6 +125,12 @@ def test_help_screen(snap_compare):
                         run_before=settle)
 
 
+def test_several_engines_one_root_each(snap_compare):
+    """`dindtui -H ... -H ... -H ...`: three engines, one of them silent."""
+    app = SnapshotApp(forest=fixed_forest(), select="10.0.0.7:2376/l1/deep")
+    assert snap_compare(app, terminal_size=SIZE, run_before=settle)
+
+
 def test_engine_unreachable_banner(snap_compare):
     app = SnapshotApp(None, error="no Docker engine answers at unix:///var/run/docker.sock")
     assert snap_compare(app, terminal_size=SIZE, run_before=settle)
@@ -177,7 +183,7 @@ async def settle(pilot, timeout: float = 10):
         if loaded and selected and detailed and idle and footer:
             break
         await pilot.pause(0.02)
-    if app.root is not None:
+    if app.roots is not None:
         feed_stats(app)
     await pilot.pause(0.1)
     await pilot.pause()

@@ -29,9 +29,7 @@ async def wait_until(pilot, predicate, timeout: float = 180, what: str = "condit
 
 
 def level_in(app: DindtuiApp, name: str) -> levels.Level | None:
-    if app.root is None:
-        return None
-    return next((lv for lv in app.root.walk() if lv.name == name), None)
+    return next((lv for lv in app.all_levels() if lv.name == name), None)
 
 
 async def spawn_with_keys(pilot, app, parent_path: str, name: str) -> levels.Level:
@@ -49,7 +47,7 @@ async def spawn_with_keys(pilot, app, parent_path: str, name: str) -> levels.Lev
 async def test_spawn_two_levels_then_exit_them_with_the_collapse_animation(tree):
     app = DindtuiApp(animation=True)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: app.root is not None, 30, "first tree")
+        await wait_until(pilot, lambda: app.roots is not None, 30, "first tree")
         first = await spawn_with_keys(pilot, app, "", tree.name("a"))
         assert first.depth == 1
         second = await spawn_with_keys(pilot, app, first.path, tree.name("b"))

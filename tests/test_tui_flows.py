@@ -75,8 +75,8 @@ async def until(pilot, predicate, what: str, timeout: float = 5):
 
 
 async def loaded(pilot, app) -> None:
-    await until(pilot, lambda: app.root is not None and app.tree_loads > 0, "the tree")
-    if app.root.children:  # the detail pane's tabs are made after the first tree is drawn
+    await until(pilot, lambda: app.roots is not None and app.tree_loads > 0, "the tree")
+    if app.has_levels():  # the detail pane's tabs are made after the first tree is drawn
         await until(pilot, lambda: bool(app.query("#networks-table")), "the detail pane")
 
 
@@ -100,7 +100,7 @@ async def test_spawn_asks_a_name_then_shows_the_new_level(ui):
         await until(pilot, lambda: ui.engine.called("spawn") and not app._busy, "the spawn")
         assert ui.engine.called("spawn") == [("l1", "web")]
         assert "level l1/web ready" in ui.infos()[-1]
-        await until(pilot, lambda: "l1/web" in [lv.path for lv in app.root.walk()], "the tree")
+        await until(pilot, lambda: "l1/web" in [lv.path for lv in app.all_levels()], "the tree")
 
 
 async def test_the_spawn_dialog_chooses_the_image_store(ui):
@@ -159,7 +159,7 @@ async def test_an_unreachable_engine_shows_the_banner_retries_and_recovers(ui, m
         await until(pilot, lambda: app.tree_loads >= 3 and banner.display, "retries, the banner")
         assert "no Docker engine answers" in str(banner.render())
         engine.tree = __import__("fake_engine").fixed_tree()
-        await until(pilot, lambda: app.root is not None, "the tree once the engine answers")
+        await until(pilot, lambda: app.roots is not None, "the tree once the engine answers")
         await until(pilot, lambda: not banner.display, "the banner to go")
 
 
@@ -287,8 +287,8 @@ async def test_an_event_reaches_the_tree_at_once_and_only_that_daemon_is_read_ag
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot, app)
         discovered = len(ui.engine.called("discover"))
-        l1 = levels.find(app.root, "l1")
-        l2 = levels.find(app.root, "l1/l2")
+        l1 = levels.find_in(app.roots, "l1")
+        l2 = levels.find_in(app.roots, "l1/l2")
         event = {"type": "container", "action": "die", "id": l2.container_id,
                  "attributes": {levels.LABEL_NAME: "l2",
                                 levels.LABEL_NAMESPACE: os.environ["DINDTUI_NAMESPACE"]}}
@@ -296,7 +296,7 @@ async def test_an_event_reaches_the_tree_at_once_and_only_that_daemon_is_read_ag
         await pilot.pause()
         node = next(n for n in app.query_one(LevelTree)._tree_lines if n.node.data == "l1/l2")
         assert "exited" in str(node.node.label)  # drawn before any Docker call
-        assert levels.find(app.root, "l1/l2").children == []  # nothing is known below it now
+        assert levels.find_in(app.roots, "l1/l2").children == []  # nothing is known below it now
         await until(pilot, lambda: ui.engine.called("reread"), "the lazy re-read")
         assert ui.engine.called("reread") == [("l1",)]
         assert len(ui.engine.called("discover")) == discovered  # never the whole tree
@@ -451,3 +451,79 @@ async def test_the_command_palette_has_container_actions_and_tree_search(ui):
         for binding in CONTAINER_BINDINGS:
             assert f"Container: {binding.description}" in titles
         assert "Find" in titles and "Run" in titles
+
+
+# ------------------------------------------------------------------ several engines
+
+async def test_several_engines_one_root_each_and_every_action_under_each(ui):
+    """`dindtui -H A -H B -H C`: one top node per engine, the paths beginning with its label;
+    spawn, exit, shell and find act in the tree they are asked in; an engine that does not
+    answer is shown as such, with the banner, while the others work."""
+    forest = __import__("fake_engine").fixed_forest()
+    engine = FakeEngine(forest=forest)
+    app = await ui.start(engine, animation=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, app)
+        tree = app.query_one(LevelTree)
+        tops = [str(node.label) for node in tree.root.children]
+        assert not tree.show_root and len(tops) == 3
+        assert tops[0].startswith("◆ 0 host") and tops[1].startswith("◆ 0 10.0.0.7:2376")
+        assert tops[2].startswith("◆ 0 ci") and "unreachable" in tops[2]
+        banner = app.query_one(Banner)
+        assert banner.display and "ci: no Docker engine answers at ssh://ci.example" in str(
+            banner.render())
+        # The first engine is selected at start: its level 0 is in the detail pane.
+        await until(pilot, lambda: app.selected_path == "host", "the first engine")
+
+        await spawn_dialog_under(pilot, app, "10.0.0.7:2376")
+        assert app.screen.parent_label == "10.0.0.7:2376"
+        await pilot.press("end", "ctrl+u", *"far1", "enter")
+        await until(pilot, lambda: engine.called("spawn") and not app._busy, "the spawn")
+        assert engine.called("spawn") == [("10.0.0.7:2376", "far1")]
+        assert "level 10.0.0.7:2376/far1 ready" in ui.infos()[-1]
+        await until(pilot, lambda: "10.0.0.7:2376/far1" in tree._by_path, "the new node")
+
+        opened: list[str] = []
+        app.open_shell = lambda level: opened.append(level.path)  # a headless app cannot suspend
+        await select(pilot, app, "10.0.0.7:2376/l1/deep")
+        await pilot.press("s")
+        await until(pilot, lambda: opened, "the shell")
+        assert opened == ["10.0.0.7:2376/l1/deep"]
+
+        await select(pilot, app, "10.0.0.7:2376")
+        await pilot.press("x")  # a level 0 is an engine: it cannot be exited
+        assert not isinstance(app.screen, ConfirmDialog)
+        await select(pilot, app, "10.0.0.7:2376/l1")
+        await pilot.press("x")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "the confirmation")
+        await pilot.press("y")
+        await until(pilot, lambda: engine.called("exit_level") and not app._busy, "the exit")
+        assert engine.called("exit_level") == [("10.0.0.7:2376/l1",)]
+        # The exited level was selected: its nearest level still there is now.
+        await until(pilot, lambda: app.selected_path == "10.0.0.7:2376", "the parent selected")
+        assert "host/l1" in tree._by_path and "10.0.0.7:2376/l1" not in tree._by_path
+
+
+async def test_several_engines_search_revive_and_collapse_reach_every_tree(ui):
+    forest = __import__("fake_engine").fixed_forest()
+    engine = FakeEngine(forest=forest)
+    app = await ui.start(engine, animation=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, app)
+        await pilot.press("slash")
+        await until(pilot, lambda: isinstance(app.screen, SearchScreen) and app.screen.hits,
+                    "the index")
+        assert {hit.level for hit in app.screen.hits} >= {"host", "host/l1", "10.0.0.7:2376",
+                                                          "10.0.0.7:2376/l1/deep"}
+        await pilot.press("escape")
+        await select(pilot, app, "10.0.0.7:2376")
+        await pilot.press("v")
+        await until(pilot, lambda: engine.called("revive") and not app._busy, "the revive")
+        assert engine.called("revive") == [("10.0.0.7:2376",)]
+        await pilot.press("q")
+        await until(pilot, lambda: isinstance(app.screen, QuitDialog), "the quit dialog")
+        assert app.screen.count == 3
+        await pilot.click("#collapse")
+        await until(pilot, lambda: not app.is_running, "the app to quit", timeout=10)
+    assert engine.called("collapse") == [()]
+    assert [root.children for root in forest] == [[], [], []]

@@ -103,19 +103,85 @@ def _context(name: str) -> Context:
     return _contexts[name]
 
 
-def level0_endpoint() -> str:
+@dataclass(frozen=True)
+class Origin:
+    """One level 0: an engine a tree starts from, and how it is reached."""
+
+    endpoint: str
+    label: str = "host"          # how the TUI names its root (several engines)
+    context: str | None = None   # the docker CLI context it comes from (its TLS files)
+    from_env: bool = False       # DOCKER_HOST or --host: TLS from DOCKER_TLS_VERIFY and
+                                 # DOCKER_CERT_PATH, as the docker CLI takes them
+
+
+_origins: list[Origin] = []
+
+
+def default_origin() -> Origin:
+    """Level 0 as the docker CLI picks its engine: DOCKER_HOST (or --host), else a context
+    (--context, DOCKER_CONTEXT, the current one), else the default socket."""
     if os.environ.get("DOCKER_HOST"):
-        return os.environ["DOCKER_HOST"]
+        return Origin(os.environ["DOCKER_HOST"], from_env=True)
     name = level0_context()
     if name is not None:
-        return _context(name).host
-    return f"unix://{DEFAULT_SOCKET}"
+        return Origin(_context(name).host, context=name)
+    return Origin(f"unix://{DEFAULT_SOCKET}")
 
 
-def socket_group() -> int:
+def set_origins(engines: list[tuple[str, str]]) -> list[Origin]:
+    """Several engines at once (`--host`/`--context` given several times): each one a level 0
+    of its own, named in the tree by its context or its address. Raises on a context that
+    cannot be read, and on an engine given twice."""
+    made: list[Origin] = []
+    for kind, value in engines:
+        origin = (Origin(_context(value).host, label=value, context=value) if kind == "--context"
+                  else Origin(value, label=host_label(value), from_env=True))
+        if any(o.endpoint == origin.endpoint for o in made):
+            raise DindtuiError(f"engine {value} is given twice (as {origin.endpoint})")
+        label, n = origin.label, 2
+        while any(o.label == label for o in made):
+            label, n = f"{origin.label}#{n}", n + 1
+        made.append(Origin(origin.endpoint, label, origin.context, origin.from_env))
+    _origins[:] = made
+    return list(made)
+
+
+def host_label(endpoint: str) -> str:
+    """An engine's name in the tree: "host" for this machine's default socket, the address
+    for a TCP or SSH engine, the socket's file name for another unix socket. Never a "/":
+    it starts the paths of that engine's levels."""
+    if endpoint.startswith("unix://"):
+        path = endpoint[len("unix://"):]
+        if os.path.realpath(path) == os.path.realpath(DEFAULT_SOCKET):
+            return "host"
+        return "unix:" + os.path.basename(path)
+    parts = urlsplit(endpoint)
+    return (parts.netloc or endpoint).replace("/", "_")
+
+
+def origins() -> list[Origin]:
+    """Every level 0 this process shows: those given by set_origins, else the default one."""
+    return list(_origins) or [default_origin()]
+
+
+def origin_of(endpoint: str) -> Origin | None:
+    return next((o for o in origins() if o.endpoint == endpoint), None)
+
+
+def level0_endpoint() -> str:
+    """The endpoint of the (first) level 0."""
+    return origins()[0].endpoint
+
+
+def is_remote(endpoint: str) -> bool:
+    """A level 0 that is not a unix socket of this machine: its socket tree is out of reach
+    (its levels are reached through tunnels, engine/tunnel.py)."""
+    return not endpoint.startswith("unix://")
+
+
+def socket_group(endpoint: str) -> int:
     """The group every level's socket gets on the host: the group of level 0's own socket (who
-    may use the host engine may use its levels), or root alone when that socket is not here."""
-    endpoint = level0_endpoint()
+    may use that engine may use its levels), or root alone when that socket is not here."""
     if endpoint.startswith("unix://"):
         try:
             return os.stat(endpoint[len("unix://"):]).st_gid
@@ -124,12 +190,20 @@ def socket_group() -> int:
     return 0
 
 
-def level_tree_root() -> str:
-    """The host directory under which the socket directories of this namespace's levels live:
-    STATE_DIR/c (default namespace) or STATE_DIR/ns/<namespace>/c. Nothing outside it is ever
-    removed by dindtui."""
+def level_tree_root(endpoint: str) -> str:
+    """The directory under which the socket directories of the levels made on the engine at
+    `endpoint` (a level 0) live, in this namespace: STATE_DIR/c, or STATE_DIR/ns/<namespace>/c.
+    The engine of this machine's default socket, and a remote one (the path is on its
+    machine), use it directly; another local engine gets STATE_DIR/e/<its socket's hash>/..., so
+    that two engines' levels of the same name never share a directory. Nothing outside it is
+    ever removed by dindtui."""
+    base = STATE_DIR
+    if endpoint.startswith("unix://"):
+        path = os.path.realpath(endpoint[len("unix://"):])
+        if path != os.path.realpath(DEFAULT_SOCKET):
+            base = os.path.join(STATE_DIR, "e", hashlib.sha1(path.encode()).hexdigest()[:12])
     ns = config.namespace()
-    return os.path.join(STATE_DIR, "ns", ns, "c") if ns else os.path.join(STATE_DIR, "c")
+    return os.path.join(base, "ns", ns, "c") if ns else os.path.join(base, "c")
 
 
 _private: list[str] = []
@@ -237,17 +311,19 @@ def client(endpoint: str | None = None, *, check: bool = True,
     if cached is not None:
         return cached
     timeout = SLOW_TIMEOUT if slow else API_TIMEOUT
+    origin = origin_of(endpoint)
     try:
         # The API version is asked for only once the session trusts the right CA.
         if endpoint.startswith("ssh://"):
             from . import sshproxy
             made = docker.DockerClient(base_url="unix://" + sshproxy.socket_for(endpoint),
                                        timeout=timeout, version=PLACEHOLDER_API)
-        elif endpoint == level0_endpoint() and "DOCKER_HOST" in os.environ:
+        elif origin is not None and origin.from_env:
             made = docker.DockerClient(timeout=timeout, version=PLACEHOLDER_API,
-                                       **docker.utils.kwargs_from_env())
-        elif endpoint == level0_endpoint() and level0_context() is not None:
-            context = _context(level0_context() or "")
+                                       **docker.utils.kwargs_from_env(
+                                           environment=dict(os.environ, DOCKER_HOST=endpoint)))
+        elif origin is not None and origin.context is not None:
+            context = _context(origin.context)
             made = docker.DockerClient(base_url=endpoint, timeout=timeout,
                                        tls=context.tls or False, version=PLACEHOLDER_API)
         else:
@@ -298,7 +374,11 @@ def describe_connection_error(endpoint: str, exc: Exception):
     if "Permission denied" in text or "PermissionError" in text:
         return NotEnoughPrivilege(f"permission denied on {endpoint}: run as root or as a member "
                                   "of the docker group")
-    where = endpoint if "DOCKER_HOST" in os.environ else f"{endpoint} (set DOCKER_HOST to use " \
-                                                         "another engine)"
+    if endpoint.startswith(("tcp://", "https://", "http://")):
+        return EngineUnreachable(f"no Docker engine answers at {endpoint}: check that its "
+                                 "daemon listens there (and DOCKER_TLS_VERIFY, DOCKER_CERT_PATH "
+                                 "or the context's certificates for TLS)")
+    where = endpoint if "DOCKER_HOST" in os.environ or len(origins()) > 1 else \
+        f"{endpoint} (set DOCKER_HOST to use another engine)"
     return EngineUnreachable(f"no Docker engine answers at {where}: start dockerd, or run "
                              "`dindtui` after installing docker.io")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from . import connect, inside, levels, tunnel
+from . import connect, inside, levels
 from .images import API_ERRORS
 from .inside import ContainerRow, ImageRow, NetworkRow, VolumeRow
 from .levels import Level
@@ -39,7 +39,7 @@ def level_details(level: Level) -> LevelDetails:
     details = LevelDetails(level.label, level.depth, level.state, level.version,
                            privilege=level.privilege, strategy=level.strategy,
                            endpoint=(f"{level.endpoint} (tunnel: level 0 is remote)"
-                                     if level.depth and level.endpoint and tunnel.remote()
+                                     if level.depth and level.endpoint and levels.is_remote(level)
                                      else level.endpoint), port=level.port, volume=level.volume,
                            error=level.error)
     if level.depth and level.parent is not None and level.parent.endpoint:

@@ -15,8 +15,11 @@ from .watcher import EventCallback, EventWatcher, StateCallback
 
 
 class Engine:
-    def discover(self) -> Level:
-        return levels.discover()
+    """Every level 0 this process was given (connect.origins): one tree each. Paths name a
+    level in any of them (with several engines, a path begins with its engine's label)."""
+
+    def discover(self) -> list[Level]:
+        return levels.discover_all()
 
     def reread(self, level: Level) -> Level:
         return live.reread(level)
@@ -25,31 +28,39 @@ class Engine:
         return details.level_details(level)
 
     def measure(self) -> usage.UsageReport:
-        return usage.measure(levels.discover())
+        return usage.measure_all(levels.discover_all())
 
     def default_name(self, parent: Level) -> str:
         return spawning.default_name(parent)
 
     def spawn(self, parent_path: str, name: str, progress: ProgressCallback,
               store: str | None = None) -> spawning.SpawnResult:
-        parent = levels.find(levels.discover(), parent_path)
+        parent = levels.find(levels.discover_tree(parent_path), parent_path)
         return spawning.spawn(parent, name, store=store, progress=progress)
 
     def exit_level(self, path: str, on_event: spawning.ExitCallback) -> list[str]:
-        return spawning.exit_level(levels.find(levels.discover(), path), on_event=on_event)
+        return spawning.exit_level(levels.find(levels.discover_tree(path), path),
+                                   on_event=on_event)
 
     def collapse(self, on_event: spawning.ExitCallback) -> list[str]:
-        return spawning.collapse(levels.discover(), on_event=on_event)
+        """Every level of every engine that answers, deepest first: an engine that is itself
+        a level of another tree (published on this machine) before that tree."""
+        roots = levels.discover_all()
+        exited: list[str] = []
+        for root in sorted(roots, key=lambda root: not levels.held_by(root, roots)):
+            if root.state == levels.READY:
+                exited += spawning.collapse(root, on_event=on_event)
+        return exited
 
     def revive(self, path: str, progress: ProgressCallback) -> list[str]:
-        return spawning.revive(levels.find(levels.discover(), path), progress)
+        return spawning.revive(levels.find(levels.discover_tree(path), path), progress)
 
     def plan_cleanup(self) -> usage.CleanupPlan:
-        return usage.plan_cleanup(levels.discover())
+        return usage.plan_cleanup_all(levels.discover_all())
 
     def apply_cleanup(self, plan: usage.CleanupPlan,
                       progress: ProgressCallback) -> list[usage.CleanupItem]:
-        return usage.apply_cleanup(levels.discover(), plan, progress=progress)
+        return usage.apply_cleanup_all(levels.discover_all(), plan, progress=progress)
 
     def shell(self, level: Level) -> int:
         """An interactive shell on this process's terminal (the caller suspends its UI)."""
@@ -75,8 +86,17 @@ class Engine:
     def sampler(self, on_round: Callable[[set[str]], None]) -> inside.StatsSampler:
         return inside.StatsSampler(on_round)
 
-    def index(self, root: Level) -> tuple[list[inside.Hit], list[str]]:
-        return inside.index(root)
+    def index(self, roots: list[Level]) -> tuple[list[inside.Hit], list[str]]:
+        hits: list[inside.Hit] = []
+        problems: list[str] = []
+        for root in roots:
+            if root.state != levels.READY:
+                problems.append(f"{root.label}: {root.error or root.state}")
+                continue
+            found, trouble = inside.index(root)
+            hits += found
+            problems += trouble
+        return hits, problems
 
     def watcher(self, on_event: EventCallback, on_state: StateCallback) -> EventWatcher:
         return EventWatcher(on_event, on_state)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 import docker.errors
 import requests.exceptions
@@ -100,6 +101,17 @@ class Level:
     def label(self) -> str:
         return self.path or "host"
 
+    @property
+    def tree_path(self) -> str:
+        """The path inside its engine's tree ("l1/l2"), without the engine's label that begins
+        `path` when several engines are shown."""
+        names: list[str] = []
+        level = self
+        while level.parent is not None:
+            names.insert(0, level.name)
+            level = level.parent
+        return "/".join(names)
+
     def walk(self):
         """This level and every level below it, parents before children."""
         yield self
@@ -134,11 +146,29 @@ def container_name(name: str) -> str:
     return CONTAINER_PREFIX + (f"{ns}.{name}" if ns else name)
 
 
+def root_of(level: Level) -> Level:
+    """Level 0 of the tree `level` is in."""
+    while level.parent is not None:
+        level = level.parent
+    return level
+
+
+def is_remote(level: Level) -> bool:
+    """`level` is in the tree of a remote engine (tcp, ssh): its socket tree is on another
+    machine, and its levels are reached through tunnels."""
+    return connect.is_remote(required(root_of(level).endpoint, "the endpoint of level 0"))
+
+
+def tree_root(level: Level) -> str:
+    """The socket directories' root for the tree `level` is in (connect.level_tree_root)."""
+    return connect.level_tree_root(required(root_of(level).endpoint, "the endpoint of level 0"))
+
+
 def child_socket_dir(parent: Level, name: str) -> str:
-    """Where the socket directory of `parent`'s child `name` is on this machine: always derived
-    from the place in the tree, never read from a label."""
+    """Where the socket directory of `parent`'s child `name` is on the machine of its tree's
+    level 0: always derived from the place in the tree, never read from a label."""
     base = (os.path.join(required(parent.socket_dir, f"the socket directory of {parent.label}"),
-                         "c") if parent.depth else connect.level_tree_root())
+                         "c") if parent.depth else tree_root(parent))
     return os.path.join(base, name)
 
 
@@ -152,13 +182,14 @@ def daemon_socket(parent: Level, name: str, container_id: str | None,
     """The unix socket this process opens for the daemon of `parent`'s child `name`: its
     socket in the socket tree, or, when level 0 is a remote engine, a tunnel through the
     depth-1 level above it (engine/tunnel.py)."""
-    if tunnel.remote():
+    if is_remote(parent):
         chain = [name]
         top = parent
         while top.parent is not None:
             chain.insert(0, top.name)
             top, container_id = top.parent, top.container_id
-        return tunnel.socket_for(required(container_id, "the level's container"),
+        return tunnel.socket_for(required(top.endpoint, "the endpoint of level 0"),
+                                 required(container_id, "the level's container"),
                                  SOCKET_MOUNT + "".join(f"/c/{n}" for n in chain[1:]))
     return os.path.join(required(socket_dir, "the level's socket directory"), "docker.sock")
 
@@ -233,14 +264,19 @@ def docker_time(value: str | None) -> float | None:
         return None
 
 
-def root_level(check: bool = True) -> Level:
-    endpoint = connect.level0_endpoint()
+def root_level(origin: connect.Origin | None = None, *, path: str = "",
+               check: bool = True) -> Level:
+    """Level 0 (the first engine when None). `path` is "" alone; with several engines, each
+    root's path is its engine's label, and so begins the paths of every level in its tree."""
+    origin = origin or connect.origins()[0]
+    endpoint = origin.endpoint
     client = connect.client(endpoint, check=check)
     try:
         version = client.version().get("Version")
     except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
         raise connect.describe_connection_error(endpoint, exc) from None
-    return Level(name="host", path="", depth=0, state=READY, endpoint=endpoint, version=version)
+    return Level(name=path or "host", path=path, depth=0, state=READY, endpoint=endpoint,
+                 version=version)
 
 
 def discover(root: Level | None = None) -> Level:
@@ -250,6 +286,77 @@ def discover(root: Level | None = None) -> Level:
     root = root or root_level()
     discover_below(root)
     return root
+
+
+def discover_all() -> list[Level]:
+    """One tree per engine, read at the same time. One engine: its tree, or its error raised.
+    Several: a root each, paths beginning with the engine's label; an engine that does not
+    answer is a root marked unreachable with the reason, and the others are shown."""
+    found = connect.origins()
+    if len(found) == 1:
+        return [discover()]
+
+    def one(origin: connect.Origin) -> Level:
+        try:
+            return discover(root_level(origin, path=origin.label))
+        except DindtuiError as exc:
+            return Level(name=origin.label, path=origin.label, depth=0, state=UNREACHABLE,
+                         endpoint=origin.endpoint, error=str(exc))
+
+    with ThreadPoolExecutor(max_workers=len(found)) as pool:
+        roots = list(pool.map(one, found))
+    for root in roots:
+        holder = held_by(root, roots)
+        if holder is not None:
+            root.status = f"in {holder.path}"
+    return roots
+
+
+def discover_tree(path: str) -> Level:
+    """The tree (read afresh) that `path` is in: the only one, or the engine its label names."""
+    found = connect.origins()
+    if len(found) == 1:
+        return discover()
+    head = path.strip("/").split("/", 1)[0]
+    origin = next((o for o in found if o.label == head), None)
+    if origin is None:
+        raise UnknownLevel(f"unknown level {path!r}: a path begins with its engine ("
+                           + ", ".join(o.label for o in found) + ")")
+    return discover(root_level(origin, path=origin.label))
+
+
+def held_by(root: Level, roots: list[Level]) -> Level | None:
+    """The level of another tree that is the engine of `root`: a level publishing its daemon
+    on this machine at the port `root` is reached on."""
+    parts = urlsplit(root.endpoint or "")
+    if parts.scheme not in ("tcp", "https") or parts.hostname not in ("127.0.0.1", "localhost"):
+        return None
+    return next((level for level in walk_all(roots) if level.depth and level.port == parts.port
+                 and root_of(level) is not root), None)
+
+
+def walk_all(roots: list[Level]):
+    """Every level of every tree, each tree's parents before its children."""
+    for root in roots:
+        yield from root.walk()
+
+
+def root_for(roots: list[Level], path: str) -> Level:
+    """The root of the tree a path belongs to: the only one, or the one whose label begins
+    the path."""
+    if len(roots) == 1:
+        return roots[0]
+    head = path.strip("/").split("/", 1)[0]
+    for root in roots:
+        if root.path == head:
+            return root
+    raise UnknownLevel(f"unknown level {path!r}: a path begins with its engine ("
+                       + ", ".join(root.path for root in roots) + ")")
+
+
+def find_in(roots: list[Level], ref: str) -> Level:
+    """A level of one of the trees (`find` in the tree the path names)."""
+    return find(root_for(roots, ref), ref)
 
 
 def discover_below(level: Level) -> Level:
@@ -351,12 +458,13 @@ def reverify(level: Level) -> dict | None:
     return info
 
 
-def remove_socket_dir(path: str) -> bool:
+def remove_socket_dir(path: str, within: Level) -> bool:
     """Remove a level's socket directory, and the short links that point into it, only when its
-    real path lies inside this namespace's level tree. True when removed (or already gone)."""
-    if tunnel.remote():
+    real path lies inside this namespace's level tree of the engine whose tree holds `within`.
+    True when removed (or already gone)."""
+    if is_remote(within):
         return True  # the directory is on the remote engine's machine, not this one's
-    root = os.path.normpath(connect.level_tree_root())
+    root = os.path.normpath(tree_root(within))
     path = os.path.normpath(path)
     rel = os.path.relpath(path, root)
     if rel == "." or rel.startswith("..") or \

@@ -18,7 +18,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 
-from . import config, levels, tunnel
+from . import config, connect, levels
 from .errors import DindtuiError
 from .levels import Level
 
@@ -52,7 +52,7 @@ def env_lines(level: Level, *, tcp_directory: str | None = None) -> list[str]:
     with `tcp_directory` (where its client certificates were written), through its TLS port."""
     if level.depth:
         levels.require_ready(level, "be reached")
-    if level.depth and tcp_directory is None and tunnel.remote():
+    if level.depth and tcp_directory is None and levels.is_remote(level):
         raise DindtuiError(f"level {level.path} is inside a remote engine: dindtui reaches it "
                            "through a tunnel that lives only as long as dindtui does; use "
                            f"`dindtui exec {level.path} -- docker ...` or `dindtui shell "
@@ -155,7 +155,7 @@ def sync_contexts(root: Level) -> SyncResult:
     """One context per live level of this namespace; the contexts of levels that are gone
     from the tree (dindtui's own, of this namespace) removed. A stopped level keeps its
     context: its socket comes back at the same path when it is revived."""
-    if tunnel.remote():
+    if levels.is_remote(root):
         raise DindtuiError("level 0 is a remote engine: its levels are reached through tunnels "
                            "that live only as long as dindtui does, so no docker context can "
                            "name them")
@@ -188,14 +188,17 @@ def contexts_in_use() -> bool:
     return any(c.ours and c.namespace == namespace for c in list_contexts())
 
 
-def keep_in_step() -> str | None:
-    """After a spawn, an exit or a revive: once the user has contexts for this namespace, they
-    follow the tree. A failure here never fails the operation; it is returned as a line."""
-    if tunnel.remote():
+def keep_in_step(level: Level) -> str | None:
+    """After a spawn, an exit or a revive in the tree of `level`: once the user has contexts
+    for this namespace, they follow the tree. Contexts name the levels of the default engine
+    (the one `dindtui context sync` reads): a change in another engine's tree leaves them. A
+    failure here never fails the operation; it is returned as a line."""
+    origin = connect.default_origin()
+    if levels.root_of(level).endpoint != origin.endpoint or connect.is_remote(origin.endpoint):
         return None  # no context can name a level of a remote engine (sync_contexts says why)
     try:
         if contexts_in_use():
-            sync_contexts(levels.discover())
+            sync_contexts(levels.discover(levels.root_level(origin)))
     except Exception as exc:  # noqa: BLE001 - contexts are a convenience beside the tree
         return f"docker contexts not updated: {exc}"
     return None

@@ -16,7 +16,7 @@ from typing import Callable
 import docker.errors
 import docker.types
 
-from . import config, connect, images, levels, privileges, reach, tunnel
+from . import config, connect, images, levels, privileges, reach
 from .errors import DindtuiError, NameTaken, SpawnFailed, UnknownLevel
 from .images import API_ERRORS
 from .levels import Level
@@ -51,14 +51,8 @@ class SpawnResult:
         }
 
 
-def root_of(level: Level) -> Level:
-    while level.parent is not None:
-        level = level.parent
-    return level
-
-
 def default_name(parent: Level) -> str:
-    taken = {level.name for level in root_of(parent).walk()}
+    taken = {level.name for level in levels.root_of(parent).walk()}
     depth = parent.depth + 1
     name, n = f"l{depth}", 1
     while name in taken:
@@ -70,7 +64,7 @@ def default_name(parent: Level) -> str:
 def _volume_labels(parent: Level, name: str) -> dict:
     labels = {levels.LABEL_OWNER: levels.OWNER, levels.LABEL_NAME: name,
               levels.LABEL_DEPTH: str(parent.depth + 1),
-              levels.LABEL_PARENT: parent.path or "host"}
+              levels.LABEL_PARENT: parent.tree_path or "host"}
     if config.namespace():
         labels[levels.LABEL_NAMESPACE] = config.namespace()
     return labels
@@ -94,7 +88,7 @@ def spawn(parent: Level, name: str | None = None, *, port: int | None = None,
     auto_named = name is None
     name = name or default_name(parent)
     levels.validate_name(name)
-    if not auto_named and any(level.name == name for level in root_of(parent).walk()):
+    if not auto_named and any(level.name == name for level in levels.root_of(parent).walk()):
         raise NameTaken(f"level name {name!r} is taken: choose another with --name")
     client = connect.client(parent.endpoint, check=False)
     image_id = images.image_id(client, image)
@@ -171,7 +165,7 @@ def _spawn_named(parent, name, client, image, image_id, modes, port, strategy, i
                       for n in names]
         parent.children.append(child)
         progress(Progress("spawn", f"level {child.path} ready", 1, 1))
-        reach.keep_in_step()
+        reach.keep_in_step(parent)
         return SpawnResult(child, used, fallback, ready_seconds, time.monotonic() - started,
                            seed_result, pushes)
     except BaseException:
@@ -210,7 +204,8 @@ class _Starting:
         self.strategy, self.await_seed = strategy, await_seed
         mode = mode or self.modes[0]
         environment = {"DINDTUI_MODE": "daemon",
-                       "DINDTUI_SOCKET_GID": str(connect.socket_group())}
+                       "DINDTUI_SOCKET_GID": str(connect.socket_group(
+                           levels.required(levels.root_of(self.parent).endpoint, "level 0")))}
         if await_seed:
             environment["DINDTUI_AWAIT_SEED"] = "1"
         if self.store:
@@ -257,7 +252,7 @@ class _Starting:
         """Level 0's children: make the socket directory on this machine (0755 whatever the
         umask). A directory left by an earlier level of this name is reused, never removed: the
         container name this call holds says no other level of that name exists."""
-        if self.parent.depth or tunnel.remote():
+        if self.parent.depth or levels.is_remote(self.parent):
             return  # inside a level, or a remote level 0: its daemon makes the bind source
         for _ in range(3):  # an exit removing the namespace's last level may empty it meanwhile
             connect.ensure_dir(os.path.dirname(self.host_socket_dir))
@@ -318,7 +313,7 @@ class _Starting:
         self.remove_container()
         self.remove_volume()
         if self.dir_made:
-            levels.remove_socket_dir(self.host_socket_dir)
+            levels.remove_socket_dir(self.host_socket_dir, self.parent)
 
 
 class _Seeding(threading.Thread):
@@ -400,7 +395,7 @@ def _try_seed(parent: Level, client, check: images.SeedCheck, volume: str, ids: 
         mountpoint = client.api.inspect_volume(volume)["Mountpoint"]
         progress(Progress("seed", f"seeding {len(ids)} image(s) into the new level", 0,
                           len(ids)))
-        if parent.depth == 0 and _is_local(check, mountpoint):
+        if parent.depth == 0 and _is_local(parent, check, mountpoint):
             output = _seed_here(check, mountpoint, ids)
         elif parent.depth == 0:
             mode = privileges.decide(client, images.DEFAULT_IMAGE)
@@ -416,10 +411,10 @@ def _try_seed(parent: Level, client, check: images.SeedCheck, volume: str, ids: 
     return result, None
 
 
-def _is_local(check: images.SeedCheck, mountpoint: str) -> bool:
+def _is_local(level0: Level, check: images.SeedCheck, mountpoint: str) -> bool:
     """The engine's data root is this machine's, and ours to write (root, same files)."""
     marker = "image" if check.store == OVERLAY2 else "containerd"
-    return (os.geteuid() == 0 and connect.level0_endpoint().startswith("unix://")
+    return (os.geteuid() == 0 and not levels.is_remote(level0)
             and os.path.isdir(os.path.join(check.data_root, marker))
             and os.path.isdir(mountpoint))
 
@@ -500,7 +495,7 @@ def exit_level(level: Level, *, rm_volume: bool = False,
     try:
         return _exit_tree(level, rm_volume, on_event)
     finally:
-        reach.keep_in_step()
+        reach.keep_in_step(level)
 
 
 def _exit_tree(level: Level, rm_volume: bool, on_event: ExitCallback | None) -> list[str]:
@@ -526,7 +521,7 @@ def _exit_tree(level: Level, rm_volume: bool, on_event: ExitCallback | None) -> 
     if rm_volume and level.volume:
         remove_level_volume(client, level.volume, level.name)
     if level.socket_dir and not name_in_use(client, level.name):
-        levels.remove_socket_dir(level.socket_dir)
+        levels.remove_socket_dir(level.socket_dir, level)
     connect.forget(level.endpoint or "")
     if level.parent is not None and level in level.parent.children:
         level.parent.children.remove(level)
@@ -609,7 +604,7 @@ def _start_stopped(level: Level, progress: ProgressCallback) -> None:
     client = levels.parent_client(level)
     if levels.reverify(level) is None:
         raise DindtuiError(f"level {level.path} is gone: its container was removed")
-    if level.parent is not None and level.parent.depth == 0 and not tunnel.remote():
+    if level.parent is not None and level.parent.depth == 0 and not levels.is_remote(level):
         connect.ensure_dir(levels.required(level.socket_dir, "its socket directory"))  # reboot
     progress(Progress("revive", f"starting {level.path}"))
     try:
@@ -699,5 +694,5 @@ def collapse(root: Level, *, rm_volume: bool = False,
         for child in list(root.children):
             exited += _exit_tree(child, rm_volume, on_event)
     finally:
-        reach.keep_in_step()
+        reach.keep_in_step(root)
     return exited

@@ -33,16 +33,10 @@ _tunnels: dict[tuple[str, str, str], Tunnel] = {}
 _lock = threading.Lock()
 
 
-def remote() -> bool:
-    """Level 0 is not a unix socket of this machine: its socket tree is out of reach."""
-    return not connect.level0_endpoint().startswith("unix://")
-
-
-def socket_for(top_container: str, directory: str) -> str:
-    """The path of the tunnel to a level: `top_container` is the container of its depth-1
-    ancestor (or its own, at depth 1), `directory` the level's socket directory as that
-    container sees it. Made on first use."""
-    level0 = connect.level0_endpoint()
+def socket_for(level0: str, top_container: str, directory: str) -> str:
+    """The path of the tunnel to a level: `level0` is the endpoint of its tree's level 0,
+    `top_container` the container of its depth-1 ancestor (or its own, at depth 1),
+    `directory` the level's socket directory as that container sees it. Made on first use."""
     key = (level0, top_container, directory)
     with _lock:
         tunnel = _tunnels.get(key)

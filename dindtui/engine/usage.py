@@ -103,16 +103,39 @@ def measure(root: Level, progress: ProgressCallback = no_progress) -> UsageRepor
     return _measure_daemon(root, usages)
 
 
+def measure_all(roots: list[Level]) -> UsageReport:
+    """`measure` of every tree that answers, as one report (each engine by its own method)."""
+    reports = [(root, measure(root)) for root in roots if root.state == levels.READY]
+    for root, report in reports:
+        holder = levels.held_by(root, roots)
+        if holder is None:
+            continue
+        # An engine that is a level of another tree: the volumes on its daemon are that
+        # level's inner volumes too. They are listed once, under this engine's paths.
+        mine = {v.volume for v in report.volumes if v.daemon == root.path}
+        for other_root, other in reports:
+            twice = [v for v in other.volumes if other_root is not root
+                     and v.daemon == holder.path and v.volume in mine]
+            other.volumes = [v for v in other.volumes if v not in twice]
+            other.total -= sum(v.bytes for v in twice)
+    methods = {report.method for _, report in reports}
+    method = (methods.pop() if len(methods) == 1 else
+              ", ".join(f"{root.label}: {report.method}" for root, report in reports))
+    return UsageReport([v for _, report in reports for v in report.volumes],
+                       sum(report.total for _, report in reports), method or "inode")
+
+
 def _host_paths(root: Level, listed, usages: list[VolumeUsage]) -> bool:
     """Fill each volume's host path; False when the host filesystem cannot be read."""
     if os.geteuid() != 0 or not (root.endpoint or "").startswith("unix://"):
         return False
     data_roots: dict[str, str] = {}  # daemon path -> host path of its data root
     try:
-        data_roots[""] = connect.client(root.endpoint, check=False).info()["DockerRootDir"]
+        data_roots[root.path] = connect.client(root.endpoint,
+                                               check=False).info()["DockerRootDir"]
     except (API_ERRORS + (KeyError,)):
         return False
-    if not os.path.isdir(data_roots[""]):
+    if not os.path.isdir(data_roots[root.path]):
         return False
     pending = list(zip(listed, usages, strict=True))
     while pending:
@@ -121,7 +144,7 @@ def _host_paths(root: Level, listed, usages: list[VolumeUsage]) -> bool:
             (daemon, volume), usage = item
             if daemon.path not in data_roots:
                 continue
-            inner_root = data_roots[""] if daemon.depth == 0 else "/var/lib/docker"
+            inner_root = data_roots[root.path] if daemon.depth == 0 else "/var/lib/docker"
             usage.host_path = os.path.join(data_roots[daemon.path],
                                            os.path.relpath(volume["Mountpoint"], inner_root))
             if usage.state == LIVE:
@@ -257,6 +280,22 @@ def plan_cleanup(root: Level, report: UsageReport | None = None) -> CleanupPlan:
                                     u.freeable) for u in removable if u.volume not in nested])
 
 
+def plan_cleanup_all(roots: list[Level]) -> CleanupPlan:
+    """`plan_cleanup` of every tree that answers, as one plan."""
+    return plan_cleanup(roots[0], measure_all(roots))
+
+
+def apply_cleanup_all(roots: list[Level], plan: CleanupPlan,
+                      progress: ProgressCallback = no_progress) -> list[CleanupItem]:
+    """`apply_cleanup`, each item in the tree its daemon's path names."""
+    removed = []
+    for root in roots:
+        mine = [item for item in plan.items if levels.root_for(roots, item.daemon) is root]
+        if mine:
+            removed += apply_cleanup(root, CleanupPlan(mine), progress)
+    return removed
+
+
 def apply_cleanup(root: Level, plan: CleanupPlan,
                   progress: ProgressCallback = no_progress) -> list[CleanupItem]:
     """Remove what `plan` lists, re-reading each volume and its users just before: still ours,
@@ -289,7 +328,7 @@ def apply_cleanup(root: Level, plan: CleanupPlan,
             progress(Progress("clean", f"could not remove {item.volume}: {exc}"))
             continue
         if not name_in_use(client, name):
-            levels.remove_socket_dir(levels.child_socket_dir(daemon, name))
+            levels.remove_socket_dir(levels.child_socket_dir(daemon, name), daemon)
         removed.append(item)
     progress(Progress("clean", f"removed {len(removed)} volume(s)", len(plan.items),
                       len(plan.items)))

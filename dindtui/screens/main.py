@@ -108,22 +108,34 @@ class MainScreen(Screen[None]):
     def show_tree(self) -> None:
         app = self.dindtui
         tree, greeting, pane = self._one(LevelTree), self._one(Greeting), self._one(DetailPane)
-        if app.root is None or tree is None or greeting is None or pane is None:
+        if app.roots is None or tree is None or greeting is None or pane is None:
             return
         sizes = {v.level: v.bytes for v in app.report.volumes
                  if v.state == "live"} if app.report else {}
-        tree.show(app.root, sizes, app.streams)
-        empty = not app.root.children
+        tree.show(app.roots, sizes, app.streams)
+        empty = not app.has_levels()
         greeting.show(empty)
         pane.set_class(empty, "hidden")
         if not empty and not pane.built:
             self.call_after_refresh(pane.build)  # after the frame that draws the tree
+
+    def select_path(self, path: str) -> None:
+        """Move the tree's cursor to a level (the app follows the highlight)."""
+        tree = self._one(LevelTree)
+        if tree is not None:
+            tree.select_path(path)
 
     def show_unreachable(self, error: str) -> None:
         banner, tree = self._one(Banner), self._one(LevelTree)
         if banner is not None and tree is not None:
             banner.show_error(error)
             tree.show_unreachable()
+
+    def show_banner(self, error: str) -> None:
+        """Some engines do not answer (several engines: the others are shown)."""
+        banner = self._one(Banner)
+        if banner is not None:
+            banner.show_error(error)
 
     def clear_banner(self) -> None:
         banner = self._one(Banner)
@@ -148,7 +160,7 @@ class MainScreen(Screen[None]):
         """A round of CPU and memory readings: the tree's figures and the level's graphs."""
         app = self.dindtui
         tree, pane = self._one(LevelTree), self._one(DetailPane)
-        if tree is not None and app.root is not None:
+        if tree is not None and app.roots is not None:
             tree.show_usage(app.level_usage())
         if pane is not None:
             level = app.selected_level()
@@ -370,7 +382,7 @@ class MainScreen(Screen[None]):
 
     def action_quit_app(self) -> None:
         app = self.dindtui
-        if app.root is None or not app.root.children:
+        if not app.has_levels():
             app.exit(0)
             return
 
@@ -380,7 +392,8 @@ class MainScreen(Screen[None]):
             elif choice == "collapse":
                 app.collapse_all(then_quit=True)
 
-        app.push_screen(QuitDialog(sum(1 for _ in app.root.walk()) - 1), chosen)
+        app.push_screen(QuitDialog(sum(1 for level in app.all_levels() if level.depth)),
+                        chosen)
 
     def action_collapse_all(self) -> None:
         self.dindtui.collapse_all()
@@ -398,10 +411,15 @@ def key_sections() -> list[tuple[str, list]]:
     ]
 
 
-def find_level(root: Level | None, path: str) -> Level | None:
-    if root is None:
+def find_level(roots: list[Level] | None, path: str) -> Level | None:
+    """The level at `path`; when it is gone, its nearest ancestor still there (or the first
+    level 0)."""
+    if not roots:
         return None
-    try:
-        return levels.find(root, path)
-    except DindtuiError:
-        return root
+    while True:
+        try:
+            return levels.find_in(roots, path)
+        except DindtuiError:
+            if "/" not in path:
+                return roots[0]
+            path = path.rsplit("/", 1)[0]

@@ -79,12 +79,12 @@ class SearchScreen(ModalScreen["Found | None"]):
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def load(self) -> None:
-        root = self.dindtui.root
-        if root is None:
+        roots = self.dindtui.roots
+        if roots is None:
             self.post_message(IndexLoaded([], ["the tree is not loaded yet"]))
             return
         try:
-            hits, problems = self.dindtui.engine.index(root)
+            hits, problems = self.dindtui.engine.index(roots)
         except Exception as exc:  # noqa: BLE001 - shown in the screen
             hits, problems = [], [str(exc)]
         self.post_message(IndexLoaded(hits, problems))
@@ -142,9 +142,9 @@ class TreeSearch(Provider):
     async def startup(self) -> None:
         app = cast("DindtuiApp", self.app)
         self.hits: list[Found] = []
-        if app.root is not None:
+        if app.roots is not None:
             try:
-                self.hits, _ = await asyncio.to_thread(app.engine.index, app.root)
+                self.hits, _ = await asyncio.to_thread(app.engine.index, app.roots)
             except Exception:  # noqa: BLE001 - the palette still has the commands
                 self.hits = []
 

@@ -7,7 +7,7 @@ from textual.binding import Binding
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
-from ..engine.levels import Level
+from ..engine.levels import READY, Level, walk_all
 from ..engine.inside import Usage
 from ..formatting import STATE_ICON, STATE_STYLE, human, short_size, spark
 
@@ -15,8 +15,10 @@ from ..formatting import STATE_ICON, STATE_STYLE, human, short_size, spark
 def node_label(level: Level, size: int | None = None, stream: str | None = None,
                usage: Usage | None = None) -> Text:
     if level.depth == 0:
-        return Text.assemble(("◆ ", "bold"), ("0 ", "dim"), ("host", "bold"), "  ",
-                             (level.version or "", "cyan"))
+        return Text.assemble(("◆ ", "bold"), ("0 ", "dim"), (level.label, "bold"), "  ",
+                             (level.version or "", "cyan") if level.state == READY
+                             else (str(level.state), "red"),
+                             *([("  " + level.status, "dim")] if level.status else []))
     style = STATE_STYLE.get(level.state, "white")
     parts: list[str | tuple[str, str]] = [
         (STATE_ICON.get(level.state, "·") + " ", style), (f"{level.depth} ", "dim"),
@@ -35,7 +37,9 @@ def node_label(level: Level, size: int | None = None, stream: str | None = None,
 
 
 class LevelTree(Tree[str]):
-    """Fed plain Level data; rebuilds only when what it shows changed, keeping the cursor."""
+    """Fed plain Level data; rebuilds only when what it shows changed, keeping the cursor. One
+    engine: its level 0 is the tree's root. Several: one top node per engine (the root of the
+    widget is hidden)."""
 
     BINDINGS = [Binding("enter", "screen.drill_in", "into", show=False,
                         tooltip="into the level: its containers (tab 2)")]
@@ -57,16 +61,16 @@ class LevelTree(Tree[str]):
         self._usage: dict[str, Usage] = {}
         self._restores = 0  # bumped by every rebuild and every explicit selection
 
-    def show(self, root: Level, sizes: dict[str, int] | None = None,
+    def show(self, roots: list[Level], sizes: dict[str, int] | None = None,
              streams: dict[str, str] | None = None) -> None:
         sizes, streams = sizes or {}, streams or {}
-        self._levels = {lv.path: lv for lv in root.walk()}
+        self._levels = {lv.path: lv for lv in walk_all(roots)}
         self._sizes, self._streams = sizes, streams
         signature = tuple((lv.path, lv.state, lv.version, sizes.get(lv.path),
-                           streams.get(lv.endpoint or "")) for lv in root.walk())
+                           streams.get(lv.endpoint or "")) for lv in walk_all(roots))
         if signature == self._signature:
             return
-        structure = tuple(lv.path for lv in root.walk())
+        structure = tuple(lv.path for lv in walk_all(roots))
         self._signature = signature
         if structure == self._structure:  # the same levels: new labels, same nodes
             self._relabel()
@@ -74,9 +78,6 @@ class LevelTree(Tree[str]):
         self._structure = structure
         selected = self.cursor_node.data if self.cursor_node is not None else None
         self.clear()
-        self.root.set_label(node_label(root))
-        self.root.data = ""
-        self._by_path = {"": self.root}
 
         def add(node, level: Level) -> None:
             for child in level.children:
@@ -88,7 +89,22 @@ class LevelTree(Tree[str]):
                     branch = node.add_leaf(label, data=child.path)
                 self._by_path[child.path] = branch
 
-        add(self.root, root)
+        if len(roots) == 1:
+            self.show_root = True
+            self.root.set_label(node_label(roots[0]))
+            self.root.data = roots[0].path
+            self._by_path = {roots[0].path: self.root}
+            add(self.root, roots[0])
+        else:
+            self.show_root = False
+            self.root.set_label("engines")
+            self.root.data = ""
+            self._by_path = {}
+            for root in roots:
+                top = self.root.add(node_label(root), data=root.path, expand=True,
+                                    allow_expand=bool(root.children))
+                self._by_path[root.path] = top
+                add(top, root)
         self.root.expand()
         self._restores += 1
         if selected:
@@ -124,6 +140,7 @@ class LevelTree(Tree[str]):
         self._structure = ()
         self._by_path = {}
         self.clear()
+        self.show_root = True
         self.root.set_label(Text.assemble(("◆ ", "bold"), ("0 ", "dim"), ("host", "bold"), "  ",
                                           ("unreachable", "red")))
 
