@@ -206,7 +206,8 @@ def _make_users_level() -> None:
     users_level.update(level)
 
 
-ENGINE_FREE = {"test_snapshots.py", "test_tui_flows.py"}  # a fake engine: no Docker at all
+# A fake engine, or pure functions: no Docker at all.
+ENGINE_FREE = {"test_snapshots.py", "test_tui_flows.py", "test_origins.py"}
 
 
 def pytest_sessionstart(session):

@@ -186,7 +186,22 @@ async def test_the_tui_shows_one_tree_per_engine_and_works_under_each(tree, tmp_
     both, exit with x, then collapse everything: the TLS engine's levels go first, before the
     level that is its daemon."""
     level, env = tls_level(tree, tmp_path)
+    monkeypatch.setattr(connect, "_origins", [])  # this process's level 0s, back after the test
     monkeypatch.delenv("DOCKER_HOST", raising=False)
+    # First the TLS engine named by a docker CLI context: its own certificates (none in the
+    # environment yet), and a root named after the context.
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "docker-config"))
+    certs = env["DOCKER_CERT_PATH"]
+    made = subprocess.run(["docker", "context", "create", "far", "--docker",
+                           f"host={env['DOCKER_HOST']},ca={certs}/ca.pem,"
+                           f"cert={certs}/cert.pem,key={certs}/key.pem"],
+                          capture_output=True, text=True)
+    assert made.returncode == 0, made.stderr
+    connect.set_origins([("--context", "far"), ("--host", "unix:///var/run/docker.sock")])
+    assert [(root.path, root.state) for root in levels.discover_all()] == [
+        ("far", "ready"), ("host", "ready")]
+    connect.forget(env["DOCKER_HOST"])
+    # Then with --host: TLS from DOCKER_TLS_VERIFY and DOCKER_CERT_PATH, as the docker CLI.
     monkeypatch.setenv("DOCKER_TLS_VERIFY", "1")
     monkeypatch.setenv("DOCKER_CERT_PATH", env["DOCKER_CERT_PATH"])
     origins = connect.set_origins([("--host", "unix:///var/run/docker.sock"),
@@ -194,55 +209,52 @@ async def test_the_tui_shows_one_tree_per_engine_and_works_under_each(tree, tmp_
     far = origins[1].label
     assert far == env["DOCKER_HOST"].removeprefix("tcp://")
     notes: list[tuple[str, str]] = []
-    try:
-        app = DindtuiApp(animation=False)
-        monkeypatch.setattr(app, "notify", lambda text, severity="information", **kw:
-                            notes.append((text, severity)))
-        async with app.run_test(size=SIZE) as pilot:
-            await wait_until(pilot, lambda: app.roots is not None, 60, "both trees")
-            assert [root.path for root in app.roots] == ["host", far]
-            assert app.roots[1].status == f"in host/{level.name}"
-            tops = [str(node.label) for node in app.query_one(LevelTree).root.children]
-            assert tops[0].startswith("◆ 0 host") and tops[1].startswith(f"◆ 0 {far}")
+    app = DindtuiApp(animation=False)
+    monkeypatch.setattr(app, "notify", lambda text, severity="information", **kw:
+                        notes.append((text, severity)))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.roots is not None, 60, "both trees")
+        assert [root.path for root in app.roots] == ["host", far]
+        assert app.roots[1].status == f"in host/{level.name}"
+        tops = [str(node.label) for node in app.query_one(LevelTree).root.children]
+        assert tops[0].startswith("◆ 0 host") and tops[1].startswith(f"◆ 0 {far}")
 
-            m1 = await spawn_with_keys(pilot, app, far, tree.name("m1"))
-            assert m1.path == f"{far}/{m1.name}" and m1.depth == 1
-            m2 = await spawn_with_keys(pilot, app, m1.path, tree.name("m2"))
-            assert m2.depth == 2 and m2.path == f"{m1.path}/{m2.name}"
-            # Reached through a tunnel of this process, not the socket tree.
-            assert (m2.endpoint or "").startswith("unix://" + connect.private_directory())
-            assert connect.client(m2.endpoint).info()["Name"] == m2.name
-            h1 = await spawn_with_keys(pilot, app, "host", tree.name("h1"))
-            assert h1.path == f"host/{h1.name}"
-            assert os.path.isdir(os.path.join(connect.level_tree_root(
-                "unix:///var/run/docker.sock"), h1.name))
+        m1 = await spawn_with_keys(pilot, app, far, tree.name("m1"))
+        assert m1.path == f"{far}/{m1.name}" and m1.depth == 1
+        m2 = await spawn_with_keys(pilot, app, m1.path, tree.name("m2"))
+        assert m2.depth == 2 and m2.path == f"{m1.path}/{m2.name}"
+        # Reached through a tunnel of this process, not the socket tree.
+        assert (m2.endpoint or "").startswith("unix://" + connect.private_directory())
+        assert connect.client(m2.endpoint).info()["Name"] == m2.name
+        h1 = await spawn_with_keys(pilot, app, "host", tree.name("h1"))
+        assert h1.path == f"host/{h1.name}"
+        assert os.path.isdir(os.path.join(connect.level_tree_root(
+            "unix:///var/run/docker.sock"), h1.name))
 
-            await pilot.press("slash")
-            await wait_until(pilot, lambda: isinstance(app.screen, SearchScreen)
-                             and bool(app.screen.hits), 60, "the index of both engines")
-            found = {(hit.level, hit.name) for hit in app.screen.hits}
-            assert (m1.path, levels.container_name(m2.name)) in found
-            assert ("host", levels.container_name(level.name)) in found
-            await pilot.press("escape")
+        await pilot.press("slash")
+        await wait_until(pilot, lambda: isinstance(app.screen, SearchScreen)
+                         and bool(app.screen.hits), 60, "the index of both engines")
+        found = {(hit.level, hit.name) for hit in app.screen.hits}
+        assert (m1.path, levels.container_name(m2.name)) in found
+        assert ("host", levels.container_name(level.name)) in found
+        await pilot.press("escape")
 
-            app.query_one(LevelTree).select_path(m1.path)
-            await wait_until(pilot, lambda: app.selected_path == m1.path, 10, "selection")
-            await pilot.press("x")
-            await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog), 10,
-                             "confirm")
-            await pilot.press("y")
-            await wait_until(pilot, lambda: level_in(app, m1.name) is None, what="m1 gone")
-            remote_engine = connect.client(env["DOCKER_HOST"])
-            assert not remote_engine.containers.list(
-                all=True, filters={"name": levels.container_name(m1.name)})
+        app.query_one(LevelTree).select_path(m1.path)
+        await wait_until(pilot, lambda: app.selected_path == m1.path, 10, "selection")
+        await pilot.press("x")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog), 10,
+                         "confirm")
+        await pilot.press("y")
+        await wait_until(pilot, lambda: level_in(app, m1.name) is None, what="m1 gone")
+        remote_engine = connect.client(env["DOCKER_HOST"])
+        assert not remote_engine.containers.list(
+            all=True, filters={"name": levels.container_name(m1.name)})
 
-            await spawn_with_keys(pilot, app, far, tree.name("m3"))
-            app.collapse_all()
-            await wait_until(pilot, lambda: not app._busy and not app.has_levels(),
-                             what="the collapse")
-        assert not [text for text, severity in notes if severity == "error"], notes
-        # Everything this test made on this machine's engine is gone with it.
-        assert not [lv for lv in levels.discover().walk()
-                    if lv.depth and lv.name.startswith(tree.prefix)]
-    finally:
-        connect.set_origins([])
+        await spawn_with_keys(pilot, app, far, tree.name("m3"))
+        app.collapse_all()
+        await wait_until(pilot, lambda: not app._busy and not app.has_levels(),
+                         what="the collapse")
+    assert not [text for text, severity in notes if severity == "error"], notes
+    # Everything this test made on this machine's engine is gone with it.
+    assert not [lv for lv in levels.discover().walk()
+                if lv.depth and lv.name.startswith(tree.prefix)]
