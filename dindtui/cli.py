@@ -528,6 +528,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the engine that is level 0 (as DOCKER_HOST: unix://, tcp://, "
                              "ssh://); repeated (and with --context), the TUI and `ls` show "
                              "one tree per engine")
+    parser.add_argument("--all-contexts", action="store_true",
+                        help="one tree per docker CLI context (the default one too; not "
+                             "dindtui's own, which name levels), in the TUI and `ls`")
     parser.set_defaults(engines=[])
     parser.add_argument("--no-animation", action="store_true",
                         default=os.environ.get("DINDTUI_NO_ANIMATION") == "1",
@@ -650,7 +653,7 @@ def main(argv: list[str] | None = None) -> int:
         fail(str(exc))
         return 2
     args = build_parser().parse_args(argv)
-    engines = args.engines
+    engines = args.engines + (every_context(args.engines) if args.all_contexts else [])
     func = getattr(args, "func", None) or cmd_tui
     if len(engines) > 1:
         if func is cmd_ls:
@@ -684,6 +687,20 @@ def main(argv: list[str] | None = None) -> int:
             raise
         fail(f"{type(exc).__name__}: {exc} (DINDTUI_DEBUG=1 shows the traceback)")
         return 1
+
+
+def every_context(given: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """--all-contexts: the docker CLI's default engine (DOCKER_HOST, else its socket) and every
+    stored context but dindtui's own, each once, after those given."""
+    from .engine import connect as connecting
+    from .engine import reach as reaching
+    default = os.environ.get("DOCKER_HOST") or f"unix://{connecting.DEFAULT_SOCKET}"
+    found, hosts = [("--host", default)], {default}
+    for context in reaching.list_contexts():
+        if not context.ours and context.host not in hosts:  # one engine, one tree
+            found.append(("--context", context.name))
+            hosts.add(context.host)
+    return [engine for engine in found if engine not in given]
 
 
 def ls_engines(engines: list[tuple[str, str]], as_json: bool) -> int:

@@ -201,6 +201,10 @@ async def test_the_tui_shows_one_tree_per_engine_and_works_under_each(tree, tmp_
     assert [(root.path, root.state) for root in levels.discover_all()] == [
         ("far", "ready"), ("host", "ready")]
     connect.forget(env["DOCKER_HOST"])
+    every = run_cli("--all-contexts", "ls", "--json")  # the default engine and every context
+    assert every.returncode == 0, every.stderr
+    assert [e["engine"] for e in json.loads(every.stdout)["engines"]] == [
+        "unix:///var/run/docker.sock", "far"]
     # Then with --host: TLS from DOCKER_TLS_VERIFY and DOCKER_CERT_PATH, as the docker CLI.
     monkeypatch.setenv("DOCKER_TLS_VERIFY", "1")
     monkeypatch.setenv("DOCKER_CERT_PATH", env["DOCKER_CERT_PATH"])
