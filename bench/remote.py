@@ -5,7 +5,9 @@ A level published with TLS on 127.0.0.1 stands in for a remote engine. Three lev
 spawned inside it by a dindtui process pointed at it (DOCKER_HOST=tcp://..., so every level is
 reached through tunnels: execs of dial-stdio through each parent); three more are spawned under
 this machine's engine the usual way. Printed: spawn time per depth both ways, `dindtui ls`
-(a whole CLI run, best of N) of each tree, and an exec at depth 3 both ways.
+(a whole CLI run, best of N) of each tree, and an exec at depth 3 both ways; then both engines
+at once, as `dindtui -H A -H B` shows them: the in-process read of both trees (what the TUI
+does on every refresh) against each alone, and `ls` of both.
 Usage: python bench/remote.py [--runs 5]
 """
 
@@ -45,6 +47,30 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def read_trees(env: dict, runs: int) -> dict[str, float]:
+    """Best of `runs` in-process reads of this machine's tree, the TLS engine's, and both at
+    once (levels.discover_all, as the TUI's refresh)."""
+    os.environ.update({k: v for k, v in env.items() if k != "DOCKER_HOST"})
+    from dindtui.engine import connect, levels
+    times = {}
+    for key, engines in (("host", [("--host", "unix:///var/run/docker.sock")]),
+                         ("tls", [("--host", env["DOCKER_HOST"])]),
+                         ("both", [("--host", "unix:///var/run/docker.sock"),
+                                   ("--host", env["DOCKER_HOST"])])):
+        origins = connect.set_origins(engines)
+        for origin in origins:
+            connect.client(origin.endpoint)  # connected once, as in the running TUI
+        levels.discover_all()
+        best = float("inf")
+        for _ in range(runs):
+            started = time.monotonic()
+            roots = levels.discover_all()
+            best = min(best, time.monotonic() - started)
+            assert all(root.state == levels.READY for root in roots), roots
+        times[key] = best
+    return times
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
@@ -78,6 +104,9 @@ def main() -> None:
         exec_remote = min(timed("exec", parent_remote, "--", "true", env=env)
                           for _ in range(args.runs))
         exec_local = min(timed("exec", parent_local, "--", "true") for _ in range(args.runs))
+        both = ["--host", "unix:///var/run/docker.sock", "--host", env["DOCKER_HOST"]]
+        both_ls = min(timed(*both, "ls", env=env) for _ in range(args.runs))
+        reads = read_trees(env, args.runs)
     finally:
         for name in (remote_name, f"{local_name}1"):
             subprocess.run([sys.executable, "-m", "dindtui", "exit", name, "--rm-volume"],
@@ -92,6 +121,10 @@ def main() -> None:
           f"{local_ls * 1000:.0f} ms (ratio {remote_ls / local_ls:.2f})")
     print(f"exec at the deepest level, best of {args.runs}: through tunnels "
           f"{exec_remote * 1000:.0f} ms, through the socket tree {exec_local * 1000:.0f} ms")
+    print(f"both engines (-H host -H tls): ls {both_ls * 1000:.0f} ms; one read of both trees "
+          f"in-process {reads['both'] * 1000:.0f} ms against {reads['host'] * 1000:.0f} ms "
+          f"(this machine's) and {reads['tls'] * 1000:.0f} ms (the TLS engine's) alone (ratio "
+          f"to the slower one {reads['both'] / max(reads['host'], reads['tls']):.2f})")
     print(f"RESULT remote_ls_ms={remote_ls * 1000:.0f} local_ls_ms={local_ls * 1000:.0f} "
           f"remote_spawn_depth2_s={rows[1][1]:.2f} remote_exec_depth3_ms="
           f"{exec_remote * 1000:.0f}")

@@ -270,6 +270,8 @@ def endpoint_for_socket(path: str) -> str:
 
 def ping_socket(path: str, timeout: float = 1.5) -> Ping:
     """Ask a daemon's unix socket for /_ping without the SDK: fast, bounded, never hangs."""
+    if _private and path.startswith(_private[0] + "/"):
+        return _ping_kept_alive("unix://" + path, timeout)
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
             sock.settimeout(timeout)
@@ -296,6 +298,36 @@ def ping_socket(path: str, timeout: float = 1.5) -> Ping:
     if api_version:
         # A client made for this socket later needs no /version request of its own.
         _api_versions["unix://" + short_socket_path(path)] = api_version
+    return Ping(True, version=version, api_version=api_version)
+
+
+def _ping_kept_alive(endpoint: str, timeout: float) -> Ping:
+    """/_ping on a socket this process serves (a tunnel, the ssh proxy), over the SDK client's
+    kept-alive connection: there, every new connection costs an exec (or an ssh session) on
+    the remote engine. A client made here takes its API version from the answer, so the
+    wait stays bounded by `timeout`."""
+    with _lock:
+        made = _clients.get(endpoint)
+    fresh = made is None
+    if made is None:
+        made = docker.DockerClient(base_url=endpoint, timeout=API_TIMEOUT,
+                                   version=PLACEHOLDER_API)
+    api = made.api
+    try:
+        response = api._get(api._url("/_ping"), timeout=timeout)
+    except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+        return Ping(False, error=" ".join(str(exc).split())[:200] or type(exc).__name__)
+    if response.status_code != 200:
+        return Ping(False, error=f"HTTP {response.status_code}")
+    server = response.headers.get("Server", "")
+    version = server.split("Docker/", 1)[1].split()[0] if "Docker/" in server else None
+    api_version = response.headers.get("Api-Version")
+    if api_version:
+        _api_versions[endpoint] = api_version
+        if fresh:
+            api._version = api_version
+            with _lock:
+                _clients.setdefault(endpoint, made)
     return Ping(True, version=version, api_version=api_version)
 
 
