@@ -133,8 +133,9 @@ def ssh_engine(tmp_path):
         "  BatchMode yes\n")
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    (bin_dir / "ssh").write_text(f"#!/bin/sh\nexec {shutil.which('ssh')} -F "
-                                 f"{keys / 'ssh_config'} \"$@\"\n")
+    # Each session dindtui opens is counted (one line each in `sessions`).
+    (bin_dir / "ssh").write_text(f"#!/bin/sh\necho \"$*\" >> {tmp_path / 'sessions'}\n"
+                                 f"exec {shutil.which('ssh')} -F {keys / 'ssh_config'} \"$@\"\n")
     (bin_dir / "ssh").chmod(0o755)
     made_privsep = not os.path.exists("/run/sshd")
     os.makedirs("/run/sshd", exist_ok=True)   # sshd's privilege separation directory
@@ -157,7 +158,7 @@ def ssh_engine(tmp_path):
             os.rmdir("/run/sshd")
 
 
-def test_spawn_exec_and_exit_over_ssh(tree, ssh_engine):
+def test_spawn_exec_and_exit_over_ssh(tree, ssh_engine, tmp_path):
     first = run_cli("spawn", "--name", tree.name("s1"), "--json", env=ssh_engine)
     assert first.returncode == 0, first.stderr
     second = run_cli("spawn", tree.name("s1"), "--name", tree.name("s2"), "--json",
@@ -167,7 +168,12 @@ def test_spawn_exec_and_exit_over_ssh(tree, ssh_engine):
     ran = run_cli("exec", deepest, "--", "docker", "run", "--rm", "--entrypoint", "echo", IMAGE,
                   "ran-over-ssh", env=ssh_engine)
     assert ran.returncode == 0 and ran.stdout.strip() == "ran-over-ssh", ran.stderr
+    sessions = tmp_path / "sessions"
+    sessions.write_text("")
     shown = json.loads(run_cli("ls", "--json", env=ssh_engine).stdout)
+    # Connections are kept alive and reused: one SSH session for level 0's API, one for each
+    # level's tunnel (the SDK's pool per request URL made it one per request: 8 here).
+    assert len(sessions.read_text().splitlines()) <= 4, sessions.read_text()
     assert shown["endpoint"] == ssh_engine["DOCKER_HOST"]
     s1 = next(c for c in shown["children"] if c["name"] == tree.name("s1"))
     assert s1["children"][0]["state"] == "ready"

@@ -32,6 +32,7 @@ DEFAULT_SOCKET = "/var/run/docker.sock"
 API_TIMEOUT = 20        # every ordinary call
 SLOW_TIMEOUT = 900      # builds, image loads: no reply until the work is done
 UNIX_PATH_MAX = 100  # sun_path holds 108 bytes; keep a margin
+POOL_SIZE = 32       # kept-alive connections per socket this process serves
 
 _clients: dict[str, docker.DockerClient] = {}
 PLACEHOLDER_API = "1.24"  # replaced by the daemon's own version before the client is used
@@ -270,7 +271,7 @@ def endpoint_for_socket(path: str) -> str:
 
 def ping_socket(path: str, timeout: float = 1.5) -> Ping:
     """Ask a daemon's unix socket for /_ping without the SDK: fast, bounded, never hangs."""
-    if _private and path.startswith(_private[0] + "/"):
+    if served_here("unix://" + path):
         return _ping_kept_alive("unix://" + path, timeout)
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
@@ -301,6 +302,30 @@ def ping_socket(path: str, timeout: float = 1.5) -> Ping:
     return Ping(True, version=version, api_version=api_version)
 
 
+def served_here(endpoint: str) -> bool:
+    """A unix socket this process serves (a tunnel, the ssh proxy): each new connection to it
+    costs an exec or an ssh session on the remote engine."""
+    return bool(_private) and endpoint.startswith(f"unix://{_private[0]}/")
+
+
+def _one_pool(made: docker.DockerClient) -> docker.DockerClient:
+    """The docker SDK keeps one connection pool per request URL on a unix socket (every query
+    string its own, so nearly every request opens a new connection). On a socket this process
+    serves, that is an exec or an ssh session each (an `ls` over SSH opened 11): its client
+    keeps one pool for the socket, larger, and its connections are reused."""
+    adapter = getattr(made.api, "_custom_adapter", None)
+    get_connection = getattr(adapter, "get_connection", None)
+    if adapter is None or get_connection is None:
+        return made
+    adapter.max_pool_size = POOL_SIZE
+
+    def one_pool(url, proxies=None):
+        return get_connection("http+docker://localhost", proxies)
+
+    adapter.get_connection = one_pool
+    return made
+
+
 def _ping_kept_alive(endpoint: str, timeout: float) -> Ping:
     """/_ping on a socket this process serves (a tunnel, the ssh proxy), over the SDK client's
     kept-alive connection: there, every new connection costs an exec (or an ssh session) on
@@ -310,8 +335,8 @@ def _ping_kept_alive(endpoint: str, timeout: float) -> Ping:
         made = _clients.get(endpoint)
     fresh = made is None
     if made is None:
-        made = docker.DockerClient(base_url=endpoint, timeout=API_TIMEOUT,
-                                   version=PLACEHOLDER_API)
+        made = _one_pool(docker.DockerClient(base_url=endpoint, timeout=API_TIMEOUT,
+                                             version=PLACEHOLDER_API))
     api = made.api
     try:
         response = api._get(api._url("/_ping"), timeout=timeout)
@@ -362,6 +387,8 @@ def client(endpoint: str | None = None, *, check: bool = True,
             made = docker.DockerClient(base_url=endpoint, timeout=timeout,
                                        version=_api_versions.get(endpoint, PLACEHOLDER_API))
         _trust_only_its_ca(made)
+        if endpoint.startswith("ssh://") or served_here(endpoint):
+            _one_pool(made)
         if made.api._version == PLACEHOLDER_API:
             made.api._version = made.api._retrieve_server_version()
     except docker.errors.DockerException as exc:
