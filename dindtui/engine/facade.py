@@ -9,6 +9,8 @@ from . import details, inside, levels, live, shell, usage
 from . import spawn as spawning
 from typing import Callable
 
+from .errors import DindtuiError
+from .images import API_ERRORS
 from .levels import Level
 from .progress import ProgressCallback
 from .watcher import EventCallback, EventWatcher, StateCallback
@@ -47,9 +49,17 @@ class Engine:
         a level of another tree (published on this machine) before that tree."""
         roots = levels.discover_all()
         exited: list[str] = []
+        failed: list[str] = []
         for root in sorted(roots, key=lambda root: not levels.held_by(root, roots)):
-            if root.state == levels.READY:
+            if root.state != levels.READY:
+                continue
+            try:
                 exited += spawning.collapse(root, on_event=on_event)
+            except (DindtuiError,) + API_ERRORS as exc:  # the other engines still collapse
+                failed.append(f"{root.label}: {' '.join(str(exc).split())[:300]}")
+        if failed:
+            raise DindtuiError(f"exited {len(exited)} level(s), but not every engine's: "
+                               + "; ".join(failed))
         return exited
 
     def revive(self, path: str, progress: ProgressCallback) -> list[str]:
