@@ -77,6 +77,14 @@ def test_spawn_ls_exec_and_exit_under_a_remote_level_0(remote, tmp_path):
 
     usage = json.loads(run_cli("du", "--json", env=env).stdout)
     assert {v["level"] for v in usage["volumes"]} >= {"r1", "r1/r2"}
+    # Measured by inode on that engine's machine (a helper container there): the seeded
+    # levels' layers are hardlinks of level 0's, so each level's own bytes are a sliver of
+    # the image, and most of what it holds is shared.
+    assert usage["method"] == "inode", usage
+    image_bytes = connect.client().images.get(IMAGE).attrs["Size"]
+    for volume in usage["volumes"]:
+        assert volume["bytes"] < 0.05 * image_bytes, volume
+        assert volume["shared_bytes"] > 0.5 * image_bytes, volume
     unreachable = run_cli("env", "r1/r2", env=env)
     assert unreachable.returncode == 1 and "remote engine" in unreachable.stderr
     assert unreachable.stderr.count("\n") == 1

@@ -1,18 +1,22 @@
 """Disk usage of the levels' /var/lib/docker volumes at every depth, and their cleanup.
 
-Measured by inode on the host filesystem when this process can read the engine's data root
-(local engine, root): a layer hardlinked into several levels counts once for the whole tree, and
-a volume's "freeable" bytes are only those whose every link lies inside what would be removed.
+Measured by inode (inner_init.measure_volumes), so that a layer hardlinked into several levels
+counts once for the whole tree, and a volume's "freeable" bytes are only those whose every link
+lies inside what would be removed: on this machine when this process can read a local engine's
+data root (root), or on a remote engine's machine by a helper container of the level image.
 Otherwise the daemons' own figures are used (`docker system df`)."""
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
 
 import docker.errors
 
-from . import connect, levels
+from .. import inner_init
+from . import config, connect, levels
+from .errors import DindtuiError
 from .images import API_ERRORS
 from .levels import Level
 from .progress import Progress, ProgressCallback, no_progress
@@ -20,6 +24,7 @@ from .spawn import name_in_use
 
 LIVE, EXITED, DEAD, ORPHAN, IN_USE = "live", "exited", "dead", "orphan", "in use"
 CLEANABLE = (EXITED, DEAD, ORPHAN)  # live, paused, starting, ... and "in use" never are
+DU_TIMEOUT = 600   # seconds the helper that measures a remote engine's volumes may take
 
 
 @dataclass
@@ -98,8 +103,16 @@ def measure(root: Level, progress: ProgressCallback = no_progress) -> UsageRepor
     """Usage of every dindtui volume in the tree (levels must come from a fresh discover())."""
     listed = _list_volumes(root)
     usages = [_classify(daemon, volume) for daemon, volume in listed]
-    if _host_paths(root, listed, usages):
+    data_root = _data_paths(root, listed, usages)
+    if data_root is not None and os.geteuid() == 0 and not levels.is_remote(root) and \
+            all(u.host_path and os.path.isdir(u.host_path) for u in usages):
         return _measure_inodes(usages, progress)
+    if data_root is not None and levels.is_remote(root) and usages:
+        # The files are on the engine's machine: measured there, by a helper container.
+        try:
+            return _measure_on_engine(root, data_root, usages, progress)
+        except (DindtuiError,) + API_ERRORS + (ValueError, KeyError):
+            pass
     return _measure_daemon(root, usages)
 
 
@@ -125,18 +138,15 @@ def measure_all(roots: list[Level]) -> UsageReport:
                        sum(report.total for _, report in reports), method or "inode")
 
 
-def _host_paths(root: Level, listed, usages: list[VolumeUsage]) -> bool:
-    """Fill each volume's host path; False when the host filesystem cannot be read."""
-    if os.geteuid() != 0 or not (root.endpoint or "").startswith("unix://"):
-        return False
-    data_roots: dict[str, str] = {}  # daemon path -> host path of its data root
+def _data_paths(root: Level, listed, usages: list[VolumeUsage]) -> str | None:
+    """Fill each volume's path on the engine's machine (its data root, then each level's
+    volume inside its parent's); level 0's data root, or None when unknown."""
+    data_roots: dict[str, str] = {}  # daemon path -> path of its data root on that machine
     try:
         data_roots[root.path] = connect.client(root.endpoint,
                                                check=False).info()["DockerRootDir"]
     except (API_ERRORS + (KeyError,)):
-        return False
-    if not os.path.isdir(data_roots[root.path]):
-        return False
+        return None
     pending = list(zip(listed, usages, strict=True))
     while pending:
         progressed = False
@@ -152,75 +162,60 @@ def _host_paths(root: Level, listed, usages: list[VolumeUsage]) -> bool:
             pending.remove(item)
             progressed = True
         if not progressed:
-            break
+            return None
     for usage in usages:
-        if usage.host_path is None or not os.path.isdir(usage.host_path):
-            return False
         usage.nested = [o.volume for o in usages if o is not usage and o.host_path and
-                        o.host_path.startswith(usage.host_path.rstrip("/") + "/")]
-    return True
+                        o.host_path.startswith((usage.host_path or "").rstrip("/") + "/")]
+    return data_roots[root.path]
+
+
+def _items(usages: list[VolumeUsage], path_of) -> list[dict]:
+    return [{"volume": u.volume, "path": path_of(u.host_path), "depth": u.depth,
+             "nested": u.nested} for u in usages]
+
+
+def _apply(usages: list[VolumeUsage], results: dict, total: int) -> UsageReport:
+    for usage in usages:
+        result = results[usage.volume]
+        usage.bytes, usage.shared_bytes = result["bytes"], result["shared_bytes"]
+        usage.freeable = result["freeable"]
+    return UsageReport(usages, total, "inode")
 
 
 def _measure_inodes(usages: list[VolumeUsage], progress: ProgressCallback) -> UsageReport:
-    by_path = {u.host_path: u for u in usages}
-    inodes: dict[tuple[int, int], tuple[int, int]] = {}   # inode -> (bytes, links it has)
-    links_in: dict[str, dict[tuple[int, int], int]] = {}  # volume -> inode -> links inside it
-    # Shallow volumes first, so a layer shared down the tree is counted at its highest level.
-    ordered = sorted(usages, key=lambda u: (u.depth, u.volume))
-    for index, usage in enumerate(ordered):
-        progress(Progress("du", f"measuring {usage.level}", index, len(ordered)))
-        links_in[usage.volume] = _walk(levels.required(usage.host_path, "its host path"),
-                                       by_path, inodes)
-    progress(Progress("du", "measured", len(ordered), len(ordered)))
-    in_tree: dict[tuple[int, int], int] = {}
-    for counts in links_in.values():
-        for key, count in counts.items():
-            in_tree[key] = in_tree.get(key, 0) + count
-    counted: set[tuple[int, int]] = set()
-    for usage in ordered:
-        for key in links_in[usage.volume]:
-            size, links = inodes[key]
-            if links > 1:
-                usage.shared_bytes += size
-            # A file also linked from outside every level volume (a layer seeded from the
-            # engine's own image store) costs the tree nothing: its bytes are already there.
-            if key not in counted and in_tree[key] >= links:
-                counted.add(key)
-                usage.bytes += size
-    for usage in usages:
-        union: dict[tuple[int, int], int] = {}
-        for name in [usage.volume] + usage.nested:
-            for key, count in links_in.get(name, {}).items():
-                union[key] = union.get(key, 0) + count
-        usage.freeable = sum(inodes[key][0] for key, count in union.items()
-                             if count >= inodes[key][1])
-    return UsageReport(usages, sum(inodes[key][0] for key in counted), "inode")
+    """On this machine: every volume walked here (inner_init.measure_volumes)."""
+    def on_volume(index: int, count: int, item: dict) -> None:
+        level = next(u.level for u in usages if u.volume == item["volume"])
+        progress(Progress("du", f"measuring {level}", index, count))
+
+    results, total = inner_init.measure_volumes(_items(usages, lambda path: path), on_volume)
+    progress(Progress("du", "measured", len(usages), len(usages)))
+    return _apply(usages, results, total)
 
 
-def _walk(top: str, skip: dict, inodes: dict) -> dict[tuple[int, int], int]:
-    """Count the links to each inode under `top`, not descending into other volumes (`skip`)."""
-    counts: dict[tuple[int, int], int] = {}
-    stack = [top]
-    while stack:
-        try:
-            entries = list(os.scandir(stack.pop()))
-        except OSError:
-            continue
-        for entry in entries:
-            try:
-                st = entry.stat(follow_symlinks=False)
-            except OSError:
-                continue
-            is_dir = entry.is_dir(follow_symlinks=False)
-            if is_dir:
-                if entry.path in skip:
-                    continue  # another level's volume: measured on its own
-                stack.append(entry.path)
-            key = (st.st_dev, st.st_ino)
-            counts[key] = counts.get(key, 0) + 1
-            if key not in inodes:
-                inodes[key] = (st.st_blocks * 512, 1 if is_dir else st.st_nlink)
-    return counts
+def _measure_on_engine(root: Level, data_root: str, usages: list[VolumeUsage],
+                       progress: ProgressCallback) -> UsageReport:
+    """On a remote engine's machine: a short-lived container of the level image, its data root
+    mounted read-only at /hostroot, runs the same measurement (`dindtui-init du`)."""
+    progress(Progress("du", f"measuring {len(usages)} volume(s) on {root.label}'s machine"))
+    client = connect.client(root.endpoint, check=False)
+    items = _items(usages, lambda path: "/hostroot/" + os.path.relpath(path, data_root))
+    helper = client.api.create_container(
+        config.image(), entrypoint=["dindtui-init"], command=["du", json.dumps(items)],
+        labels={"dindtui.helper": "du"},
+        host_config=client.api.create_host_config(
+            network_mode="none", binds={data_root: {"bind": "/hostroot", "mode": "ro"}}))["Id"]
+    try:
+        client.api.start(helper)
+        status = client.api.wait(helper, timeout=DU_TIMEOUT).get("StatusCode")
+        output = client.api.logs(helper, stderr=False).decode(errors="replace")
+    finally:
+        client.api.remove_container(helper, force=True, v=True)
+    if status != 0:
+        raise DindtuiError(f"measuring on {root.label} failed (exit {status})")
+    answer = json.loads(output.strip().splitlines()[-1])
+    progress(Progress("du", "measured", len(usages), len(usages)))
+    return _apply(usages, answer["volumes"], answer["total"])
 
 
 def _measure_daemon(root: Level, usages: list[VolumeUsage]) -> UsageReport:
