@@ -527,3 +527,21 @@ async def test_several_engines_search_revive_and_collapse_reach_every_tree(ui):
         await until(pilot, lambda: not app.is_running, "the app to quit", timeout=10)
     assert engine.called("collapse") == [()]
     assert [root.children for root in forest] == [[], [], []]
+
+
+async def test_a_stats_round_while_the_pane_is_being_built_is_no_crash(ui):
+    """A reading can reach the graphs between their container's mounting and theirs (seen once
+    in CI: the app died of it): it waits for the next round; the level's depth is applied once
+    they are there."""
+    from dindtui.widgets.detail_pane import ResourceGraphs
+    app = await ui.start()
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, app)
+        graphs = ResourceGraphs()
+        graphs.show(1, fixed_usage(), [])   # nothing composed yet, not even mounted
+        graphs.show_depth(0)
+        await app.screen.mount(graphs)
+        await until(pilot, graphs.composed, "the graphs")
+        await pilot.pause()
+        assert str(graphs.query_one(".note").render()).startswith("level 0 is the engine")
+        assert app.is_running

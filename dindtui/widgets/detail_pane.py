@@ -96,8 +96,15 @@ class ResourceGraphs(Vertical):
         yield Graph("disk", id="disk-graph")
         yield Static("", classes="note")
 
+    def composed(self) -> bool:
+        """Its graphs are there: a reading can arrive between this widget's mounting and its
+        children's (a stats round just as the pane is built)."""
+        return bool(self.query("#disk-graph")) and bool(self.query(".note"))
+
     def show(self, depth: int, usage: Usage | None,
              disk: Sequence[tuple[float, int]]) -> None:
+        if not self.composed():
+            return  # the next round (2 s) draws them
         cpu, memory = self.query_one("#cpu-graph", Graph), self.query_one("#memory-graph", Graph)
         if usage is not None:
             cpu.show(percent(usage.cpu_now) or "…", usage.cpu)
@@ -117,6 +124,9 @@ class ResourceGraphs(Vertical):
 
     def show_depth(self, depth: int) -> None:
         """Level 0 has no container of its own to read: a note instead of the graphs."""
+        if not self.composed():
+            self.call_after_refresh(self.show_depth, depth)
+            return
         for graph in self.query(Graph):
             graph.display = depth > 0
         self.query_one(".note", Static).update(
