@@ -75,7 +75,7 @@ def discover() -> levels.Level:
 
 
 def render_tree(root: levels.Level) -> Tree:
-    tree = Tree(f"[bold]level 0[/] host engine {root.version or ''} [dim]{root.endpoint}[/]")
+    tree = Tree(f"[bold]level 0[/] engine {root.version or ''} [dim]{root.endpoint}[/]")
 
     def add(node: Tree, level: levels.Level) -> None:
         style = STATE_STYLE.get(level.state, "white")

@@ -5,6 +5,7 @@ dialogs, the busy guard, error paths, retries, quitting, live events."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 
@@ -545,3 +546,26 @@ async def test_a_stats_round_while_the_pane_is_being_built_is_no_crash(ui):
         await pilot.pause()
         assert str(graphs.query_one(".note").render()).startswith("level 0 is the engine")
         assert app.is_running
+
+
+async def test_the_container_screen_s_status_line_does_not_go_stale(ui, monkeypatch):
+    from dindtui.screens import container as container_module
+    monkeypatch.setattr(container_module, "STATUS_SECONDS", 0.1)
+    fake = __import__("fake_engine")
+    app = await ui.start()
+    async with app.run_test(size=SIZE) as pilot:
+        await into_containers(pilot, app)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, ContainerScreen), "the container")
+        title = app.screen.query_one("#title")
+        assert "Up 5 minutes" in str(title.render())
+        later = fake.fixed_details
+
+        def aged(path, depth=None):
+            details = later(path, depth)
+            details.containers = [dataclasses.replace(row, status=row.status.replace(
+                "5 minutes", "2 hours")) for row in details.containers]
+            return details
+
+        monkeypatch.setattr(fake, "fixed_details", aged)
+        await until(pilot, lambda: "Up 2 hours" in str(title.render()), "the status again")

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 LOG_LINES = 5_000  # kept per container view: memory stays flat whatever the container writes
 DRAINS_PER_SECOND = 20
+STATUS_SECONDS = 15  # the title's status ("Up 5 minutes") read again this often
 
 
 @dataclass
@@ -128,6 +129,8 @@ class ContainerScreen(Screen[None]):
         self.sub_title = f"{self.row.name} in {self.level.label}"
         self._follow(tail=500)
         self.query_one(Log).focus()
+        # Events say when the container changes state; its status line ages without one.
+        self.set_interval(STATUS_SECONDS, lambda: self.dindtui.load_details(self.level))
 
     def on_unmount(self) -> None:
         if self.follower is not None:
