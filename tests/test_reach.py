@@ -56,6 +56,32 @@ def test_env_round_trip_through_a_shell_and_the_docker_cli(tree, docker_config):
     assert client.info()["Name"] == name
 
 
+def test_a_level_s_own_socket_as_level_0(tree):
+    """`eval "$(dindtui env l1)"; dindtui ...`: that daemon lives in a container, so the bind
+    sources of its children are paths inside it, not here. dindtui reaches them as it reaches
+    a remote engine's (tunnels), and spawn, ls, exec, du and exit work two levels down."""
+    outer = tree.spawn(short="outer").level
+    env = {"DOCKER_HOST": outer.endpoint or ""}
+    first = run_cli("spawn", "--name", "inner", "--json", env=env)
+    assert first.returncode == 0, first.stderr
+    assert json.loads(first.stdout)["strategy"] == "seed"
+    second = run_cli("spawn", "inner", "--name", "deeper", "--json", env=env)
+    assert second.returncode == 0, second.stderr
+    ran = run_cli("exec", "inner/deeper", "--", "docker", "info", "--format", "{{.Name}}",
+                  env=env)
+    assert ran.returncode == 0 and ran.stdout.strip() == "deeper", ran.stderr
+    shown = json.loads(run_cli("ls", "--json", env=env).stdout)
+    inner = shown["children"][0]
+    assert (inner["name"], inner["state"]) == ("inner", "ready")
+    assert inner["children"][0]["state"] == "ready"
+    usage = json.loads(run_cli("du", "--json", env=env).stdout)
+    assert usage["method"] == "inode" and {v["level"] for v in usage["volumes"]} == {
+        "inner", "inner/deeper"}
+    gone = run_cli("exit", "inner", "--rm-volume", env=env)
+    assert gone.returncode == 0, gone.stderr
+    assert json.loads(run_cli("ls", "--json", env=env).stdout)["children"] == []
+
+
 def test_env_of_a_stopped_level_and_of_nothing_says_one_line(tree):
     missing = run_cli("env", "no-such-level")
     assert missing.returncode == 1 and missing.stderr.count("\n") == 1

@@ -175,9 +175,14 @@ def level0_endpoint() -> str:
 
 
 def is_remote(endpoint: str) -> bool:
-    """A level 0 that is not a unix socket of this machine: its socket tree is out of reach
-    (its levels are reached through tunnels, engine/tunnel.py)."""
-    return not endpoint.startswith("unix://")
+    """A level 0 whose daemon does not see this machine's files: not a unix socket, or the
+    socket of one of dindtui's own levels (`DOCKER_HOST=$(dindtui env l1)`: that daemon lives
+    in a container, and the bind sources of its children are paths inside it). Its socket tree
+    is out of reach; its levels are reached through tunnels (engine/tunnel.py)."""
+    if not endpoint.startswith("unix://"):
+        return True
+    path, state = os.path.realpath(endpoint[len("unix://"):]), os.path.realpath(STATE_DIR)
+    return path.startswith(state + "/")
 
 
 def socket_group(endpoint: str) -> int:
@@ -199,7 +204,7 @@ def level_tree_root(endpoint: str) -> str:
     that two engines' levels of the same name never share a directory. Nothing outside it is
     ever removed by dindtui."""
     base = STATE_DIR
-    if endpoint.startswith("unix://"):
+    if not is_remote(endpoint):
         path = os.path.realpath(endpoint[len("unix://"):])
         if path != os.path.realpath(DEFAULT_SOCKET):
             base = os.path.join(STATE_DIR, "e", hashlib.sha1(path.encode()).hexdigest()[:12])
