@@ -327,7 +327,13 @@ def discover_tree(path: str) -> Level:
 
 def held_by(root: Level, roots: list[Level]) -> Level | None:
     """The level of another tree that is the engine of `root`: a level publishing its daemon
-    on this machine at the port `root` is reached on."""
+    on this machine at the port `root` is reached on, or whose socket `root` is reached by."""
+    if (root.endpoint or "").startswith("unix://"):
+        target = os.path.realpath((root.endpoint or "")[len("unix://"):])
+        return next((level for level in walk_all(roots) if level.depth
+                     and (level.endpoint or "").startswith("unix://")
+                     and os.path.realpath((level.endpoint or "")[len("unix://"):]) == target
+                     and root_of(level) is not root), None)
     parts = urlsplit(root.endpoint or "")
     if parts.scheme not in ("tcp", "https") or parts.hostname not in ("127.0.0.1", "localhost"):
         return None
