@@ -64,12 +64,17 @@ class TokenServer(Server):
                            "no one[/]")
 
 
+def app_command(engines: list[str], animation: bool = True) -> str:
+    """The command each browser tab runs: this dindtui, on the same engines."""
+    return shlex.join([sys.executable, "-m", "dindtui", *engines]
+                      + ([] if animation else ["--no-animation"]))
+
+
 def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, token: str | None = None,
           animation: bool = True, engines: list[str] | None = None) -> int:
     """`engines`: the --host/--context arguments of several engines, for every tab's app (one
     engine is in the environment this process passes on)."""
-    command = shlex.join([sys.executable, "-m", "dindtui", *(engines or [])]
-                         + ([] if animation else ["--no-animation"]))
+    command = app_command(engines or [], animation)
     server = TokenServer(command, host=host, port=port,
                          token=token or secrets.token_urlsafe(24))
     server.serve()

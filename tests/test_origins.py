@@ -95,3 +95,19 @@ def test_an_engine_published_by_a_level_of_another_tree_is_known_as_held_by_it()
     assert levels.held_by(far, roots) is host.children[0]
     far.endpoint = f"unix://{connect.STATE_DIR}/c/l1/docker.sock"
     assert levels.is_remote(far.children[0])  # its daemon lives in a container
+
+
+def test_serve_gives_every_browser_tab_the_same_engines(monkeypatch):
+    """`dindtui -H A --context B serve`: each tab's app is started with both engines, in the
+    order given (one engine travels in the environment instead)."""
+    import shlex
+
+    from dindtui import cli, serve
+    seen = {}
+    monkeypatch.setattr(serve, "serve", lambda *args, **kw: seen.update(kw) or 0)
+    monkeypatch.setattr(connect, "set_origins", lambda engines: seen.update(origins=engines))
+    assert cli.main(["-H", "tcp://10.0.0.7:2376", "--context", "ci", "serve"]) == 0
+    assert seen["origins"] == [("--host", "tcp://10.0.0.7:2376"), ("--context", "ci")]
+    command = shlex.split(serve.app_command(seen["engines"], animation=False))
+    assert command[1:] == ["-m", "dindtui", "--host", "tcp://10.0.0.7:2376", "--context", "ci",
+                           "--no-animation"]
