@@ -33,6 +33,12 @@ def test_each_engine_is_named_by_its_context_or_address_never_with_a_slash():
     assert connect.origin_of("tcp://10.0.0.7:2377") is None
 
 
+def test_the_default_context_is_the_docker_cli_s_own_engine(monkeypatch):
+    monkeypatch.delenv("DOCKER_HOST", raising=False)
+    made = connect.set_origins([("--context", "default"), ("--host", "tcp://10.0.0.7:2376")])
+    assert (made[0].endpoint, made[0].label) == ("unix:///var/run/docker.sock", "default")
+
+
 def test_an_engine_given_twice_or_an_unknown_context_is_one_clear_error(tmp_path, monkeypatch):
     with pytest.raises(DindtuiError, match="given twice"):
         connect.set_origins([("--host", "tcp://a:1"), ("--host", "tcp://a:1")])

@@ -135,8 +135,13 @@ def set_origins(engines: list[tuple[str, str]]) -> list[Origin]:
     cannot be read, and on an engine given twice."""
     made: list[Origin] = []
     for kind, value in engines:
-        origin = (Origin(_context(value).host, label=value, context=value) if kind == "--context"
-                  else Origin(value, label=host_label(value), from_env=True))
+        if kind == "--context" and value == "default":  # the docker CLI's own, never stored
+            origin = Origin(os.environ.get("DOCKER_HOST") or f"unix://{DEFAULT_SOCKET}",
+                            label="default", from_env=True)
+        elif kind == "--context":
+            origin = Origin(_context(value).host, label=value, context=value)
+        else:
+            origin = Origin(value, label=host_label(value), from_env=True)
         if any(o.endpoint == origin.endpoint for o in made):
             raise DindtuiError(f"engine {value} is given twice (as {origin.endpoint})")
         label, n = origin.label, 2
