@@ -16,8 +16,8 @@ import time
 import docker
 import pytest
 
-from conftest import MAKE_TINY, USER_ENV, run_cli, users_level
-from dindtui.engine import connect, levels, spawn, usage
+from conftest import IMAGE, MAKE_TINY, USER_ENV, run_cli, users_level
+from dindtui.engine import cgroups, connect, levels, spawn, usage
 
 
 def ls_json(env: dict | None = None) -> dict:
@@ -590,3 +590,37 @@ def test_a_users_level_made_before_the_run_is_untouched_after_every_test(client)
                      "docker ps -a --format '{{.Names}}'; docker volume ls -q", env=USER_ENV)
     assert inside.returncode == 0, inside.stderr
     assert {"their-app", "their-data"} <= set(inside.stdout.split())
+
+
+@pytest.mark.parametrize("then", ["exit", "clean", "revive"])
+def test_a_killed_level_leaves_no_cgroups_once_exited_cleaned_or_revived(tree, client, then):
+    """cgroup v1: the containers of a level's daemon have their cgroups beside the level's, at
+    the top of the host's hierarchy. A kill leaves them behind, empty; exiting the level,
+    cleaning it or reviving it removes them (only those named after its own containers), and
+    no other."""
+    hierarchies = cgroups.v1_hierarchies()
+    if not hierarchies:
+        pytest.skip("cgroup v2: a level's containers are inside its own cgroup")
+    level = tree.spawn(short="cg").level
+    ran = run_cli("exec", level.path, "--", "docker", "run", "-d", "--entrypoint", "sleep",
+                  IMAGE, "600")
+    assert ran.returncode == 0, ran.stderr
+    nested = ran.stdout.strip().splitlines()[-1]
+    paths = [os.path.join(h, "docker", nested) for h in hierarchies]
+    assert [p for p in paths if os.path.isdir(p)], "the nested container has no cgroup here"
+    others = {p for h in hierarchies for p in os.listdir(os.path.join(h, "docker"))}
+    client.api.kill(level.container_id)
+    client.api.wait(level.container_id, timeout=30)
+    left = [p for p in paths if os.path.isdir(p)]
+    assert left, "a kill was expected to leave the nested container's cgroups"
+    done = {"exit": lambda: run_cli("exit", level.path, "--rm-volume"),
+            "clean": lambda: run_cli("clean", "--yes"),
+            "revive": lambda: run_cli("revive", level.path)}[then]()
+    assert done.returncode == 0, done.stderr
+    assert not [p for p in paths if os.path.isdir(p)]
+    # Nothing else went, not even the empty cgroups other levels left before this test: only
+    # the nested container's, and the level's own (the host's runtime removes that one).
+    after = {p for h in hierarchies for p in os.listdir(os.path.join(h, "docker"))}
+    assert others - after <= {nested, level.container_id}
+    if then == "revive":
+        assert tree.find(level.path).state == levels.READY

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import docker.errors
 
 from .. import inner_init
-from . import config, connect, levels
+from . import cgroups, config, connect, levels
 from .errors import DindtuiError
 from .images import API_ERRORS
 from .levels import Level
@@ -316,6 +316,7 @@ def apply_cleanup(root: Level, plan: CleanupPlan,
                 continue
             for user in users:
                 client.api.remove_container(user["Id"], v=True)
+            cgroups.remove_leftovers(cgroups.volume_on_host(daemon, item.volume))
             client.api.remove_volume(item.volume)  # never forced: Docker refuses one in use
         except docker.errors.NotFound:
             continue
