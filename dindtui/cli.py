@@ -654,6 +654,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     args = build_parser().parse_args(argv)
     engines = args.engines + (every_context(args.engines) if args.all_contexts else [])
+    args.engines = engines  # serve passes them on to every tab's app
     func = getattr(args, "func", None) or cmd_tui
     if len(engines) > 1:
         if func is cmd_ls:

@@ -103,7 +103,7 @@ def test_an_engine_published_by_a_level_of_another_tree_is_known_as_held_by_it()
     assert levels.is_remote(far.children[0])  # its daemon lives in a container
 
 
-def test_serve_gives_every_browser_tab_the_same_engines(monkeypatch):
+def test_serve_gives_every_browser_tab_the_same_engines(monkeypatch, tmp_path):
     """`dindtui -H A --context B serve`: each tab's app is started with both engines, in the
     order given (one engine travels in the environment instead)."""
     import shlex
@@ -117,3 +117,9 @@ def test_serve_gives_every_browser_tab_the_same_engines(monkeypatch):
     command = shlex.split(serve.app_command(seen["engines"], animation=False))
     assert command[1:] == ["-m", "dindtui", "--host", "tcp://10.0.0.7:2376", "--context", "ci",
                            "--no-animation"]
+    # --all-contexts: the engines it adds reach the tabs too (here, the default one).
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))
+    monkeypatch.delenv("DOCKER_HOST", raising=False)
+    assert cli.main(["-H", "tcp://10.0.0.7:2376", "--all-contexts", "serve"]) == 0
+    assert seen["engines"] == ["--host", "tcp://10.0.0.7:2376",
+                               "--host", "unix:///var/run/docker.sock"]
