@@ -21,7 +21,6 @@ from .levels import Level
 
 CGROUP_ROOT = "/sys/fs/cgroup"
 CONTAINER_ID = re.compile(r"[0-9a-f]{64}")
-DATA_ROOT = "/var/lib/docker"
 
 
 def v1_hierarchies() -> list[str]:
@@ -54,7 +53,7 @@ def volume_on_host(daemon: Level, volume: str) -> str | None:
     if daemon.parent is None or daemon.volume is None:
         return None
     outer = volume_on_host(daemon.parent, daemon.volume)
-    return os.path.join(outer, os.path.relpath(mountpoint, DATA_ROOT)) if outer else None
+    return os.path.join(outer, os.path.relpath(mountpoint, levels.DATA_ROOT)) if outer else None
 
 
 def container_ids(data_root: str) -> set[str]:
@@ -77,13 +76,13 @@ def container_ids(data_root: str) -> set[str]:
     return found
 
 
-def remove_leftovers(data_root: str | None) -> int:
-    """Remove the empty cgroups that the containers of this data root (and those nested in it)
-    left on this machine's v1 hierarchies. Returns how many were removed."""
-    if data_root is None or os.geteuid() != 0:
-        return 0
-    hierarchies = v1_hierarchies()
-    if not hierarchies:
+def remove_leftovers_of(daemon: Level, volume: str) -> int:
+    """Remove the empty cgroups that the containers of the level whose data root is `volume`
+    (of `daemon`'s), and of the levels nested in it, left on this machine's v1 hierarchies.
+    Returns how many were removed. Asks Docker nothing on a v2 host or when not root."""
+    hierarchies = v1_hierarchies() if os.geteuid() == 0 else []
+    data_root = volume_on_host(daemon, volume) if hierarchies else None
+    if data_root is None:
         return 0
     removed = 0
     for container_id in container_ids(data_root):

@@ -317,12 +317,17 @@ def discover_tree(path: str) -> Level:
     found = connect.origins()
     if len(found) == 1:
         return discover()
-    head = path.strip("/").split("/", 1)[0]
-    origin = next((o for o in found if o.label == head), None)
-    if origin is None:
-        raise UnknownLevel(f"unknown level {path!r}: a path begins with its engine ("
-                           + ", ".join(o.label for o in found) + ")")
+    origin = found[_engine_index(path, [o.label for o in found])]
     return discover(root_level(origin, path=origin.label))
+
+
+def _engine_index(path: str, labels: list[str]) -> int:
+    """Which engine a path names (several engines: a path begins with its engine's label)."""
+    head = path.strip("/").split("/", 1)[0]
+    if head not in labels:
+        raise UnknownLevel(f"unknown level {path!r}: a path begins with its engine ("
+                           + ", ".join(labels) + ")")
+    return labels.index(head)
 
 
 def held_by(root: Level, roots: list[Level]) -> Level | None:
@@ -352,12 +357,7 @@ def root_for(roots: list[Level], path: str) -> Level:
     the path."""
     if len(roots) == 1:
         return roots[0]
-    head = path.strip("/").split("/", 1)[0]
-    for root in roots:
-        if root.path == head:
-            return root
-    raise UnknownLevel(f"unknown level {path!r}: a path begins with its engine ("
-                       + ", ".join(root.path for root in roots) + ")")
+    return roots[_engine_index(path, [root.path for root in roots])]
 
 
 def find_in(roots: list[Level], ref: str) -> Level:

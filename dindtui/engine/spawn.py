@@ -519,7 +519,7 @@ def _exit_tree(level: Level, rm_volume: bool, on_event: ExitCallback | None) -> 
             raise DindtuiError(f"stopping level {level.path} failed: {exc}") from None
         _remove_quietly(client, level.container_id, None)
     if level.volume and level.parent is not None:  # a killed level's nested cgroups (v1)
-        cgroups.remove_leftovers(cgroups.volume_on_host(level.parent, level.volume))
+        cgroups.remove_leftovers_of(level.parent, level.volume)
     if rm_volume and level.volume:
         remove_level_volume(client, level.volume, level.name)
     if level.socket_dir and not name_in_use(client, level.name):
@@ -609,7 +609,7 @@ def _start_stopped(level: Level, progress: ProgressCallback) -> None:
     if level.parent is not None and level.parent.depth == 0 and not levels.is_remote(level):
         connect.ensure_dir(levels.required(level.socket_dir, "its socket directory"))  # reboot
     if level.parent is not None and level.volume:  # what its dead containers left (v1)
-        cgroups.remove_leftovers(cgroups.volume_on_host(level.parent, level.volume))
+        cgroups.remove_leftovers_of(level.parent, level.volume)
     progress(Progress("revive", f"starting {level.path}"))
     try:
         client.api.start(level.container_id)

@@ -103,11 +103,14 @@ def measure(root: Level, progress: ProgressCallback = no_progress) -> UsageRepor
     """Usage of every dindtui volume in the tree (levels must come from a fresh discover())."""
     listed = _list_volumes(root)
     usages = [_classify(daemon, volume) for daemon, volume in listed]
+    remote = levels.is_remote(root)
+    if not remote and os.geteuid() != 0:
+        return _measure_daemon(root, usages)  # this machine's files, but not ours to read
     data_root = _data_paths(root, listed, usages)
-    if data_root is not None and os.geteuid() == 0 and not levels.is_remote(root) and \
+    if data_root is not None and not remote and \
             all(u.host_path and os.path.isdir(u.host_path) for u in usages):
         return _measure_inodes(usages, progress)
-    if data_root is not None and levels.is_remote(root) and usages:
+    if data_root is not None and remote and usages:
         # The files are on the engine's machine: measured there, by a helper container.
         try:
             return _measure_on_engine(root, data_root, usages, progress)
@@ -316,7 +319,7 @@ def apply_cleanup(root: Level, plan: CleanupPlan,
                 continue
             for user in users:
                 client.api.remove_container(user["Id"], v=True)
-            cgroups.remove_leftovers(cgroups.volume_on_host(daemon, item.volume))
+            cgroups.remove_leftovers_of(daemon, item.volume)
             client.api.remove_volume(item.volume)  # never forced: Docker refuses one in use
         except docker.errors.NotFound:
             continue
