@@ -18,7 +18,9 @@ need=()
 command -v dockerd >/dev/null || need+=(docker.io)
 command -v debootstrap >/dev/null || need+=(debootstrap)
 command -v tmux >/dev/null || need+=(tmux)
-python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
+# The distribution's own Python (3.11.2 on a fresh Debian 12): what the README promises, even
+# when a newer python3 comes first on PATH.
+/usr/bin/python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
 # The tests drive `dindtui serve` in a headless browser, and reach the engine over SSH.
 [ "${1:-}" = test ] && { command -v chromium >/dev/null || need+=(chromium); }
 [ "${1:-}" = test ] && { [ -x /usr/sbin/sshd ] || need+=(openssh-server); }
@@ -30,9 +32,12 @@ if [ ${#need[@]} -gt 0 ]; then
     ca-certificates iptables >/dev/null
 fi
 
+python=/usr/bin/python3
+[ -x "$python" ] || python=$(command -v python3)
+
 started_dockerd=""
 engine_answers() { timeout 5 docker version >/dev/null 2>&1 || \
-  timeout 5 python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.settimeout(3); s.connect("/var/run/docker.sock"); s.sendall(b"GET /_ping HTTP/1.0\r\n\r\n"); sys.exit(0 if b" 200 " in s.recv(64) else 1)' 2>/dev/null; }
+  timeout 5 "$python" -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.settimeout(3); s.connect("/var/run/docker.sock"); s.sendall(b"GET /_ping HTTP/1.0\r\n\r\n"); sys.exit(0 if b" 200 " in s.recv(64) else 1)' 2>/dev/null; }
 if [ -z "${DOCKER_HOST:-}" ] && ! engine_answers; then
   say "starting dockerd (log: /var/log/dindtui-dockerd.log)"
   dockerd >/var/log/dindtui-dockerd.log 2>&1 &
@@ -51,12 +56,15 @@ stop_dockerd() {
   fi
 }
 
-if [ ! -x "$venv/bin/dindtui" ] || [ pyproject.toml -nt "$venv/.installed" ]; then
-  say "installing dindtui into $venv"
-  python3 -m venv "$venv"
+interpreter=$("$python" -c 'import sys; print(sys.version.split()[0], sys.base_prefix)')
+if [ ! -x "$venv/bin/dindtui" ] || [ pyproject.toml -nt "$venv/.installed" ] || \
+    [ "$(cat "$venv/.installed" 2>/dev/null)" != "$interpreter" ]; then
+  say "installing dindtui into $venv (Python $interpreter)"
+  rm -rf "$venv"
+  "$python" -m venv "$venv"
   "$venv/bin/pip" install -q --upgrade pip >/dev/null
   "$venv/bin/pip" install -q -e ".[test]"
-  touch "$venv/.installed"
+  echo "$interpreter" > "$venv/.installed"
 fi
 
 say "building the level image (fast when up to date)"
