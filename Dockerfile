@@ -16,7 +16,9 @@ RUN apt-get update \
 COPY dindtui/inner_init.py /usr/local/bin/dindtui-init
 RUN chmod 755 /usr/local/bin/dindtui-init
 
-VOLUME /var/lib/docker /certs
+# /certs is no volume: the certificates live in the container itself (made again when a kept
+# volume gets a new container), so removing a level leaves no anonymous volume behind.
+VOLUME /var/lib/docker
 ENV DOCKER_TLS_CERTDIR=/certs
 # tini (a dependency of docker.io) is PID 1: it handles signals from its first instruction and
 # forwards them, so a `docker stop` that lands while Python is still starting is not lost (PID 1

@@ -26,6 +26,7 @@ import errno
 import hashlib
 import json
 import os
+import re
 import signal
 import socket
 import stat as stat_mod
@@ -727,19 +728,71 @@ class Daemons:
 
     def stop_containers(self) -> None:
         """dockerd runs with live-restore, which leaves containers running when it stops: stop
-        them first, each with its stop signal and the shutdown timeout, as dockerd would."""
+        them first, as dockerd would, all at once: each with its own stop timeout when it has
+        one (a level nested here has, to stop what runs inside it first), else the shutdown
+        timeout. What ran is written down, so that the next start brings back the containers
+        whose restart policy asks for it (`restart_after_reboot`)."""
         if self.dockerd is None or not self.sup.alive(self.dockerd):
             return
-        timeout = shutdown_timeout()
+        timeout = int(shutdown_timeout() + 0.999)
         try:
-            listed = subprocess.run(["docker", "ps", "-q"], capture_output=True, text=True,
-                                    timeout=10)
-            ids = listed.stdout.split()
-            if ids:
-                subprocess.run(["docker", "stop", f"--time={int(timeout + 0.999)}", *ids],
-                               capture_output=True, timeout=timeout + 20)
-        except (OSError, subprocess.SubprocessError) as exc:
+            running = [c for c in docker_inspect(docker_ids("status=running"))
+                       if isinstance(c, dict) and isinstance(c.get("Id"), str)]
+            write_reboot_record([c["Id"] for c in running])
+            groups: dict[int, list[str]] = {}
+            for container in running:
+                own = (container.get("Config") or {}).get("StopTimeout")
+                wait = own if isinstance(own, int) and 0 <= own <= 600 else timeout
+                groups.setdefault(wait, []).append(container["Id"])
+            stopping = [(subprocess.Popen(["docker", "stop", f"--time={wait}", *ids],
+                                          stdout=subprocess.DEVNULL,
+                                          stderr=subprocess.DEVNULL), wait)
+                        for wait, ids in groups.items()]
+            for process, wait in stopping:
+                try:
+                    process.wait(timeout=wait + 20)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+        except (OSError, ValueError, subprocess.SubprocessError) as exc:
             log(f"warning: stopping the containers before dockerd failed ({exc})")
+
+    def restart_after_reboot(self) -> None:
+        """What a reboot does for Docker, for this level after it was stopped or killed: start
+        again every stopped container whose restart policy is `always`, and every
+        `unless-stopped` one that the user did not stop (it was running when the level went
+        down). Levels nested here are left to `dindtui revive`, which starts them parents
+        first. Never fails the level: a problem is a log line."""
+        recorded = read_reboot_record()
+        try:
+            containers = "/var/lib/docker/containers"
+            if not recorded and not (os.path.isdir(containers) and os.listdir(containers)):
+                return  # a new level: nothing to bring back, and no time spent on it
+            chosen = []
+            for container in docker_inspect(docker_ids("status=exited")):
+                if not isinstance(container, dict) or not isinstance(container.get("Id"), str):
+                    continue
+                labels = (container.get("Config") or {}).get("Labels") or {}
+                if "dindtui.owner" in labels:
+                    continue
+                policy = ((container.get("HostConfig") or {}).get("RestartPolicy") or {}).get(
+                    "Name")
+                if policy == "always" or (policy == "unless-stopped" and (
+                        container["Id"] in recorded or not manually_stopped(container["Id"]))):
+                    chosen.append(container["Id"])
+            if chosen:
+                started = subprocess.run(["docker", "start", *chosen], capture_output=True,
+                                         text=True, timeout=60)
+                log(f"started {len(chosen)} container(s) again, as their restart policy asks "
+                    "after a restart" + (f" ({started.stderr.strip()[-200:]})"
+                                          if started.returncode else ""))
+        except (OSError, ValueError, subprocess.SubprocessError) as exc:
+            log(f"warning: restarting containers after the level's restart failed ({exc})")
+        finally:
+            try:
+                os.remove(REBOOT_RECORD)
+            except OSError:
+                pass
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         """Containers, then dockerd, then containerd."""
@@ -747,6 +800,57 @@ class Daemons:
         for pid in (self.dockerd, self.containerd):
             if pid is not None:
                 self.sup.stop(pid, self.grace(), sig)
+
+
+REBOOT_RECORD = "/var/lib/docker/.dindtui-running"  # containers running when the level stopped
+CONTAINER_ID = re.compile(r"[0-9a-f]{64}")
+
+
+def docker_ids(status_filter: str) -> list[str]:
+    listed = subprocess.run(["docker", "ps", "-aq", "--no-trunc", "--filter", status_filter],
+                            capture_output=True, text=True, timeout=20)
+    return [i for i in listed.stdout.split() if CONTAINER_ID.fullmatch(i)]
+
+
+def docker_inspect(ids: list[str]) -> list:
+    if not ids:
+        return []
+    found = subprocess.run(["docker", "inspect", *ids], capture_output=True, text=True,
+                           timeout=30)
+    data = json.loads(found.stdout or "[]")
+    return data if isinstance(data, list) else []
+
+
+def write_reboot_record(ids: list[str]) -> None:
+    try:
+        with open(REBOOT_RECORD + ".tmp", "w") as handle:
+            json.dump(ids, handle)
+        os.replace(REBOOT_RECORD + ".tmp", REBOOT_RECORD)
+    except OSError as exc:
+        log(f"warning: cannot note the running containers ({exc})")
+
+
+def read_reboot_record() -> set[str]:
+    """The ids written at the last stop: a file in the level's volume, so read as any
+    file there, bounded and checked."""
+    try:
+        with open(REBOOT_RECORD, "rb") as handle:
+            ids = json.loads(handle.read(1 << 20))
+    except (OSError, ValueError):
+        return set()
+    return {i for i in ids if isinstance(i, str) and CONTAINER_ID.fullmatch(i)} \
+        if isinstance(ids, list) else set()
+
+
+def manually_stopped(container_id: str) -> bool:
+    """dockerd's own record of a `docker stop` (HasBeenManuallyStopped); True when unsure."""
+    try:
+        with open(os.path.join("/var/lib/docker/containers", container_id, "config.v2.json"),
+                  "rb") as handle:
+            config = json.loads(handle.read(8 << 20))
+    except (OSError, ValueError):
+        return True
+    return not isinstance(config, dict) or config.get("HasBeenManuallyStopped") is not False
 
 
 def connects(path: str) -> bool:
@@ -871,6 +975,7 @@ def init(command: list[str]) -> int:
     where = f"tcp port {port}" + (" (TLS)" if tls_dir else " (plain)") if port else "unix socket"
     log(f"dockerd ready on {where}; cgroup {cgroup}, iptables {iptables}"
         + (f", mtu {mtu}" if mtu else ""))
+    daemons.restart_after_reboot()
     if mode == "daemon":
         return daemon_mode(sup, daemons)
     return shell_mode(sup, daemons, command)
@@ -924,64 +1029,121 @@ def _fnv64a(data: bytes) -> int:
     return value
 
 
+BOLT_MAX_BYTES = 1 << 30     # a database larger than this is not read
+BOLT_MAX_PAGES = 1 << 20     # pages visited in one database at the most
+BOLT_MAX_NESTING = 64        # buckets inside buckets
+
+
 def bolt_read(path: str) -> tuple[Bucket, int, int]:
     """The whole database as a tree of Buckets, its page size and txid. The file is read until
-    two reads agree, so that a commit by the daemon owning it cannot tear the copy."""
-    with open(path, "rb") as handle:
-        data = handle.read()
-    for _ in range(20):
+    two reads agree, so that a commit by the daemon owning it cannot tear the copy.
+
+    The file is another daemon's (a level's, whose containers may have written it): every
+    page id, count, offset and size is checked against the file, every page is read at most
+    once (a page reached twice, as in a loop, ends the read), and so is the nesting and the
+    number of pages; anything wrong is an InitError, never a hang, a crash or a read outside
+    the file."""
+    def broken(why: str) -> InitError:
+        return InitError(f"{path} is not a readable bolt database: {why}", EXIT_SEED)
+
+    def read_whole() -> bytes:
         with open(path, "rb") as handle:
-            again = handle.read()
+            if os.fstat(handle.fileno()).st_size > BOLT_MAX_BYTES:
+                raise broken(f"larger than {BOLT_MAX_BYTES} bytes")
+            return handle.read(BOLT_MAX_BYTES + 1)
+
+    data = read_whole()
+    for _ in range(20):
+        again = read_whole()
         if again == data:
             break
         data = again
         time.sleep(0.01)
     else:
         raise InitError(f"{path} kept changing while it was read", EXIT_SEED)
+    if len(data) < 2 * 1024:
+        raise broken("too short")
     page_size = struct.unpack_from("<I", data, PAGE_HEADER.size + 8)[0]
     if page_size < 1024 or page_size > 65536 or page_size & (page_size - 1):
         page_size = 4096     # meta 0 torn: bbolt then also tries the OS page size
     metas = []
     for offset in (0, page_size):
+        if offset + PAGE_HEADER.size + META.size + 8 > len(data):
+            continue
         fields = META.unpack_from(data, offset + PAGE_HEADER.size)
         checksum = struct.unpack_from("<Q", data, offset + PAGE_HEADER.size + META.size)[0]
         body = data[offset + PAGE_HEADER.size:offset + PAGE_HEADER.size + META.size]
-        if fields[0] == BOLT_MAGIC and fields[1] == BOLT_VERSION and _fnv64a(body) == checksum:
+        if fields[0] == BOLT_MAGIC and fields[1] == BOLT_VERSION and _fnv64a(body) == checksum \
+                and 1024 <= fields[2] <= 65536 and not fields[2] & (fields[2] - 1):
             metas.append(fields)
     if not metas:
         raise InitError(f"{path} is not a bolt database", EXIT_SEED)
     meta = max(metas, key=lambda m: m[8])
     page_size = meta[2]
+    visited: set[int] = set()
 
-    def node(buffer: bytes, offset: int, into: Bucket) -> None:
-        _, flags, count, _ = PAGE_HEADER.unpack_from(buffer, offset)
-        elements = offset + PAGE_HEADER.size
-        if flags & PAGE_BRANCH:
-            for i in range(count):
-                at = elements + i * BRANCH_ELEMENT.size
-                _, _, pgid = BRANCH_ELEMENT.unpack_from(buffer, at)
-                node(data, pgid * page_size, into)
-        elif flags & PAGE_LEAF:
-            for i in range(count):
-                at = elements + i * LEAF_ELEMENT.size
-                eflags, pos, ksize, vsize = LEAF_ELEMENT.unpack_from(buffer, at)
-                key = bytes(buffer[at + pos:at + pos + ksize])
-                value = bytes(buffer[at + pos + ksize:at + pos + ksize + vsize])
-                into.items[key] = bucket(value) if eflags & BUCKET_LEAF else value
-        else:
-            raise InitError(f"{path}: page at {offset} has unknown flags {flags:#x}", EXIT_SEED)
+    def page(pgid: int) -> tuple[int, int]:
+        """(offset, end) of page `pgid` and its overflow pages, checked."""
+        if pgid < 2 or pgid in visited:
+            raise broken(f"page {pgid} is reached twice or is a meta page")
+        if len(visited) >= BOLT_MAX_PAGES:
+            raise broken(f"more than {BOLT_MAX_PAGES} pages")
+        offset = pgid * page_size
+        if offset + PAGE_HEADER.size > len(data):
+            raise broken(f"page {pgid} lies past the end of the file")
+        visited.add(pgid)
+        overflow = PAGE_HEADER.unpack_from(data, offset)[3]
+        end = offset + (overflow + 1) * page_size
+        if end > len(data):
+            end = len(data)   # bbolt may leave the file's last page short
+        return offset, end
 
-    def bucket(header: bytes) -> Bucket:
+    def read_node(buffer: bytes, offset: int, end: int, into: Bucket, nesting: int) -> None:
+        pending = [(buffer, offset, end)]
+        while pending:
+            buf, at0, limit = pending.pop()
+            _, flags, count, _ = PAGE_HEADER.unpack_from(buf, at0)
+            elements = at0 + PAGE_HEADER.size
+            size = BRANCH_ELEMENT.size if flags & PAGE_BRANCH else LEAF_ELEMENT.size
+            if elements + count * size > limit:
+                raise broken(f"{count} elements do not fit their page")
+            if flags & PAGE_BRANCH:
+                for i in range(count):
+                    _, _, pgid = BRANCH_ELEMENT.unpack_from(buf, elements + i * size)
+                    child, child_end = page(pgid)
+                    pending.append((data, child, child_end))
+            elif flags & PAGE_LEAF:
+                for i in range(count):
+                    at = elements + i * size
+                    eflags, pos, ksize, vsize = LEAF_ELEMENT.unpack_from(buf, at)
+                    if at + pos + ksize + vsize > limit:
+                        raise broken("a key or value runs past its page")
+                    key = bytes(buf[at + pos:at + pos + ksize])
+                    value = bytes(buf[at + pos + ksize:at + pos + ksize + vsize])
+                    into.items[key] = bucket(value, nesting + 1) if eflags & BUCKET_LEAF \
+                        else value
+            else:
+                raise broken(f"a page has unknown flags {flags:#x}")
+
+    def bucket(header: bytes, nesting: int) -> Bucket:
+        if nesting > BOLT_MAX_NESTING:
+            raise broken(f"buckets nested more than {BOLT_MAX_NESTING} deep")
+        if len(header) < 16:
+            raise broken("a bucket header is short")
         root, sequence = struct.unpack_from("<QQ", header)
         result = Bucket(sequence)
-        if root == 0:
-            node(header, 16, result)     # an inline bucket: its page follows the header
+        if root == 0:            # an inline bucket: its page follows the header
+            if len(header) < 16 + PAGE_HEADER.size:
+                raise broken("an inline bucket is short")
+            read_node(header, 16, len(header), result, nesting)
         else:
-            node(data, root * page_size, result)
+            offset, end = page(root)
+            read_node(data, offset, end, result, nesting)
         return result
 
     root = Bucket(meta[5])
-    node(data, meta[4] * page_size, root)
+    offset, end = page(meta[4])
+    read_node(data, offset, end, root, 0)
     return root, page_size, meta[8]
 
 
@@ -1083,12 +1245,17 @@ def seed(source_root: str, target_root: str, image_ids: list[str]) -> dict:
     chain_ids: set[str] = set()
     diff_trees: list[tuple[str, str]] = []
     for image_id in image_ids:
-        digest = image_id.split(":", 1)[-1]
+        digest = _digest_parts(image_id.encode())[1]
         config_path = os.path.join(src_image, "imagedb/content/sha256", digest)
         with open(config_path, "rb") as handle:
-            config = json.loads(handle.read())
+            config = json.loads(handle.read(SMALL_FILE_LIMIT))
+        diff_ids = (config.get("rootfs") or {}).get("diff_ids") if isinstance(config, dict) \
+            else None
+        if not isinstance(diff_ids, list):
+            raise InitError(f"image {digest[:12]} has no list of layers", EXIT_SEED)
         chain = None
-        for diff_id in config.get("rootfs", {}).get("diff_ids", []):
+        for diff_id in diff_ids:
+            _digest_parts(str(diff_id).encode())
             chain = diff_id if chain is None else "sha256:" + hashlib.sha256(
                 f"{chain} {diff_id}".encode()).hexdigest()
             chain_ids.add(chain.split(":", 1)[1])
@@ -1102,7 +1269,9 @@ def seed(source_root: str, target_root: str, image_ids: list[str]) -> dict:
         src_layer = os.path.join(src_image, "layerdb/sha256", chain)
         copy_tree(src_layer, os.path.join(dst_image, "layerdb/sha256", chain), stats, link=False)
         with open(os.path.join(src_layer, "cache-id")) as handle:
-            cache_id = handle.read().strip()
+            cache_id = handle.read(200).strip()
+        if not re.fullmatch(r"[0-9a-f]{64}", cache_id):
+            raise InitError(f"layer {chain[:12]} has no valid cache-id", EXIT_SEED)
         src_dir = os.path.join(source_root, "overlay2", cache_id)
         dst_dir = os.path.join(target_root, "overlay2", cache_id)
         os.makedirs(dst_dir)
@@ -1115,16 +1284,18 @@ def seed(source_root: str, target_root: str, image_ids: list[str]) -> dict:
             elif entry == "work":
                 os.makedirs(os.path.join(dst_dir, entry))
         with open(os.path.join(src_dir, "link")) as handle:
-            short = handle.read().strip()
+            short = handle.read(200).strip()
+        if not re.fullmatch(r"[A-Z0-9]{26}", short):
+            raise InitError(f"layer {cache_id[:12]} has no valid short link", EXIT_SEED)
         links = os.path.join(target_root, "overlay2", "l")
         os.makedirs(links, exist_ok=True)
         os.symlink(f"../{cache_id}/diff", os.path.join(links, short))
         with open(os.path.join(src_layer, "size")) as handle:
-            stats["linked_bytes"] += int(handle.read().strip() or 0)
+            stats["linked_bytes"] += int(handle.read(40).strip() or 0)
         stats["layers"] += 1
     link_trees(diff_trees, stats)
     with open(os.path.join(src_image, "repositories.json")) as handle:
-        repositories = json.load(handle).get("Repositories", {})
+        repositories = json.loads(handle.read(SMALL_FILE_LIMIT)).get("Repositories", {})
     wanted = set(image_ids)
     kept = {}
     for repo, refs in repositories.items():
@@ -1147,9 +1318,24 @@ GC_CONTENT, GC_SNAPSHOT, GC_IMAGE = (b"containerd.io/gc.ref.content",
                                      b"containerd.io/gc.ref.image")
 
 
+DIGEST_HEX = {"sha256": 64, "sha384": 96, "sha512": 128}
+
+
+def _digest_parts(digest: bytes) -> tuple[str, str]:
+    """("sha256", hex) of a content digest read from a database; an InitError for anything
+    else (a key written to make a path such as ../../x)."""
+    algorithm, _, hexdigest = digest.decode("ascii", errors="replace").partition(":")
+    if len(hexdigest) != DIGEST_HEX.get(algorithm, -1) or \
+            hexdigest.strip("0123456789abcdef"):
+        raise InitError(f"not a content digest: {digest[:80]!r}", EXIT_SEED)
+    return algorithm, hexdigest
+
+
 def _uvarint(data: bytes, at: int = 0) -> tuple[int, int]:
     value = shift = 0
     while True:
+        if shift > 63:
+            raise InitError("a varint longer than 64 bits", EXIT_SEED)
         byte = data[at]
         value |= (byte & 0x7F) << shift
         at += 1
@@ -1326,7 +1512,7 @@ def seed_containerd(source_root: str, target_root: str, image_ids: list[str]) ->
     # and dockerd (which asks) waits for the seed's final marker.
     write_marker(target_root, "ok", SEED_DB_MARKER)
     for digest in sorted(kept["blobs"]):
-        algorithm, _, hexdigest = digest.decode().partition(":")
+        algorithm, hexdigest = _digest_parts(digest)  # a key names a path: checked first
         src = os.path.join(source, CONTENT, "blobs", algorithm, hexdigest)
         if os.path.exists(src):
             os.link(src, os.path.join(target, CONTENT, "blobs", algorithm, hexdigest))
@@ -1513,6 +1699,10 @@ def du_main(argv: list[str]) -> int:
     return 0
 
 
+SEED_SECONDS = 120       # a seed that takes longer fails (and the spawn streams instead)
+SMALL_FILE_LIMIT = 16 << 20  # bytes of an image config or repositories.json read at the most
+
+
 def seed_main(argv: list[str]) -> int:
     """`dindtui-init seed [--store=S] SOURCE_ROOT TARGET_ROOT IMAGE_ID...`: prints one JSON line
     of counts."""
@@ -1524,13 +1714,21 @@ def seed_main(argv: list[str]) -> int:
                         "TARGET_ROOT IMAGE_ID...", EXIT_BAD_INPUT)
     source, target, images = argv[0], argv[1], argv[2:]
     started = time.monotonic()
+
+    def too_long(_signo, _frame):
+        raise InitError(f"seeding took longer than {SEED_SECONDS}s", EXIT_SEED)
+
+    signal.signal(signal.SIGALRM, too_long)
+    signal.alarm(SEED_SECONDS)
     try:
         stats = (seed_containerd if store == "containerd" else seed)(source, target, images)
-    except (InitError, OSError, ValueError, KeyError) as exc:
-        error = exc if isinstance(exc, InitError) else InitError(f"seeding failed: {exc}",
-                                                                 EXIT_SEED)
+    except Exception as exc:  # noqa: BLE001 - whatever the source holds: a marker, one line
+        error = exc if isinstance(exc, InitError) else InitError(
+            f"seeding failed: {type(exc).__name__}: {str(exc)[:300]}", EXIT_SEED)
         write_marker(target, f"failed: {error}")
         raise error from None
+    finally:
+        signal.alarm(0)
     write_marker(target, "ok")
     stats["seconds"] = round(time.monotonic() - started, 3)
     print(json.dumps(stats), flush=True)

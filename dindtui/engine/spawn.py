@@ -24,6 +24,11 @@ from .progress import Progress, ProgressCallback, no_progress
 
 READY_TIMEOUT = 90.0  # DINDTUI_READY_TIMEOUT overrides it (config.seconds)
 STOP_TIMEOUT = 20
+# A level's own stop timeout, for whoever stops it without saying one (its parent's daemon
+# shutting down, a reboot, `docker stop`): long enough for its init to stop what runs inside it
+# (levels nested in it included, each within its own) before its parent's SIGKILL. It ends as
+# soon as the level is down: a quick level takes seconds.
+LEVEL_STOP_TIMEOUT = 60
 SEED, STREAM, AUTO = "seed", "stream", "auto"
 LEVEL_DATA_ROOT = "/var/lib/docker"
 OVERLAY2, CONTAINERD = images.OVERLAY2, images.CONTAINERD
@@ -228,7 +233,7 @@ class _Starting:
             self.container = self.client.api.create_container(
                 self.image, name=levels.container_name(self.name), hostname=self.name,
                 detach=True, labels=labels, environment=environment,
-                ports=[self.port] if self.port else None,
+                ports=[self.port] if self.port else None, stop_timeout=LEVEL_STOP_TIMEOUT,
                 host_config=privileges.host_config(
                     self.client, mode, port_bindings=ports or None,
                     mounts=[docker.types.Mount(LEVEL_DATA_ROOT, self.volume, type="volume",
