@@ -13,6 +13,7 @@ from collections import deque
 from functools import partial
 from typing import Callable
 
+from rich.markup import escape
 from textual import on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -25,7 +26,7 @@ from .engine.inside import ContainerRow, Usage
 from .engine.levels import Level
 from .engine.progress import Progress
 from .engine.usage import CleanupPlan, UsageReport
-from .formatting import human
+from .formatting import human, safe_text
 from .messages import (DaemonEvent, DetailsLoaded, InspectLoaded, LevelExited, PlanReady,
                        StatsRound, StreamState, SubtreeLoaded, TaskDone, TaskProgress,
                        TreeLoaded, UsageMeasured)
@@ -69,6 +70,14 @@ class DindtuiApp(App[int]):
         self.main = MainScreen()
         self.sampler = self.engine.sampler(self._stats_seen)
         self.disk_history: dict[str, deque[tuple[float, int]]] = {}
+
+    def notify(self, message: str, *, title: str = "", severity="information",
+               timeout: float | None = None, markup: bool = False) -> None:
+        """Every toast: plain text unless asked (names and daemon errors are never markup),
+        each line bounded and with its terminal controls shown, never sent."""
+        message = "\n".join(safe_text(line, 1000) for line in str(message).split("\n")[:12])
+        super().notify(message, title=safe_text(title, 200), severity=severity,
+                       timeout=timeout, markup=markup)
 
     def _event_seen(self, endpoint: str, event: dict) -> None:  # the watcher's threads
         self.post_message(DaemonEvent(endpoint, event))
@@ -461,9 +470,14 @@ class DindtuiApp(App[int]):
 
     def confirm_container_action(self, level: Level, row: ContainerRow, action: str) -> None:
         """start at once; stop, restart, kill and remove after a yes."""
-        if row.is_level and action != "start":
+        if row.is_level:
             self.notify(f"{row.name} is level {row.level_path}: exit it with x, which exits "
-                        "the levels inside it first", severity="error")
+                        "the levels inside it first; v starts it again", severity="error",
+                        markup=False)
+            return
+        if row.protected:  # a level of another namespace, a helper: the engine refuses it too
+            self.notify(f"{row.name} is not touched from here: {row.protected}",
+                        severity="error", markup=False)
             return
         if action not in inside.DESTRUCTIVE:
             if self.start_task(f"{action} {row.name} in {level.label}"):
@@ -474,8 +488,8 @@ class DindtuiApp(App[int]):
                  "kill": " It gets SIGKILL: no time to clean up.",
                  "stop": f" It gets SIGTERM, then SIGKILL after {inside.STOP_TIMEOUT}s.",
                  "restart": ""}[action]
-        question = (f"{what} container [b]{row.name}[/b] ({row.image}, {row.state}) in level "
-                    f"[b]{level.label}[/b]?{extra}")
+        question = (f"{what} container [b]{escape(row.name)}[/b] ({escape(row.image)}, "
+                    f"{escape(row.state)}) in level [b]{escape(level.label)}[/b]?{extra}")
 
         def confirmed(yes: bool | None) -> None:
             if yes and self.start_task(f"{action} {row.name} in {level.label}"):

@@ -9,15 +9,19 @@ import argparse
 import contextlib
 import json
 import os
+import re
+import shlex
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (BarColumn, Progress as Bar, SpinnerColumn, TaskID,
                            TaskProgressColumn, TextColumn, TimeElapsedColumn)
 from rich.table import Table
+from rich.text import Text
 from rich.tree import Tree
 
 from typing import TYPE_CHECKING
@@ -25,7 +29,7 @@ from typing import TYPE_CHECKING
 from .engine import config
 from .engine.errors import DindtuiError, UnknownLevel
 from .engine.progress import Progress
-from .formatting import STATE_STYLE, human, percent
+from .formatting import STATE_STYLE, human, percent, safe_text
 
 if TYPE_CHECKING:
     from .engine import (certs, connect, images, inside, levels, privileges, reach, shell,
@@ -50,7 +54,7 @@ def progress_bar(quiet: bool = False):
         def plain(report: Progress) -> None:
             if not quiet and report.message and (report.done is None or report.done == report.total
                                                  or report.stage not in ("push", "build")):
-                err.print(f"[dim]{report.stage}:[/] {report.message}")
+                err.print(f"[dim]{shown(report.stage)}:[/] {shown(report.message)}")
         yield plain
         return
     columns = [SpinnerColumn(), TextColumn("{task.description}", justify="left"), BarColumn(),
@@ -75,7 +79,8 @@ def discover() -> levels.Level:
 
 
 def render_tree(root: levels.Level) -> Tree:
-    tree = Tree(f"[bold]level 0[/] engine {root.version or ''} [dim]{root.endpoint}[/]")
+    tree = Tree(f"[bold]level 0[/] engine {shown(root.version or '')} "
+                f"[dim]{shown(root.endpoint)}[/]")
 
     def add(node: Tree, level: levels.Level) -> None:
         style = STATE_STYLE.get(level.state, "white")
@@ -84,7 +89,7 @@ def render_tree(root: levels.Level) -> Tree:
             level.privilege, level.strategy, level.store and f"{level.store} store",
             level.port and f"port {level.port}") if x)
         branch = node.add(f"[bold]{level.depth}[/] {level.name} [{style}]{level.state}[/] "
-                          f"[dim]{extra}[/]")
+                          f"[dim]{shown(extra)}[/]")
         for child in level.children:
             add(branch, child)
 
@@ -92,8 +97,8 @@ def render_tree(root: levels.Level) -> Tree:
         add(tree, child)
     for level in root.walk():
         for look_alike in level.ignored:
-            tree.add(f"[dim]ignored on {level.label}: {look_alike['container_name']} "
-                     f"({look_alike['reason']})[/]")
+            tree.add(f"[dim]ignored on {level.label}: {shown(look_alike['container_name'])} "
+                     f"({shown(look_alike['reason'])})[/]")
     return tree
 
 
@@ -123,7 +128,7 @@ def cmd_spawn(args) -> int:
               f"(daemon {result.ready_seconds:.1f}s, image {how}, usable "
               f"{result.usable_seconds:.1f}s)")
     if result.fallback_reason and result.strategy != spawn.SEED:
-        out.print(f"[yellow]not seeded:[/] {result.fallback_reason}")
+        out.print(f"[yellow]not seeded:[/] {shown(result.fallback_reason)}")
     return 0
 
 
@@ -222,12 +227,12 @@ def cmd_ps(args) -> int:
             table.add_column(column, no_wrap=column != "ports")
         for level, row in rows:
             name = row.name + (f" (level {row.level_path})" if row.is_level else "")
-            table.add_row(level.label, row.id, name, row.image,
-                          f"[{'green' if row.state == 'running' else 'red'}]{row.status}[/]",
-                          row.ports)
+            table.add_row(level.label, row.id, Text(name), Text(row.image),
+                          Text(row.status, style="green" if row.state == "running" else "red"),
+                          Text(row.ports))
         out.print(table)
     for problem in problems:
-        err.print(f"[yellow]not asked:[/] {problem}")
+        err.print(f"[yellow]not asked:[/] {shown(problem)}")
     return 0
 
 
@@ -378,12 +383,11 @@ def cmd_push(args) -> int:
 
 def cmd_certs(args) -> int:
     level = levels.find(discover(), args.level)
-    directory = os.path.abspath(args.dir or os.path.join(
-        os.path.expanduser("~"), ".dindtui", "certs", level.path.replace("/", "_")))
+    directory = os.path.abspath(args.dir or reach.certs_dir(level))
     certs.fetch_client_certs(level, directory)
     if level.depth == 1:
-        print(f"export DOCKER_HOST=tcp://127.0.0.1:{level.port} DOCKER_TLS_VERIFY=1 "
-              f"DOCKER_CERT_PATH={directory}")
+        print(f"export DOCKER_HOST={shlex.quote(f'tcp://127.0.0.1:{level.port}')} "
+              f"DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH={shlex.quote(directory)}")
         return 0
     # Deeper levels publish their port on their parent level's loopback, which this machine
     # cannot reach: what works from here is the level's socket.
@@ -392,7 +396,8 @@ def cmd_certs(args) -> int:
               "its certificates are in "
               f"{directory}, and this is its socket", markup=False, soft_wrap=True)
     levels.require_ready(level, "be reached")
-    print(f"export DOCKER_HOST={level.endpoint}; unset DOCKER_TLS_VERIFY DOCKER_CERT_PATH")
+    print(f"export DOCKER_HOST={shlex.quote(level.endpoint or '')}; "
+          "unset DOCKER_TLS_VERIFY DOCKER_CERT_PATH")
     return 0
 
 
@@ -430,8 +435,7 @@ def cmd_env(args) -> int:
         if level.depth != 1:
             raise DindtuiError(f"level {level.path} publishes its port inside its parent "
                                "level, not on this machine: use its socket (no --tcp)")
-        directory = os.path.abspath(args.dir or os.path.join(
-            os.path.expanduser("~"), ".dindtui", "certs", level.path.replace("/", "_")))
+        directory = os.path.abspath(args.dir or reach.certs_dir(level))
         certs.fetch_client_certs(level, directory)
         lines = reach.env_lines(level, tcp_directory=directory)
     else:
@@ -470,7 +474,7 @@ def cmd_context(args) -> int:
         for name in result.removed:
             out.print(f"removed {name} (its level is gone)")
         for line in result.skipped:
-            err.print(f"[yellow]skipped:[/] {line}")
+            err.print(f"[yellow]skipped:[/] {shown(line)}")
         out.print("[dim]contexts now follow spawn and exit; `docker --context NAME ...` "
                   "reaches a level[/]")
     return 0
@@ -482,9 +486,11 @@ def cmd_serve(args) -> int:
     except ImportError as exc:
         raise DindtuiError(f"dindtui serve needs textual-serve ({exc}): pip install "
                            "textual-serve") from None
+    if args.public_url and not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", args.public_url):
+        raise UsageError(f"--public-url must be an http(s) URL, got {args.public_url!r}")
     return serve(args.host, args.port, animation=not args.no_animation,
                  engines=[part for engine in args.engines for part in engine]
-                 if len(args.engines) > 1 else [])
+                 if len(args.engines) > 1 else [], public_url=args.public_url)
 
 
 def cmd_tui(args) -> int:
@@ -595,13 +601,15 @@ def build_parser() -> argparse.ArgumentParser:
                 "default, behind a random token that the printed URL carries")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=port_number, default=8765, help="TCP port (default 8765)")
+    p.add_argument("--public-url", help="where browsers reach it, when a proxy changes the "
+                   "host (default: the host each request names)")
     p = command("env", cmd_env, "the environment that points docker (and any tool using "
                 "DOCKER_HOST) at LEVEL: eval \"$(dindtui env LEVEL)\"")
     p.add_argument("level")
     p.add_argument("--tcp", action="store_true", help="through the level's TLS port (a level "
                    "spawned with --port), with its client certificates")
     p.add_argument("--dir", help="where --tcp puts the certificates (default "
-                   "~/.dindtui/certs/<level>)")
+                   "~/.dindtui/certs/<engine>/<namespace>/<level>)")
     p = command("context", cmd_context, "docker CLI contexts for the levels: `sync` makes one "
                 "per live level (dindtui-l1.l2 for l1/l2) and keeps them in step with spawn "
                 "and exit", True)
@@ -616,7 +624,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("certs", cmd_certs, "fetch a level's TLS client certificates and print the "
                 "environment that uses them: eval $(dindtui certs LEVEL)")
     p.add_argument("level")
-    p.add_argument("--dir", help="where to put them (default ~/.dindtui/certs/<level>)")
+    p.add_argument("--dir", help="where to put them (default "
+                   "~/.dindtui/certs/<engine>/<namespace>/<level>)")
     p = command("flags", cmd_flags, "print the `docker run` flags a level needs on this engine")
     p.add_argument("--image", default=config.image(), help="image to probe with")
     p = command("image", None, "the level image")
@@ -739,8 +748,14 @@ def ls_engines(engines: list[tuple[str, str]], as_json: bool) -> int:
     return 1 if failed else 0
 
 
+def shown(value: object) -> str:
+    """A value that came from a daemon or a level, inside markup: harmless text, escaped."""
+    return escape(safe_text(value, 2000))
+
+
 def fail(message: str) -> None:
-    err.print(f"dindtui: error: {message}", markup=False, soft_wrap=True)
+    # A daemon's words may be in it: shown as text, its terminal controls never sent.
+    err.print(f"dindtui: error: {safe_text(message, 2000)}", markup=False, soft_wrap=True)
 
 
 if __name__ == "__main__":

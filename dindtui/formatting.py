@@ -3,6 +3,8 @@ here)."""
 
 from __future__ import annotations
 
+from .engine.guard import text as safe_text  # noqa: F401 - what a level wrote, as harmless text
+
 STATE_STYLE = {"ready": "green", "starting": "yellow", "created": "yellow",
                "restarting": "yellow", "paused": "blue", "unreachable": "magenta",
                "removing": "red", "exited": "red", "dead": "red"}

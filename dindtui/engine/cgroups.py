@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import os
 import re
+import stat
+import time
 
 from . import connect, levels
 from .images import API_ERRORS
@@ -21,6 +23,9 @@ from .levels import Level
 
 CGROUP_ROOT = "/sys/fs/cgroup"
 CONTAINER_ID = re.compile(r"[0-9a-f]{64}")
+# The name dindtui gives a level's volume (levels.is_level_volume): a nested level's data root
+# is one of these; any other volume is a container's data, not a daemon's.
+LEVEL_VOLUME = re.compile(r"dindtui-[a-z0-9][a-z0-9_.-]*-[0-9a-f]{6}")
 
 
 def v1_hierarchies() -> list[str]:
@@ -40,40 +45,94 @@ def v1_hierarchies() -> list[str]:
 def volume_on_host(daemon: Level, volume: str) -> str | None:
     """Where `volume` of `daemon`'s is on this machine: its mountpoint on level 0, else the
     same path inside the host path of the daemon's own volume. None when it cannot be told (a
-    remote engine, a daemon that does not answer)."""
+    remote engine, a daemon that does not answer, a mountpoint outside the daemon's own
+    `volumes/`: a level's daemon answers what it likes)."""
     if levels.is_remote(daemon) or daemon.endpoint is None:
         return None
     try:
         mountpoint = connect.client(daemon.endpoint, check=False).api.inspect_volume(
             volume)["Mountpoint"]
-    except API_ERRORS + (KeyError,):
+    except API_ERRORS + (KeyError, TypeError):
+        return None
+    if not isinstance(mountpoint, str):
         return None
     if daemon.depth == 0:
         return mountpoint
     if daemon.parent is None or daemon.volume is None:
         return None
+    inside = os.path.relpath(os.path.normpath(mountpoint), levels.DATA_ROOT)
+    if not inside.startswith("volumes/") or ".." in inside.split("/"):
+        return None
     outer = volume_on_host(daemon.parent, daemon.volume)
-    return os.path.join(outer, os.path.relpath(mountpoint, levels.DATA_ROOT)) if outer else None
+    return os.path.join(outer, inside) if outer else None
 
 
-def container_ids(data_root: str) -> set[str]:
+MAX_NESTING = 12          # data roots inside data roots followed at the most
+MAX_ENTRIES = 100_000     # directory entries looked at in one walk
+WALK_SECONDS = 5.0
+
+
+def _real_dir(path: str) -> tuple[int, int] | None:
+    """(device, inode) of a directory that is not a symlink, else None."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino) if stat.S_ISDIR(st.st_mode) else None
+
+
+def container_ids(data_root: str, *, deadline: float | None = None) -> set[str]:
     """The ids of the containers a daemon with this data root made, and of those made by the
-    daemons whose data roots are volumes inside it (nested levels), at any depth."""
+    daemons whose data roots are volumes inside it (nested levels), at any depth.
+
+    The tree is written by the level's containers, so it is walked as hostile input: never
+    through a symlink, each directory once, at most MAX_NESTING data roots deep, MAX_ENTRIES
+    entries and WALK_SECONDS in all (what is past a bound is left, not waited for); nested data
+    roots only in volumes named as dindtui names a level's (a container's own volume is its
+    data, whatever it holds); an id counts only as a directory `containers/<64 hex>` holding a
+    regular `config.v2.json`, as dockerd writes it. Last, the kernel removes only an empty
+    cgroup: a running container's never goes."""
+    deadline = deadline if deadline is not None else time.monotonic() + WALK_SECONDS
     found: set[str] = set()
-    pending = [data_root]
-    while pending:
-        root = pending.pop()
-        try:
-            found.update(name for name in os.listdir(os.path.join(root, "containers"))
-                         if CONTAINER_ID.fullmatch(name))
-            volumes = list(os.scandir(os.path.join(root, "volumes")))
-        except OSError:
+    seen: set[tuple[int, int]] = set()
+    budget = MAX_ENTRIES
+    pending = [(data_root, 0)]
+    while pending and budget > 0 and time.monotonic() < deadline:
+        root, nesting = pending.pop()
+        key = _real_dir(root)
+        if key is None or key in seen:
             continue
-        for entry in volumes:
-            inner = os.path.join(entry.path, "_data")
-            if os.path.isdir(os.path.join(inner, "containers")):
-                pending.append(inner)
+        seen.add(key)
+        for part, keep in (("containers", True), ("volumes", False)):
+            directory = os.path.join(root, part)
+            if _real_dir(directory) is None:
+                continue
+            try:
+                with os.scandir(directory) as entries:
+                    for entry in entries:
+                        budget -= 1
+                        if budget <= 0 or time.monotonic() >= deadline:
+                            break
+                        if not entry.is_dir(follow_symlinks=False):
+                            continue
+                        if keep:
+                            if CONTAINER_ID.fullmatch(entry.name) and stat.S_ISREG(
+                                    _lstat_mode(os.path.join(entry.path, "config.v2.json"))):
+                                found.add(entry.name)
+                        elif nesting < MAX_NESTING and LEVEL_VOLUME.fullmatch(entry.name):
+                            inner = os.path.join(entry.path, "_data")
+                            if _real_dir(os.path.join(inner, "containers")) is not None:
+                                pending.append((inner, nesting + 1))
+            except OSError:
+                continue
     return found
+
+
+def _lstat_mode(path: str) -> int:
+    try:
+        return os.lstat(path).st_mode
+    except OSError:
+        return 0
 
 
 def remove_leftovers_of(daemon: Level, volume: str) -> int:

@@ -7,6 +7,7 @@ import atexit
 import hashlib
 import json
 import os
+import re
 import shutil
 import socket
 import stat
@@ -20,7 +21,7 @@ import docker.errors
 import requests.exceptions
 import requests.utils
 
-from . import config
+from . import config, guard
 from .errors import DindtuiError, EngineUnreachable, NotEnoughPrivilege
 
 try:
@@ -298,13 +299,13 @@ def ping_socket(path: str, timeout: float = 1.5) -> Ping:
         return Ping(False, error=exc.strerror or str(exc))
     head = data.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")
     if not head or " 200 " not in head[0] + " ":
-        return Ping(False, error=head[0] if head else "no answer")
+        return Ping(False, error=guard.text(head[0], 200) if head else "no answer")
     version = api_version = None
     for line in head[1:]:
         name, _, value = line.partition(":")
         if name.lower() == "server" and "Docker/" in value:
-            version = value.split("Docker/", 1)[1].split()[0]
-        elif name.lower() == "api-version":
+            version = guard.text((value.split("Docker/", 1)[1].split() or [""])[0], 40) or None
+        elif name.lower() == "api-version" and re.fullmatch(r"1\.[0-9]{1,3}", value.strip()):
             api_version = value.strip()
     if api_version:
         # A client made for this socket later needs no /version request of its own.

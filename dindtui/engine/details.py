@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from . import connect, inside, levels
+from . import connect, guard, inside, levels
 from .images import API_ERRORS
 from .inside import ContainerRow, ImageRow, NetworkRow, VolumeRow
 from .levels import Level
@@ -56,16 +56,16 @@ def level_details(level: Level) -> LevelDetails:
     try:
         client = connect.client(level.endpoint, check=False)
         info = client.info()
-        details.version = info.get("ServerVersion") or details.version
-        details.storage_driver = info.get("Driver")
+        details.version = guard.text(info.get("ServerVersion"), 40) or details.version
+        details.storage_driver = guard.text(info.get("Driver"), 40) or None
         if "snapshotter" in str(info.get("DriverStatus") or ""):
-            details.storage_driver = f"{info.get('Driver')} (containerd image store)"
+            details.storage_driver = f"{details.storage_driver} (containerd image store)"
         elif info.get("Driver") == "overlay2":
             details.storage_driver = "overlay2 (classic image store)"
-        details.cgroup_version = info.get("CgroupVersion")
+        details.cgroup_version = guard.text(info.get("CgroupVersion"), 4) or None
         found = inside.contents(level)
         details.containers, details.images = found.containers, found.images
         details.volumes, details.networks = found.volumes, found.networks
     except API_ERRORS as exc:
-        details.error = f"daemon did not answer: {exc}"
+        details.error = guard.text(f"daemon did not answer: {exc}", 600)
     return details

@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Callable, Iterator
 
-from . import connect, levels
+from . import connect, guard, levels
 from .errors import DindtuiError
 from .images import API_ERRORS
 from .levels import Level
@@ -38,6 +38,7 @@ class ContainerRow:
     status: str             # Docker's line: "Up 5 minutes", "Exited (0) 2 hours ago"
     is_level: bool = False  # a dindtui level (a child of this level in the tree)
     level_path: str | None = None
+    protected: str = ""     # why no action may touch it (a level of any namespace, a helper)
     ports: str = ""
     command: str = ""
     created: int = 0
@@ -83,8 +84,9 @@ class Contents:
 
 
 def explanation(exc: BaseException) -> str:
+    """A daemon's error as one line of harmless text."""
     text = getattr(exc, "explanation", None) or str(exc)
-    return " ".join(str(text).split())
+    return guard.text(" ".join(str(text).split()), 600)
 
 
 def level_client(level: Level):
@@ -120,15 +122,31 @@ def container_rows(level: Level, client=None,
     children = _children_by_container(level)
     rows = []
     for summary in summaries:
+        if not isinstance(summary, dict) or not isinstance(summary.get("Id"), str):
+            continue  # not a container a daemon could list: nothing to show or act on
         child = children.get(summary["Id"]) or children.get(summary["Id"][:12])
+        try:
+            ports = _ports(summary)
+        except (AttributeError, KeyError, TypeError):
+            ports = "?"
+        names = summary.get("Names")
+        created = summary.get("Created")
         rows.append(ContainerRow(
-            summary["Id"][:12], (summary.get("Names") or ["/?"])[0][1:],
-            summary.get("Image", ""), summary.get("State", ""), summary.get("Status", ""),
+            guard.text(summary["Id"][:12], 12),
+            guard.text(names[0] if isinstance(names, list) and names else "/?", 128)[1:],
+            guard.text(summary.get("Image"), 200), guard.text(summary.get("State"), 20),
+            guard.text(summary.get("Status"), 80),
             is_level=child is not None, level_path=child.path if child else None,
-            ports=_ports(summary), command=summary.get("Command", ""),
-            created=summary.get("Created", 0)))
+            protected=("it is level " + child.path) if child else (
+                guard.shape_of_summary(summary) or ""),
+            ports=guard.text(ports, 200), command=guard.text(summary.get("Command"), 300),
+            created=created if isinstance(created, int) else 0))
     rows.sort(key=lambda r: (r.state != "running", r.name))
     return rows
+
+
+def _number(value: object) -> int:
+    return value if isinstance(value, int) else 0
 
 
 def contents(level: Level) -> Contents:
@@ -141,10 +159,12 @@ def contents(level: Level) -> Contents:
     for summary in summaries:
         by_image[summary.get("ImageID", "")] = by_image.get(summary.get("ImageID", ""), 0) + 1
     for image in client.api.images():
-        result.images.append(ImageRow(image["Id"].split(":")[-1][:12],
-                                      tuple(image.get("RepoTags") or ("<none>",)),
-                                      image.get("Size", 0), by_image.get(image["Id"], 0),
-                                      image.get("Created", 0)))
+        tags = image.get("RepoTags") if isinstance(image.get("RepoTags"), list) else None
+        result.images.append(ImageRow(guard.text(str(image.get("Id")).split(":")[-1][:12]),
+                                      tuple(guard.text(t, 200) for t in (tags or ["<none>"])),
+                                      _number(image.get("Size")),
+                                      by_image.get(image.get("Id"), 0),
+                                      _number(image.get("Created"))))
     used: dict[str, int] = {}
     for summary in summaries:
         for mount in summary.get("Mounts") or []:
@@ -152,13 +172,16 @@ def contents(level: Level) -> Contents:
                 used[mount["Name"]] = used.get(mount["Name"], 0) + 1
     child_volumes = {child.volume: child.path for child in level.children if child.volume}
     for volume in client.api.volumes().get("Volumes") or []:
-        result.volumes.append(VolumeRow(volume["Name"], volume.get("Driver", ""),
-                                        used.get(volume["Name"], 0),
-                                        child_volumes.get(volume["Name"])))
+        result.volumes.append(VolumeRow(guard.text(volume.get("Name"), 255),
+                                        guard.text(volume.get("Driver"), 40),
+                                        used.get(volume.get("Name"), 0),
+                                        child_volumes.get(volume.get("Name"))))
     result.volumes.sort(key=lambda v: (v.level_path is None, v.name))
     for network in client.api.networks():
-        result.networks.append(NetworkRow(network["Id"][:12], network["Name"],
-                                          network.get("Driver", ""), network.get("Scope", ""),
+        result.networks.append(NetworkRow(guard.text(str(network.get("Id"))[:12]),
+                                          guard.text(network.get("Name"), 255),
+                                          guard.text(network.get("Driver"), 40),
+                                          guard.text(network.get("Scope"), 20),
                                           len(network.get("Containers") or {})))
     result.networks.sort(key=lambda n: n.name)
     return result
@@ -196,11 +219,13 @@ def act(level: Level, ref: str, action: str) -> str:
         raise DindtuiError(f"unknown action {action!r} (one of {', '.join(ACTIONS)})")
     client = level_client(level)
     info = resolve(level, ref, client)
-    name = info["Name"].lstrip("/")
+    name = guard.text(info.get("Name"), 128).lstrip("/")
     child = _the_level_it_is(level, info)
-    if child is not None and action != "start":
+    if child is not None:
         raise DindtuiError(f"{name} is level {child.path}: exit it with x (or `dindtui exit "
-                           f"{child.path}`), which exits the levels inside it first")
+                           f"{child.path}`), which exits the levels inside it first; v "
+                           "(`dindtui revive`) starts it again")
+    guard.check_container(info, action, f"level {level.label}")  # any namespace's level
     try:
         if action == "start":
             client.api.start(info["Id"])
@@ -249,15 +274,30 @@ def run(level: Level, image: str, command: str = "", name: str = "") -> Containe
 
 # ----------------------------------------------------------------------------- logs
 
-def _lines_of(chunks: Iterator[bytes]) -> Iterator[str]:
-    pending = b""
+def _line(pending: bytearray, cut: int) -> str:
+    line = pending.rstrip(b"\r").decode(errors="replace")
+    return line + (f" … [{cut} more bytes of this line not shown]" if cut else "")
+
+
+def _lines_of(chunks: Iterator[bytes], limit: int = guard.LINE_LIMIT) -> Iterator[str]:
+    """Lines of a byte stream, each at most `limit` bytes: the rest of a longer one is dropped
+    and counted, so a container that never prints a newline costs `limit` bytes of memory
+    and a look at each byte once."""
+    pending, cut = bytearray(), 0
     for chunk in chunks:
-        pending += chunk
-        *complete, pending = pending.split(b"\n")
-        for line in complete:
-            yield line.rstrip(b"\r").decode(errors="replace")
-    if pending:
-        yield pending.decode(errors="replace")
+        start = 0
+        while True:
+            end = chunk.find(b"\n", start)
+            piece = chunk[start:] if end < 0 else chunk[start:end]
+            room = limit - len(pending)
+            pending += piece[:room]
+            cut += max(len(piece) - room, 0)
+            if end < 0:
+                break
+            yield _line(pending, cut)
+            pending, cut, start = bytearray(), 0, end + 1
+    if pending or cut:
+        yield _line(pending, cut)
 
 
 class LogStream:
@@ -277,8 +317,10 @@ class LogStream:
         self.tty = bool((container.get("Config") or {}).get("Tty"))
 
     def chunks(self) -> Iterator[bytes]:
+        """The log's bytes as they come, frame headers taken out. A frame is passed on piece
+        by piece as it arrives, so memory stays flat whatever length a header claims."""
         raw = self.response.raw
-        buffer = b""
+        header, remaining = b"", 0
         while True:
             try:
                 data = raw.read1(65536)
@@ -289,15 +331,19 @@ class LogStream:
             if self.tty:
                 yield data
                 continue
-            buffer += data
             out, at = [], 0
-            while len(buffer) - at >= 8:
-                length = int.from_bytes(buffer[at + 4:at + 8], "big")
-                if len(buffer) - at - 8 < length:
-                    break
-                out.append(buffer[at + 8:at + 8 + length])
-                at += 8 + length
-            buffer = buffer[at:]
+            while at < len(data):
+                if remaining:
+                    piece = data[at:at + remaining]
+                    out.append(piece)
+                    remaining -= len(piece)
+                    at += len(piece)
+                    continue
+                taken = data[at:at + 8 - len(header)]
+                header += taken
+                at += len(taken)
+                if len(header) == 8:
+                    remaining, header = int.from_bytes(header[4:8], "big"), b""
             if out:
                 yield b"".join(out)
 
@@ -327,6 +373,9 @@ def log_lines(level: Level, ref: str, *, tail: int | None = None, follow: bool =
         stream.close()
 
 
+BUFFER_CHARS = 8 << 20  # what a follower holds between two drains, at the most
+
+
 class LogFollower:
     """Follows one container's log in a thread of its own. Lines collect in a bounded buffer
     (the oldest are dropped past `limit`, so memory stays flat under any flood); `on_ready` is
@@ -338,7 +387,8 @@ class LogFollower:
                  tail: int = 500, limit: int = 10_000):
         self.level, self.ref, self.on_ready = level, ref, on_ready
         self.tail, self.limit = tail, limit
-        self._buffer: deque[str] = deque(maxlen=limit)
+        self._buffer: deque[str] = deque()
+        self._bytes = 0  # characters held: at most BUFFER_CHARS, whatever the lines' length
         self._lock = threading.Lock()
         self._stream: LogStream | None = None
         self._closed = threading.Event()
@@ -364,6 +414,9 @@ class LogFollower:
                 with self._lock:
                     was_empty = not self._buffer
                     self._buffer.append(line)
+                    self._bytes += len(line)
+                    while len(self._buffer) > self.limit or self._bytes > BUFFER_CHARS:
+                        self._bytes -= len(self._buffer.popleft())
                 if was_empty:
                     self.on_ready()
         except Exception as exc:  # noqa: BLE001 - told to the reader, never raised in a thread
@@ -378,6 +431,7 @@ class LogFollower:
         with self._lock:
             lines = list(self._buffer)
             self._buffer.clear()
+            self._bytes = 0
         return lines
 
     def close(self) -> None:
@@ -484,6 +538,9 @@ def cgroup_sample(container_id: str, root: str = CGROUP_ROOT) -> Sample | None:
 _no_metrics: set[str] = set()  # endpoints whose daemon answered stats with zeros
 
 
+JSON_LIMIT = 4 << 20  # bytes of one stats answer read at the most
+
+
 def _get_json(endpoint: str, path: str, timeout: float = 5) -> dict:
     """GET `path` from a daemon. On a unix socket, a bare HTTP/1.0 request (a tenth of the
     SDK's CPU: the sampler asks every level's container every two seconds)."""
@@ -494,13 +551,9 @@ def _get_json(endpoint: str, path: str, timeout: float = 5) -> dict:
         sock.settimeout(timeout)
         sock.connect(endpoint[len("unix://"):])
         sock.sendall(f"GET {path} HTTP/1.0\r\nHost: docker\r\n\r\n".encode())
-        chunks = []
-        while True:
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            chunks.append(chunk)
-    head, _, body = b"".join(chunks).partition(b"\r\n\r\n")
+        answer = guard.read_capped(iter(lambda: sock.recv(65536), b""), JSON_LIMIT,
+                                   f"the answer to {path}")
+    head, _, body = answer.partition(b"\r\n\r\n")
     if head.split(b" ", 2)[1:2] != [b"200"]:
         raise DindtuiError(f"{path}: {head.splitlines()[0].decode(errors='replace')}")
     return json.loads(body)

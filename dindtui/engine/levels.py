@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 import docker.errors
 import requests.exceptions
 
-from . import config, connect, tunnel
+from . import config, connect, guard, tunnel
 from .errors import DindtuiError, LevelNotReady, UnknownLevel
 
 LABEL_NAME = "dindtui.name"
@@ -386,38 +386,71 @@ def _list_children(level: Level) -> list[tuple[Level, str]]:
     except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
         if level.depth:
             level.state = UNREACHABLE
-        level.error = f"listing containers failed: {exc}"
+        level.error = guard.text(f"listing containers failed: {exc}", 300)
         return []
     pairs = []
-    for summary in containers:
-        labels = summary.get("Labels") or {}
-        if not in_namespace(labels):
-            continue  # another namespace's level: not ours to show or touch
-        shown_name = (summary.get("Names") or ["/"])[0][1:]
-        reason = recognise(level, labels, shown_name, summary.get("Mounts") or [])
-        if reason:
-            level.ignored.append({"container_id": summary["Id"], "container_name": shown_name,
-                                  "name_label": labels.get(LABEL_NAME), "reason": reason})
+    for summary in containers if isinstance(containers, list) else []:
+        try:
+            pair = _child_of(level, summary)
+        except Exception as exc:  # noqa: BLE001 - whatever a daemon answers: ignored, shown why
+            level.ignored.append(_ignored(summary, f"its data cannot be read ({exc!r})"))
             continue
-        name = labels[LABEL_NAME]
-        docker_state = summary.get("State") or "unknown"
-        child = Level(
-            name=name, path=f"{level.path}/{name}" if level.path else name,
-            depth=level.depth + 1, state=CONTAINER_STATES.get(docker_state, DEAD),
-            endpoint=None, socket_dir=child_socket_dir(level, name),
-            container_id=summary["Id"], container_name=shown_name, container_state=docker_state,
-            volume=labels.get(LABEL_VOLUME), privilege=labels.get(LABEL_PRIVILEGE),
-            strategy=labels.get(LABEL_STRATEGY), store=labels.get(LABEL_STORE),
-            status=summary.get("Status"), parent=level)
-        for port in summary.get("Ports") or []:
-            if port.get("PublicPort"):
-                child.port = port["PublicPort"]
-        if child.port is None and (labels.get(LABEL_PORT) or "").isdigit():
-            child.port = int(labels[LABEL_PORT])
-        pairs.append((child, docker_state))
+        if pair is not None:
+            pairs.append(pair)
     pairs.sort(key=lambda pair: pair[0].name)
     level.children = [child for child, _ in pairs]
     return pairs
+
+
+def _ignored(summary: object, reason: str) -> dict:
+    """A look-alike's line in `Level.ignored`: every field bounded text."""
+    found: dict = summary if isinstance(summary, dict) else {}
+    labels: dict = found["Labels"] if isinstance(found.get("Labels"), dict) else {}
+    names: list = found["Names"] if isinstance(found.get("Names"), list) else []
+    return {"container_id": guard.text(found.get("Id"), 64),
+            "container_name": guard.text(names[0] if names else "", 128).lstrip("/"),
+            "name_label": guard.text(labels.get(LABEL_NAME), 64) or None,
+            "reason": guard.text(reason, 300)}
+
+
+def _child_of(level: Level, summary: dict) -> tuple[Level, str] | None:
+    """One container of `level`'s list as (child level, its container state); None when it is
+    another namespace's; a look-alike goes to `level.ignored`. Anything odd raises."""
+    labels = summary.get("Labels") or {}
+    if not isinstance(labels, dict) or not all(isinstance(v, str) for v in labels.values()):
+        raise ValueError("labels that are not text")
+    if not in_namespace(labels):
+        return None  # another namespace's level: not ours to show or touch
+    shown_name = (summary.get("Names") or ["/"])[0][1:]
+    reason = recognise(level, labels, shown_name, summary.get("Mounts") or [])
+    container_id = summary.get("Id")
+    if not reason and not (isinstance(container_id, str)
+                           and re.fullmatch(r"[0-9a-f]{64}", container_id)):
+        reason = "its id is not a container id"
+    if not reason and labels.get(LABEL_PORT) and guard.port(labels[LABEL_PORT]) is None:
+        reason = f"its {LABEL_PORT} label is not a port number"
+    if reason:
+        level.ignored.append(_ignored(summary, reason))
+        return None
+    name = labels[LABEL_NAME]
+    docker_state: str = summary["State"] if isinstance(summary.get("State"), str) else "unknown"
+    store = labels.get(LABEL_STORE)
+    child = Level(
+        name=name, path=f"{level.path}/{name}" if level.path else name,
+        depth=level.depth + 1, state=CONTAINER_STATES.get(docker_state, DEAD),
+        endpoint=None, socket_dir=child_socket_dir(level, name),
+        container_id=container_id, container_name=shown_name,
+        container_state=guard.text(docker_state, 20), volume=labels.get(LABEL_VOLUME),
+        privilege=guard.text(labels.get(LABEL_PRIVILEGE), 20) or None,
+        strategy=guard.text(labels.get(LABEL_STRATEGY), 20) or None,
+        store=store if store in ("overlay2", "containerd") else None,
+        status=guard.text(summary.get("Status"), 120) or None, parent=level)
+    for published in summary.get("Ports") or []:
+        if isinstance(published, dict) and guard.port(str(published.get("PublicPort"))):
+            child.port = int(published["PublicPort"])
+    if child.port is None:
+        child.port = guard.port(labels.get(LABEL_PORT))
+    return child, docker_state
 
 
 def _probe(item) -> bool:
@@ -438,7 +471,7 @@ def _probe(item) -> bool:
         pass
     started = docker_time(level.started_at) or time.time()
     level.state = STARTING if time.time() - started < STARTING_GRACE else UNREACHABLE
-    level.error = f"daemon socket silent: {answer.error}"
+    level.error = guard.text(f"daemon socket silent: {answer.error}", 300)
     return False
 
 

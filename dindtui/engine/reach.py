@@ -39,10 +39,22 @@ def context_id(name: str) -> str:
 
 
 def context_name(level: Level) -> str:
-    """dindtui-l1.l2 for level l1/l2 (in a namespace NS: dindtui-NS+l1.l2; `+` is allowed in a
-    context name and never in a level's or a namespace's)."""
+    """dindtui-l1+l2 for level l1/l2; in a namespace NS, dindtui-NS++l1+l2. One name per level
+    and one level per name: a level's name holds no `+` (nor does a namespace), so `+` can
+    only stand for `/`, and `++` only after the namespace (`dindtui-a.b` is the level named
+    `a.b`, never `a/b`)."""
     namespace = config.namespace()
-    return CONTEXT_PREFIX + (f"{namespace}+" if namespace else "") + level.path.replace("/", ".")
+    return CONTEXT_PREFIX + (f"{namespace}++" if namespace else "") + level.path.replace("/", "+")
+
+
+def certs_dir(level: Level) -> str:
+    """Where a level's client certificates go by default: one directory per engine, namespace
+    and level (`~/.dindtui/certs/<engine>/<namespace or ->/l1+l2`), so that `a_b` and `a/b`,
+    or `l1` of two namespaces or two engines, never share one."""
+    endpoint = levels.required(levels.root_of(level).endpoint, "the endpoint of level 0")
+    engine = hashlib.sha256(endpoint.encode()).hexdigest()[:12]
+    return os.path.join(os.path.expanduser("~"), ".dindtui", "certs", engine,
+                        config.namespace() or "-", level.tree_path.replace("/", "+"))
 
 
 # ----------------------------------------------------------------------------- env
@@ -175,8 +187,11 @@ def sync_contexts(root: Level) -> SyncResult:
             continue
         write_context(level)
         (result.updated if before is not None else result.created).append(name)
+    current = {context_name(level) for level in live.values()}
     for info in existing.values():
-        if info.ours and info.namespace == namespace and info.path not in in_tree:
+        # Gone from the tree, or written under an older naming (renamed: made anew above).
+        if info.ours and info.namespace == namespace and (
+                info.path not in in_tree or (info.path in live and info.name not in current)):
             remove_context(info)
             result.removed.append(info.name)
     return result

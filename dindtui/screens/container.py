@@ -19,7 +19,7 @@ from textual.widgets import (Footer, Header, Input, Log, Static, TabbedContent, 
 
 from ..engine.inside import ContainerRow, LogFollower, Usage, split_timestamp
 from ..engine.levels import Level
-from ..formatting import human, percent
+from ..formatting import human, percent, safe_text
 from ..widgets.detail_pane import Graph
 from ..widgets.tables import CONTAINER_BINDINGS, STATE_COLOURS
 
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from ..app import DindtuiApp
 
 LOG_LINES = 5_000  # kept per container view: memory stays flat whatever the container writes
+LINE_CHARS = 66_000  # a line is at most 64 KB when it arrives (the engine cuts longer ones)
 DRAINS_PER_SECOND = 20
 STATUS_SECONDS = 15  # the title's status ("Up 5 minutes") read again this often
 
@@ -46,20 +47,32 @@ def short_stamp(stamp: str) -> str:
     return stamp[11:23] if len(stamp) >= 23 else stamp
 
 
-def add_json(node, data: Any) -> None:
-    """The inspect document as tree nodes: objects and lists expand, the first level open."""
+INSPECT_NODES = 20_000  # nodes of an inspect document shown at the most
+INSPECT_DEPTH = 32
+
+
+def add_json(node, data: Any, budget: list[int] | None = None, depth: int = 0) -> None:
+    """The inspect document as tree nodes: objects and lists expand, the first level open.
+    What the daemon sent is shown as text (controls visible) and bounded in size and depth."""
+    budget = budget if budget is not None else [INSPECT_NODES]
     items = list(data.items()) if isinstance(data, dict) else list(enumerate(data))
     for key, value in items:
-        if isinstance(value, (dict, list)) and value:
+        budget[0] -= 1
+        if budget[0] < 0:
+            node.add_leaf(Text("… (more not shown)", style="dim"))
+            return
+        name = safe_text(key, 200)
+        if isinstance(value, (dict, list)) and value and depth < INSPECT_DEPTH:
             size = f"{{{len(value)}}}" if isinstance(value, dict) else f"[{len(value)}]"
-            child = node.add(Text.assemble((str(key), "bold"), " ", (size, "dim")),
+            child = node.add(Text.assemble((name, "bold"), " ", (size, "dim")),
                              expand=False)
-            add_json(child, value)
+            add_json(child, value, budget, depth + 1)
         else:
             shown = "null" if value is None else (repr(value) if isinstance(value, str)
                                                   else str(value).lower()
                                                   if isinstance(value, bool) else str(value))
-            node.add_leaf(Text.assemble((str(key), "bold"), " = ", (shown, "cyan")))
+            node.add_leaf(Text.assemble((name, "bold"), " = ",
+                                        (safe_text(shown, 2000), "cyan")))
 
 
 class ContainerScreen(Screen[None]):
@@ -174,7 +187,9 @@ class ContainerScreen(Screen[None]):
         self._last_drain = time.monotonic()
         if self.follower is None or not self.is_attached:
             return
-        batch = self.follower.drain()
+        # What the container wrote is shown as text: its escape sequences never reach the
+        # terminal (ESC is drawn as ␛).
+        batch = [safe_text(line, LINE_CHARS, tabs=True) for line in self.follower.drain()]
         self.received += len(batch)
         self.lines.extend(batch)
         shown = [self._line_text(line) for line in batch if self._matches(line)]
@@ -272,7 +287,7 @@ class ContainerScreen(Screen[None]):
         tree = self.query_one("#inspect-tree", Tree)
         tree.clear()
         tree.root.set_label(Text.assemble((self.row.name, "bold"), " ",
-                                          (data.get("Id", "")[:12], "dim")))
+                                          (safe_text(str(data.get("Id") or "")[:12]), "dim")))
         add_json(tree.root, data)
         tree.root.expand()
 

@@ -114,6 +114,9 @@ class ContainersTable(RowsTable[ContainerRow]):
         name = Text(row.name, style="bold" if row.is_level else "")
         if row.is_level:
             name.append(" ⤷ level", style="cyan")
+        elif row.protected:
+            name.append(" ⊘ " + ("other namespace's level" if "namespace" in row.protected
+                                 else "dindtui's, not yours to act on"), style="magenta")
         cpu = memory = ""
         if usage is not None and row.state == "running":
             cpu = f"{percent(usage.cpu_now)} {spark(usage.cpu, 6, 100)}".strip()
