@@ -6,7 +6,8 @@ fault: recovered (yes/no), seconds from the fault until every level answers agai
 daemon kill: a new daemon process) and a container runs in level 1, and what was counted before
 and after (levels, inner containers and how many run, images, volumes). "lost" counts levels,
 containers, images and volumes that are gone; a container that stopped is not lost, and the
-running column shows it.
+running column shows it. The last column is the reboot check: a `--restart unless-stopped`
+container at depth 2 runs again after each fault, as it would after a real reboot.
 Faults the init repairs by itself are only watched; the others are repaired with `revive`.
 
 Usage: python bench/faults.py [--no-engine-restart]   (the engine restart stops every container
@@ -89,6 +90,19 @@ def wait_ready(paths: list[str], started: float, replaced=None) -> float | None:
     return None
 
 
+def keeper_runs(path: str, seconds: float = 20) -> bool:
+    """The `--restart unless-stopped` container at depth 2 runs again, as after a reboot (its
+    level's init starts it right after its daemon answers)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        _, (level,) = tree([path])
+        if level is not None and level.state == levels.READY and "keeper" in sh(
+                level, "docker ps --format '{{.Names}}'").split():
+            return True
+        time.sleep(0.2)
+    return False
+
+
 def inner_pid(level: levels.Level, program: str) -> int:
     """This level's own daemon (pidof would also see the daemons of the levels inside it)."""
     pid_file = {"dockerd": "/var/run/docker.pid", "containerd": "/run/dindtui-containerd.pid"}
@@ -127,7 +141,8 @@ def main() -> int:
     l2 = spawn.spawn(l1, "f2").level
     paths = [l1.path, l2.path]
     sh(l2, TINY + "docker run -d --name worker tiny /bin/sleep 100000 >/dev/null; "
-                  "docker volume create data >/dev/null")
+                  "docker run -d --restart unless-stopped --name keeper tiny /bin/sleep 100000 "
+                  ">/dev/null; docker volume create data >/dev/null")
     sh(l1, TINY + "docker create --name idle tiny /bin/sleep 1 >/dev/null")
     killed: dict[str, int] = {}
 
@@ -148,6 +163,9 @@ def main() -> int:
     def stop_level(_root, found):
         levels.parent_client(found[0]).api.kill(found[0].container_id)
 
+    def docker_stop_level(_root, found):  # what an engine does to it when it shuts down
+        levels.parent_client(found[0]).api.stop(found[0].container_id)
+
     def exit_keep_volume(root_now, found):
         spawn.exit_level(found[0])
 
@@ -159,6 +177,7 @@ def main() -> int:
         ("kill -9 containerd in level 1", kill_inner("containerd"), None,
          replaced("containerd")),
         ("level 1 container killed", stop_level, "revive --all", None),
+        ("level 1 container stopped (docker stop)", docker_stop_level, "revive --all", None),
         ("level 1 exited, volume kept", exit_keep_volume, "revive f1", None),
     ]
     if not args.no_engine_restart and os.path.exists("/var/run/docker.pid"):
@@ -176,25 +195,26 @@ def main() -> int:
         elif repair:
             spawn.revive_volume(levels.discover(), repair.split()[1])
         seconds = wait_ready(paths, started, check)
+        rebooted = seconds is not None and keeper_runs(paths[1])
         after = count(tree(paths)[0])
         lost = sum(max(before[k] - after[k], 0) for k in before if k != "running")
-        rows.append((name, repair or "(by itself)", seconds, before, after, lost))
+        rows.append((name, repair or "(by itself)", seconds, before, after, lost, rebooted))
         print(f"  {name}: {'%.2f s' % seconds if seconds is not None else 'NOT recovered'}",
               file=sys.stderr, flush=True)
 
     print("\n| fault | repaired by | recovered | seconds | before (levels/containers/running/"
-          "images/volumes) | after | lost |")
-    print("|---|---|---|---|---|---|---|")
-    for name, repair, seconds, before, after, lost in rows:
+          "images/volumes) | after | lost | unless-stopped at depth 2 running |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name, repair, seconds, before, after, lost, rebooted in rows:
         fmt = "/".join(str(before[k]) for k in before), "/".join(str(after[k]) for k in after)
-        print(f"| {name} | {repair} | {'yes' if seconds is not None else 'no'} | "
-              f"{seconds:.2f} | {fmt[0]} | {fmt[1]} | {lost} |" if seconds is not None else
-              f"| {name} | {repair} | no | - | {fmt[0]} | {fmt[1]} | {lost} |")
+        shown = f"{seconds:.2f}" if seconds is not None else "-"
+        print(f"| {name} | {repair} | {'yes' if seconds is not None else 'no'} | {shown} | "
+              f"{fmt[0]} | {fmt[1]} | {lost} | {'yes' if rebooted else 'NO'} |")
     total_lost = sum(row[5] for row in rows)
     print(f"\nRESULT faults={len(rows)} recovered={sum(r[2] is not None for r in rows)} "
-          f"lost={total_lost}")
+          f"lost={total_lost} reboot_ok={sum(bool(r[6]) for r in rows)}")
     spawn.collapse(levels.discover(), rm_volume=True)
-    return 0 if total_lost == 0 and all(r[2] is not None for r in rows) else 1
+    return 0 if total_lost == 0 and all(r[2] is not None and r[6] for r in rows) else 1
 
 
 if __name__ == "__main__":

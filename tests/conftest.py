@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 import time
@@ -115,6 +116,24 @@ class Tree:
                     host.volumes.get(volume).remove(force=True)
                 levels.remove_socket_dir(os.path.join(levels.tree_root(root),
                                                       container.labels[levels.LABEL_NAME]), root)
+
+
+@pytest.fixture
+def docker_config(tmp_path, monkeypatch):
+    """The docker CLI's config in a directory of the test's own, never the user's."""
+    directory = str(tmp_path / "docker-config")
+    os.makedirs(directory)
+    monkeypatch.setenv("DOCKER_CONFIG", directory)
+    return directory
+
+
+def docker_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(["docker", *args], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, **(env or {})})
+
+
+needs_docker_cli = pytest.mark.skipif(shutil.which("docker") is None,
+                                      reason="the docker CLI is not installed")
 
 
 @pytest.fixture
@@ -224,7 +243,7 @@ def pytest_collection_modifyitems(session, config, items):
     """Every test but the engine-free ones is marked `docker`, and `slow` when it spawns levels
     (`pytest -m "not docker"` runs the fast layer alone); tests marked `last` run last."""
     for item in items:
-        if item.path.name not in ENGINE_FREE:
+        if item.path.name not in ENGINE_FREE and item.get_closest_marker("engine_free") is None:
             item.add_marker(pytest.mark.docker)
         if "tree" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.slow)

@@ -6,34 +6,14 @@ a directory of the test's own (DOCKER_CONFIG), never the user's."""
 from __future__ import annotations
 
 import json
-import os
 import shlex
-import shutil
 import subprocess
 import sys
 
 import docker
-import pytest
 
-from conftest import run_cli
+from conftest import docker_cli, needs_docker_cli, run_cli
 from dindtui.engine import reach
-
-
-@pytest.fixture
-def docker_config(tmp_path, monkeypatch):
-    directory = str(tmp_path / "docker-config")
-    os.makedirs(directory)
-    monkeypatch.setenv("DOCKER_CONFIG", directory)
-    return directory
-
-
-def docker_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(["docker", *args], capture_output=True, text=True, timeout=60,
-                          env={**os.environ, **(env or {})})
-
-
-needs_docker_cli = pytest.mark.skipif(shutil.which("docker") is None,
-                                      reason="the docker CLI is not installed")
 
 
 @needs_docker_cli

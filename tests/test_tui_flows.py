@@ -12,11 +12,12 @@ import time
 import pytest
 from textual.widgets import Button
 
-from fake_engine import FakeEngine, fixed_usage
+from fake_engine import FakeEngine, fixed_details, fixed_usage
 from dindtui import app as app_module
 from dindtui.app import DindtuiApp
 from dindtui.engine import levels
 from dindtui.engine.errors import DindtuiError
+from dindtui.engine.inside import ContainerRow
 from dindtui.engine.usage import CleanupPlan
 from dindtui.messages import DaemonEvent
 from dindtui.screens.collapse import CollapseScreen
@@ -569,3 +570,59 @@ async def test_the_container_screen_s_status_line_does_not_go_stale(ui, monkeypa
 
         monkeypatch.setattr(fake, "fixed_details", aged)
         await until(pilot, lambda: "Up 2 hours" in str(title.render()), "the status again")
+
+
+# ------------------------------------------------------------------ hostile input, shown
+
+async def test_another_namespace_s_level_is_marked_and_no_key_acts_on_it(ui, monkeypatch):
+    engine = FakeEngine()
+    victim = ContainerRow("d4e5f6a7b8c9", "dindtui-other.victim", "dindtui:latest", "running",
+                          "Up 1 hour", protected="it is a dindtui level of namespace 'other'")
+
+    def details(level):
+        found = fixed_details(level.label, level.depth)
+        if level.depth == 0:
+            found.containers.append(victim)
+        return found
+
+    monkeypatch.setattr(engine, "details", details)
+    app = await ui.start(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, app)
+        await select(pilot, app, "")
+        table = app.query_one(ContainersTable)
+        await until(pilot, lambda: table.row_count == 2, "level 0's containers")
+        app.query_one(DetailPane).show_tab("containers")
+        table.focus()
+        table.move_cursor(row=table.get_row_index("d4e5f6a7b8c9"))
+        assert "other namespace" in str(table.get_row("d4e5f6a7b8c9")[0])
+        for key in ("K", "D", "S", "R", "U"):
+            await pilot.press(key)
+            await pilot.pause(0.05)
+            assert not isinstance(app.screen, ConfirmDialog)
+            assert "namespace 'other'" in ui.errors()[-1]
+        assert ui.engine.called("act") == []
+
+
+async def test_what_a_container_writes_reaches_the_screen_as_text(ui):
+    app = await ui.start()
+    hostile = "\x1b[2J\x1b]52;c;aGk=\x07\x1b]0;owned\x07 \x9b31m red \u202eevil"
+    async with app.run_test(size=SIZE) as pilot:
+        await into_containers(pilot, app)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, ContainerScreen), "the container")
+        log = app.screen.query_one("Log")
+        await until(pilot, lambda: log.line_count == 30, "the first lines")
+        ui.engine.follower.feed([f"2026-11-29T09:01:00.000000000Z {hostile}"])
+        await until(pilot, lambda: log.line_count == 31, "the hostile line")
+        shown = log.lines[-1]
+        assert "␛[2J" in shown and "␛]52;c;aGk=␇" in shown and "\\x9b31m red" in shown
+        assert not any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F or c == "\u202e"
+                       for c in shown), repr(shown)
+    # A toast with a daemon's words: the app's own notify shows them as text, never markup.
+    plain = DindtuiApp(animation=False, engine=FakeEngine())
+    async with plain.run_test(size=SIZE) as pilot:
+        plain.notify("failed: \x1b]0;owned\x07 [bold]not markup[/]", severity="error")
+        await pilot.pause(0.1)
+        [note] = list(plain._notifications)
+        assert note.message == "failed: ␛]0;owned␇ [bold]not markup[/]" and not note.markup
