@@ -29,13 +29,14 @@ import subprocess
 import sys
 import time
 
-NAMESPACE = "bench-hostile-" + secrets.token_hex(2)
+NAMESPACE = "hostile-" + secrets.token_hex(2)
 os.environ["DINDTUI_NAMESPACE"] = NAMESPACE
 
 from dindtui.engine import connect, levels, shell, spawn  # noqa: E402
 
 BOUND = 60     # seconds before a command counts as hung
 GOAL = 10      # seconds every command must finish within
+KEY_GOAL_MS = 1000  # the TUI, open on the flood: a key takes effect within this
 IMAGE = "dindtui:latest"
 
 ATTACKS = {
@@ -174,27 +175,35 @@ def main() -> int:
         note = "" if corrupt.exit_code == 0 else f" (corruption failed: {corrupt.stderr[:80]})"
         ok, seconds, what = timed(["spawn", "evil", "--name", "child", "--store", "containerd",
                                    "--json"])
-        rows.append(("spawn from its corrupted database" + note, ok, seconds, what))
+        rows.append(("spawn from it, its containerd database corrupted" + note, ok, seconds,
+                     what))
         rows.append(("exit evil (its whole subtree)", *timed(["exit", "evil"])))
     finally:
-        leftover = subprocess.run([sys.executable, "-m", "dindtui", "collapse", "--rm-volume"],
-                                  capture_output=True, text=True, timeout=300)
-        if leftover.returncode != 0:
-            print(f"collapse: {leftover.stderr.strip()}", file=sys.stderr)
+        for argv in (["collapse", "--rm-volume"], ["clean", "--yes"]):  # `exit` kept its volume
+            leftover = subprocess.run([sys.executable, "-m", "dindtui", *argv],
+                                      capture_output=True, text=True, timeout=300)
+            if leftover.returncode != 0:
+                print(f"{argv[0]}: {leftover.stderr.strip()}", file=sys.stderr)
     after = outside()
     touched = len(before["containers"] ^ after["containers"]) + len(
         before["volumes"] ^ after["volumes"])
     print("\n| command on the attacking level | finished | seconds | what it said |")
     print("|---|---|---|---|")
-    for name, ok, seconds, what in rows:
-        finished = ok and seconds <= GOAL
-        print(f"| {name} | {'yes' if finished else 'NO'} | {seconds:.2f} | {what} |")
-    survived = sum(1 for _, ok, seconds, _ in rows if ok and seconds <= GOAL)
+    def fine(name: str, ok: bool, seconds: float, what: str) -> bool:
+        if name.startswith("the TUI"):  # open for 10 s on purpose: it must answer keys
+            return ok and "worst key" in what and float(
+                what.split("worst key ")[1].split(" ms")[0]) <= KEY_GOAL_MS
+        return ok and seconds <= GOAL
+
+    for row in rows:
+        print(f"| {row[0]} | {'yes' if fine(*row) else 'NO'} | {row[2]:.2f} | {row[3]} |")
+    survived = sum(1 for row in rows if fine(*row))
     worst_key = next((what for name, _, _, what in rows if name.startswith("the TUI")), "")
     key_ms = worst_key.split("worst key ")[-1].split(" ms")[0] if "worst key" in worst_key \
         else "-1"
     print(f"\nRESULT attacks={len(rows)} survived={survived} "
-          f"max_seconds={max(r[2] for r in rows):.2f} outside_touched={touched} "
+          f"max_seconds={max(r[2] for r in rows if not r[0].startswith('the TUI')):.2f} "
+          f"outside_touched={touched} "
           f"tui_worst_key_ms={key_ms}")
     print(json.dumps({"outside_before": {k: len(v) for k, v in before.items()},
                       "outside_after": {k: len(v) for k, v in after.items()}}),

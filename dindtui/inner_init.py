@@ -726,15 +726,17 @@ class Daemons:
                 self.stop()
                 raise Stopping(info.si_signo)
 
-    def stop_containers(self) -> None:
+    def stop_containers(self) -> bool:
         """dockerd runs with live-restore, which leaves containers running when it stops: stop
         them first, as dockerd would, all at once: each with its own stop timeout when it has
         one (a level nested here has, to stop what runs inside it first), else the shutdown
         timeout. What ran is written down, so that the next start brings back the containers
-        whose restart policy asks for it (`restart_after_reboot`)."""
+        whose restart policy asks for it (`restart_after_reboot`). False when dockerd could
+        not stop them within their budget: a daemon that broken gets no long grace after."""
         if self.dockerd is None or not self.sup.alive(self.dockerd):
-            return
+            return True
         timeout = int(shutdown_timeout() + 0.999)
+        healthy = True
         try:
             running = [c for c in docker_inspect(docker_ids("status=running"))
                        if isinstance(c, dict) and isinstance(c.get("Id"), str)]
@@ -748,14 +750,23 @@ class Daemons:
                                           stdout=subprocess.DEVNULL,
                                           stderr=subprocess.DEVNULL), wait)
                         for wait, ids in groups.items()]
-            for process, wait in stopping:
+            # One budget for them all: the longest stop timeout, and two seconds for dockerd
+            # to report (a daemon that cannot, its containerd broken, is not waited for).
+            deadline = time.monotonic() + max(groups, default=0) + 2
+            for process, _ in stopping:
                 try:
-                    process.wait(timeout=wait + 20)
+                    process.wait(timeout=max(deadline - time.monotonic(), 0.1))
                 except subprocess.TimeoutExpired:
                     process.kill()
                     process.wait()
+                    healthy = False
         except (OSError, ValueError, subprocess.SubprocessError) as exc:
             log(f"warning: stopping the containers before dockerd failed ({exc})")
+            healthy = False
+        if not healthy:
+            log("dockerd did not stop the containers within their stop timeout: it is stopped "
+                "with a short grace")
+        return healthy
 
     def restart_after_reboot(self) -> None:
         """What a reboot does for Docker, for this level after it was stopped or killed: start
@@ -795,11 +806,13 @@ class Daemons:
                 pass
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
-        """Containers, then dockerd, then containerd."""
-        self.stop_containers()
+        """Containers, then dockerd, then containerd: the two daemons share one grace period
+        (each exits in well under a second when healthy), then are killed."""
+        healthy = self.stop_containers()
+        deadline = time.monotonic() + (self.grace() if healthy else 1.0)
         for pid in (self.dockerd, self.containerd):
             if pid is not None:
-                self.sup.stop(pid, self.grace(), sig)
+                self.sup.stop(pid, max(deadline - time.monotonic(), 0.5), sig)
 
 
 REBOOT_RECORD = "/var/lib/docker/.dindtui-running"  # containers running when the level stopped

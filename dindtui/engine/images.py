@@ -21,7 +21,7 @@ from importlib import resources
 import docker.errors
 import requests.exceptions
 
-from . import connect
+from . import connect, guard
 from .errors import BuildFailed, DindtuiError, DiskFull, ImageMissing
 from .progress import Progress, ProgressCallback, no_progress
 
@@ -197,6 +197,9 @@ def image_id(client, name: str) -> str:
     except docker.errors.ImageNotFound:
         raise ImageMissing(f"image {name} is missing" + (
             ": run `dindtui image build`" if name == DEFAULT_IMAGE else "")) from None
+    except API_ERRORS as exc:  # a daemon that cannot read its own store (its database broken)
+        raise DindtuiError(f"the daemon could not look up image {name}: "
+                           + guard.text(getattr(exc, "explanation", None) or exc, 300)) from None
 
 
 def _split_tag(name: str) -> tuple[str, str]:
