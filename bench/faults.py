@@ -122,7 +122,7 @@ def restart_engine() -> None:
         subprocess.Popen(argv, stdout=log, stderr=log, start_new_session=True)
     while not connect.ping_socket(connect.DEFAULT_SOCKET).ok:
         time.sleep(0.1)
-    connect.forget(connect.level0_endpoint())
+    connect.forget(connect.default_endpoint())
     ours = {c.container_id for c in levels.discover().walk() if c.depth}
     for container in running:  # the user's containers run again; ours wait for revive
         if container not in ours:

@@ -52,19 +52,20 @@ def read_trees(env: dict, runs: int) -> dict[str, float]:
     once (levels.discover_all, as the TUI's refresh)."""
     os.environ.update({k: v for k, v in env.items() if k != "DOCKER_HOST"})
     from dindtui.engine import connect, levels
+    from dindtui.engine.facade import Engine
     times = {}
     for key, engines in (("host", [("--host", "unix:///var/run/docker.sock")]),
                          ("tls", [("--host", env["DOCKER_HOST"])]),
                          ("both", [("--host", "unix:///var/run/docker.sock"),
                                    ("--host", env["DOCKER_HOST"])])):
-        origins = connect.set_origins(engines)
-        for origin in origins:
+        engine = Engine.from_command_line(engines)
+        for origin in engine.origins:
             connect.client(origin.endpoint)  # connected once, as in the running TUI
-        levels.discover_all()
+        engine.discover()
         best = float("inf")
         for _ in range(runs):
             started = time.monotonic()
-            roots = levels.discover_all()
+            roots = engine.discover()
             best = min(best, time.monotonic() - started)
             assert all(root.state == levels.READY for root in roots), roots
         times[key] = best

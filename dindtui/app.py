@@ -21,12 +21,15 @@ from textual.worker import Worker, WorkerState
 
 from .engine import inside, levels, live, spawn
 from .engine.errors import DindtuiError
+from .controls import Controls
+from .engine.api import TUIEngine
 from .engine.facade import Engine
 from .engine.inside import ContainerRow, Usage
 from .engine.levels import Level
 from .engine.progress import Progress
 from .engine.usage import CleanupPlan, UsageReport
 from .formatting import human, safe_text
+from .model import all_levels, find_level, has_levels
 from .messages import (DaemonEvent, DetailsLoaded, InspectLoaded, LevelExited, PlanReady,
                        StatsRound, StreamState, SubtreeLoaded, TaskDone, TaskProgress,
                        TreeLoaded, UsageMeasured)
@@ -34,7 +37,7 @@ from .screens.collapse import CollapseScreen
 from .screens.container import ContainerScreen
 from .screens.dialogs import ConfirmDialog, RunRequest
 from .screens.search import TreeSearch
-from .screens.main import MainScreen, find_level
+from .screens.main import MainScreen
 from .widgets.tables import CONTAINER_BINDINGS
 from .screens.usage import UsageScreen
 
@@ -51,9 +54,9 @@ class DindtuiApp(App[int]):
     SUB_TITLE = "docker in docker in docker…"
     COMMANDS = App.COMMANDS | {TreeSearch}
 
-    def __init__(self, *, animation: bool = True, engine: Engine | None = None) -> None:
+    def __init__(self, *, animation: bool = True, engine: TUIEngine | None = None) -> None:
         super().__init__()
-        self.engine = engine or Engine()
+        self.engine: TUIEngine = engine or Engine()
         self.animation = animation  # the CLI reads --no-animation and DINDTUI_NO_ANIMATION
         self.spinning = True  # the spinning top turns (snapshot tests hold it still)
         self.roots: list[Level] | None = None  # one tree per engine; None: none loaded
@@ -238,13 +241,15 @@ class DindtuiApp(App[int]):
             if level.state == levels.STARTING and level.parent is not None:
                 self._schedule_reread(level, STARTING_PROBE)
 
+    def go_to(self, hit: inside.Hit) -> None:
+        """A find result: its level selected, its row under the cursor."""
+        self.main.go_to(hit)
+
     def all_levels(self) -> list[Level]:
-        """Every level of every engine's tree (none before the first load)."""
-        return list(levels.walk_all(self.roots or []))
+        return all_levels(self.roots)
 
     def has_levels(self) -> bool:
-        """Some engine has a level below its level 0."""
-        return any(root.children for root in self.roots or [])
+        return has_levels(self.roots)
 
     def _retry_soon(self) -> None:
         if not self._retry_pending:  # one retry chain, however many loads failed
@@ -597,5 +602,11 @@ def one_line(exc: BaseException | None) -> str:
     return f"unexpected error: {type(exc).__name__}: {text}"
 
 
-def run_app(animation: bool = True) -> int:
-    return DindtuiApp(animation=animation).run() or 0
+def run_app(engines: list[tuple[str, str]] | None = None, animation: bool = True) -> int:
+    """The TUI on the engines of the command line (none: the default one)."""
+    return DindtuiApp(animation=animation,
+                      engine=Engine.from_command_line(engines or [])).run() or 0
+
+
+def _implements_controls(app: DindtuiApp) -> Controls:
+    return app  # mypy: the app has everything its screens may ask of it (controls.py)

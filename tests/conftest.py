@@ -21,7 +21,7 @@ os.environ["DINDTUI_NAMESPACE"] = "test-" + secrets.token_hex(3)
 import docker  # noqa: E402
 import pytest  # noqa: E402
 
-from dindtui.engine import connect, images, levels, privileges, spawn, usage  # noqa: E402
+from dindtui.engine import connect, gate, images, levels, privileges, spawn, usage  # noqa: E402
 
 IMAGE = images.DEFAULT_IMAGE
 
@@ -114,7 +114,7 @@ class Tree:
                 container.remove(force=True, v=True)
                 if volume:
                     host.volumes.get(volume).remove(force=True)
-                levels.remove_socket_dir(os.path.join(levels.tree_root(root),
+                gate.remove_socket_dir(os.path.join(levels.tree_root(root),
                                                       container.labels[levels.LABEL_NAME]), root)
 
 
@@ -198,7 +198,7 @@ def _snapshot() -> dict[str, set]:
     client = connect.client()
     return {"containers": {c.id for c in client.containers.list(all=True)},
             "volumes": {v.name for v in client.volumes.list()},
-            "socket dirs": _listdir(connect.level_tree_root(connect.level0_endpoint())),
+            "socket dirs": _listdir(connect.level_tree_root(connect.default_endpoint())),
             "user socket dirs": _listdir(os.path.join(connect.STATE_DIR, "c"))}
 
 
@@ -225,10 +225,6 @@ def _make_users_level() -> None:
     users_level.update(level)
 
 
-# A fake engine, or pure functions: no Docker at all.
-ENGINE_FREE = {"test_snapshots.py", "test_tui_flows.py", "test_origins.py"}
-
-
 def pytest_sessionstart(session):
     if "not docker" in (session.config.getoption("markexpr") or ""):
         return  # the fast layer alone: no engine needed, nothing to guard
@@ -240,10 +236,11 @@ def pytest_sessionstart(session):
 
 
 def pytest_collection_modifyitems(session, config, items):
-    """Every test but the engine-free ones is marked `docker`, and `slow` when it spawns levels
-    (`pytest -m "not docker"` runs the fast layer alone); tests marked `last` run last."""
+    """Every test not marked `engine_free` (a fake engine, or pure functions: no Docker at all)
+    is marked `docker`, and `slow` when it spawns levels (`pytest -m "not docker"` runs the
+    fast layer alone); tests marked `last` run last."""
     for item in items:
-        if item.path.name not in ENGINE_FREE and item.get_closest_marker("engine_free") is None:
+        if item.get_closest_marker("engine_free") is None:
             item.add_marker(pytest.mark.docker)
         if "tree" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.slow)
@@ -268,7 +265,7 @@ def pytest_sessionfinish(session, exitstatus):
     if gone:
         print(f"\nthe tests removed what they did not make: {gone}")
         session.exitstatus = 1
-    tree_root = connect.level_tree_root(connect.level0_endpoint())
+    tree_root = connect.level_tree_root(connect.default_endpoint())
     for directory in (tree_root, os.path.dirname(tree_root)):
         try:
             os.rmdir(directory)  # this run's namespace directory, when empty

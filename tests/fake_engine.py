@@ -1,5 +1,6 @@
-"""An engine for the UI-only tests: the same methods as dindtui.engine.facade.Engine, over a
-tree held in memory. It records every call, can fail on demand, and can hold a task until the
+"""An engine for the UI-only tests: the protocol the TUI asks of an engine (engine/api.py's
+TUIEngine, as the real Engine has it), over a tree held in memory; mypy checks it against the
+protocol. It records every call, can fail on demand, and can hold a task until the
 test lets it go, so UI flows (busy, errors, dialogs, quit, events) test in milliseconds. The
 behaviour behind each of them keeps its test against the real engine."""
 
@@ -10,6 +11,7 @@ from dataclasses import dataclass, field
 
 from dindtui.engine import levels
 from dindtui.engine import inside
+from dindtui.engine.api import TUIEngine
 from dindtui.engine.details import ContainerRow, ImageRow, LevelDetails, NetworkRow, VolumeRow
 from dindtui.engine.errors import DindtuiError
 from dindtui.engine.levels import Level
@@ -241,7 +243,7 @@ class FakeEngine:
         for lv in reversed(list(level.walk())):
             on_event(ExitEvent(lv.path, lv.depth, "exiting", "c0ffee"))
             on_event(ExitEvent(lv.path, lv.depth, "exited", "c0ffee"))
-        level.parent.children.remove(level)
+        levels.required(level.parent, "its parent").children.remove(level)
         return exited
 
     def collapse(self, on_event) -> list[str]:
@@ -314,3 +316,6 @@ class FakeEngine:
     def watcher(self, on_event, on_state) -> FakeWatcher:
         self.on_event, self.on_state = on_event, on_state
         return FakeWatcher()
+
+
+_checked: TUIEngine = FakeEngine()  # mypy: the fake has the protocol the TUI uses

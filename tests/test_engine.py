@@ -202,7 +202,7 @@ def test_push_into_a_full_disk_says_disk_full(containers, tmp_path):
         assert time.monotonic() < deadline, "the small daemon did not start"
         time.sleep(0.2)
     with pytest.raises(DiskFull, match="disk full while loading"):
-        images.push_image(connect.level0_endpoint(), "unix://" + path, images.DEFAULT_IMAGE)
+        images.push_image(connect.default_endpoint(), "unix://" + path, images.DEFAULT_IMAGE)
 
 
 def read_until(fd: int, marker: bytes, timeout: float = 60) -> bytes:
@@ -325,29 +325,6 @@ def test_error_parent_dead_name_taken_and_image_missing(tree):
     assert f"level {d1.path} is exited: cannot spawn" in one_line_error(dead)
 
 
-def test_engine_never_imports_textual():
-    import glob
-    modules = sorted(os.path.basename(p)[:-3] for p in glob.glob(
-        os.path.join(os.path.dirname(images.__file__), "*.py")))
-    assert {"facade", "live", "watcher", "spawn", "levels"} <= set(modules)
-    engine_only = ("import sys; " + "; ".join(f"import dindtui.engine.{m}" for m in modules)
-                   + "; print('textual' in sys.modules)")
-    assert subprocess.run([sys.executable, "-c", engine_only], capture_output=True,
-                          text=True).stdout.strip() == "False"
-
-
-def test_inner_init_uses_the_standard_library_only():
-    import ast
-    source = open(os.path.join(os.path.dirname(images.__file__), "..", "inner_init.py")).read()
-    modules = set()
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Import):
-            modules |= {alias.name.split(".")[0] for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            modules.add(node.module.split(".")[0])
-    assert modules <= set(sys.stdlib_module_names), modules - set(sys.stdlib_module_names)
-
-
 def test_spawn_with_a_port_serves_tls_and_certs_prints_the_environment(tree, tmp_path,
                                                                       monkeypatch):
     monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)  # psf/requests#3829
@@ -371,17 +348,3 @@ def test_spawn_with_a_port_serves_tls_and_certs_prints_the_environment(tree, tmp
     assert "serves no TCP port" in one_line_error(run_cli("certs", "host"))
 
 
-def test_ui_code_never_calls_docker_directly():
-    import ast
-    import glob
-    package = os.path.dirname(os.path.dirname(images.__file__))
-    ui_files = [os.path.join(package, name) for name in ("app.py", "messages.py",
-                                                          "formatting.py")]
-    ui_files += glob.glob(os.path.join(package, "widgets", "*.py"))
-    ui_files += glob.glob(os.path.join(package, "screens", "*.py"))
-    assert len(ui_files) > 12
-    for path in ui_files:
-        for node in ast.walk(ast.parse(open(path).read())):
-            names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
-                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
-            assert not any(n.split(".")[0] in ("docker", "requests") for n in names), path

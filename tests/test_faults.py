@@ -17,7 +17,7 @@ import docker
 import pytest
 
 from conftest import IMAGE, MAKE_TINY, USER_ENV, run_cli, users_level
-from dindtui.engine import cgroups, connect, levels, spawn, usage
+from dindtui.engine import cgroups, connect, gate, levels, spawn, usage
 
 
 def ls_json(env: dict | None = None) -> dict:
@@ -109,21 +109,21 @@ def test_socket_directories_are_removed_only_inside_the_level_tree(tree, victim)
     """The last guard, on its own: whatever path reaches it, nothing outside this namespace's
     level tree is removed, not through '..', and not through a symlink inside the tree."""
     level0 = levels.root_level()
-    root = connect.ensure_dir(connect.level_tree_root(connect.level0_endpoint()))
+    root = connect.ensure_dir(connect.level_tree_root(connect.default_endpoint()))
     for path in (str(victim), os.path.join(root, "..", "..", os.path.basename(victim)),
                  os.path.join(root, "..")):
-        assert levels.remove_socket_dir(path, level0) is False
+        assert gate.remove_socket_dir(path, level0) is False
     link = os.path.join(root, tree.name("link"))
     os.symlink(victim, link)
     try:
-        assert levels.remove_socket_dir(link, level0) is False
-        assert levels.remove_socket_dir(os.path.join(link, "precious"), level0) is False
+        assert gate.remove_socket_dir(link, level0) is False
+        assert gate.remove_socket_dir(os.path.join(link, "precious"), level0) is False
     finally:
         os.unlink(link)
     assert (victim / "precious").read_text() == "keep me"
     inside = os.path.join(root, tree.name("mine"))
     os.mkdir(inside)
-    assert levels.remove_socket_dir(inside, level0) is True and not os.path.exists(inside)
+    assert gate.remove_socket_dir(inside, level0) is True and not os.path.exists(inside)
 
 
 def test_look_alikes_inside_a_level_and_a_committed_level_are_ignored(tree, foreign, victim,
@@ -385,7 +385,7 @@ def test_after_the_host_engine_restarts_revive_all_brings_the_tree_back(tree, cl
     with open("/var/log/dindtui-dockerd.log", "ab") as log:
         subprocess.Popen(argv, stdout=log, stderr=log, start_new_session=True)
     wait_for(lambda: connect.ping_socket(connect.DEFAULT_SOCKET).ok, "the host dockerd", 120)
-    connect.forget(connect.level0_endpoint())
+    connect.forget(connect.default_endpoint())
     for container in before:  # what ran before the restart, whoever made it, runs again
         if container != l1.container_id:
             try:

@@ -19,7 +19,7 @@ import urllib.request
 import pytest
 
 from conftest import IMAGE, MAKE_TINY, docker_cli, needs_docker_cli, run_cli
-from dindtui.engine import cgroups, guard, inside, levels, reach
+from dindtui.engine import cgroups, gate, guard, inside, levels, reach
 from dindtui.engine.errors import DindtuiError
 from test_faults import exec_ok, ls_json, node, wait_for
 from test_serve import free_port
@@ -139,7 +139,7 @@ def test_an_odd_label_is_one_ignored_row_not_a_failure(tree, client, image):
     finally:
         client.api.remove_container(made, force=True, v=True)
         client.api.remove_volume(volume, force=True)
-        levels.remove_socket_dir(levels.child_socket_dir(root, name), root)
+        gate.remove_socket_dir(levels.child_socket_dir(root, name), root)
 
 
 # ----------------------------------------------------------------------------- contexts

@@ -12,15 +12,11 @@ from dindtui.engine import connect, levels
 from dindtui.engine.errors import DindtuiError, UnknownLevel
 from dindtui.engine.levels import Level
 
-
-@pytest.fixture(autouse=True)
-def no_origins_left():
-    yield
-    connect.set_origins([])
+pytestmark = pytest.mark.engine_free  # the fast layer: no Docker engine
 
 
 def test_each_engine_is_named_by_its_context_or_address_never_with_a_slash():
-    made = connect.set_origins([("--host", "unix:///var/run/docker.sock"),
+    made = connect.origins_for([("--host", "unix:///var/run/docker.sock"),
                                 ("--host", "tcp://10.0.0.7:2376"),
                                 ("--host", "ssh://ops@ci.example:2222"),
                                 ("--host", "unix:///run/user/1000/docker.sock"),
@@ -28,24 +24,25 @@ def test_each_engine_is_named_by_its_context_or_address_never_with_a_slash():
     assert [o.label for o in made] == ["host", "10.0.0.7:2376", "ops@ci.example:2222",
                                        "unix:docker.sock", "unix:docker.sock#2"]
     assert all(o.from_env and o.context is None for o in made)
-    assert connect.origins() == made and connect.level0_endpoint() == "unix:///var/run/docker.sock"
+    assert connect.origin_of("tcp://10.0.0.7:2376") is None  # known once an Engine has it
+    connect.know(made)
     assert connect.origin_of("tcp://10.0.0.7:2376") is made[1]
     assert connect.origin_of("tcp://10.0.0.7:2377") is None
 
 
 def test_the_default_context_is_the_docker_cli_s_own_engine(monkeypatch):
     monkeypatch.delenv("DOCKER_HOST", raising=False)
-    made = connect.set_origins([("--context", "default"), ("--host", "tcp://10.0.0.7:2376")])
+    made = connect.origins_for([("--context", "default"), ("--host", "tcp://10.0.0.7:2376")])
     assert (made[0].endpoint, made[0].label) == ("unix:///var/run/docker.sock", "default")
 
 
 def test_an_engine_given_twice_or_an_unknown_context_is_one_clear_error(tmp_path, monkeypatch):
     with pytest.raises(DindtuiError, match="given twice"):
-        connect.set_origins([("--host", "tcp://a:1"), ("--host", "tcp://a:1")])
+        connect.origins_for([("--host", "tcp://a:1"), ("--host", "tcp://a:1")])
     monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))
     with pytest.raises(DindtuiError, match="no docker context named 'nope'"):
-        connect.set_origins([("--host", "tcp://a:1"), ("--context", "nope")])
-    assert len(connect.origins()) == 1  # nothing half-set
+        connect.origins_for([("--host", "tcp://a:1"), ("--context", "nope")])
+    assert connect.origins_for([]) == [connect.default_origin()]  # none given: the default
 
 
 def test_two_local_engines_never_share_a_socket_directory(monkeypatch):
@@ -105,13 +102,14 @@ def test_an_engine_published_by_a_level_of_another_tree_is_known_as_held_by_it()
 
 def test_serve_gives_every_browser_tab_the_same_engines(monkeypatch, tmp_path):
     """`dindtui -H A --context B serve`: each tab's app is started with both engines, in the
-    order given (one engine travels in the environment instead)."""
+    order given; one engine too (nothing travels in the environment)."""
     import shlex
 
     from dindtui import cli, serve
     seen = {}
     monkeypatch.setattr(serve, "serve", lambda *args, **kw: seen.update(kw) or 0)
-    monkeypatch.setattr(connect, "set_origins", lambda engines: seen.update(origins=engines))
+    monkeypatch.setattr(connect, "origins_for", lambda engines: seen.update(origins=engines)
+                        or [connect.Origin("tcp://10.0.0.7:2376")])
     assert cli.main(["-H", "tcp://10.0.0.7:2376", "--context", "ci", "serve"]) == 0
     assert seen["origins"] == [("--host", "tcp://10.0.0.7:2376"), ("--context", "ci")]
     command = shlex.split(serve.app_command(seen["engines"], animation=False))
@@ -123,3 +121,5 @@ def test_serve_gives_every_browser_tab_the_same_engines(monkeypatch, tmp_path):
     assert cli.main(["-H", "tcp://10.0.0.7:2376", "--all-contexts", "serve"]) == 0
     assert seen["engines"] == ["--host", "tcp://10.0.0.7:2376",
                                "--host", "unix:///var/run/docker.sock"]
+    assert cli.main(["-H", "tcp://10.0.0.9:2376", "serve"]) == 0
+    assert seen["engines"] == ["--host", "tcp://10.0.0.9:2376"]

@@ -19,6 +19,8 @@ import pytest
 from conftest import run_cli
 from dindtui.app import DindtuiApp
 from dindtui.engine import connect, images, levels
+from dindtui.engine.facade import Engine
+from dindtui.engine import served
 from dindtui.screens.dialogs import ConfirmDialog
 from dindtui.screens.search import SearchScreen
 from dindtui.widgets.level_tree import LevelTree
@@ -105,8 +107,18 @@ def test_spawn_ls_exec_and_exit_under_a_remote_level_0(remote, tmp_path):
                        env=both_env)
     assert one_down.returncode == 1 and "r1" in one_down.stdout
     assert one_down.stderr.count("\n") == 1 and "tcp://127.0.0.1:1" in one_down.stderr
-    several = run_cli("--host", "a", "--host", "b", "spawn")
-    assert several.returncode == 2 and "give one --host or --context" in several.stderr
+    # Every command takes several engines: a path begins with its engine's label.
+    far = env["DOCKER_HOST"].removeprefix("tcp://")
+    listed = run_cli("--host", "unix:///var/run/docker.sock", "--host", env["DOCKER_HOST"],
+                     "ps", "--all-levels", "--json", env=both_env)
+    assert listed.returncode == 0, listed.stderr
+    assert f"{far}/r1" in {row["level_path"] for row in json.loads(listed.stdout)}
+    inner = run_cli("--host", "unix:///var/run/docker.sock", "--host", env["DOCKER_HOST"],
+                    "exec", f"{far}/r1/r2", "--", "hostname", env=both_env)
+    assert inner.returncode == 0 and inner.stdout.strip() == "r2", inner.stderr
+    unknown = run_cli("--host", "unix:///var/run/docker.sock", "--host", env["DOCKER_HOST"],
+                      "exec", "r1", "--", "true", env=both_env)
+    assert unknown.returncode == 1 and "a path begins with its engine" in unknown.stderr
 
     gone = run_cli("exit", "r1", "--rm-volume", env=env)
     assert gone.returncode == 0, gone.stderr
@@ -200,7 +212,6 @@ async def test_the_tui_shows_one_tree_per_engine_and_works_under_each(tree, tmp_
     both, exit with x, then collapse everything: the TLS engine's levels go first, before the
     level that is its daemon."""
     level, env = tls_level(tree, tmp_path)
-    monkeypatch.setattr(connect, "_origins", [])  # this process's level 0s, back after the test
     monkeypatch.delenv("DOCKER_HOST", raising=False)
     # First the TLS engine named by a docker CLI context: its own certificates (none in the
     # environment yet), and a root named after the context.
@@ -211,8 +222,9 @@ async def test_the_tui_shows_one_tree_per_engine_and_works_under_each(tree, tmp_
                            f"cert={certs}/cert.pem,key={certs}/key.pem"],
                           capture_output=True, text=True)
     assert made.returncode == 0, made.stderr
-    connect.set_origins([("--context", "far"), ("--host", "unix:///var/run/docker.sock")])
-    assert [(root.path, root.state) for root in levels.discover_all()] == [
+    engine = Engine.from_command_line([("--context", "far"),
+                                       ("--host", "unix:///var/run/docker.sock")])
+    assert [(root.path, root.state) for root in engine.discover()] == [
         ("far", "ready"), ("host", "ready")]
     connect.forget(env["DOCKER_HOST"])
     every = run_cli("--all-contexts", "ls", "--json")  # the default engine and every context
@@ -222,12 +234,12 @@ async def test_the_tui_shows_one_tree_per_engine_and_works_under_each(tree, tmp_
     # Then with --host: TLS from DOCKER_TLS_VERIFY and DOCKER_CERT_PATH, as the docker CLI.
     monkeypatch.setenv("DOCKER_TLS_VERIFY", "1")
     monkeypatch.setenv("DOCKER_CERT_PATH", env["DOCKER_CERT_PATH"])
-    origins = connect.set_origins([("--host", "unix:///var/run/docker.sock"),
-                                   ("--host", env["DOCKER_HOST"])])
-    far = origins[1].label
+    engine = Engine.from_command_line([("--host", "unix:///var/run/docker.sock"),
+                                       ("--host", env["DOCKER_HOST"])])
+    far = engine.origins[1].label
     assert far == env["DOCKER_HOST"].removeprefix("tcp://")
     notes: list[tuple[str, str]] = []
-    app = DindtuiApp(animation=False)
+    app = DindtuiApp(animation=False, engine=engine)
     monkeypatch.setattr(app, "notify", lambda text, severity="information", **kw:
                         notes.append((text, severity)))
     async with app.run_test(size=SIZE) as pilot:
@@ -242,7 +254,7 @@ async def test_the_tui_shows_one_tree_per_engine_and_works_under_each(tree, tmp_
         m2 = await spawn_with_keys(pilot, app, m1.path, tree.name("m2"))
         assert m2.depth == 2 and m2.path == f"{m1.path}/{m2.name}"
         # Reached through a tunnel of this process, not the socket tree.
-        assert (m2.endpoint or "").startswith("unix://" + connect.private_directory())
+        assert (m2.endpoint or "").startswith("unix://" + served.private_directory())
         assert connect.client(m2.endpoint).info()["Name"] == m2.name
         h1 = await spawn_with_keys(pilot, app, "host", tree.name("h1"))
         assert h1.path == f"host/{h1.name}"

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from snapshot_apps import (COLLAPSE_EVENTS, THE_REST, CleanupDialog, SnapshotApp, collapse_frame,
                            feed_stats, fixed_forest, fixed_plan, fixed_tree)
 
 from dindtui.screens.container import ContainerScreen
 from dindtui.screens.dialogs import RunDialog
+
+pytestmark = pytest.mark.engine_free  # the fast layer: no Docker engine
 
 SIZE = (130, 36)
 

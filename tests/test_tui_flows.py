@@ -32,6 +32,8 @@ from dindtui.widgets.tables import CONTAINER_BINDINGS, ContainersTable, ImagesTa
 from dindtui.widgets.banner import Banner
 from dindtui.widgets.level_tree import LevelTree
 
+pytestmark = pytest.mark.engine_free  # the fast layer: no Docker engine
+
 SIZE = (120, 36)
 
 

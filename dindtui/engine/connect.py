@@ -3,15 +3,12 @@ the socket tree (a host directory bind-mounted into each level at /run/dindtui).
 
 from __future__ import annotations
 
-import atexit
 import hashlib
 import json
 import os
 import re
-import shutil
 import socket
 import stat
-import tempfile
 import threading
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -21,7 +18,8 @@ import docker.errors
 import requests.exceptions
 import requests.utils
 
-from . import config, guard
+from . import config, guard, sshproxy
+from .served import served_here
 from .errors import DindtuiError, EngineUnreachable, NotEnoughPrivilege
 
 try:
@@ -116,7 +114,7 @@ class Origin:
                                  # DOCKER_CERT_PATH, as the docker CLI takes them
 
 
-_origins: list[Origin] = []
+_known: dict[str, Origin] = {}  # endpoint -> the level 0 it is (its TLS settings): a cache
 
 
 def default_origin() -> Origin:
@@ -130,10 +128,12 @@ def default_origin() -> Origin:
     return Origin(f"unix://{DEFAULT_SOCKET}")
 
 
-def set_origins(engines: list[tuple[str, str]]) -> list[Origin]:
-    """Several engines at once (`--host`/`--context` given several times): each one a level 0
-    of its own, named in the tree by its context or its address. Raises on a context that
-    cannot be read, and on an engine given twice."""
+def origins_for(engines: list[tuple[str, str]]) -> list[Origin]:
+    """The level 0s of a command line (`--host`/`--context`, each given any number of times),
+    each named in the tree by its context or its address; none given: the default one. Raises
+    on a context that cannot be read, and on an engine given twice."""
+    if not engines:
+        return [default_origin()]
     made: list[Origin] = []
     for kind, value in engines:
         if kind == "--context" and value == "default":  # the docker CLI's own, never stored
@@ -149,8 +149,13 @@ def set_origins(engines: list[tuple[str, str]]) -> list[Origin]:
         while any(o.label == label for o in made):
             label, n = f"{origin.label}#{n}", n + 1
         made.append(Origin(origin.endpoint, label, origin.context, origin.from_env))
-    _origins[:] = made
-    return list(made)
+    return made
+
+
+def know(origins: list[Origin]) -> None:
+    """Remember how each level 0 is reached (its TLS settings), for the clients made for it."""
+    for origin in origins:
+        _known[origin.endpoint] = origin
 
 
 def host_label(endpoint: str) -> str:
@@ -166,18 +171,18 @@ def host_label(endpoint: str) -> str:
     return (parts.netloc or endpoint).replace("/", "_")
 
 
-def origins() -> list[Origin]:
-    """Every level 0 this process shows: those given by set_origins, else the default one."""
-    return list(_origins) or [default_origin()]
-
-
 def origin_of(endpoint: str) -> Origin | None:
-    return next((o for o in origins() if o.endpoint == endpoint), None)
+    """The level 0 at `endpoint`: one an Engine was given, or the default one."""
+    known = _known.get(endpoint)
+    if known is not None:
+        return known
+    default = default_origin()
+    return default if default.endpoint == endpoint else None
 
 
-def level0_endpoint() -> str:
-    """The endpoint of the (first) level 0."""
-    return origins()[0].endpoint
+def default_endpoint() -> str:
+    """The endpoint of the default level 0 (as the docker CLI picks its engine)."""
+    return default_origin().endpoint
 
 
 def is_remote(endpoint: str) -> bool:
@@ -216,19 +221,6 @@ def level_tree_root(endpoint: str) -> str:
             base = os.path.join(STATE_DIR, "e", hashlib.sha1(path.encode()).hexdigest()[:12])
     ns = config.namespace()
     return os.path.join(base, "ns", ns, "c") if ns else os.path.join(base, "c")
-
-
-_private: list[str] = []
-
-
-def private_directory() -> str:
-    """A directory of this process alone (0700, removed at exit), for the sockets it serves:
-    tunnels to a remote engine's levels, the ssh proxy."""
-    with _lock:
-        if not _private:
-            _private.append(tempfile.mkdtemp(prefix="dindtui-"))
-            atexit.register(shutil.rmtree, _private[0], True)
-    return _private[0]
 
 
 def links_dir() -> str:
@@ -313,12 +305,6 @@ def ping_socket(path: str, timeout: float = 1.5) -> Ping:
     return Ping(True, version=version, api_version=api_version)
 
 
-def served_here(endpoint: str) -> bool:
-    """A unix socket this process serves (a tunnel, the ssh proxy): each new connection to it
-    costs an exec or an ssh session on the remote engine."""
-    return bool(_private) and endpoint.startswith(f"unix://{_private[0]}/")
-
-
 def _one_pool(made: docker.DockerClient) -> docker.DockerClient:
     """The docker SDK keeps one connection pool per request URL on a unix socket (every query
     string its own, so nearly every request opens a new connection). On a socket this process
@@ -372,7 +358,7 @@ def client(endpoint: str | None = None, *, check: bool = True,
     """A cached SDK client for `endpoint` (level 0 when None). Raises one-line errors.
 
     `slow` gives a client with a long read timeout, for builds and image loads."""
-    endpoint = endpoint or level0_endpoint()
+    endpoint = endpoint or default_endpoint()
     key = f"{endpoint} slow" if slow else endpoint
     with _lock:
         cached = _clients.get(key)
@@ -383,7 +369,6 @@ def client(endpoint: str | None = None, *, check: bool = True,
     try:
         # The API version is asked for only once the session trusts the right CA.
         if endpoint.startswith("ssh://"):
-            from . import sshproxy
             made = docker.DockerClient(base_url="unix://" + sshproxy.socket_for(endpoint),
                                        timeout=timeout, version=PLACEHOLDER_API)
         elif origin is not None and origin.from_env:
@@ -448,7 +433,7 @@ def describe_connection_error(endpoint: str, exc: Exception):
         return EngineUnreachable(f"no Docker engine answers at {endpoint}: check that its "
                                  "daemon listens there (and DOCKER_TLS_VERIFY, DOCKER_CERT_PATH "
                                  "or the context's certificates for TLS)")
-    where = endpoint if "DOCKER_HOST" in os.environ or len(origins()) > 1 else \
+    where = endpoint if "DOCKER_HOST" in os.environ or endpoint != default_endpoint() else \
         f"{endpoint} (set DOCKER_HOST to use another engine)"
     return EngineUnreachable(f"no Docker engine answers at {where}: start dockerd, or run "
                              "`dindtui` after installing docker.io")

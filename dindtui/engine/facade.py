@@ -1,27 +1,61 @@
-"""Everything the TUI asks of Docker, as one object the app is given. The app never reaches
-past it, so a test can hand the app another object with the same methods (a fake tree, a
-failure on demand) and drive every UI flow in seconds without an engine; the real-engine tests
-drive this one."""
+"""The Engine: one object per process that both faces go through. The CLI and the TUI make it
+from the command line (`Engine.from_command_line`); it owns the level 0s it was given (its
+origins) and reaches every level through them. Nothing below it reads `--host`/`--context`, and
+no module reads or writes DOCKER_HOST or DOCKER_CONTEXT once it is made.
+
+What the TUI asks of it is the protocol in engine/api.py, which mypy holds this class and the
+tests' fake engine to; the CLI uses the rest as well (builds, pushes, contexts, certificates)."""
 
 from __future__ import annotations
 
-from . import details, inside, levels, live, shell, usage
-from . import spawn as spawning
-from typing import Callable
+from typing import Callable, Iterator
 
+from . import (certs, connect, details, images, inside, levels, live, privileges, reach, shell,
+               usage)
+from . import spawn as spawning
 from .errors import DindtuiError
 from .images import API_ERRORS
 from .levels import Level
-from .progress import ProgressCallback
+from .progress import ProgressCallback, no_progress
+from .shell import ExecResult
 from .watcher import EventCallback, EventWatcher, StateCallback
 
 
 class Engine:
-    """Every level 0 this process was given (connect.origins): one tree each. Paths name a
-    level in any of them (with several engines, a path begins with its engine's label)."""
+    """Every level 0 of this process: one tree each. A path names a level in any of them (with
+    several engines, a path begins with its engine's label)."""
+
+    def __init__(self, origins: list[connect.Origin] | None = None) -> None:
+        self.origins = list(origins) if origins else [connect.default_origin()]
+        connect.know(self.origins)
+
+    @classmethod
+    def from_command_line(cls, engines: list[tuple[str, str]]) -> "Engine":
+        """`engines`: the (`--host` | `--context`, value) pairs, in order; none: the default
+        engine, as the docker CLI picks it (DOCKER_HOST, DOCKER_CONTEXT, its current context)."""
+        return cls(connect.origins_for(engines))
+
+    @property
+    def several(self) -> bool:
+        return len(self.origins) > 1
+
+    @property
+    def endpoint(self) -> str:
+        """The first level 0's endpoint: where `image build` and `flags` act."""
+        return self.origins[0].endpoint
+
+    # ----------------------------------------------------------------- the trees
 
     def discover(self) -> list[Level]:
-        return levels.discover_all()
+        return levels.discover_all(self.origins)
+
+    def tree(self, path: str = "") -> Level:
+        """The tree (read afresh) that `path` is in."""
+        return levels.discover_tree(self.origins, path)
+
+    def find(self, ref: str) -> Level:
+        """A level by path or name, in the tree its path names (level 0 for "" or "host")."""
+        return levels.find(self.tree(ref), ref)
 
     def reread(self, level: Level) -> Level:
         return live.reread(level)
@@ -29,32 +63,33 @@ class Engine:
     def details(self, level: Level) -> details.LevelDetails:
         return details.level_details(level)
 
-    def measure(self) -> usage.UsageReport:
-        return usage.measure_all(levels.discover_all())
+    # ----------------------------------------------------------------- lifecycle
 
     def default_name(self, parent: Level) -> str:
         return spawning.default_name(parent)
 
-    def spawn(self, parent_path: str, name: str, progress: ProgressCallback,
-              store: str | None = None) -> spawning.SpawnResult:
-        parent = levels.find(levels.discover_tree(parent_path), parent_path)
-        return spawning.spawn(parent, name, store=store, progress=progress)
+    def spawn(self, parent_path: str, name: str | None, progress: ProgressCallback,
+              store: str | None = None, **options) -> spawning.SpawnResult:
+        """`options`: port, image, strategy, inherit_images (spawn.spawn's)."""
+        return spawning.spawn(self.find(parent_path), name, store=store, progress=progress,
+                              **options)
 
-    def exit_level(self, path: str, on_event: spawning.ExitCallback) -> list[str]:
-        return spawning.exit_level(levels.find(levels.discover_tree(path), path),
-                                   on_event=on_event)
+    def exit_level(self, path: str, on_event: spawning.ExitCallback | None,
+                   rm_volume: bool = False) -> list[str]:
+        return spawning.exit_level(self.find(path), rm_volume=rm_volume, on_event=on_event)
 
-    def collapse(self, on_event: spawning.ExitCallback) -> list[str]:
+    def collapse(self, on_event: spawning.ExitCallback | None,
+                 rm_volume: bool = False) -> list[str]:
         """Every level of every engine that answers, deepest first: an engine that is itself
         a level of another tree (published on this machine) before that tree."""
-        roots = levels.discover_all()
+        roots = self.discover()
         exited: list[str] = []
         failed: list[str] = []
         for root in sorted(roots, key=lambda root: not levels.held_by(root, roots)):
             if root.state != levels.READY:
                 continue
             try:
-                exited += spawning.collapse(root, on_event=on_event)
+                exited += spawning.collapse(root, rm_volume=rm_volume, on_event=on_event)
             except (DindtuiError,) + API_ERRORS as exc:  # the other engines still collapse
                 failed.append(f"{root.label}: {' '.join(str(exc).split())[:300]}")
         if failed:
@@ -63,22 +98,55 @@ class Engine:
         return exited
 
     def revive(self, path: str, progress: ProgressCallback) -> list[str]:
-        return spawning.revive(levels.find(levels.discover_tree(path), path), progress)
+        """A stopped level and what is inside it; level 0 ("" or "host"): every tree's levels
+        (with several engines, the root path alone is one engine's tree)."""
+        if path.strip("/") in ("", "host", "0") and self.several:
+            return self.revive_all(progress)
+        return spawning.revive(self.find(path), progress)
+
+    def revive_all(self, progress: ProgressCallback) -> list[str]:
+        return [path for root in self.discover() if root.state == levels.READY
+                for path in spawning.revive(root, progress)]
+
+    def revive_kept(self, path: str, progress: ProgressCallback) -> tuple[list[str], str]:
+        """A level exited with its volume kept, made again on it (PARENT/NAME)."""
+        parent_ref, _, name = path.strip("/").rpartition("/")
+        return spawning.revive_volume(self.find(parent_ref or self._root_ref(path)), name,
+                                      progress)
+
+    def _root_ref(self, path: str) -> str:
+        return path.strip("/").split("/", 1)[0] if self.several else "host"
+
+    # ----------------------------------------------------------------- disk
+
+    def measure(self) -> usage.UsageReport:
+        return usage.measure_all(self.discover())
 
     def plan_cleanup(self) -> usage.CleanupPlan:
-        return usage.plan_cleanup_all(levels.discover_all())
+        return usage.plan_cleanup_all(self.discover())
 
     def apply_cleanup(self, plan: usage.CleanupPlan,
                       progress: ProgressCallback) -> list[usage.CleanupItem]:
-        return usage.apply_cleanup_all(levels.discover_all(), plan, progress=progress)
+        return usage.apply_cleanup_all(self.discover(), plan, progress=progress)
 
-    def shell(self, level: Level) -> int:
+    # ----------------------------------------------------------------- inside a level
+
+    def shell(self, level: Level, argv: list[str] | None = None) -> int:
         """An interactive shell on this process's terminal (the caller suspends its UI)."""
-        return shell.interactive(level)
+        return shell.interactive(level, argv)
 
-    def container_shell(self, level: Level, ref: str) -> int:
+    def container_shell(self, level: Level, ref: str, argv: list[str] | None = None) -> int:
         """A shell inside one container of the level, on this process's terminal."""
-        return shell.container_shell(level, ref)
+        return shell.container_shell(level, ref, argv)
+
+    def exec(self, level: Level, argv: list[str]) -> ExecResult:
+        return shell.exec_in(level, argv)
+
+    def rows(self, level: Level) -> list[inside.ContainerRow]:
+        try:
+            return inside.container_rows(level)
+        except API_ERRORS as exc:
+            raise DindtuiError(f"{level.label}: {inside.explanation(exc)}") from None
 
     def inspect(self, level: Level, ref: str) -> dict:
         return inside.inspect(level, ref)
@@ -89,12 +157,28 @@ class Engine:
     def run(self, level: Level, image: str, command: str, name: str) -> inside.ContainerRow:
         return inside.run(level, image, command, name)
 
+    def log_lines(self, level: Level, ref: str, **options) -> Iterator[str]:
+        """`options`: tail, follow, timestamps (inside.log_lines's)."""
+        return inside.log_lines(level, ref, **options)
+
     def follow_logs(self, level: Level, ref: str,
                     on_ready: Callable[[], None]) -> inside.LogFollower:
         return inside.LogFollower(level, ref, on_ready).start()
 
     def sampler(self, on_round: Callable[[set[str]], None]) -> inside.StatsSampler:
         return inside.StatsSampler(on_round)
+
+    def stats(self, level: Level | None) -> dict[str, inside.Usage]:
+        """One reading of CPU and memory (two samples a second apart): of the running
+        containers inside `level`, by name; None: of every running level's container, by
+        path, in every tree."""
+        if level is not None:
+            targets = {row.name: (level.endpoint or "", row.id)
+                       for row in inside.container_rows(level) if row.state == "running"}
+        else:
+            targets = {key[len("level:"):]: pair for root in self.discover()
+                       for key, pair in inside.level_targets(root).items()}
+        return inside.stats_once(targets) if targets else {}
 
     def index(self, roots: list[Level]) -> tuple[list[inside.Hit], list[str]]:
         hits: list[inside.Hit] = []
@@ -110,3 +194,53 @@ class Engine:
 
     def watcher(self, on_event: EventCallback, on_state: StateCallback) -> EventWatcher:
         return EventWatcher(on_event, on_state)
+
+    # ----------------------------------------------------------------- images
+
+    def build_image(self, tag: str, base: str | None, force: bool,
+                    progress: ProgressCallback = no_progress) -> images.BuildResult:
+        return images.build_image(tag, base, force=force, progress=progress,
+                                  endpoint=self.endpoint)
+
+    def push(self, level: Level, image: str,
+             progress: ProgressCallback = no_progress) -> images.PushResult:
+        levels.require_ready(level, "receive an image")
+        if level.depth == 0 or level.parent is None:
+            raise DindtuiError("level 0 is where images come from: push to a level below it")
+        return images.push_image(levels.required(level.parent.endpoint, "its parent's endpoint"),
+                                 levels.required(level.endpoint, "its endpoint"), image,
+                                 progress)
+
+    def flags(self, image: str) -> list[str]:
+        """The `docker run` flags a level needs on the first engine (probed with `image`, or
+        any local image when that one is missing)."""
+        client = connect.client(self.endpoint)
+        try:
+            images.image_id(client, image)
+        except DindtuiError:
+            tagged = [t for i in client.images.list() for t in i.tags]
+            if not tagged:
+                raise DindtuiError("no local image to probe with: run `dindtui image build` "
+                                   "first") from None
+            image = tagged[0]
+        return privileges.cli_flags(privileges.decide(client, image))
+
+    # ----------------------------------------------------------------- reach
+
+    def env_lines(self, level: Level, tcp_directory: str | None = None) -> list[str]:
+        if tcp_directory is not None:
+            certs.fetch_client_certs(level, tcp_directory)
+        return reach.env_lines(level, tcp_directory=tcp_directory)
+
+    def fetch_certs(self, level: Level, directory: str | None) -> str:
+        return certs.fetch_client_certs(level, directory or reach.certs_dir(level))
+
+    def certs_dir(self, level: Level) -> str:
+        return reach.certs_dir(level)
+
+    def sync_contexts(self) -> reach.SyncResult:
+        if self.several:
+            raise DindtuiError(f"{len(self.origins)} engines given: docker contexts are made "
+                               "for one engine's levels; give one --host or --context")
+        return reach.sync_contexts(self.tree())
+

@@ -76,10 +76,12 @@ class BuildResult:
 
 
 def build_image(tag: str = DEFAULT_IMAGE, base: str | None = None, *, force: bool = False,
-                progress: ProgressCallback = no_progress) -> BuildResult:
-    """Build the level image on level 0. Idempotent: unchanged inputs return in seconds."""
+                progress: ProgressCallback = no_progress,
+                endpoint: str | None = None) -> BuildResult:
+    """Build the level image on level 0 (`endpoint`; the default engine when None).
+    Idempotent: unchanged inputs return in seconds."""
     started = time.monotonic()
-    client = connect.client(slow=True)
+    client = connect.client(endpoint, slow=True)
     base_image, bootstrapped = ensure_base(client, base, progress)
     files = build_inputs()
     wanted = inputs_hash(files, base_image.id)

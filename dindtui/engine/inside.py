@@ -19,10 +19,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Callable, Iterator
 
-from . import connect, guard, levels
+from . import connect, gate, guard, levels
 from .errors import DindtuiError
 from .images import API_ERRORS
 from .levels import Level
+from .served import Frames
 
 ACTIONS = ("start", "stop", "restart", "kill", "remove")
 DESTRUCTIVE = ("stop", "restart", "kill", "remove")
@@ -225,7 +226,7 @@ def act(level: Level, ref: str, action: str) -> str:
         raise DindtuiError(f"{name} is level {child.path}: exit it with x (or `dindtui exit "
                            f"{child.path}`), which exits the levels inside it first; v "
                            "(`dindtui revive`) starts it again")
-    guard.check_container(info, action, f"level {level.label}")  # any namespace's level
+    gate.container(info, action, f"level {level.label}")  # no level of any namespace
     try:
         if action == "start":
             client.api.start(info["Id"])
@@ -317,10 +318,9 @@ class LogStream:
         self.tty = bool((container.get("Config") or {}).get("Tty"))
 
     def chunks(self) -> Iterator[bytes]:
-        """The log's bytes as they come, frame headers taken out. A frame is passed on piece
-        by piece as it arrives, so memory stays flat whatever length a header claims."""
+        """The log's bytes as they come, frame headers taken out (stdout and stderr)."""
         raw = self.response.raw
-        header, remaining = b"", 0
+        frames = None if self.tty else Frames(streams=(1, 2))
         while True:
             try:
                 data = raw.read1(65536)
@@ -328,24 +328,9 @@ class LogStream:
                 return
             if not data:
                 return
-            if self.tty:
-                yield data
-                continue
-            out, at = [], 0
-            while at < len(data):
-                if remaining:
-                    piece = data[at:at + remaining]
-                    out.append(piece)
-                    remaining -= len(piece)
-                    at += len(piece)
-                    continue
-                taken = data[at:at + 8 - len(header)]
-                header += taken
-                at += len(taken)
-                if len(header) == 8:
-                    remaining, header = int.from_bytes(header[4:8], "big"), b""
-            if out:
-                yield b"".join(out)
+            piece = data if frames is None else frames.unpack(data)
+            if piece:
+                yield piece
 
     def lines(self) -> Iterator[str]:
         return _lines_of(self.chunks())

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import stat
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -266,9 +264,9 @@ def docker_time(value: str | None) -> float | None:
 
 def root_level(origin: connect.Origin | None = None, *, path: str = "",
                check: bool = True) -> Level:
-    """Level 0 (the first engine when None). `path` is "" alone; with several engines, each
+    """Level 0 (the default engine when None). `path` is "" alone; with several engines, each
     root's path is its engine's label, and so begins the paths of every level in its tree."""
-    origin = origin or connect.origins()[0]
+    origin = origin or connect.default_origin()
     endpoint = origin.endpoint
     client = connect.client(endpoint, check=check)
     try:
@@ -288,13 +286,12 @@ def discover(root: Level | None = None) -> Level:
     return root
 
 
-def discover_all() -> list[Level]:
+def discover_all(found: list[connect.Origin]) -> list[Level]:
     """One tree per engine, read at the same time. One engine: its tree, or its error raised.
     Several: a root each, paths beginning with the engine's label; an engine that does not
     answer is a root marked unreachable with the reason, and the others are shown."""
-    found = connect.origins()
     if len(found) == 1:
-        return [discover()]
+        return [discover(root_level(found[0]))]
 
     def one(origin: connect.Origin) -> Level:
         try:
@@ -312,11 +309,10 @@ def discover_all() -> list[Level]:
     return roots
 
 
-def discover_tree(path: str) -> Level:
+def discover_tree(found: list[connect.Origin], path: str) -> Level:
     """The tree (read afresh) that `path` is in: the only one, or the engine its label names."""
-    found = connect.origins()
     if len(found) == 1:
-        return discover()
+        return discover(root_level(found[0]))
     origin = found[_engine_index(path, [o.label for o in found])]
     return discover(root_level(origin, path=origin.label))
 
@@ -473,69 +469,6 @@ def _probe(item) -> bool:
     level.state = STARTING if time.time() - started < STARTING_GRACE else UNREACHABLE
     level.error = guard.text(f"daemon socket silent: {answer.error}", 300)
     return False
-
-
-def reverify(level: Level) -> dict | None:
-    """Inspect `level`'s container again just before acting on it: its current inspect data when
-    it is still this level (same id, still provably ours), None when it is gone. Raises when the
-    container there now is not ours."""
-    client = parent_client(level)
-    try:
-        info = client.api.inspect_container(level.container_id)
-    except docker.errors.NotFound:
-        return None
-    labels = (info.get("Config") or {}).get("Labels") or {}
-    reason = None if in_namespace(labels) else "it belongs to another namespace"
-    reason = reason or recognise(required(level.parent, "the parent"), labels,
-                                 (info.get("Name") or "/")[1:],
-                                 info.get("Mounts") or [])
-    if reason is None and labels.get(LABEL_NAME) != level.name:
-        reason = f"it is now named {labels.get(LABEL_NAME)!r}"
-    if reason:
-        raise DindtuiError(f"refusing to touch container {(level.container_id or '?')[:12]}: "
-                           f"{reason}")
-    return info
-
-
-def remove_socket_dir(path: str, within: Level) -> bool:
-    """Remove a level's socket directory, and the short links that point into it, only when its
-    real path lies inside this namespace's level tree of the engine whose tree holds `within`.
-    True when removed (or already gone)."""
-    if is_remote(within):
-        return True  # the directory is on the remote engine's machine, not this one's
-    root = os.path.normpath(tree_root(within))
-    path = os.path.normpath(path)
-    rel = os.path.relpath(path, root)
-    if rel == "." or rel.startswith("..") or \
-            os.path.realpath(path) != os.path.join(os.path.realpath(root), rel):
-        return False
-    try:
-        st = os.lstat(path)
-    except FileNotFoundError:
-        return True
-    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid():
-        return False
-    shutil.rmtree(path, ignore_errors=True)
-    if os.path.dirname(path) == root and config.namespace():
-        # The namespace's last level gone: its directories go too (rmdir: only when empty).
-        for directory in (root, os.path.dirname(root)):
-            try:
-                os.rmdir(directory)
-            except OSError:
-                break
-    links = connect.links_dir()
-    try:
-        entries = list(os.scandir(links))
-    except OSError:
-        entries = []
-    for entry in entries:
-        try:
-            if entry.is_symlink() and entry.stat(follow_symlinks=False).st_uid == os.geteuid() \
-                    and os.readlink(entry.path).startswith(path + "/"):
-                os.unlink(entry.path)
-        except OSError:
-            pass
-    return not os.path.lexists(path)
 
 
 def find(root: Level, ref: str) -> Level:

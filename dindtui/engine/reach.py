@@ -44,7 +44,8 @@ def context_name(level: Level) -> str:
     only stand for `/`, and `++` only after the namespace (`dindtui-a.b` is the level named
     `a.b`, never `a/b`)."""
     namespace = config.namespace()
-    return CONTEXT_PREFIX + (f"{namespace}++" if namespace else "") + level.path.replace("/", "+")
+    return CONTEXT_PREFIX + (f"{namespace}++" if namespace else "") + \
+        level.tree_path.replace("/", "+")
 
 
 def certs_dir(level: Level) -> str:
@@ -90,6 +91,8 @@ class ContextInfo:
     path: str | None       # the level it stands for (dindtui's contexts only)
     namespace: str | None
     ours: bool
+    engine: str | None = None  # the endpoint of the level's level 0 (None: written before
+                               # contexts said so, by the default engine's tree)
 
 
 def _write_private(path: str, text: str, mode: int = 0o644) -> None:
@@ -126,13 +129,14 @@ def list_contexts() -> list[ContextInfo]:
         host = ((meta.get("Endpoints") or {}).get("docker") or {}).get("Host", "")
         if isinstance(mark, dict) and "path" in mark:
             found.append(ContextInfo(meta["Name"], host, mark["path"], mark.get("namespace"),
-                                     True))
+                                     True, mark.get("engine")))
         else:
             found.append(ContextInfo(meta["Name"], host, None, None, False))
     return found
 
 
 def write_context(level: Level) -> str:
+    """The context of `level`, marked as dindtui's with its namespace, path and engine."""
     name = context_name(level)
     existing = {c.name: c for c in list_contexts()}
     if name in existing and not existing[name].ours:
@@ -140,7 +144,8 @@ def write_context(level: Level) -> str:
                            "it: left as it is")
     meta = {"Name": name,
             "Metadata": {"Description": f"dindtui level {level.path} (depth {level.depth})",
-                         MARK: {"path": level.path, "namespace": config.namespace()}},
+                         MARK: {"path": level.tree_path, "namespace": config.namespace(),
+                                "engine": levels.root_of(level).endpoint}},
             "Endpoints": {"docker": {"Host": level.endpoint, "SkipTLSVerify": False}}}
     _write_private(os.path.join(contexts_dir(), "meta", context_id(name), "meta.json"),
                    json.dumps(meta))
@@ -163,19 +168,25 @@ class SyncResult:
     skipped: list[str]
 
 
+def _of(info: ContextInfo, engine: str) -> bool:
+    """A context of ours, of this namespace, naming a level of `engine`'s tree."""
+    return info.ours and info.namespace == config.namespace() and (
+        info.engine == engine or (info.engine is None and engine == connect.default_endpoint()))
+
+
 def sync_contexts(root: Level) -> SyncResult:
-    """One context per live level of this namespace; the contexts of levels that are gone
-    from the tree (dindtui's own, of this namespace) removed. A stopped level keeps its
-    context: its socket comes back at the same path when it is revived."""
+    """One context per live level of this namespace in `root`'s tree; the contexts of its
+    levels that are gone (dindtui's own, of this namespace and engine) removed. A stopped level
+    keeps its context: its socket comes back at the same path when it is revived."""
     if levels.is_remote(root):
         raise DindtuiError("level 0 is a remote engine: its levels are reached through tunnels "
                            "that live only as long as dindtui does, so no docker context can "
                            "name them")
+    engine = levels.required(root.endpoint, "the endpoint of level 0")
     result = SyncResult([], [], [], [])
-    namespace = config.namespace()
-    live = {lv.path: lv for lv in root.walk()
+    live = {lv.tree_path: lv for lv in root.walk()
             if lv.depth and lv.state == levels.READY and lv.endpoint}
-    in_tree = {lv.path for lv in root.walk() if lv.depth}
+    in_tree = {lv.tree_path for lv in root.walk() if lv.depth}
     existing = {c.name: c for c in list_contexts()}
     for level in live.values():
         name = context_name(level)
@@ -183,36 +194,41 @@ def sync_contexts(root: Level) -> SyncResult:
         if before is not None and not before.ours:
             result.skipped.append(f"{name}: a context of that name was not made by dindtui")
             continue
-        if before is not None and before.host == level.endpoint and before.path == level.path:
+        if before is not None and not _of(before, engine):
+            result.skipped.append(f"{name}: that context names a level of another engine "
+                                  f"({before.engine or 'the default one'})")
+            continue
+        if before is not None and before.host == level.endpoint and \
+                before.path == level.tree_path and before.engine == engine:
             continue
         write_context(level)
         (result.updated if before is not None else result.created).append(name)
     current = {context_name(level) for level in live.values()}
     for info in existing.values():
         # Gone from the tree, or written under an older naming (renamed: made anew above).
-        if info.ours and info.namespace == namespace and (
-                info.path not in in_tree or (info.path in live and info.name not in current)):
+        if _of(info, engine) and (info.path not in in_tree or
+                                  (info.path in live and info.name not in current)):
             remove_context(info)
             result.removed.append(info.name)
     return result
 
 
-def contexts_in_use() -> bool:
-    """The user has asked for contexts (some of this namespace's exist): keep them in step."""
-    namespace = config.namespace()
-    return any(c.ours and c.namespace == namespace for c in list_contexts())
+def contexts_in_use(engine: str) -> bool:
+    """The user has asked for contexts of this engine's levels (some of this namespace's
+    exist): keep them in step."""
+    return any(_of(c, engine) for c in list_contexts())
 
 
 def keep_in_step(level: Level) -> str | None:
     """After a spawn, an exit or a revive in the tree of `level`: once the user has contexts
-    for this namespace, they follow the tree. Contexts name the levels of the default engine
-    (the one `dindtui context sync` reads): a change in another engine's tree leaves them. A
-    failure here never fails the operation; it is returned as a line."""
-    origin = connect.default_origin()
-    if levels.root_of(level).endpoint != origin.endpoint or connect.is_remote(origin.endpoint):
+    for this namespace and this engine's levels, they follow the tree. A failure here never
+    fails the operation; it is returned as a line."""
+    engine = levels.root_of(level).endpoint
+    if engine is None or connect.is_remote(engine):
         return None  # no context can name a level of a remote engine (sync_contexts says why)
     try:
-        if contexts_in_use():
+        if contexts_in_use(engine):
+            origin = connect.origin_of(engine) or connect.Origin(engine)
             sync_contexts(levels.discover(levels.root_level(origin)))
     except Exception as exc:  # noqa: BLE001 - contexts are a convenience beside the tree
         return f"docker contexts not updated: {exc}"

@@ -16,7 +16,7 @@ from typing import Callable
 import docker.errors
 import docker.types
 
-from . import cgroups, config, connect, images, levels, privileges, reach
+from . import cgroups, config, connect, gate, images, levels, privileges, reach
 from .errors import DindtuiError, NameTaken, SpawnFailed, UnknownLevel
 from .images import API_ERRORS
 from .levels import Level
@@ -318,7 +318,7 @@ class _Starting:
         self.remove_container()
         self.remove_volume()
         if self.dir_made:
-            levels.remove_socket_dir(self.host_socket_dir, self.parent)
+            gate.remove_socket_dir(self.host_socket_dir, self.parent)
 
 
 class _Seeding(threading.Thread):
@@ -515,7 +515,7 @@ def _exit_tree(level: Level, rm_volume: bool, on_event: ExitCallback | None) -> 
     event = ExitEvent(level.path, level.depth, "exiting", (level.container_id or "")[:12])
     if on_event:
         on_event(event)
-    if levels.reverify(level) is not None:  # raises when the container there is not ours
+    if gate.level_container(level) is not None:  # refused when the container is not ours
         try:
             client.api.stop(level.container_id, timeout=STOP_TIMEOUT)
         except docker.errors.NotFound:
@@ -525,10 +525,10 @@ def _exit_tree(level: Level, rm_volume: bool, on_event: ExitCallback | None) -> 
         _remove_quietly(client, level.container_id, None)
     if level.volume and level.parent is not None:  # a killed level's nested cgroups (v1)
         cgroups.remove_leftovers_of(level.parent, level.volume)
-    if rm_volume and level.volume:
-        remove_level_volume(client, level.volume, level.name)
+    if rm_volume and level.volume and level.parent is not None:
+        remove_level_volume(client, level.parent, level.volume, level.name)
     if level.socket_dir and not name_in_use(client, level.name):
-        levels.remove_socket_dir(level.socket_dir, level)
+        gate.remove_socket_dir(level.socket_dir, level)
     connect.forget(level.endpoint or "")
     if level.parent is not None and level in level.parent.children:
         level.parent.children.remove(level)
@@ -547,15 +547,14 @@ def name_in_use(client, name: str) -> bool:
     return any(wanted in [n.lstrip("/") for n in c.get("Names") or []] for c in found)
 
 
-def remove_level_volume(client, volume: str, name: str | None = None) -> bool:
-    """Remove a level's volume when it is provably one of this namespace's level volumes (the
-    rule `clean` uses: labels and name), of this level, and no container uses it. Never forced."""
+def remove_level_volume(client, daemon: Level, volume: str, name: str | None = None) -> bool:
+    """Remove a level's volume on `daemon` when the gate says it is provably one of this
+    namespace's level volumes, of this level, and nothing else uses it. Never forced."""
     try:
-        inspected = client.api.inspect_volume(volume)
-    except API_ERRORS:
+        gate.level_volume(client, volume, daemon, name)
+    except gate.Refused:
         return False
-    labels = inspected.get("Labels") or {}
-    if not levels.is_level_volume(inspected) or (name and labels.get(levels.LABEL_NAME) != name):
+    except API_ERRORS:
         return False
     for _ in range(10):
         try:
@@ -609,7 +608,7 @@ def revive(level: Level, progress: ProgressCallback = no_progress) -> list[str]:
 
 def _start_stopped(level: Level, progress: ProgressCallback) -> None:
     client = levels.parent_client(level)
-    if levels.reverify(level) is None:
+    if gate.level_container(level) is None:
         raise DindtuiError(f"level {level.path} is gone: its container was removed")
     if level.parent is not None and level.parent.depth == 0 and not levels.is_remote(level):
         connect.ensure_dir(levels.required(level.socket_dir, "its socket directory"))  # reboot

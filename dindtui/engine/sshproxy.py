@@ -12,13 +12,12 @@ from __future__ import annotations
 import atexit
 import hashlib
 import os
-import select
 import socket
 import subprocess
 import threading
 from urllib.parse import urlsplit
 
-from . import connect
+from .served import Listener, private_directory, pump
 
 MUX_LIMIT = 8   # sessions at once over the shared connection (sshd's MaxSessions is 10)
 _proxies: dict[str, str] = {}
@@ -84,29 +83,42 @@ def socket_for(endpoint: str) -> str:
     with _lock:
         path = _proxies.get(endpoint)
         if path is None:
-            directory = connect.private_directory()
             name = "ssh-" + hashlib.sha1(endpoint.encode()).hexdigest()[:16]
-            path = os.path.join(directory, name + ".sock")
-            server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            server.bind(path)
-            os.chmod(path, 0o600)
-            server.listen(64)
-            mux = _Mux(ssh_argv(endpoint), os.path.join(directory, name + ".cm"))
+            mux = _Mux(ssh_argv(endpoint), os.path.join(private_directory(), name + ".cm"))
             atexit.register(mux.close)   # registered after the directory's removal: runs first
-            threading.Thread(target=_accept, args=(server, mux), daemon=True,
-                             name="ssh-proxy").start()
+            path = Listener(name, lambda conn: _carry(conn, mux), "ssh-proxy").path
             _proxies[endpoint] = path
     return path
 
 
-def _accept(server: socket.socket, mux: _Mux) -> None:
-    while True:
-        try:
-            conn, _ = server.accept()
-        except OSError:
-            return
-        threading.Thread(target=_carry, args=(conn, mux), daemon=True,
-                         name="ssh-conn").start()
+class ProcessEnd:
+    """The far end of a proxied connection: an `ssh ... docker system dial-stdio` process."""
+
+    def __init__(self, process: subprocess.Popen) -> None:
+        assert process.stdin is not None and process.stdout is not None
+        self.process, self.out, self.into = process, process.stdout.fileno(), \
+            process.stdin.fileno()
+        self.answered = False
+
+    def fileno(self) -> int:
+        return self.out
+
+    def pending(self) -> bool:
+        return False
+
+    def receive(self) -> bytes | None:
+        data = os.read(self.out, 1 << 16)
+        self.answered = self.answered or bool(data)
+        return data or None
+
+    def send(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self.into, view):]
+
+    def end_input(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.close()  # dial-stdio sees the end of input
 
 
 def _carry(conn: socket.socket, mux: _Mux) -> None:
@@ -118,35 +130,17 @@ def _carry(conn: socket.socket, mux: _Mux) -> None:
         mux.give_back(argv, False)
         conn.close()  # no ssh here: the client sees the connection closed
         return
-    assert process.stdin is not None and process.stdout is not None
-    out, into = process.stdout.fileno(), process.stdin.fileno()
-    client = conn.fileno()
-    reading_client, answered = True, False
+    far = ProcessEnd(process)
     try:
-        while True:
-            ready = select.select([client, out] if reading_client else [out], [], [])[0]
-            if out in ready:
-                data = os.read(out, 1 << 16)
-                if not data:
-                    return
-                answered = True
-                conn.sendall(data)
-            if client in ready:
-                data = conn.recv(1 << 16)
-                if data:
-                    view = memoryview(data)
-                    while view:
-                        view = view[os.write(into, view):]
-                else:
-                    reading_client = False
-                    process.stdin.close()  # dial-stdio sees the end of input
+        pump(conn, far)
     except OSError:
         pass
     finally:
         conn.close()
         for stream in (process.stdin, process.stdout):
             try:
-                stream.close()
+                if stream is not None:
+                    stream.close()
             except OSError:
                 pass
         if process.poll() is None:
@@ -156,4 +150,4 @@ def _carry(conn: socket.socket, mux: _Mux) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
         # ssh's own failure (255) before a byte came back: a server refusing shared sessions.
-        mux.give_back(argv, not answered and process.returncode == 255)
+        mux.give_back(argv, not far.answered and process.returncode == 255)

@@ -16,8 +16,6 @@ The tunnels live as long as this process: they serve it and the commands it star
 from __future__ import annotations
 
 import hashlib
-import os
-import select
 import socket
 import threading
 
@@ -25,6 +23,7 @@ import docker.errors
 import requests.exceptions
 
 from . import connect
+from .served import Frames, Listener, pump
 
 DIAL = ["docker", "system", "dial-stdio"]
 ERRORS = (docker.errors.DockerException, requests.exceptions.RequestException, OSError)
@@ -41,31 +40,16 @@ def socket_for(level0: str, top_container: str, directory: str) -> str:
     with _lock:
         tunnel = _tunnels.get(key)
         if tunnel is None:
-            name = hashlib.sha1(" ".join(key).encode()).hexdigest()[:16]
             tunnel = Tunnel(level0, top_container, directory,
-                            os.path.join(connect.private_directory(), name + ".sock"))
+                            hashlib.sha1(" ".join(key).encode()).hexdigest()[:16])
             _tunnels[key] = tunnel
-    return tunnel.path
+    return tunnel.listener.path
 
 
 class Tunnel:
-    def __init__(self, level0: str, container_id: str, directory: str, path: str):
+    def __init__(self, level0: str, container_id: str, directory: str, name: str):
         self.level0, self.container_id, self.directory = level0, container_id, directory
-        self.path = path
-        self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.server.bind(path)
-        os.chmod(path, 0o600)
-        self.server.listen(64)
-        threading.Thread(target=self._accept, daemon=True, name="tunnel").start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.server.accept()
-            except OSError:
-                return  # closed
-            threading.Thread(target=self._carry, args=(conn,), daemon=True,
-                             name="tunnel-conn").start()
+        self.listener = Listener(name, self._carry, "tunnel")
 
     def _open(self):
         """An exec of dial-stdio in the depth-1 level's container: (its socket, the SDK's
@@ -86,7 +70,7 @@ class Tunnel:
             conn.close()  # the client sees a closed connection: the daemon does not answer
             return
         try:
-            _pump(conn, upstream)
+            pump(conn, ExecEnd(upstream))
         except OSError:
             pass
         finally:
@@ -100,35 +84,28 @@ class Tunnel:
                     pass
 
 
-def _pump(conn: socket.socket, upstream) -> None:
-    """Carry bytes both ways in one thread until the exec's stream ends. One thread, because a
-    TLS socket must never be read and written by two threads at once (OpenSSL's state is not
-    shared safely). Docker frames the exec's output (8-byte headers): only stdout's payload
-    goes to the client."""
-    frames = bytearray()
-    tls = hasattr(upstream, "pending")
-    reading_client = True
-    while True:
-        while len(frames) >= 8 and len(frames) >= 8 + int.from_bytes(frames[4:8], "big"):
-            size = int.from_bytes(frames[4:8], "big")
-            if frames[0] == 1:
-                conn.sendall(frames[8:8 + size])
-            del frames[:8 + size]
-        if tls and upstream.pending():
-            ready = [upstream]
-        else:
-            ready = select.select([conn, upstream] if reading_client else [upstream], [],
-                                  [])[0]
-        if upstream in ready:
-            data = upstream.recv(1 << 16)
-            if not data:
-                return
-            frames += data
-        if conn in ready:
-            data = conn.recv(1 << 16)
-            if data:
-                upstream.sendall(data)
-            else:
-                reading_client = False
-                if not tls:
-                    upstream.shutdown(socket.SHUT_WR)  # dial-stdio sees the end of input
+class ExecEnd:
+    """The far end of a tunnel: an exec's hijacked socket (TLS on a TLS engine), its output
+    framed by Docker, stdout's payload alone going to the client."""
+
+    def __init__(self, upstream) -> None:
+        self.upstream = upstream
+        self.tls = hasattr(upstream, "pending")
+        self.frames = Frames()
+
+    def fileno(self) -> int:
+        return self.upstream.fileno()
+
+    def pending(self) -> bool:
+        return self.tls and bool(self.upstream.pending())
+
+    def receive(self) -> bytes | None:
+        data = self.upstream.recv(1 << 16)
+        return self.frames.unpack(data) if data else None
+
+    def send(self, data: bytes) -> None:
+        self.upstream.sendall(data)
+
+    def end_input(self) -> None:
+        if not self.tls:
+            self.upstream.shutdown(socket.SHUT_WR)  # dial-stdio sees the end of input

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import docker.errors
 
 from .. import inner_init
-from . import cgroups, config, connect, levels
+from . import cgroups, config, connect, gate, levels
 from .errors import DindtuiError
 from .images import API_ERRORS
 from .levels import Level
@@ -42,6 +42,11 @@ class VolumeUsage:
     host_path: str | None = None
     nested: list[str] = field(default_factory=list)  # volumes that live inside this one
 
+    @property
+    def cleanable(self) -> bool:
+        """`clean` may free it: its level is stopped, or nothing uses it."""
+        return self.state in CLEANABLE
+
     def to_dict(self) -> dict:
         return {k: getattr(self, k) for k in (
             "volume", "daemon", "level", "depth", "state", "container_id", "bytes",
@@ -53,13 +58,15 @@ class UsageReport:
     volumes: list[VolumeUsage]
     total: int               # distinct bytes on disk for all the volumes of the tree
     method: str              # "inode" or "daemon"
+    unmeasured: list[str] = field(default_factory=list)  # engines that did not answer, why
 
     def by_level(self) -> dict[str, VolumeUsage]:
         return {v.level: v for v in self.volumes if v.state == LIVE}
 
     def to_dict(self) -> dict:
         return {"method": self.method, "total": self.total,
-                "volumes": [v.to_dict() for v in self.volumes]}
+                "volumes": [v.to_dict() for v in self.volumes]} | (
+                    {"unmeasured": self.unmeasured} if self.unmeasured else {})
 
 
 def _list_volumes(root: Level) -> list[tuple[Level, dict]]:
@@ -138,7 +145,9 @@ def measure_all(roots: list[Level]) -> UsageReport:
     method = (methods.pop() if len(methods) == 1 else
               ", ".join(f"{root.label}: {report.method}" for root, report in reports))
     return UsageReport([v for _, report in reports for v in report.volumes],
-                       sum(report.total for _, report in reports), method or "inode")
+                       sum(report.total for _, report in reports), method or "inode",
+                       [f"engine {root.label}: {root.error or root.state}" for root in roots
+                        if root.state != levels.READY])
 
 
 def _data_paths(root: Level, listed, usages: list[VolumeUsage]) -> str | None:
@@ -306,38 +315,23 @@ def apply_cleanup(root: Level, plan: CleanupPlan,
         daemon = levels.find(root, item.daemon)
         client = connect.client(daemon.endpoint, check=False)
         try:
-            volume = client.api.inspect_volume(item.volume)
-            if not levels.is_level_volume(volume):
-                progress(Progress("clean", f"kept {item.volume}: not provably dindtui's"))
-                continue
-            name = volume["Labels"][levels.LABEL_NAME]
-            users = client.api.containers(all=True, filters={"volume": item.volume})
-            blocking = [u for u in users if not _stopped_level(daemon, u, name)]
-            if blocking:
-                progress(Progress("clean", f"kept {item.volume}: in use by "
-                                           f"{(blocking[0].get('Names') or ['?'])[0]}"))
-                continue
+            name, users = gate.level_volume(client, item.volume, daemon)
             for user in users:
                 client.api.remove_container(user["Id"], v=True)
             cgroups.remove_leftovers_of(daemon, item.volume)
             client.api.remove_volume(item.volume)  # never forced: Docker refuses one in use
+        except gate.Refused as refused:
+            progress(Progress("clean", str(refused)))
+            continue
         except docker.errors.NotFound:
             continue
         except API_ERRORS as exc:
             progress(Progress("clean", f"could not remove {item.volume}: {exc}"))
             continue
         if not name_in_use(client, name):
-            levels.remove_socket_dir(levels.child_socket_dir(daemon, name), daemon)
+            gate.remove_socket_dir(levels.child_socket_dir(daemon, name), daemon)
         removed.append(item)
     progress(Progress("clean", f"removed {len(removed)} volume(s)", len(plan.items),
                       len(plan.items)))
     return removed
 
-
-def _stopped_level(daemon: Level, summary: dict, name: str) -> bool:
-    """This container is a level of ours named `name` on `daemon`, and it is stopped now."""
-    labels = summary.get("Labels") or {}
-    return (levels.in_namespace(labels) and labels.get(levels.LABEL_NAME) == name
-            and levels.recognise(daemon, labels, (summary.get("Names") or ["/"])[0][1:],
-                                 summary.get("Mounts") or []) is None
-            and summary.get("State") in levels.STOPPED)

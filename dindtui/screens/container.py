@@ -17,14 +17,15 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import (Footer, Header, Input, Log, Static, TabbedContent, TabPane, Tree)
 
-from ..engine.inside import ContainerRow, LogFollower, Usage, split_timestamp
+from ..engine.api import LogFollowing
+from ..engine.inside import ContainerRow, Usage, split_timestamp
 from ..engine.levels import Level
 from ..formatting import human, percent, safe_text
 from ..widgets.detail_pane import Graph
 from ..widgets.tables import CONTAINER_BINDINGS, STATE_COLOURS
 
 if TYPE_CHECKING:
-    from ..app import DindtuiApp
+    from ..controls import Controls
 
 LOG_LINES = 5_000  # kept per container view: memory stays flat whatever the container writes
 LINE_CHARS = 66_000  # a line is at most 64 KB when it arrives (the engine cuts longer ones)
@@ -36,7 +37,7 @@ STATUS_SECONDS = 15  # the title's status ("Up 5 minutes") read again this often
 class LogsReady(Message):
     """The follower has lines (posted from its thread; the screen drains them)."""
 
-    follower: LogFollower
+    follower: LogFollowing
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, LogsReady) and message.follower is self.follower
@@ -102,13 +103,13 @@ class ContainerScreen(Screen[None]):
         self.lines: deque[str] = deque(maxlen=LOG_LINES)
         self.pattern = ""
         self.timestamps = False
-        self.follower: LogFollower | None = None
+        self.follower: LogFollowing | None = None
         self.inspected = False
         self.received = 0
 
     @property
-    def dindtui(self) -> DindtuiApp:
-        return cast("DindtuiApp", self.app)
+    def dindtui(self) -> "Controls":
+        return cast("Controls", self.app)
 
     @property
     def key(self) -> str:
@@ -154,7 +155,7 @@ class ContainerScreen(Screen[None]):
     def _follow(self, tail: int) -> None:
         if self.follower is not None:
             self.follower.close()
-        holder: list[LogFollower] = []
+        holder: list[LogFollowing] = []
 
         def ready() -> None:  # the follower's thread
             if holder:

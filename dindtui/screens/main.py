@@ -17,7 +17,6 @@ from textual.widgets import DataTable, Footer, Header, Tree
 
 from ..engine import levels
 from ..engine.details import LevelDetails
-from ..engine.errors import DindtuiError
 from ..engine.inside import ContainerRow, Hit
 from ..engine.levels import Level
 from ..engine.progress import Progress
@@ -35,7 +34,7 @@ from .help import HelpScreen
 from .usage import UsageScreen
 
 if TYPE_CHECKING:
-    from ..app import DindtuiApp
+    from ..controls import Controls
 
 W = TypeVar("W", bound=Widget)
 
@@ -78,8 +77,8 @@ class MainScreen(Screen[None]):
     ]
 
     @property
-    def dindtui(self) -> DindtuiApp:
-        return cast("DindtuiApp", self.app)
+    def dindtui(self) -> "Controls":
+        return cast("Controls", self.app)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -229,7 +228,7 @@ class MainScreen(Screen[None]):
             if name and app.start_task(f"spawning {name} under {parent.label}"):
                 app.spawn_level(parent.path, name, dialog.store or None)
 
-        app.push_screen(dialog, chosen)
+        self.app.push_screen(dialog, chosen)
 
     def action_exit_level(self) -> None:
         level = self._target("exit")
@@ -247,7 +246,7 @@ class MainScreen(Screen[None]):
                     app.show_collapse(level.path)
                 app.exit_level(level.path, "exit")
 
-        app.push_screen(ConfirmDialog(question, "Exit"), confirmed)
+        self.app.push_screen(ConfirmDialog(question, "Exit"), confirmed)
 
     def action_shell(self) -> None:
         level = self._target("shell into")
@@ -346,7 +345,7 @@ class MainScreen(Screen[None]):
                                                       f"{level.label}"):
                 app.run_image(level, request)
 
-        app.push_screen(RunDialog(level.label, image, tags), chosen_run)
+        self.app.push_screen(RunDialog(level.label, image, tags), chosen_run)
 
     def action_usage(self) -> None:
         self.app.push_screen(UsageScreen(self.dindtui.report))
@@ -363,7 +362,7 @@ class MainScreen(Screen[None]):
             if yes and app.start_task("cleaning up"):
                 app.apply_cleanup(plan)
 
-        app.push_screen(CleanupDialog(plan), confirmed)
+        self.app.push_screen(CleanupDialog(plan), confirmed)
 
     def action_revive(self) -> None:
         level = self._target("revive", allow_root=True)
@@ -383,16 +382,16 @@ class MainScreen(Screen[None]):
     def action_quit_app(self) -> None:
         app = self.dindtui
         if not app.has_levels():
-            app.exit(0)
+            self.app.exit(0)
             return
 
         def chosen(choice: str | None) -> None:
             if choice == "keep":
-                app.exit(0)
+                self.app.exit(0)
             elif choice == "collapse":
                 app.collapse_all(then_quit=True)
 
-        app.push_screen(QuitDialog(sum(1 for level in app.all_levels() if level.depth)),
+        self.app.push_screen(QuitDialog(sum(1 for level in app.all_levels() if level.depth)),
                         chosen)
 
     def action_collapse_all(self) -> None:
@@ -410,16 +409,3 @@ def key_sections() -> list[tuple[str, list]]:
          + [b for b in ContainerScreen.BINDINGS if b not in CONTAINER_BINDINGS]),
     ]
 
-
-def find_level(roots: list[Level] | None, path: str) -> Level | None:
-    """The level at `path`; when it is gone, its nearest ancestor still there (or the first
-    level 0)."""
-    if not roots:
-        return None
-    while True:
-        try:
-            return levels.find_in(roots, path)
-        except DindtuiError:
-            if "/" not in path:
-                return roots[0]
-            path = path.rsplit("/", 1)[0]

@@ -24,7 +24,7 @@ from ..engine.inside import Hit as Found
 from ..engine.inside import search
 
 if TYPE_CHECKING:
-    from ..app import DindtuiApp
+    from ..controls import Controls
 
 SHOWN = 200
 
@@ -62,8 +62,8 @@ class SearchScreen(ModalScreen["Found | None"]):
         self.problems: list[str] = []
 
     @property
-    def dindtui(self) -> DindtuiApp:
-        return cast("DindtuiApp", self.app)
+    def dindtui(self) -> "Controls":
+        return cast("Controls", self.app)
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -140,7 +140,7 @@ class TreeSearch(Provider):
     read when the palette opens."""
 
     async def startup(self) -> None:
-        app = cast("DindtuiApp", self.app)
+        app = cast("Controls", self.app)
         self.hits: list[Found] = []
         if app.roots is not None:
             try:
@@ -149,11 +149,11 @@ class TreeSearch(Provider):
                 self.hits = []
 
     async def search(self, query: str) -> Hits:
-        app = cast("DindtuiApp", self.app)
+        app = cast("Controls", self.app)
         matcher = self.matcher(query)
         for hit in self.hits:
             label = f"{hit.name} in {hit.where}"
             score = matcher.match(f"{label} {hit.detail}")
             if score > 0:
-                yield Hit(score, matcher.highlight(label), partial(app.main.go_to, hit),
+                yield Hit(score, matcher.highlight(label), partial(app.go_to, hit),
                           help=f"{hit.kind}: {hit.detail}")

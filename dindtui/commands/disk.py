@@ -1,0 +1,82 @@
+"""Disk: du and clean, over every engine given."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import TYPE_CHECKING
+
+from rich.table import Table
+
+from ..formatting import human
+from . import Command, UsageError
+from .output import fail, out, progress_bar
+
+if TYPE_CHECKING:
+    from ..engine.facade import Engine
+
+
+def du(engine: "Engine", args: argparse.Namespace) -> int:
+    report = engine.measure()
+    for problem in report.unmeasured:
+        fail(f"not measured: {problem}")
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+        return 1 if report.unmeasured else 0
+    table = Table(title=f"volume usage ({report.method})")
+    for column in ("level", "state", "volume", "own", "shared (linked)", "freeable"):
+        table.add_column(column, justify="right" if column in ("own", "shared (linked)",
+                                                               "freeable") else "left")
+    for v in sorted(report.volumes, key=lambda v: v.level):
+        freeable = human(v.freeable) if v.cleanable else "-"
+        table.add_row("  " * (v.depth - 1) + v.level, v.state, v.volume, human(v.bytes),
+                      human(v.shared_bytes), freeable)
+    out.print(table)
+    out.print(f"total on disk: [bold]{human(report.total)}[/]")
+    return 1 if report.unmeasured else 0
+
+
+def clean(engine: "Engine", args: argparse.Namespace) -> int:
+    plan = engine.plan_cleanup()
+    if args.json and (args.dry_run or not plan.items):
+        print(json.dumps(plan.to_dict(), indent=2))
+        return 0
+    if not plan.items:
+        out.print("nothing to clean: every dindtui volume belongs to a live level")
+        return 0
+    if not args.json:
+        for item in plan.items:
+            out.print(f"  {item.level} [dim]({item.state}, on {item.daemon or 'host'})[/] "
+                      f"{item.volume}  {human(item.bytes)}")
+        out.print(f"would free [bold]{human(plan.total)}[/]")
+    if args.dry_run:
+        return 0
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise UsageError("clean needs --yes when not run from a terminal")
+        if args.json:
+            raise UsageError("clean --json needs --yes (or --dry-run)")
+        if input("remove these volumes? [y/N] ").strip().lower() not in ("y", "yes"):
+            out.print("nothing removed")
+            return 0
+    with progress_bar(args.json) as report:
+        removed = engine.apply_cleanup(plan, report)
+    freed = sum(i.bytes for i in removed)
+    if args.json:
+        print(json.dumps({"removed": [i.to_dict() for i in removed], "freed": freed}))
+    else:
+        out.print(f"removed {len(removed)} volume(s), freed {human(freed)}")
+    return 0 if len(removed) == len(plan.items) else 1
+
+
+def _clean_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--dry-run", action="store_true", help="only show what would be freed")
+    p.add_argument("--yes", "-y", action="store_true", help="do not ask")
+
+
+COMMANDS = [
+    Command("du", "disk usage of every level's volume", du, json=True),
+    Command("clean", "free the volumes of dead levels and orphaned volumes", clean,
+            _clean_arguments, json=True),
+]

@@ -1,0 +1,68 @@
+"""Images: push one down into a level, build the level image, the flags a level needs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import TYPE_CHECKING
+
+from ..engine import config
+from ..formatting import human
+from . import Command
+from .output import out, progress_bar
+
+if TYPE_CHECKING:
+    from ..engine.facade import Engine
+
+
+def push(engine: "Engine", args: argparse.Namespace) -> int:
+    level = engine.find(args.level)
+    with progress_bar(args.json) as report:
+        result = engine.push(level, args.image, report)
+    if args.json:
+        print(json.dumps(result.__dict__))
+    elif result.action == "skipped":
+        out.print(f"{args.image} is already in {level.path} (same id): nothing moved")
+    else:
+        out.print(f"{args.image} {result.action} into {level.path}: {human(result.bytes)} in "
+                  f"{result.seconds:.1f}s ({result.mb_per_s:.0f} MB/s)")
+    return 0
+
+
+def flags(engine: "Engine", args: argparse.Namespace) -> int:
+    print(" ".join(engine.flags(args.image)))
+    return 0
+
+
+def build(engine: "Engine", args: argparse.Namespace) -> int:
+    with progress_bar(args.json) as report:
+        result = engine.build_image(args.tag, args.base, args.force, report)
+    if args.json:
+        print(json.dumps(result.__dict__))
+    else:
+        what = "built" if result.built else "up to date"
+        out.print(f"{result.tag} {what} ({human(result.size)}, {result.seconds:.1f}s"
+                  + (", base bootstrapped" if result.bootstrapped else "") + ")")
+    return 0
+
+
+def _push_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("level")
+    p.add_argument("image")
+
+
+def _build_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--tag", default=config.image())
+    p.add_argument("--base", help="base image (default debian:trixie-slim, bootstrapped if "
+                   "it cannot be pulled)")
+    p.add_argument("--force", action="store_true", help="build even when up to date")
+
+
+COMMANDS = [
+    Command("push", "move a local image down into LEVEL", push, _push_arguments, json=True),
+    Command("flags", "print the `docker run` flags a level needs on this engine", flags,
+            lambda p: p.add_argument("--image", default=config.image(),
+                                     help="image to probe with")),
+    Command("image build", "build the level image (bootstraps a base if needed)", build,
+            _build_arguments, json=True),
+]

@@ -1,0 +1,94 @@
+"""What the TUI asks of an engine, as typed protocols. `engine.facade.Engine` is the real one;
+the tests' `FakeEngine` (tests/fake_engine.py) is another, and mypy holds both to these
+protocols (pyproject's mypy `files` include the fake, which assigns itself to `TUIEngine`), so
+the two cannot drift apart unnoticed."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Callable, Protocol
+
+if TYPE_CHECKING:
+    from .details import LevelDetails
+    from .inside import ContainerRow, Hit, Usage
+    from .levels import Level
+    from .progress import ProgressCallback
+    from .spawn import ExitCallback, SpawnResult
+    from .usage import CleanupItem, CleanupPlan, UsageReport
+
+
+class LogFollowing(Protocol):
+    """A container's log followed in the background, drained by the screen."""
+
+    ended: bool
+    error: str | None
+
+    def drain(self) -> list[str]: ...
+
+    def close(self) -> None: ...
+
+
+class Sampling(Protocol):
+    """Stats read in the background for the containers the app names."""
+
+    usage: dict[str, "Usage"]
+
+    def follow(self, targets: dict[str, tuple[str, str]]) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class Watching(Protocol):
+    """Event streams of the daemons the app names."""
+
+    def watch(self, endpoints: set[str]) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class TUIEngine(Protocol):
+    """Everything the TUI asks of Docker. Every call may block: the app makes it in a worker
+    thread, never in its event loop."""
+
+    def discover(self) -> list["Level"]: ...
+
+    def reread(self, level: "Level") -> "Level": ...
+
+    def details(self, level: "Level") -> "LevelDetails": ...
+
+    def measure(self) -> "UsageReport": ...
+
+    def default_name(self, parent: "Level") -> str: ...
+
+    def spawn(self, parent_path: str, name: str, progress: "ProgressCallback",
+              store: str | None = None) -> "SpawnResult": ...
+
+    def exit_level(self, path: str, on_event: "ExitCallback") -> list[str]: ...
+
+    def collapse(self, on_event: "ExitCallback") -> list[str]: ...
+
+    def revive(self, path: str, progress: "ProgressCallback") -> list[str]: ...
+
+    def plan_cleanup(self) -> "CleanupPlan": ...
+
+    def apply_cleanup(self, plan: "CleanupPlan",
+                      progress: "ProgressCallback") -> list["CleanupItem"]: ...
+
+    def shell(self, level: "Level") -> int: ...
+
+    def container_shell(self, level: "Level", ref: str) -> int: ...
+
+    def inspect(self, level: "Level", ref: str) -> dict: ...
+
+    def act(self, level: "Level", ref: str, action: str) -> str: ...
+
+    def run(self, level: "Level", image: str, command: str, name: str) -> "ContainerRow": ...
+
+    def follow_logs(self, level: "Level", ref: str,
+                    on_ready: Callable[[], None]) -> LogFollowing: ...
+
+    def sampler(self, on_round: Callable[[set[str]], None]) -> Sampling: ...
+
+    def index(self, roots: list["Level"]) -> tuple[list["Hit"], list[str]]: ...
+
+    def watcher(self, on_event: Callable[[str, dict], None],
+                on_state: Callable[[str, str], None]) -> Watching: ...

@@ -1,0 +1,134 @@
+"""The one gate: every action that stops, kills or removes something passes here, whatever
+asked for it (a CLI command, a key on any screen, a cleanup). Just before acting, the object is
+read again from its daemon and must be provably ours and free to touch:
+
+- `level_container`: a level's container is still that level (same id, still recognised by its
+  shape, this namespace, the same name) before it is stopped, removed or started again;
+- `level_volume`: a volume is a level volume of this namespace (labels and the name dindtui
+  gives it, never a label alone), of that level, and used by nothing but stopped containers of
+  that same level, which go with it;
+- `container`: a container acted on from an explore view is not a level of any namespace nor
+  one of dindtui's helpers (`guard.check_container`);
+- `remove_socket_dir`: a directory is removed only inside this namespace's level tree on this
+  machine, and only when it is this user's.
+
+A refusal is a `Refused` error that says why; nothing was touched."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+
+import docker.errors
+
+from . import config, connect, guard, levels
+from .errors import DindtuiError
+from .levels import Level
+
+
+class Refused(DindtuiError):
+    """The gate said no: the object is not provably ours, or not free to touch."""
+
+
+def level_container(level: Level) -> dict | None:
+    """`level`'s container inspected again: its data when it is still this level, None when it
+    is gone. Refused when the container there now is not ours."""
+    client = levels.parent_client(level)
+    try:
+        info = client.api.inspect_container(level.container_id)
+    except docker.errors.NotFound:
+        return None
+    labels = (info.get("Config") or {}).get("Labels") or {}
+    reason = None if levels.in_namespace(labels) else "it belongs to another namespace"
+    reason = reason or levels.recognise(levels.required(level.parent, "the parent"), labels,
+                                        (info.get("Name") or "/")[1:],
+                                        info.get("Mounts") or [])
+    if reason is None and labels.get(levels.LABEL_NAME) != level.name:
+        reason = f"it is now named {guard.text(labels.get(levels.LABEL_NAME), 40)!r}"
+    if reason:
+        raise Refused(f"refusing to touch container {(level.container_id or '?')[:12]}: "
+                      f"{reason}")
+    return info
+
+
+def level_volume(client, volume: str, daemon: Level,
+                 name: str | None = None) -> tuple[str, list[dict]]:
+    """Before `volume` (on `daemon`) is removed: the name of its level, and the containers that
+    use it and go with it (stopped levels of ours of that name). Refused when it is not
+    provably a level volume of this namespace (or of level `name`), or when anything else
+    uses it."""
+    try:
+        inspected = client.api.inspect_volume(volume)
+    except docker.errors.NotFound:
+        raise Refused(f"volume {volume} is gone") from None
+    labels = inspected.get("Labels") or {}
+    if not levels.is_level_volume(inspected):
+        raise Refused(f"kept {volume}: not provably dindtui's")
+    owner = labels[levels.LABEL_NAME]
+    if name is not None and owner != name:
+        raise Refused(f"kept {volume}: it is level {guard.text(owner, 40)}'s, not {name}'s")
+    users = client.api.containers(all=True, filters={"volume": volume})
+    blocking = [u for u in users if not _stopped_level(daemon, u, owner)]
+    if blocking:
+        raise Refused(f"kept {volume}: in use by "
+                      f"{guard.text((blocking[0].get('Names') or ['?'])[0], 80)}")
+    return owner, users
+
+
+def _stopped_level(daemon: Level, summary: dict, name: str) -> bool:
+    """This container is a level of ours named `name` on `daemon`, and it is stopped now."""
+    labels = summary.get("Labels") or {}
+    return (levels.in_namespace(labels) and labels.get(levels.LABEL_NAME) == name
+            and levels.recognise(daemon, labels, (summary.get("Names") or ["/"])[0][1:],
+                                 summary.get("Mounts") or []) is None
+            and summary.get("State") in levels.STOPPED)
+
+
+def container(info: object, action: str, where: str) -> None:
+    """A container about to be started, stopped, killed or removed from an explore view."""
+    try:
+        guard.check_container(info, action, where)
+    except DindtuiError as exc:
+        raise Refused(str(exc)) from None
+
+
+def remove_socket_dir(path: str, within: Level) -> bool:
+    """Remove a level's socket directory, and the short links that point into it, only when its
+    real path lies inside this namespace's level tree of the engine whose tree holds `within`,
+    and it is a directory of this user's. True when removed (or already gone)."""
+    if levels.is_remote(within):
+        return True  # the directory is on the remote engine's machine, not this one's
+    root = os.path.normpath(levels.tree_root(within))
+    path = os.path.normpath(path)
+    rel = os.path.relpath(path, root)
+    if rel == "." or rel.startswith("..") or \
+            os.path.realpath(path) != os.path.join(os.path.realpath(root), rel):
+        return False
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return True
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid():
+        return False
+    shutil.rmtree(path, ignore_errors=True)
+    if os.path.dirname(path) == root and config.namespace():
+        # The namespace's last level gone: its directories go too (rmdir: only when empty).
+        for directory in (root, os.path.dirname(root)):
+            try:
+                os.rmdir(directory)
+            except OSError:
+                break
+    try:
+        entries = list(os.scandir(connect.links_dir()))
+    except OSError:
+        entries = []
+    for entry in entries:
+        try:
+            if entry.is_symlink() and entry.stat(follow_symlinks=False).st_uid == os.geteuid() \
+                    and os.readlink(entry.path).startswith(path + "/"):
+                os.unlink(entry.path)
+        except OSError:
+            pass
+    return not os.path.lexists(path)
+

@@ -1,0 +1,141 @@
+"""The rules docs/architecture.md states, checked on the code (engine-free): the layers (the
+engine never imports Textual, UI code never imports Docker, the init only the standard
+library), no import circles, the screens never importing the app, `--help` loading neither the
+docker SDK nor Textual, and the map naming every module."""
+
+from __future__ import annotations
+
+import ast
+import os
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = pytest.mark.engine_free
+PACKAGE = os.path.join(os.path.dirname(__file__), "..", "dindtui")
+MAP = os.path.join(os.path.dirname(__file__), "..", "docs", "architecture.md")
+
+
+def area(module: str) -> str:
+    """dindtui.screens.main -> screens; dindtui -> ""."""
+    return (module.split(".") + [""])[1]
+
+
+def modules() -> dict[str, str]:
+    """dotted name -> file, for every module of the package."""
+    found = {}
+    for folder, _, files in os.walk(PACKAGE):
+        for name in files:
+            if name.endswith(".py"):
+                path = os.path.join(folder, name)
+                relative = os.path.relpath(path, os.path.dirname(PACKAGE))[:-3]
+                found[relative.replace(os.sep, ".").removesuffix(".__init__")] = path
+    return found
+
+
+def imports(module: str, path: str) -> set[str]:
+    """Every module `module` imports (absolute, dotted), TYPE_CHECKING ones included."""
+    package = module if path.endswith("__init__.py") else module.rsplit(".", 1)[0]
+    found = set()
+    for node in ast.walk(ast.parse(open(path).read())):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")
+                parts = parts[:len(parts) - node.level + 1]
+                base = ".".join(parts + ([base] if base else []))
+            found.add(base)
+            found |= {f"{base}.{alias.name}" for alias in node.names}
+    return found
+
+
+def own_imports(module: str, path: str, known: dict[str, str]) -> set[str]:
+    return {name for name in imports(module, path) if name in known and name != module}
+
+
+def test_no_module_of_the_package_is_in_an_import_circle():
+    known = modules()
+    graph = {module: own_imports(module, path, known) for module, path in known.items()}
+    graph = {m: {t for t in targets if not m.startswith(t + ".")} for m, targets in graph.items()}
+    circles = []
+
+    def visit(node: str, stack: list[str], state: dict[str, int]) -> None:
+        state[node] = 1
+        stack.append(node)
+        for target in sorted(graph[node]):
+            if state.get(target) == 1:
+                circles.append(stack[stack.index(target):] + [target])
+            elif target not in state:
+                visit(target, stack, state)
+        stack.pop()
+        state[node] = 2
+
+    state: dict[str, int] = {}
+    for module in sorted(graph):
+        if module not in state:
+            visit(module, [], state)
+    assert not circles, "\n".join(" -> ".join(c) for c in circles)
+
+
+def test_the_engine_never_imports_textual():
+    known = modules()
+    engine = [m for m in known if m.startswith("dindtui.engine")]
+    assert len(engine) > 20 and "dindtui.engine.facade" in engine
+    loaded = subprocess.run([sys.executable, "-c", "import sys; " + "; ".join(
+        f"import {m}" for m in engine) + "; print('textual' in sys.modules)"],
+        capture_output=True, text=True)
+    assert loaded.stdout.strip() == "False", loaded.stderr
+
+
+def test_ui_code_never_imports_docker():
+    known = modules()
+    ui = [m for m in known if area(m) in ("app", "messages", "formatting", "model",
+                                                  "controls", "widgets", "screens", "commands",
+                                                  "cli")]
+    assert len(ui) > 20
+    for module in ui:
+        names = imports(module, known[module])
+        assert not any(n.split(".")[0] in ("docker", "requests") for n in names), module
+
+
+def test_the_screens_and_widgets_never_import_the_app():
+    known = modules()
+    for module in known:
+        if area(module) in ("screens", "widgets", "controls", "model"):
+            assert "dindtui.app" not in imports(module, known[module]), module
+
+
+def test_the_model_and_the_commands_import_no_textual():
+    known = modules()
+    for module in known:
+        if area(module) in ("model", "controls", "commands", "cli", "formatting"):
+            assert not any(n.split(".")[0] == "textual" for n in imports(module, known[module])), \
+                module
+
+
+def test_the_init_imports_the_standard_library_only():
+    names = {n.split(".")[0] for n in imports("dindtui.inner_init",
+                                                os.path.join(PACKAGE, "inner_init.py"))}
+    assert names <= set(sys.stdlib_module_names), names - set(sys.stdlib_module_names)
+
+
+def test_help_loads_neither_the_docker_sdk_nor_textual():
+    loaded = subprocess.run([sys.executable, "-c", "import sys, contextlib, io\n"
+                             "from dindtui import cli\n"
+                             "with contextlib.redirect_stdout(io.StringIO()):\n"
+                             "    try: cli.main(['--help'])\n"
+                             "    except SystemExit: pass\n"
+                             "print(sorted(m for m in ('docker', 'textual') if m in sys.modules))"],
+                            capture_output=True, text=True)
+    assert loaded.stdout.strip() == "[]", loaded.stderr
+
+
+def test_the_map_names_every_module():
+    text = open(MAP).read()
+    missing = [module for module, path in modules().items()
+               if not path.endswith("__init__.py") and module != "dindtui.__main__"
+               and f"{os.path.basename(path)}" not in text]
+    assert not missing, f"docs/architecture.md does not name: {missing}"
