@@ -13,6 +13,7 @@ RUN apt-get update \
       /usr/share/doc /usr/share/man /usr/share/info /usr/share/locale /usr/share/lintian \
       /usr/bin/containerd-stress /usr/bin/ctr /usr/bin/containerd-shim /usr/bin/containerd-shim-runc-v1
 
+COPY dindtui/init /usr/local/lib/dindtui-init/init
 COPY dindtui/inner_init.py /usr/local/bin/dindtui-init
 RUN chmod 755 /usr/local/bin/dindtui-init
 
@@ -25,7 +26,7 @@ ENV DOCKER_TLS_CERTDIR=/certs
 # drops signals it has no handler for); it also reaps orphans. dindtui-init does the rest.
 ENTRYPOINT ["/usr/bin/tini", "--", "/usr/local/bin/dindtui-init"]
 
-# A hash of this file, inner_init.py and the base image: `dindtui image build` skips the build
+# A hash of this file, the init (inner_init.py and init/) and the base image: `dindtui image build` skips the build
 # when an image with the same hash exists already.
 ARG DINDTUI_INPUTS=unknown
 LABEL dindtui.inputs="${DINDTUI_INPUTS}" dindtui.image="level"

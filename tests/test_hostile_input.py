@@ -17,7 +17,8 @@ import time
 
 import pytest
 
-from dindtui import inner_init as ii
+from dindtui.init import bolt, common
+from dindtui.init import seed as seeding
 from dindtui.engine import guard, inside, levels, reach
 from dindtui.engine.cgroups import container_ids
 
@@ -42,18 +43,18 @@ def at_most(seconds: int, what: str):
 
 # ----------------------------------------------------------------------------- bolt
 
-def sample_tree(keys: int = 400) -> ii.Bucket:
+def sample_tree(keys: int = 400) -> bolt.Bucket:
     """A database shaped like containerd's: nested buckets, a bucket too big for one page."""
-    images = ii.Bucket(3, {f"docker.io/library/img{i}:latest".encode(): ii.Bucket(0, {
-        b"target": ii.Bucket(0, {b"digest": b"sha256:" + f"{i:064x}".encode()})})
+    images = bolt.Bucket(3, {f"docker.io/library/img{i}:latest".encode(): bolt.Bucket(0, {
+        b"target": bolt.Bucket(0, {b"digest": b"sha256:" + f"{i:064x}".encode()})})
         for i in range(keys)})
-    return ii.Bucket(1, {b"v1": ii.Bucket(0, {b"moby": ii.Bucket(0, {b"images": images}),
+    return bolt.Bucket(1, {b"v1": bolt.Bucket(0, {b"moby": bolt.Bucket(0, {b"images": images}),
                                               b"version": b"\x03"})})
 
 
-def written(tmp_path, tree: ii.Bucket | None = None, name: str = "meta.db") -> bytes:
+def written(tmp_path, tree: bolt.Bucket | None = None, name: str = "meta.db") -> bytes:
     path = str(tmp_path / name)
-    ii.bolt_write(path, tree or sample_tree(), 4096, 10)
+    bolt.bolt_write(path, tree or sample_tree(), 4096, 10)
     with open(path, "rb") as f:
         return f.read()
 
@@ -61,7 +62,7 @@ def written(tmp_path, tree: ii.Bucket | None = None, name: str = "meta.db") -> b
 def pages(data: bytes, page_size: int = 4096):
     """(pgid, flags, count) of every page that starts on a page boundary past the metas."""
     for pgid in range(2, len(data) // page_size):
-        _, flags, count, _ = ii.PAGE_HEADER.unpack_from(data, pgid * page_size)
+        _, flags, count, _ = bolt.PAGE_HEADER.unpack_from(data, pgid * page_size)
         yield pgid, flags, count
 
 
@@ -70,34 +71,34 @@ def with_meta_root(data: bytes, root: int, page_size: int = 4096) -> bytes:
     wrong, as in a database a level's container rewrote)."""
     out = bytearray(data)
     for offset in (0, page_size):
-        body = bytearray(out[offset + ii.PAGE_HEADER.size:
-                             offset + ii.PAGE_HEADER.size + ii.META.size])
-        fields = list(ii.META.unpack(bytes(body)))
+        body = bytearray(out[offset + bolt.PAGE_HEADER.size:
+                             offset + bolt.PAGE_HEADER.size + bolt.META.size])
+        fields = list(bolt.META.unpack(bytes(body)))
         fields[4] = root
-        body = ii.META.pack(*fields)
-        out[offset + ii.PAGE_HEADER.size:offset + ii.PAGE_HEADER.size + ii.META.size] = body
-        struct.pack_into("<Q", out, offset + ii.PAGE_HEADER.size + ii.META.size,
-                         ii._fnv64a(body))
+        body = bolt.META.pack(*fields)
+        out[offset + bolt.PAGE_HEADER.size:offset + bolt.PAGE_HEADER.size + bolt.META.size] = body
+        struct.pack_into("<Q", out, offset + bolt.PAGE_HEADER.size + bolt.META.size,
+                         bolt._fnv64a(body))
     return bytes(out)
 
 
 def read_bytes(tmp_path, data: bytes, name: str = "bad.db"):
     path = tmp_path / name
     path.write_bytes(data)
-    return ii.bolt_read(str(path))
+    return bolt.bolt_read(str(path))
 
 
 def test_a_written_database_reads_back(tmp_path):
     written(tmp_path)
-    root, page_size, txid = ii.bolt_read(str(tmp_path / "meta.db"))
+    root, page_size, txid = bolt.bolt_read(str(tmp_path / "meta.db"))
     assert page_size == 4096 and txid == 11
     assert len(root.bucket("v1", "moby", "images").items) == 400
 
 
 def hostile_corpus(tmp_path) -> dict[str, bytes]:
     good = written(tmp_path)
-    branches = [(pgid, count) for pgid, flags, count in pages(good) if flags & ii.PAGE_BRANCH]
-    leaves = [pgid for pgid, flags, _ in pages(good) if flags & ii.PAGE_LEAF]
+    branches = [(pgid, count) for pgid, flags, count in pages(good) if flags & bolt.PAGE_BRANCH]
+    leaves = [pgid for pgid, flags, _ in pages(good) if flags & bolt.PAGE_LEAF]
     assert branches and leaves, "the sample must need a branch page"
     branch, count = branches[0]
     corpus = {}
@@ -107,10 +108,10 @@ def hostile_corpus(tmp_path) -> dict[str, bytes]:
         struct.pack_into(fmt, out, offset, *values)
         return bytes(out)
 
-    first_element = branch * 4096 + ii.PAGE_HEADER.size
+    first_element = branch * 4096 + bolt.PAGE_HEADER.size
     corpus["a branch page pointing at itself"] = patched(first_element + 8, "<Q", branch)
     shared = bytearray(good)  # every element of the branch at one child: exponential before
-    child = ii.BRANCH_ELEMENT.unpack_from(good, first_element)[2]
+    child = bolt.BRANCH_ELEMENT.unpack_from(good, first_element)[2]
     for i in range(count):
         struct.pack_into("<Q", shared, first_element + i * 16 + 8, child)
     corpus["every branch element at one page"] = bytes(shared)
@@ -118,8 +119,8 @@ def hostile_corpus(tmp_path) -> dict[str, bytes]:
     corpus["a meta page as a child"] = patched(first_element + 8, "<Q", 0)
     leaf = leaves[0] * 4096
     corpus["a leaf claiming 65535 elements"] = patched(leaf + 10, "<H", 0xFFFF)
-    corpus["a key past its page"] = patched(leaf + ii.PAGE_HEADER.size + 4, "<I", 1 << 30)
-    corpus["a value of 4 GB"] = patched(leaf + ii.PAGE_HEADER.size + 12, "<I", 0xFFFFFFFF)
+    corpus["a key past its page"] = patched(leaf + bolt.PAGE_HEADER.size + 4, "<I", 1 << 30)
+    corpus["a value of 4 GB"] = patched(leaf + bolt.PAGE_HEADER.size + 12, "<I", 0xFFFFFFFF)
     corpus["unknown page flags"] = patched(leaf + 8, "<H", 0x80)
     corpus["an overflow of 2^32 pages"] = patched(leaf + 12, "<I", 0xFFFFFFFF)
     corpus["the root past the end"] = with_meta_root(good, 1 << 20)
@@ -129,11 +130,11 @@ def hostile_corpus(tmp_path) -> dict[str, bytes]:
     corpus["empty"] = b""
     corpus["random bytes"] = random.Random(1).randbytes(64 * 1024)
     # A leaf whose only element says "bucket" with a header too short to hold one.
-    tiny = ii.Bucket(0, {b"x": b"y"})
+    tiny = bolt.Bucket(0, {b"x": b"y"})
     base = written(tmp_path, tiny, "tiny.db")
-    root_leaf = next(pgid for pgid, flags, _ in pages(base) if flags & ii.PAGE_LEAF) * 4096
+    root_leaf = next(pgid for pgid, flags, _ in pages(base) if flags & bolt.PAGE_LEAF) * 4096
     corpus["an inline bucket of one byte"] = (lambda out: (
-        struct.pack_into("<I", out, root_leaf + ii.PAGE_HEADER.size, ii.BUCKET_LEAF),
+        struct.pack_into("<I", out, root_leaf + bolt.PAGE_HEADER.size, bolt.BUCKET_LEAF),
         bytes(out))[1])(bytearray(base))
     return corpus
 
@@ -143,8 +144,8 @@ def test_every_file_of_the_hostile_corpus_is_refused_in_one_line(tmp_path):
         with at_most(5, what):
             try:
                 read_bytes(tmp_path, data)
-            except ii.InitError as exc:
-                assert exc.status == ii.EXIT_SEED and "\n" not in str(exc), what
+            except common.InitError as exc:
+                assert exc.status == common.EXIT_SEED and "\n" not in str(exc), what
             else:
                 # An overflow count past the end is cut at the end of the file: the page's
                 # elements are still checked against what is there.
@@ -177,35 +178,35 @@ def test_random_mutations_end_in_a_read_or_a_clean_refusal(tmp_path, real):
             try:
                 read_bytes(tmp_path, bytes(out))
                 outcomes["read"] += 1
-            except ii.InitError:
+            except common.InitError:
                 outcomes["refused"] += 1
     assert outcomes["refused"] > 0, outcomes
 
 
 def containerd_source(root, digest: bytes) -> None:
     """A data root with a containerd store whose one image names `digest`."""
-    base = root / ii.CONTAINERD_ROOT
+    base = root / seeding.CONTAINERD_ROOT
     (base / "io.containerd.metadata.v1.bolt").mkdir(parents=True)
-    (base / ii.SNAPSHOTTER / "snapshots").mkdir(parents=True)
-    (base / ii.CONTENT / "blobs" / "sha256").mkdir(parents=True)
-    image = ii.Bucket(0, {b"target": ii.Bucket(0, {b"digest": digest})})
-    blob = ii.Bucket(0, {b"size": b"\x02"})
-    moby = ii.Bucket(0, {b"images": ii.Bucket(0, {b"evil:latest": image}),
-                         b"content": ii.Bucket(0, {b"blob": ii.Bucket(0, {digest: blob})})})
-    ii.bolt_write(str(base / ii.METADATA_DB), ii.Bucket(0, {b"v1": ii.Bucket(0, {
+    (base / seeding.SNAPSHOTTER / "snapshots").mkdir(parents=True)
+    (base / seeding.CONTENT / "blobs" / "sha256").mkdir(parents=True)
+    image = bolt.Bucket(0, {b"target": bolt.Bucket(0, {b"digest": digest})})
+    blob = bolt.Bucket(0, {b"size": b"\x02"})
+    moby = bolt.Bucket(0, {b"images": bolt.Bucket(0, {b"evil:latest": image}),
+                         b"content": bolt.Bucket(0, {b"blob": bolt.Bucket(0, {digest: blob})})})
+    bolt.bolt_write(str(base / seeding.METADATA_DB), bolt.Bucket(0, {b"v1": bolt.Bucket(0, {
         b"moby": moby})}), 4096, 1)
-    ii.bolt_write(str(base / ii.SNAPSHOTTER / "metadata.db"), ii.Bucket(0, {
-        b"v1": ii.Bucket(0, {b"snapshots": ii.Bucket()})}), 4096, 1)
+    bolt.bolt_write(str(base / seeding.SNAPSHOTTER / "metadata.db"), bolt.Bucket(0, {
+        b"v1": bolt.Bucket(0, {b"snapshots": bolt.Bucket()})}), 4096, 1)
 
 
 def seed_fails(tmp_path, source, *images: str) -> str:
     target = tmp_path / "target"
     target.mkdir(exist_ok=True)
     with at_most(10, "the seed"):
-        with pytest.raises(ii.InitError) as raised:
-            ii.seed_main(["--store=containerd", str(source), str(target), *images])
-    assert raised.value.status == ii.EXIT_SEED
-    marker = (target / ii.SEED_MARKER).read_text()
+        with pytest.raises(common.InitError) as raised:
+            seeding.seed_main(["--store=containerd", str(source), str(target), *images])
+    assert raised.value.status == common.EXIT_SEED
+    marker = (target / common.SEED_MARKER).read_text()
     assert marker.startswith("failed: "), marker  # the level waiting on it stops at once
     return marker
 
@@ -213,10 +214,10 @@ def seed_fails(tmp_path, source, *images: str) -> str:
 def test_a_seed_from_a_hostile_database_ends_at_once_with_its_marker(tmp_path):
     source = tmp_path / "source"
     containerd_source(source, b"sha256:" + b"a" * 64)
-    with open(source / ii.CONTAINERD_ROOT / ii.METADATA_DB, "r+b") as f:
+    with open(source / seeding.CONTAINERD_ROOT / seeding.METADATA_DB, "r+b") as f:
         data = bytearray(f.read())
         for pgid, flags, _ in pages(bytes(data)):
-            if flags & ii.PAGE_LEAF:  # every leaf says it holds 65535 elements
+            if flags & bolt.PAGE_LEAF:  # every leaf says it holds 65535 elements
                 struct.pack_into("<H", data, pgid * 4096 + 10, 0xFFFF)
         f.seek(0)
         f.write(data)
@@ -246,9 +247,9 @@ def test_an_overlay2_layer_whose_cache_id_is_a_path_is_refused(tmp_path):
     (image_dir / "repositories.json").write_text("{}")
     target = tmp_path / "target"
     target.mkdir()
-    with pytest.raises(ii.InitError):
-        ii.seed_main([str(source), str(target), "sha256:" + "c" * 64])
-    assert "no valid cache-id" in (target / ii.SEED_MARKER).read_text()
+    with pytest.raises(common.InitError):
+        seeding.seed_main([str(source), str(target), "sha256:" + "c" * 64])
+    assert "no valid cache-id" in (target / common.SEED_MARKER).read_text()
 
 
 # ----------------------------------------------------------------------------- volume trees

@@ -15,7 +15,7 @@ import os
 import pytest
 
 from conftest import Tree, run_cli
-from dindtui import inner_init
+from dindtui.init import bolt, seed
 from dindtui.engine import connect, images, levels, shell, usage
 
 IMAGE = images.DEFAULT_IMAGE
@@ -80,8 +80,8 @@ def test_the_seeded_databases_hold_no_container_lease_or_active_snapshot(chain):
     parent, child = volumes[answers[1]["level"]], volumes[answers[2]["level"]]
 
     def records(host_path: str):
-        meta, _, _ = inner_init.bolt_read(os.path.join(host_path, META_DB))
-        backend, _, _ = inner_init.bolt_read(os.path.join(host_path, BACKEND_DB))
+        meta, _, _ = bolt.bolt_read(os.path.join(host_path, META_DB))
+        backend, _, _ = bolt.bolt_read(os.path.join(host_path, BACKEND_DB))
         moby = meta.bucket("v1", "moby")
         kinds = [b.value("kind") for b in backend.bucket("v1", "snapshots").items.values()]
         return moby, kinds
@@ -92,7 +92,7 @@ def test_the_seeded_databases_hold_no_container_lease_or_active_snapshot(chain):
     child_moby, child_kinds = records(child.host_path)
     assert not child_moby.bucket("containers").items
     assert not child_moby.bucket("leases").items
-    assert child_kinds and set(child_kinds) == {bytes([inner_init.KIND_COMMITTED])}
+    assert child_kinds and set(child_kinds) == {bytes([seed.KIND_COMMITTED])}
     assert list(child_moby.bucket("images").items) == [b"docker.io/library/dindtui:latest"]
 
 

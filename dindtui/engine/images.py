@@ -41,9 +41,15 @@ def _package_file(name: str) -> bytes:
 
 
 def build_inputs() -> dict[str, bytes]:
-    """The build context: the Dockerfile and the init, read from the installed package."""
-    return {"Dockerfile": _package_file("data/Dockerfile"),
-            "dindtui/inner_init.py": _package_file("inner_init.py")}
+    """The build context: the Dockerfile and the init (its entry and its package), read from
+    the installed package."""
+    files = {"Dockerfile": _package_file("data/Dockerfile"),
+             "dindtui/inner_init.py": _package_file("inner_init.py")}
+    for entry in sorted(resources.files("dindtui").joinpath("init").iterdir(),
+                        key=lambda e: e.name):
+        if entry.name.endswith(".py"):
+            files[f"dindtui/init/{entry.name}"] = entry.read_bytes()
+    return files
 
 
 def inputs_hash(files: dict[str, bytes], base_id: str) -> str:

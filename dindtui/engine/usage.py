@@ -1,6 +1,6 @@
 """Disk usage of the levels' /var/lib/docker volumes at every depth, and their cleanup.
 
-Measured by inode (inner_init.measure_volumes), so that a layer hardlinked into several levels
+Measured by inode (init/du.py's measure_volumes), so that a layer hardlinked into several levels
 counts once for the whole tree, and a volume's "freeable" bytes are only those whose every link
 lies inside what would be removed: on this machine when this process can read a local engine's
 data root (root), or on a remote engine's machine by a helper container of the level image.
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import docker.errors
 
-from .. import inner_init
+from ..init.du import measure_volumes
 from . import cgroups, config, connect, gate, levels
 from .errors import DindtuiError
 from .images import API_ERRORS
@@ -195,12 +195,12 @@ def _apply(usages: list[VolumeUsage], results: dict, total: int) -> UsageReport:
 
 
 def _measure_inodes(usages: list[VolumeUsage], progress: ProgressCallback) -> UsageReport:
-    """On this machine: every volume walked here (inner_init.measure_volumes)."""
+    """On this machine: every volume walked here (init/du.py's measure_volumes)."""
     def on_volume(index: int, count: int, item: dict) -> None:
         level = next(u.level for u in usages if u.volume == item["volume"])
         progress(Progress("du", f"measuring {level}", index, count))
 
-    results, total = inner_init.measure_volumes(_items(usages, lambda path: path), on_volume)
+    results, total = measure_volumes(_items(usages, lambda path: path), on_volume)
     progress(Progress("du", "measured", len(usages), len(usages)))
     return _apply(usages, results, total)
 

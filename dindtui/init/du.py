@@ -1,0 +1,93 @@
+"""Disk usage of level volumes by inode (hardlinked layers counted once): used by the engine
+on this machine and by `dindtui-init du` in a helper container on a remote engine's."""
+
+from __future__ import annotations
+
+import json
+import os
+
+from .common import EXIT_BAD_INPUT, InitError
+
+
+def measure_volumes(volumes: list[dict], on_volume=None) -> tuple[dict, int]:
+    """Disk usage of level volumes by inode, so that a layer hardlinked into several levels
+    counts once. `volumes`: [{"volume", "path", "depth", "nested": [names of the volumes that
+    live inside it]}]. Returns ({volume: {"bytes", "shared_bytes", "freeable"}}, total bytes):
+    a file's bytes are counted in the shallowest volume that links it, and only when every
+    link to it lies inside the volumes (one also linked from the engine's own image store
+    costs nothing); "freeable" counts the files whose every link is inside the volume and
+    what nests in it. Used by the engine on this machine, and by `dindtui-init du` in a
+    helper container on a remote engine's."""
+    by_path = {item["path"]: item for item in volumes}
+    inodes: dict = {}     # (dev, ino) -> (bytes, links it has)
+    links_in: dict = {}   # volume -> (dev, ino) -> links inside it
+    ordered = sorted(volumes, key=lambda item: (item["depth"], item["volume"]))
+    for index, item in enumerate(ordered):
+        if on_volume is not None:
+            on_volume(index, len(ordered), item)
+        links_in[item["volume"]] = _count_links(item["path"], by_path, inodes)
+    in_tree: dict = {}
+    for counts in links_in.values():
+        for key, count in counts.items():
+            in_tree[key] = in_tree.get(key, 0) + count
+    results = {item["volume"]: {"bytes": 0, "shared_bytes": 0, "freeable": 0}
+               for item in volumes}
+    counted: set = set()
+    for item in ordered:
+        result = results[item["volume"]]
+        for key in links_in[item["volume"]]:
+            size, links = inodes[key]
+            if links > 1:
+                result["shared_bytes"] += size
+            if key not in counted and in_tree[key] >= links:
+                counted.add(key)
+                result["bytes"] += size
+    for item in volumes:
+        union: dict = {}
+        for name in [item["volume"]] + list(item.get("nested") or []):
+            for key, count in links_in.get(name, {}).items():
+                union[key] = union.get(key, 0) + count
+        results[item["volume"]]["freeable"] = sum(inodes[key][0] for key, count in union.items()
+                                                  if count >= inodes[key][1])
+    return results, sum(inodes[key][0] for key in counted)
+
+
+def _count_links(top: str, skip: dict, inodes: dict) -> dict:
+    """The links to each inode under `top`, not descending into other volumes (`skip`)."""
+    counts: dict = {}
+    stack = [top]
+    while stack:
+        try:
+            entries = list(os.scandir(stack.pop()))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            is_dir = entry.is_dir(follow_symlinks=False)
+            if is_dir:
+                if entry.path in skip:
+                    continue  # another level's volume: measured on its own
+                stack.append(entry.path)
+            key = (st.st_dev, st.st_ino)
+            counts[key] = counts.get(key, 0) + 1
+            if key not in inodes:
+                inodes[key] = (st.st_blocks * 512, 1 if is_dir else st.st_nlink)
+    return counts
+
+
+def du_main(argv: list[str]) -> int:
+    """`dindtui-init du JSON`: measure_volumes of the volumes the JSON lists; prints one JSON
+    line ({"volumes": {...}, "total": N})."""
+    try:
+        volumes = json.loads(argv[0]) if len(argv) == 1 else None
+    except ValueError:
+        volumes = None
+    if not isinstance(volumes, list):
+        raise InitError("usage: dindtui-init du '[{\"volume\": ..., \"path\": ..., \"depth\": "
+                        "..., \"nested\": [...]}, ...]'", EXIT_BAD_INPUT)
+    results, total = measure_volumes(volumes)
+    print(json.dumps({"volumes": results, "total": total}), flush=True)
+    return 0
