@@ -28,7 +28,8 @@ os.environ.setdefault("DINDTUI_NAMESPACE", "bench-" + secrets.token_hex(3))
 
 import docker  # noqa: E402
 
-from dindtui.engine import connect, levels, shell, spawn  # noqa: E402
+from dindtui.engine import exiting, revival
+from dindtui.engine import connect, discovery, levels, shell, spawn  # noqa: E402
 
 TINY = r"""set -e
 docker image inspect tiny >/dev/null 2>&1 && exit 0
@@ -66,7 +67,7 @@ def count(root: levels.Level) -> dict[str, int]:
 
 
 def tree(names: list[str]) -> tuple[levels.Level, list[levels.Level]]:
-    root = levels.discover()
+    root = discovery.discover()
     found = []
     for path in names:
         try:
@@ -123,7 +124,7 @@ def restart_engine() -> None:
     while not connect.ping_socket(connect.DEFAULT_SOCKET).ok:
         time.sleep(0.1)
     connect.forget(connect.default_endpoint())
-    ours = {c.container_id for c in levels.discover().walk() if c.depth}
+    ours = {c.container_id for c in discovery.discover().walk() if c.depth}
     for container in running:  # the user's containers run again; ours wait for revive
         if container not in ours:
             try:
@@ -136,7 +137,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-engine-restart", action="store_true")
     args = parser.parse_args()
-    root = levels.discover()
+    root = discovery.discover()
     l1 = spawn.spawn(root, "f1").level
     l2 = spawn.spawn(l1, "f2").level
     paths = [l1.path, l2.path]
@@ -167,7 +168,7 @@ def main() -> int:
         levels.parent_client(found[0]).api.stop(found[0].container_id)
 
     def exit_keep_volume(root_now, found):
-        spawn.exit_level(found[0])
+        exiting.exit_level(found[0])
 
     def engine(_root, _found):
         restart_engine()
@@ -191,9 +192,9 @@ def main() -> int:
         started = time.monotonic()
         apply(root_now, found)
         if repair == "revive --all":
-            spawn.revive(levels.discover())
+            revival.revive(discovery.discover())
         elif repair:
-            spawn.revive_volume(levels.discover(), repair.split()[1])
+            revival.revive_volume(discovery.discover(), repair.split()[1])
         seconds = wait_ready(paths, started, check)
         rebooted = seconds is not None and keeper_runs(paths[1])
         after = count(tree(paths)[0])
@@ -213,7 +214,7 @@ def main() -> int:
     total_lost = sum(row[5] for row in rows)
     print(f"\nRESULT faults={len(rows)} recovered={sum(r[2] is not None for r in rows)} "
           f"lost={total_lost} reboot_ok={sum(bool(r[6]) for r in rows)}")
-    spawn.collapse(levels.discover(), rm_volume=True)
+    exiting.collapse(discovery.discover(), rm_volume=True)
     return 0 if total_lost == 0 and all(r[2] is not None and r[6] for r in rows) else 1
 
 

@@ -32,7 +32,7 @@ import time
 NAMESPACE = "hostile-" + secrets.token_hex(2)
 os.environ["DINDTUI_NAMESPACE"] = NAMESPACE
 
-from dindtui.engine import connect, levels, shell, spawn  # noqa: E402
+from dindtui.engine import connect, discovery, levels, shell, spawn  # noqa: E402
 
 BOUND = 60     # seconds before a command counts as hung
 GOAL = 10      # seconds every command must finish within
@@ -157,7 +157,7 @@ async def tui(path: str, seconds: float = 10) -> tuple[bool, float, str]:
 
 def main() -> int:
     before = outside()
-    root = levels.discover()
+    root = discovery.discover()
     print(f"namespace {NAMESPACE}: spawning the attacking level…", file=sys.stderr)
     evil = spawn.spawn(root, "evil", store="containerd").level
     rows: list[tuple[str, bool, float, str]] = []

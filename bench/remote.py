@@ -49,7 +49,7 @@ def free_port() -> int:
 
 def read_trees(env: dict, runs: int) -> dict[str, float]:
     """Best of `runs` in-process reads of this machine's tree, the TLS engine's, and both at
-    once (levels.discover_all, as the TUI's refresh)."""
+    once (discovery.discover_all, as the TUI's refresh)."""
     os.environ.update({k: v for k, v in env.items() if k != "DOCKER_HOST"})
     from dindtui.engine import connect, levels
     from dindtui.engine.facade import Engine

@@ -21,7 +21,7 @@ import time
 # A namespace of its own: the benchmark sees and removes only the levels it made.
 os.environ.setdefault("DINDTUI_NAMESPACE", "bench-" + secrets.token_hex(3))
 
-from dindtui.engine import connect, images, levels, spawn  # noqa: E402
+from dindtui.engine import connect, discovery, exiting, images, spawn  # noqa: E402
 
 IMAGE = images.DEFAULT_IMAGE
 
@@ -55,7 +55,7 @@ def warm_push(parent_endpoint: str, child_endpoint: str) -> float:
 
 def chain(strategy: str, depth: int, data_root: str, prefix: str, with_baseline: bool,
           store: str, repeat: int = 1):
-    rows, parent = [], levels.discover()
+    rows, parent = [], discovery.discover()
     for d in range(1, depth + 1):
         before = used_bytes(data_root)
         result = spawn.spawn(parent, f"{prefix}{store[0]}{strategy[:2]}{d}", strategy=strategy,
@@ -84,9 +84,9 @@ def chain(strategy: str, depth: int, data_root: str, prefix: str, with_baseline:
 
 def remove_own(prefix: str) -> None:
     """Exit the levels this benchmark made (and only those), volumes included."""
-    for level in list(levels.discover().children):
+    for level in list(discovery.discover().children):
         if level.name.startswith(prefix):
-            spawn.exit_level(level, rm_volume=True)
+            exiting.exit_level(level, rm_volume=True)
 
 
 def main() -> None:

@@ -31,7 +31,7 @@ from textual.app import App  # noqa: E402
 from textual.widgets import Footer, Header, Tree  # noqa: E402
 
 from dindtui.app import DindtuiApp  # noqa: E402
-from dindtui.engine import levels, shell, spawn  # noqa: E402
+from dindtui.engine import discovery, exiting, levels, shell, spawn  # noqa: E402
 
 SIZE = (140, 40)
 MAKE_TINY = r"""set -e
@@ -147,7 +147,7 @@ async def log_view(path: str, seconds: float = 20) -> dict:
     from dindtui.screens.container import ContainerScreen
     from dindtui.widgets.tables import ContainersTable
 
-    level = levels.find(levels.discover(), path)
+    level = levels.find(discovery.discover(), path)
     ran = shell.exec_in(level, ["sh", "-c", "docker rm -f flood >/dev/null 2>&1; docker run -d "
                                 "--name flood --entrypoint python3 dindtui:latest -c \""
                                 + FLOOD.replace('"', '\\"') + "\" >/dev/null"])
@@ -229,13 +229,13 @@ def reader_cost(level, seconds: float = 3) -> dict[str, tuple[float, float]]:
     memory): lines per second, and CPU ms per 10,000 lines."""
     import threading
 
-    from dindtui.engine import connect, inside
+    from dindtui.engine import connect, logs
     client = connect.client(level.endpoint, check=False)
     info = client.api.inspect_container("flood")
     result = {}
     for name in ("docker SDK", "dindtui"):
         if name == "dindtui":
-            stream = inside.LogStream(client, info, follow=True, timestamps=True, tail=0)
+            stream = logs.LogStream(client, info, follow=True, timestamps=True, tail=0)
             lines, close = stream.lines(), stream.close
         else:
             sdk = client.api.logs(info["Id"], stream=True, follow=True, timestamps=True, tail=0)
@@ -281,27 +281,27 @@ def print_logs(result: dict) -> None:
 async def main(idle: float, only_logs: bool = False) -> None:
     if only_logs:
         try:
-            a1 = spawn.spawn(levels.discover(), "a1").level
-            spawn.spawn(levels.find(levels.discover(), a1.path), "a2")
+            a1 = spawn.spawn(discovery.discover(), "a1").level
+            spawn.spawn(levels.find(discovery.discover(), a1.path), "a2")
             result = await log_view("a1/a2")
             print_logs(result)
             print(f"RESULT log_key_ms={result['worst'] * 1000:.0f}")
         finally:
-            spawn.collapse(levels.discover(), rm_volume=True)
+            exiting.collapse(discovery.discover(), rm_volume=True)
         return
     print("building the tree: 10 levels (depths 1-3), 100 containers…", flush=True)
     try:
         shape = [("host", "a1"), ("a1", "a2"), ("a1/a2", "a3"), ("host", "b1"), ("host", "b2"),
                  ("host", "b3"), ("host", "b4"), ("b1", "c1"), ("b2", "c2"), ("b3", "c3")]
         for parent, name in shape:
-            made = spawn.spawn(levels.find(levels.discover(), parent), name).level
+            made = spawn.spawn(levels.find(discovery.discover(), parent), name).level
             ran = shell.exec_in(made, ["sh", "-c", MAKE_TINY + "for i in $(seq 10); do "
                                        "docker run -d tiny /bin/sleep 100000 >/dev/null;"
                                        " done"])
             assert ran.exit_code == 0, f"could not start the containers in {made.path}: " \
                                        f"{(ran.stderr or ran.stdout).strip()[-300:]}"
         started = time.monotonic()
-        levels.discover()
+        discovery.discover()
         discover_ms = (time.monotonic() - started) * 1000
         ls_s, help_s = cli_seconds("ls"), cli_seconds("--help")
         print(f"dindtui ls (10 levels, depth 3):  {ls_s * 1000:7.0f} ms wall (best of 5)")
@@ -339,7 +339,7 @@ async def main(idle: float, only_logs: bool = False) -> None:
               f"help_ms={help_s * 1000:.0f} event_in_ui_ms={max(in_ui) * 1000:.0f} "
               f"log_key_ms={logs['worst'] * 1000:.0f}")
     finally:
-        spawn.collapse(levels.discover(), rm_volume=True)
+        exiting.collapse(discovery.discover(), rm_volume=True)
 
 
 if __name__ == "__main__":

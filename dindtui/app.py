@@ -19,12 +19,13 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.worker import Worker, WorkerState
 
-from .engine import inside, levels, live, spawn
+from .engine import exiting, inside, levels, live, spawn, stats
 from .engine.errors import DindtuiError
 from .controls import Controls
 from .engine.api import TUIEngine
 from .engine.facade import Engine
-from .engine.inside import ContainerRow, Usage
+from .engine.inside import ContainerRow
+from .engine.stats import Usage
 from .engine.levels import Level
 from .engine.progress import Progress
 from .engine.usage import CleanupPlan, UsageReport
@@ -295,12 +296,12 @@ class DindtuiApp(App[int]):
         if self.roots is None:
             return
         targets = {key: target for root in self.roots
-                   for key, target in inside.level_targets(root).items()}
+                   for key, target in stats.level_targets(root).items()}
         level = self.selected_level()
         if level is not None and level.state == levels.READY and level.endpoint:
             for row in self._shown_containers:
                 if row.state == "running":
-                    targets[inside.container_key(level, row.id)] = (level.endpoint, row.id)
+                    targets[stats.container_key(level, row.id)] = (level.endpoint, row.id)
         self.sampler.follow(targets)
 
     def level_usage(self) -> dict[str, Usage]:
@@ -418,7 +419,7 @@ class DindtuiApp(App[int]):
 
     @work(thread=True, group="task", exit_on_error=False)
     def exit_level(self, path: str, kind: str) -> None:
-        def on_event(event: spawn.ExitEvent) -> None:
+        def on_event(event: exiting.ExitEvent) -> None:
             self.post_message(LevelExited(event))
             self.post_message(TaskProgress(Progress("exit", f"{event.phase} {event.path}")))
 
@@ -458,7 +459,7 @@ class DindtuiApp(App[int]):
 
     @work(thread=True, group="inspect", exit_on_error=False)
     def inspect_container(self, level: Level, container_id: str) -> None:
-        key = inside.container_key(level, container_id)
+        key = stats.container_key(level, container_id)
         try:
             self.post_message(InspectLoaded(key, self.engine.inspect(level, container_id)))
         except Exception as exc:  # noqa: BLE001 - shown where the inspect would be

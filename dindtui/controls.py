@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from .engine.api import TUIEngine
-    from .engine.inside import ContainerRow, Hit, Usage
+    from .engine.inside import ContainerRow, Hit
+    from .engine.stats import Usage
     from .engine.levels import Level
     from .engine.usage import CleanupPlan, UsageReport
     from .screens.dialogs import RunRequest

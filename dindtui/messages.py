@@ -11,7 +11,7 @@ from textual.message import Message
 from .engine.details import LevelDetails
 from .engine.levels import Level
 from .engine.progress import Progress
-from .engine.spawn import ExitEvent
+from .engine.exiting import ExitEvent
 from .engine.usage import CleanupPlan, UsageReport
 
 

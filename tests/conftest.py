@@ -21,7 +21,8 @@ os.environ["DINDTUI_NAMESPACE"] = "test-" + secrets.token_hex(3)
 import docker  # noqa: E402
 import pytest  # noqa: E402
 
-from dindtui.engine import connect, gate, images, levels, privileges, spawn, usage  # noqa: E402
+from dindtui.engine import (  # noqa: E402
+    connect, discovery, exiting, gate, images, levels, privileges, spawn, usage)
 
 IMAGE = images.DEFAULT_IMAGE
 
@@ -73,7 +74,7 @@ class Tree:
         return self.prefix + short
 
     def discover(self) -> levels.Level:
-        return levels.discover()
+        return discovery.discover()
 
     def find(self, ref: str) -> levels.Level:
         return levels.find(self.discover(), ref)
@@ -96,7 +97,7 @@ class Tree:
         for level in list(root.children):
             if level.name.startswith(self.prefix):
                 try:
-                    spawn.exit_level(level, rm_volume=True)
+                    exiting.exit_level(level, rm_volume=True)
                 except Exception as exc:  # keep cleaning the rest
                     print(f"cleanup: {exc}")
         root = self.discover()

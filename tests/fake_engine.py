@@ -9,13 +9,14 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
-from dindtui.engine import levels
+from dindtui.engine import levels, stats
 from dindtui.engine import inside
 from dindtui.engine.api import TUIEngine
 from dindtui.engine.details import ContainerRow, ImageRow, LevelDetails, NetworkRow, VolumeRow
 from dindtui.engine.errors import DindtuiError
 from dindtui.engine.levels import Level
-from dindtui.engine.spawn import ExitEvent, SpawnResult
+from dindtui.engine.exiting import ExitEvent
+from dindtui.engine.spawn import SpawnResult
 from dindtui.engine.usage import CleanupItem, CleanupPlan, UsageReport, VolumeUsage
 
 MB = 1_000_000
@@ -99,9 +100,9 @@ def fixed_details(path: str, depth: int | None = None) -> LevelDetails:
                   NetworkRow("bb22cc33dd44", "host", "host", "local", 0)])
 
 
-def fixed_usage(points: int = 30) -> inside.Usage:
+def fixed_usage(points: int = 30) -> stats.Usage:
     """A history that looks like a container at work (a wave), always the same."""
-    usage = inside.Usage()
+    usage = stats.Usage()
     for i in range(points):
         usage.cpu.append(5 + 20 * abs((i % 10) - 5) / 5)
         usage.memory.append((40 + i) * MB)
@@ -115,12 +116,12 @@ class FakeSampler:
     def __init__(self, on_round) -> None:
         self.on_round = on_round
         self.targets: dict[str, tuple[str, str]] = {}
-        self.usage: dict[str, inside.Usage] = {}
+        self.usage: dict[str, stats.Usage] = {}
 
     def follow(self, targets: dict[str, tuple[str, str]]) -> None:
         self.targets = dict(targets)
 
-    def read(self, usage: dict[str, inside.Usage]) -> None:
+    def read(self, usage: dict[str, stats.Usage]) -> None:
         """A round of readings, as the real sampler's thread would report it."""
         self.usage = dict(usage)
         self.on_round(set(usage))

@@ -7,7 +7,7 @@ from fake_engine import (FakeEngine, fixed_forest, fixed_plan, fixed_report, fix
                          fixed_usage)
 from dindtui.app import DindtuiApp
 from dindtui.engine.levels import Level
-from dindtui.engine.spawn import ExitEvent
+from dindtui.engine.exiting import ExitEvent
 from dindtui.screens.collapse import CollapseScreen
 from dindtui.screens.dialogs import CleanupDialog
 

@@ -16,6 +16,7 @@ import pytest
 
 from conftest import MAKE_TINY, Tree, run_cli
 from dindtui.app import DindtuiApp
+from dindtui.engine import stats
 from dindtui.engine import inside, levels, shell
 from dindtui.engine.errors import DindtuiError
 from dindtui.screens.container import ContainerScreen
@@ -239,10 +240,10 @@ def test_the_sampler_reads_every_level_and_the_containers_inside(chain):
     root = made.discover()
     level = levels.find(root, d3)
     busy = next(r for r in inside.container_rows(level) if r.name == "busy")
-    targets = inside.level_targets(root)
-    targets[inside.container_key(level, busy.id)] = (level.endpoint, busy.id)
+    targets = stats.level_targets(root)
+    targets[stats.container_key(level, busy.id)] = (level.endpoint, busy.id)
     rounds = []
-    sampler = inside.StatsSampler(rounds.append, interval=0.5)
+    sampler = stats.StatsSampler(rounds.append, interval=0.5)
     try:
         sampler.follow(targets)
         deadline = time.monotonic() + 20
@@ -255,5 +256,5 @@ def test_the_sampler_reads_every_level_and_the_containers_inside(chain):
     assert len(rounds) >= 3
     for path in (d1, d2, d3):
         assert usage[f"level:{path}"].memory_now > 0 and usage[f"level:{path}"].cpu
-    spinning = usage[inside.container_key(level, busy.id)]
+    spinning = usage[stats.container_key(level, busy.id)]
     assert spinning.cpu_now is not None and spinning.cpu_now > 30, list(spinning.cpu)

@@ -17,7 +17,7 @@ import docker
 import pytest
 
 from conftest import IMAGE, MAKE_TINY, USER_ENV, run_cli, users_level
-from dindtui.engine import cgroups, connect, gate, levels, spawn, usage
+from dindtui.engine import cgroups, connect, discovery, gate, levels, spawn, usage
 
 
 def ls_json(env: dict | None = None) -> dict:
@@ -108,7 +108,7 @@ def test_a_label_is_never_trusted_as_a_path(tree, foreign, victim, client):
 def test_socket_directories_are_removed_only_inside_the_level_tree(tree, victim):
     """The last guard, on its own: whatever path reaches it, nothing outside this namespace's
     level tree is removed, not through '..', and not through a symlink inside the tree."""
-    level0 = levels.root_level()
+    level0 = discovery.root_level()
     root = connect.ensure_dir(connect.level_tree_root(connect.default_endpoint()))
     for path in (str(victim), os.path.join(root, "..", "..", os.path.basename(victim)),
                  os.path.join(root, "..")):
@@ -208,7 +208,7 @@ def test_a_paused_level_is_paused_and_never_cleanable(tree, client):
 def test_a_level_being_created_and_its_volume_are_never_cleanable(tree, client, image):
     """The window between a level's container creation and its start ('created'): the volume is
     made by the same call that claims the name, and it is never an orphan."""
-    root = levels.discover()
+    root = discovery.discover()
     starting = spawn._Starting(root, tree.name("c1"), client, image, ["privileged"], None,
                                lambda report: None)
     starting.create(spawn.STREAM, await_seed=False)
@@ -216,7 +216,7 @@ def test_a_level_being_created_and_its_volume_are_never_cleanable(tree, client, 
         shown = node(ls_json(), tree.name("c1"))
         assert shown["state"] == "created"
         assert client.api.inspect_volume(starting.volume)["Labels"][levels.LABEL_OWNER] == "dindtui"
-        plan = usage.plan_cleanup(levels.discover())
+        plan = usage.plan_cleanup(discovery.discover())
         assert starting.volume not in [item.volume for item in plan.items]
         assert run_cli("clean", "--yes").returncode == 0
         assert client.api.inspect_volume(starting.volume)["Name"] == starting.volume

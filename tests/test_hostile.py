@@ -19,7 +19,7 @@ import urllib.request
 import pytest
 
 from conftest import IMAGE, MAKE_TINY, docker_cli, needs_docker_cli, run_cli
-from dindtui.engine import cgroups, gate, guard, inside, levels, reach
+from dindtui.engine import cgroups, discovery, gate, guard, inside, levels, logs, reach
 from dindtui.engine.errors import DindtuiError
 from test_faults import exec_ok, ls_json, node, wait_for
 from test_serve import free_port
@@ -39,7 +39,7 @@ def test_no_view_acts_on_another_namespace_s_level(tree, other_namespace, client
     assert made.returncode == 0, made.stderr
     [victim] = json.loads(run_cli("ls", "--json", env=other_namespace).stdout)["children"]
     ours = tree.spawn(short="own").level
-    root = levels.discover()
+    root = discovery.discover()
     rows = {row.id: row for row in inside.container_rows(root)}
     row = rows[victim["container_id"][:12]]
     assert "namespace" in row.protected and not row.is_level  # the row says why
@@ -61,7 +61,7 @@ def test_a_container_shaped_like_a_level_without_labels_is_refused_too(client, i
                                        host_config=client.api.create_host_config(
                                            binds={name: {"bind": "/var/lib/docker"}}))["Id"]
     try:
-        root = levels.discover()
+        root = discovery.discover()
         row = next(r for r in inside.container_rows(root) if r.id == made[:12])
         assert "named like a dindtui level" in row.protected
         with pytest.raises(DindtuiError, match="refusing to remove"):
@@ -113,7 +113,7 @@ def test_symlink_loops_and_foreign_ids_in_a_level_s_volume_hang_nothing(tree):
 
 def test_an_odd_label_is_one_ignored_row_not_a_failure(tree, client, image):
     name = tree.name("odd")
-    root = levels.discover()
+    root = discovery.discover()
     volume = levels.container_name(name) + "-" + secrets.token_hex(3)
     labels = {levels.LABEL_OWNER: levels.OWNER, levels.LABEL_NAME: name,
               levels.LABEL_VOLUME: volume, levels.LABEL_PORT: "²",
@@ -188,7 +188,7 @@ def test_a_log_line_without_end_is_cut_and_escapes_stay_text(tree):
     exec_ok(level.path, FLOOD.format(image=IMAGE))
     wait_for(lambda: "after" in run_cli("logs", level.path, "flood", "--tail", "1").stdout,
              "the flood to be written", 60)
-    lines = list(inside.log_lines(level, "flood"))
+    lines = list(logs.log_lines(level, "flood"))
     assert len(lines[0]) < guard.LINE_LIMIT + 100 and "more bytes of this line" in lines[0]
     assert lines[-1].startswith("after \x1b]52")  # the engine hands on what was written...
     raw = run_cli("logs", level.path, "flood", "--tail", "1")

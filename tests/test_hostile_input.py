@@ -19,7 +19,7 @@ import pytest
 
 from dindtui.init import bolt, common
 from dindtui.init import seed as seeding
-from dindtui.engine import guard, inside, levels, reach
+from dindtui.engine import discovery, guard, levels, logs, reach
 from dindtui.engine.cgroups import container_ids
 
 pytestmark = pytest.mark.engine_free
@@ -298,7 +298,7 @@ def test_a_line_without_a_newline_is_cut_and_costs_a_bounded_memory():
             yield b"x" * 65536
         yield b"\nnext\n"
     with at_most(10, "the flood"):
-        lines = list(inside._lines_of(flood()))
+        lines = list(logs._lines_of(flood()))
     assert len(lines) == 2 and lines[1] == "next"
     assert lines[0].startswith("x" * guard.LINE_LIMIT)
     assert len(lines[0]) < guard.LINE_LIMIT + 100
@@ -317,7 +317,7 @@ def test_a_log_frame_claiming_4_gb_is_passed_on_piece_by_piece():
         def __init__(self, parts):
             self.raw = Raw(parts)
 
-    stream = object.__new__(inside.LogStream)
+    stream = object.__new__(logs.LogStream)
     stream.tty = False
     head = b"\x01\x00\x00\x00" + (0xFFFFFFFF).to_bytes(4, "big")
     stream.response = Response([head[:3], head[3:] + b"abc", b"def\nghi"])
@@ -346,7 +346,7 @@ def test_odd_labels_never_reach_a_number_or_a_crash():
     odd = {"Id": "1" * 64, "Names": ["/x"], "Labels": {"dindtui.owner": "dindtui",
                                                        "dindtui.port": "²", "weird": ["a"]}}
     with pytest.raises(ValueError):
-        levels._child_of(root, odd)  # a label that is not text: the caller lists it as ignored
+        discovery._child_of(root, odd)  # a label that is not text: the caller lists it as ignored
 
 
 # ----------------------------------------------------------------------------- names

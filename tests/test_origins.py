@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from dindtui.engine import connect, levels
+from dindtui.engine import connect, discovery, levels
 from dindtui.engine.errors import DindtuiError, UnknownLevel
 from dindtui.engine.levels import Level
 
@@ -89,13 +89,13 @@ def test_a_path_finds_its_level_in_the_tree_its_engine_names():
 
 def test_an_engine_published_by_a_level_of_another_tree_is_known_as_held_by_it():
     host, far = roots = forest()
-    assert levels.held_by(far, roots) is host.children[0]
-    assert levels.held_by(host, roots) is None
+    assert discovery.held_by(far, roots) is host.children[0]
+    assert discovery.held_by(host, roots) is None
     far.endpoint = "tcp://10.0.0.7:40123"  # another machine: not a level of ours
-    assert levels.held_by(far, roots) is None
+    assert discovery.held_by(far, roots) is None
     assert levels.is_remote(far.children[0]) and not levels.is_remote(host.children[0])
     far.endpoint = "unix:///x/l1.sock"  # a level's own socket (eval "$(dindtui env l1)")
-    assert levels.held_by(far, roots) is host.children[0]
+    assert discovery.held_by(far, roots) is host.children[0]
     far.endpoint = f"unix://{connect.STATE_DIR}/c/l1/docker.sock"
     assert levels.is_remote(far.children[0])  # its daemon lives in a container
 

@@ -18,7 +18,7 @@ import pytest
 
 from conftest import run_cli
 from dindtui.app import DindtuiApp
-from dindtui.engine import connect, images, levels
+from dindtui.engine import connect, discovery, images, levels
 from dindtui.engine.facade import Engine
 from dindtui.engine import served
 from dindtui.screens.dialogs import ConfirmDialog
@@ -286,5 +286,5 @@ async def test_the_tui_shows_one_tree_per_engine_and_works_under_each(tree, tmp_
                          what="the collapse")
     assert not [text for text, severity in notes if severity == "error"], notes
     # Everything this test made on this machine's engine is gone with it.
-    assert not [lv for lv in levels.discover().walk()
+    assert not [lv for lv in discovery.discover().walk()
                 if lv.depth and lv.name.startswith(tree.prefix)]

@@ -8,7 +8,7 @@ import os
 import pytest
 
 from conftest import run_cli, run_on
-from dindtui.engine import connect, images, levels, spawn
+from dindtui.engine import connect, images, levels, seeding
 from dindtui.engine.errors import DindtuiError, SpawnFailed
 
 IMAGE = images.DEFAULT_IMAGE
@@ -112,7 +112,7 @@ def _break_seeding(monkeypatch):
 def test_a_seed_failing_halfway_falls_back_on_a_fresh_volume(tree, monkeypatch):
     """The seeder links layers into the new volume and then fails: that volume, with every
     layer linked into it, is thrown away, and the level gets a fresh one, filled by streaming."""
-    real_seed = spawn._seed_here
+    real_seed = seeding._seed_here
     failed = {}
 
     def seed_then_fail(check, mountpoint: str, ids: list[str]) -> str:
@@ -124,7 +124,7 @@ def test_a_seed_failing_halfway_falls_back_on_a_fresh_volume(tree, monkeypatch):
             marker.write("failed: injected after linking\n")
         raise DindtuiError("injected failure after the layers were linked")
 
-    monkeypatch.setattr(spawn, "_seed_here", seed_then_fail)
+    monkeypatch.setattr(seeding, "_seed_here", seed_then_fail)
     result = tree.spawn(short="h")
     assert failed["linked"] > 0  # the seed really was halfway: layers were in that volume
     assert result.strategy == "stream"

@@ -18,7 +18,7 @@ import urllib.request
 
 import pytest
 
-from dindtui.engine import levels
+from dindtui.engine import discovery, levels
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DOCS = os.path.join(os.path.dirname(__file__), "..", "docs")
@@ -81,7 +81,7 @@ def test_requests_without_the_token_are_refused(served):
 def test_the_tui_in_a_browser_spawns_a_level(served, tree, tmp_path):
     from playwright.sync_api import sync_playwright
 
-    before = {lv.path for lv in levels.discover().walk()}
+    before = {lv.path for lv in discovery.discover().walk()}
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM,
                                              args=["--no-sandbox", "--disable-gpu"])
@@ -101,7 +101,7 @@ def test_the_tui_in_a_browser_spawns_a_level(served, tree, tmp_path):
             made = None
             while made is None and time.monotonic() < deadline:
                 time.sleep(0.5)
-                made = next((lv for lv in levels.discover().walk()
+                made = next((lv for lv in discovery.discover().walk()
                              if lv.path not in before and lv.name == tree.name("web")
                              and lv.state == levels.READY), None)
             assert made is not None, "the key presses in the browser spawned no level"

@@ -12,7 +12,7 @@ import time
 from textual.widgets import Input
 
 from dindtui.app import DindtuiApp
-from dindtui.engine import connect, levels
+from dindtui.engine import connect, discovery, levels
 from dindtui.screens.collapse import CollapseScreen
 from dindtui.screens.dialogs import CleanupDialog, ConfirmDialog, NameDialog
 from dindtui.widgets.banner import Banner
@@ -69,7 +69,7 @@ async def test_spawn_two_levels_then_exit_them_with_the_collapse_animation(tree)
                                     (first.path, "exiting"), (first.path, "exited")]
         assert outer.folded == [second.name] and outer.state == "exited"
         await wait_until(pilot, lambda: level_in(app, tree.name("a")) is None, 30, "tree update")
-    root = levels.discover()
+    root = discovery.discover()
     assert not [lv for lv in root.walk() if lv.name.startswith(tree.prefix)]
 
 

@@ -9,10 +9,12 @@ from typing import TYPE_CHECKING, Callable, Protocol
 
 if TYPE_CHECKING:
     from .details import LevelDetails
-    from .inside import ContainerRow, Hit, Usage
+    from .inside import ContainerRow, Hit
+    from .stats import Usage
     from .levels import Level
     from .progress import ProgressCallback
-    from .spawn import ExitCallback, SpawnResult
+    from .exiting import ExitCallback
+    from .spawn import SpawnResult
     from .usage import CleanupItem, CleanupPlan, UsageReport
 
 

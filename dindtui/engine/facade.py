@@ -10,8 +10,11 @@ from __future__ import annotations
 
 from typing import Callable, Iterator
 
+from . import logs, stats
+from . import discovery
 from . import (certs, connect, details, images, inside, levels, live, privileges, reach, shell,
                usage)
+from . import exiting, revival
 from . import spawn as spawning
 from .errors import DindtuiError
 from .images import API_ERRORS
@@ -47,11 +50,11 @@ class Engine:
     # ----------------------------------------------------------------- the trees
 
     def discover(self) -> list[Level]:
-        return levels.discover_all(self.origins)
+        return discovery.discover_all(self.origins)
 
     def tree(self, path: str = "") -> Level:
         """The tree (read afresh) that `path` is in."""
-        return levels.discover_tree(self.origins, path)
+        return discovery.discover_tree(self.origins, path)
 
     def find(self, ref: str) -> Level:
         """A level by path or name, in the tree its path names (level 0 for "" or "host")."""
@@ -74,22 +77,22 @@ class Engine:
         return spawning.spawn(self.find(parent_path), name, store=store, progress=progress,
                               **options)
 
-    def exit_level(self, path: str, on_event: spawning.ExitCallback | None,
+    def exit_level(self, path: str, on_event: exiting.ExitCallback | None,
                    rm_volume: bool = False) -> list[str]:
-        return spawning.exit_level(self.find(path), rm_volume=rm_volume, on_event=on_event)
+        return exiting.exit_level(self.find(path), rm_volume=rm_volume, on_event=on_event)
 
-    def collapse(self, on_event: spawning.ExitCallback | None,
+    def collapse(self, on_event: exiting.ExitCallback | None,
                  rm_volume: bool = False) -> list[str]:
         """Every level of every engine that answers, deepest first: an engine that is itself
         a level of another tree (published on this machine) before that tree."""
         roots = self.discover()
         exited: list[str] = []
         failed: list[str] = []
-        for root in sorted(roots, key=lambda root: not levels.held_by(root, roots)):
+        for root in sorted(roots, key=lambda root: not discovery.held_by(root, roots)):
             if root.state != levels.READY:
                 continue
             try:
-                exited += spawning.collapse(root, rm_volume=rm_volume, on_event=on_event)
+                exited += exiting.collapse(root, rm_volume=rm_volume, on_event=on_event)
             except (DindtuiError,) + API_ERRORS as exc:  # the other engines still collapse
                 failed.append(f"{root.label}: {' '.join(str(exc).split())[:300]}")
         if failed:
@@ -102,16 +105,16 @@ class Engine:
         (with several engines, the root path alone is one engine's tree)."""
         if path.strip("/") in ("", "host", "0") and self.several:
             return self.revive_all(progress)
-        return spawning.revive(self.find(path), progress)
+        return revival.revive(self.find(path), progress)
 
     def revive_all(self, progress: ProgressCallback) -> list[str]:
         return [path for root in self.discover() if root.state == levels.READY
-                for path in spawning.revive(root, progress)]
+                for path in revival.revive(root, progress)]
 
     def revive_kept(self, path: str, progress: ProgressCallback) -> tuple[list[str], str]:
         """A level exited with its volume kept, made again on it (PARENT/NAME)."""
         parent_ref, _, name = path.strip("/").rpartition("/")
-        return spawning.revive_volume(self.find(parent_ref or self._root_ref(path)), name,
+        return revival.revive_volume(self.find(parent_ref or self._root_ref(path)), name,
                                       progress)
 
     def _root_ref(self, path: str) -> str:
@@ -158,17 +161,17 @@ class Engine:
         return inside.run(level, image, command, name)
 
     def log_lines(self, level: Level, ref: str, **options) -> Iterator[str]:
-        """`options`: tail, follow, timestamps (inside.log_lines's)."""
-        return inside.log_lines(level, ref, **options)
+        """`options`: tail, follow, timestamps (logs.log_lines's)."""
+        return logs.log_lines(level, ref, **options)
 
     def follow_logs(self, level: Level, ref: str,
-                    on_ready: Callable[[], None]) -> inside.LogFollower:
-        return inside.LogFollower(level, ref, on_ready).start()
+                    on_ready: Callable[[], None]) -> logs.LogFollower:
+        return logs.LogFollower(level, ref, on_ready).start()
 
-    def sampler(self, on_round: Callable[[set[str]], None]) -> inside.StatsSampler:
-        return inside.StatsSampler(on_round)
+    def sampler(self, on_round: Callable[[set[str]], None]) -> stats.StatsSampler:
+        return stats.StatsSampler(on_round)
 
-    def stats(self, level: Level | None) -> dict[str, inside.Usage]:
+    def stats(self, level: Level | None) -> dict[str, stats.Usage]:
         """One reading of CPU and memory (two samples a second apart): of the running
         containers inside `level`, by name; None: of every running level's container, by
         path, in every tree."""
@@ -177,8 +180,8 @@ class Engine:
                        for row in inside.container_rows(level) if row.state == "running"}
         else:
             targets = {key[len("level:"):]: pair for root in self.discover()
-                       for key, pair in inside.level_targets(root).items()}
-        return inside.stats_once(targets) if targets else {}
+                       for key, pair in stats.level_targets(root).items()}
+        return stats.stats_once(targets) if targets else {}
 
     def index(self, roots: list[Level]) -> tuple[list[inside.Hit], list[str]]:
         hits: list[inside.Hit] = []

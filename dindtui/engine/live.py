@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from . import levels
+from . import discovery, levels
 from .levels import Level
 
 # What a container event on a level's container says about that level, at once.
@@ -64,7 +64,7 @@ def reread(level: Level) -> Level:
     copy = dataclasses.replace(level, children=[], ignored=[])
     if copy.depth and copy.container_id and copy.parent is not None:
         # Its own state too: ask its parent about its container, then probe its daemon.
-        pairs = [pair for pair in levels._list_children(
+        pairs = [pair for pair in discovery._list_children(
             dataclasses.replace(copy.parent, children=[], ignored=[]))
             if pair[0].container_id == copy.container_id]
         if not pairs:
@@ -73,9 +73,9 @@ def reread(level: Level) -> Level:
         fresh, state = pairs[0]
         fresh.parent = copy.parent
         copy = fresh
-        if not levels._probe((copy, state)):
+        if not discovery._probe((copy, state)):
             return copy
-    levels.discover_below(copy)
+    discovery.discover_below(copy)
     return copy
 
 

@@ -18,7 +18,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 
-from . import config, connect, levels
+from . import config, connect, discovery, levels
 from .errors import DindtuiError
 from .levels import Level
 
@@ -229,7 +229,7 @@ def keep_in_step(level: Level) -> str | None:
     try:
         if contexts_in_use(engine):
             origin = connect.origin_of(engine) or connect.Origin(engine)
-            sync_contexts(levels.discover(levels.root_level(origin)))
+            sync_contexts(discovery.discover(discovery.root_level(origin)))
     except Exception as exc:  # noqa: BLE001 - contexts are a convenience beside the tree
         return f"docker contexts not updated: {exc}"
     return None

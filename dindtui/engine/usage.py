@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 import docker.errors
 
 from ..init.du import measure_volumes
-from . import cgroups, config, connect, gate, levels
+from . import cgroups, config, connect, discovery, gate, levels
 from .errors import DindtuiError
 from .images import API_ERRORS
 from .levels import Level
 from .progress import Progress, ProgressCallback, no_progress
-from .spawn import name_in_use
+from .exiting import name_in_use
 
 LIVE, EXITED, DEAD, ORPHAN, IN_USE = "live", "exited", "dead", "orphan", "in use"
 CLEANABLE = (EXITED, DEAD, ORPHAN)  # live, paused, starting, ... and "in use" never are
@@ -130,7 +130,7 @@ def measure_all(roots: list[Level]) -> UsageReport:
     """`measure` of every tree that answers, as one report (each engine by its own method)."""
     reports = [(root, measure(root)) for root in roots if root.state == levels.READY]
     for root, report in reports:
-        holder = levels.held_by(root, roots)
+        holder = discovery.held_by(root, roots)
         if holder is None:
             continue
         # An engine that is a level of another tree: the volumes on its daemon are that

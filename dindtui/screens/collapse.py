@@ -17,7 +17,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from ..engine.levels import Level
-from ..engine.spawn import ExitEvent
+from ..engine.exiting import ExitEvent
 from ..widgets.spin_top import SpinTop
 
 WAITING, EXITING, EXITED = "waiting", "exiting", "exited"

@@ -13,7 +13,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Sparkline, Static, TabbedContent, TabPane
 
 from ..engine.details import LevelDetails
-from ..engine.inside import Usage
+from ..engine.stats import Usage
 from ..engine.usage import VolumeUsage
 from ..formatting import STATE_STYLE, duration, human, percent
 from .tables import ContainersTable, ImagesTable, NetworksTable, VolumesTable

@@ -8,7 +8,7 @@ from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
 from ..engine.levels import READY, Level, walk_all
-from ..engine.inside import Usage
+from ..engine.stats import Usage
 from ..formatting import STATE_ICON, STATE_STYLE, human, short_size, spark
 
 

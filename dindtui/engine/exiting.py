@@ -1,0 +1,137 @@
+"""Exit and collapse: a level and its whole subtree, deepest first, each container passed
+through the gate just before it is stopped and removed; its volume only when asked and
+provably its own; its socket directory; the cgroups a killed level left (v1)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import docker.errors
+import docker.types
+
+from . import cgroups, connect, discovery, gate, levels, reach
+from .errors import DindtuiError
+from .images import API_ERRORS
+from .levels import Level
+from .progress import no_progress
+from .spawn import STOP_TIMEOUT, _remove_quietly, _wait_ready
+
+
+@dataclass(frozen=True)
+class ExitEvent:
+    path: str
+    depth: int
+    phase: str            # "exiting" or "exited"
+    container_id: str
+
+
+ExitCallback = Callable[[ExitEvent], None]
+
+
+def exit_level(level: Level, *, rm_volume: bool = False,
+               on_event: ExitCallback | None = None) -> list[str]:
+    """Exit `level` and its subtree, deepest first; each daemon stops gracefully (its containers
+    get their stop signal). Every container, volume and directory is checked again just before
+    it is removed. Returns the paths exited, in order."""
+    try:
+        return _exit_tree(level, rm_volume, on_event)
+    finally:
+        reach.keep_in_step(level)
+
+
+def _exit_tree(level: Level, rm_volume: bool, on_event: ExitCallback | None) -> list[str]:
+    if level.depth == 0:
+        raise DindtuiError("level 0 is the engine dindtui talks to; it cannot be exited")
+    client = levels.parent_client(level)
+    if level.state == levels.PAUSED:
+        _unpause(client, level)  # a frozen daemon can neither stop its children nor itself
+    exited: list[str] = []
+    for child in list(level.children):
+        exited += _exit_tree(child, rm_volume, on_event)
+    event = ExitEvent(level.path, level.depth, "exiting", (level.container_id or "")[:12])
+    if on_event:
+        on_event(event)
+    if gate.level_container(level) is not None:  # refused when the container is not ours
+        try:
+            client.api.stop(level.container_id, timeout=STOP_TIMEOUT)
+        except docker.errors.NotFound:
+            pass
+        except API_ERRORS as exc:
+            raise DindtuiError(f"stopping level {level.path} failed: {exc}") from None
+        _remove_quietly(client, level.container_id, None)
+    if level.volume and level.parent is not None:  # a killed level's nested cgroups (v1)
+        cgroups.remove_leftovers_of(level.parent, level.volume)
+    if rm_volume and level.volume and level.parent is not None:
+        remove_level_volume(client, level.parent, level.volume, level.name)
+    if level.socket_dir and not name_in_use(client, level.name):
+        gate.remove_socket_dir(level.socket_dir, level)
+    connect.forget(level.endpoint or "")
+    if level.parent is not None and level in level.parent.children:
+        level.parent.children.remove(level)
+    if on_event:
+        on_event(ExitEvent(level.path, level.depth, "exited", event.container_id))
+    return exited + [level.path]
+
+
+def name_in_use(client, name: str) -> bool:
+    """Some container (a new spawn, say) holds this level's container name right now."""
+    wanted = levels.container_name(name)
+    try:
+        found = client.api.containers(all=True, filters={"name": wanted})
+    except API_ERRORS:
+        return True  # cannot tell: keep the directory
+    return any(wanted in [n.lstrip("/") for n in c.get("Names") or []] for c in found)
+
+
+def remove_level_volume(client, daemon: Level, volume: str, name: str | None = None) -> bool:
+    """Remove a level's volume on `daemon` when the gate says it is provably one of this
+    namespace's level volumes, of this level, and nothing else uses it. Never forced."""
+    try:
+        gate.level_volume(client, volume, daemon, name)
+    except gate.Refused:
+        return False
+    except API_ERRORS:
+        return False
+    for _ in range(10):
+        try:
+            client.api.remove_volume(volume)
+            return True
+        except docker.errors.NotFound:
+            return True
+        except API_ERRORS:
+            time.sleep(0.3)  # the container's removal may still hold it
+    return False
+
+
+def _unpause(client, level: Level) -> None:
+    try:
+        client.api.unpause(level.container_id)
+    except API_ERRORS as exc:
+        raise DindtuiError(f"level {level.path} is paused and could not be unpaused: "
+                           f"{exc}") from None
+    _wait_ready(client, levels.required(level.container_id, "its container"),
+                levels.socket_path(level), level.path, no_progress)
+    _now_ready(level)
+
+
+def _now_ready(level: Level) -> None:
+    """`level`'s daemon answers again: mark it so and read what is below it."""
+    sock = levels.socket_path(level)
+    level.state, level.container_state = levels.READY, "running"
+    level.endpoint = connect.endpoint_for_socket(sock)
+    level.version = connect.ping_socket(sock).version
+    discovery.discover_below(level)
+
+
+def collapse(root: Level, *, rm_volume: bool = False,
+             on_event: ExitCallback | None = None) -> list[str]:
+    """Exit every level of the tree, deepest first."""
+    exited: list[str] = []
+    try:
+        for child in list(root.children):
+            exited += _exit_tree(child, rm_volume, on_event)
+    finally:
+        reach.keep_in_step(root)
+    return exited

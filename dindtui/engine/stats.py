@@ -1,0 +1,299 @@
+"""CPU and memory of containers: one-shot readings (the cgroup files for level 0's when its
+daemon answers zeros), the sampler thread the TUI follows, and `docker stats --no-stream`'s
+two readings for the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import threading
+import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Callable
+
+from . import connect, guard, levels
+from .errors import DindtuiError
+from .images import API_ERRORS
+from .levels import Level
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One reading of a container's cgroup counters, as the daemon's one-shot stats give it."""
+
+    at: float
+    cpu_total: int          # ns of CPU used by the container since it started
+    system_total: int       # ns of CPU of the whole machine
+    online_cpus: int
+    memory: int             # bytes, without the page cache the kernel can drop (as docker does)
+    memory_limit: int
+    running: bool = True
+
+
+def _memory(stats: dict) -> tuple[int, int]:
+    memory = stats.get("memory_stats") or {}
+    usage = memory.get("usage") or 0
+    counters = memory.get("stats") or {}
+    cache = counters.get("inactive_file", counters.get("total_inactive_file", 0)) or 0
+    return max(usage - cache, 0), memory.get("limit") or 0
+
+
+CGROUP_ROOT = "/sys/fs/cgroup"
+
+
+def _read_int(path: str) -> int | None:
+    try:
+        with open(path) as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _stat_field(path: str, names: tuple[str, ...]) -> int:
+    try:
+        with open(path) as f:
+            for line in f:
+                key, _, value = line.partition(" ")
+                if key in names:
+                    return int(value)
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def _system_ns() -> int:
+    """The machine's CPU time (all CPUs), as the daemon reports system_cpu_usage."""
+    with open("/proc/stat") as f:
+        fields = f.readline().split()[1:8]
+    return sum(int(x) for x in fields) * (1_000_000_000 // os.sysconf("SC_CLK_TCK"))
+
+
+def cgroup_sample(container_id: str, root: str = CGROUP_ROOT) -> Sample | None:
+    """A reading straight from the cgroup files of a container of level 0's daemon, for the
+    hosts whose daemon answers stats with zeros ("no metrics received": seen with Docker
+    20.10 here). cgroup v1 (cgroupfs driver) and v2 (cgroupfs or systemd driver)."""
+    v1_memory = os.path.join(root, "memory", "docker", container_id)
+    if os.path.isdir(v1_memory):
+        cpu = _read_int(os.path.join(root, "cpuacct", "docker", container_id, "cpuacct.usage"))
+        usage = _read_int(os.path.join(v1_memory, "memory.usage_in_bytes"))
+        if cpu is None or usage is None:
+            return None
+        cache = _stat_field(os.path.join(v1_memory, "memory.stat"), ("total_inactive_file",))
+        limit = _read_int(os.path.join(v1_memory, "memory.limit_in_bytes")) or 0
+    else:
+        for group in (os.path.join(root, "system.slice", f"docker-{container_id}.scope"),
+                      os.path.join(root, "docker", container_id)):
+            if os.path.isfile(os.path.join(group, "memory.current")):
+                break
+        else:
+            return None
+        usec = _stat_field(os.path.join(group, "cpu.stat"), ("usage_usec",))
+        cpu, usage = usec * 1000, _read_int(os.path.join(group, "memory.current"))
+        if usage is None:
+            return None
+        cache = _stat_field(os.path.join(group, "memory.stat"), ("inactive_file",))
+        limit = _read_int(os.path.join(group, "memory.max")) or 0
+    cpus = os.cpu_count() or 1
+    return Sample(time.time(), cpu, _system_ns(), cpus, max(usage - cache, 0),
+                  min(limit, os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")))
+
+
+_no_metrics: set[str] = set()  # endpoints whose daemon answered stats with zeros
+
+
+JSON_LIMIT = 4 << 20  # bytes of one stats answer read at the most
+
+
+def _get_json(endpoint: str, path: str, timeout: float = 5) -> dict:
+    """GET `path` from a daemon. On a unix socket, a bare HTTP/1.0 request (a tenth of the
+    SDK's CPU: the sampler asks every level's container every two seconds)."""
+    if not endpoint.startswith("unix://"):
+        client = connect.client(endpoint, check=False)
+        return client.api._result(client.api._get(client.api._url(path)), json=True)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout)
+        sock.connect(endpoint[len("unix://"):])
+        sock.sendall(f"GET {path} HTTP/1.0\r\nHost: docker\r\n\r\n".encode())
+        answer = guard.read_capped(iter(lambda: sock.recv(65536), b""), JSON_LIMIT,
+                                   f"the answer to {path}")
+    head, _, body = answer.partition(b"\r\n\r\n")
+    if head.split(b" ", 2)[1:2] != [b"200"]:
+        raise DindtuiError(f"{path}: {head.splitlines()[0].decode(errors='replace')}")
+    return json.loads(body)
+
+
+def sample(endpoint: str, container_id: str) -> Sample | None:
+    """One reading, at once (one-shot: the daemon does not wait for a second reading); None
+    when the container is not running or the daemon does not answer."""
+    local = connect.origin_of(endpoint) is not None and not connect.is_remote(endpoint)
+    if local and endpoint in _no_metrics and len(container_id) == 64:
+        reading = cgroup_sample(container_id)
+        if reading is not None:
+            return reading
+    try:
+        stats = _get_json(endpoint, f"/containers/{container_id}/stats?stream=false"
+                                    "&one-shot=true")
+    except (OSError, ValueError, DindtuiError, *API_ERRORS):
+        return None
+    cpu = stats.get("cpu_stats") or {}
+    usage = (cpu.get("cpu_usage") or {}).get("total_usage")
+    if not usage and not (stats.get("memory_stats") or {}).get("usage"):
+        # Zeros: a stopped container, or a daemon that cannot read its metrics ("no metrics
+        # received": Docker 20.10 here). Level 0's own containers are then read from their
+        # cgroup files on this machine, directly from now on.
+        if local and stats.get("id"):
+            reading = cgroup_sample(stats["id"])
+            if reading is not None:
+                _no_metrics.add(endpoint)
+            return reading
+        return None
+    memory, limit = _memory(stats)
+    cpus = cpu.get("online_cpus") or len((cpu.get("cpu_usage") or {}).get("percpu_usage")
+                                         or []) or 1
+    return Sample(time.time(), usage or 0, cpu.get("system_cpu_usage") or 0, cpus, memory,
+                  limit)
+
+
+def cpu_percent(before: Sample, after: Sample) -> float | None:
+    """CPU use between two readings, as `docker stats` computes it (100 % = one CPU busy)."""
+    system = after.system_total - before.system_total
+    used = after.cpu_total - before.cpu_total
+    if system <= 0 or used < 0:
+        return None
+    return used / system * after.online_cpus * 100
+
+
+@dataclass
+class Usage:
+    """A container's recent resource use: one point per reading, oldest first."""
+
+    cpu: deque = field(default_factory=lambda: deque(maxlen=HISTORY))     # percent
+    memory: deque = field(default_factory=lambda: deque(maxlen=HISTORY))  # bytes
+    memory_limit: int = 0
+    last: Sample | None = None
+
+    @property
+    def cpu_now(self) -> float | None:
+        return self.cpu[-1] if self.cpu else None
+
+    @property
+    def memory_now(self) -> int | None:
+        return self.memory[-1] if self.memory else None
+
+    def add(self, reading: Sample) -> None:
+        if self.last is not None:
+            percent = cpu_percent(self.last, reading)
+            if percent is not None:
+                self.cpu.append(percent)
+        self.memory.append(reading.memory)
+        self.memory_limit = reading.memory_limit
+        self.last = reading
+
+
+SAMPLE_SECONDS = 2.0
+
+
+HISTORY = 150  # readings kept: five minutes at one every two seconds
+
+
+class StatsSampler:
+    """Reads the stats of a set of containers every SAMPLE_SECONDS in a thread of its own
+    (readings of one round in parallel) and keeps each one's recent history. The TUI says
+    what to follow (`follow`: key -> (endpoint, container id)): every level's container on
+    its parent, and the containers of the level on screen. `on_round` is called after each
+    round with the keys that got a reading."""
+
+    def __init__(self, on_round: Callable[[set[str]], None], interval: float = SAMPLE_SECONDS):
+        self.on_round = on_round
+        self.interval = interval
+        self.usage: dict[str, Usage] = {}
+        self._targets: dict[str, tuple[str, str]] = {}
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._closed = threading.Event()
+        self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="stats")
+        self._thread: threading.Thread | None = None
+
+    def follow(self, targets: dict[str, tuple[str, str]]) -> None:
+        with self._lock:
+            new = set(targets) - set(self._targets)
+            self._targets = dict(targets)
+            for key in list(self.usage):
+                if key not in targets:
+                    del self.usage[key]
+        if self._thread is None and targets:
+            self._thread = threading.Thread(target=self._run, daemon=True, name="stats")
+            self._thread.start()
+        elif new:
+            self._wake.set()  # a new container gets its first reading now
+
+    def _run(self) -> None:
+        while not self._closed.is_set():
+            with self._lock:
+                targets = dict(self._targets)
+            try:
+                readings = dict(zip(targets, self._pool.map(
+                    lambda target: sample(*target), targets.values()), strict=True))
+            except Exception:  # noqa: BLE001 - closed meanwhile (its futures cancelled)
+                if self._closed.is_set():
+                    return
+                readings = {}
+            got = set()
+            with self._lock:
+                for key, reading in readings.items():
+                    if key not in self._targets:
+                        continue
+                    if reading is None:
+                        self.usage.pop(key, None)
+                        continue
+                    self.usage.setdefault(key, Usage()).add(reading)
+                    got.add(key)
+            if not self._closed.is_set():
+                self.on_round(got)
+            self._wake.wait(self.interval)
+            self._wake.clear()
+
+    def close(self) -> None:
+        self._closed.set()
+        self._wake.set()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def level_key(level: Level) -> str:
+    return f"level:{level.path}"
+
+
+def container_key(level: Level, container_id: str) -> str:
+    return f"{level.path}:{container_id[:12]}"
+
+
+def level_targets(root: Level) -> dict[str, tuple[str, str]]:
+    """Every running level's container, read on its parent's daemon."""
+    targets = {}
+    for level in root.walk():
+        if (level.depth and level.parent is not None and level.parent.endpoint
+                and level.container_id
+                and level.state in (levels.READY, levels.STARTING, levels.UNREACHABLE)):
+            targets[level_key(level)] = (level.parent.endpoint, level.container_id)
+    return targets
+
+
+def stats_once(pairs: dict[str, tuple[str, str]], gap: float = 1.0) -> dict[str, Usage]:
+    """Two readings `gap` seconds apart for every target, read in parallel: what one
+    `docker stats --no-stream` line shows (CPU needs two readings)."""
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        first = dict(zip(pairs, pool.map(lambda t: sample(*t), pairs.values()), strict=True))
+        time.sleep(gap)
+        second = dict(zip(pairs, pool.map(lambda t: sample(*t), pairs.values()), strict=True))
+    result = {}
+    for key in pairs:
+        usage = Usage()
+        for reading in (first[key], second[key]):
+            if reading is not None:
+                usage.add(reading)
+        if usage.memory:
+            result[key] = usage
+    return result
