@@ -28,8 +28,11 @@ os.environ.setdefault("DINDTUI_NAMESPACE", "bench-" + secrets.token_hex(3))
 
 import docker  # noqa: E402
 
-from dindtui.engine import exiting, revival
-from dindtui.engine import connect, discovery, levels, shell, spawn  # noqa: E402
+from dindtui.engine.lifecycle import exiting, revival
+from dindtui.engine.net import connect  # noqa: E402
+from dindtui.engine.tree import discovery, levels  # noqa: E402
+from dindtui.engine.explore import shell  # noqa: E402
+from dindtui.engine.lifecycle import spawn  # noqa: E402
 
 TINY = r"""set -e
 docker image inspect tiny >/dev/null 2>&1 && exit 0

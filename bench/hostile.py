@@ -32,7 +32,10 @@ import time
 NAMESPACE = "hostile-" + secrets.token_hex(2)
 os.environ["DINDTUI_NAMESPACE"] = NAMESPACE
 
-from dindtui.engine import connect, discovery, levels, shell, spawn  # noqa: E402
+from dindtui.engine.net import connect  # noqa: E402
+from dindtui.engine.tree import discovery, levels  # noqa: E402
+from dindtui.engine.explore import shell  # noqa: E402
+from dindtui.engine.lifecycle import spawn  # noqa: E402
 
 BOUND = 60     # seconds before a command counts as hung
 GOAL = 10      # seconds every command must finish within

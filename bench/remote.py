@@ -51,7 +51,8 @@ def read_trees(env: dict, runs: int) -> dict[str, float]:
     """Best of `runs` in-process reads of this machine's tree, the TLS engine's, and both at
     once (discovery.discover_all, as the TUI's refresh)."""
     os.environ.update({k: v for k, v in env.items() if k != "DOCKER_HOST"})
-    from dindtui.engine import connect, levels
+    from dindtui.engine.net import connect
+    from dindtui.engine.tree import levels
     from dindtui.engine.facade import Engine
     times = {}
     for key, engines in (("host", [("--host", "unix:///var/run/docker.sock")]),

@@ -21,7 +21,9 @@ import time
 # A namespace of its own: the benchmark sees and removes only the levels it made.
 os.environ.setdefault("DINDTUI_NAMESPACE", "bench-" + secrets.token_hex(3))
 
-from dindtui.engine import connect, discovery, exiting, images, spawn  # noqa: E402
+from dindtui.engine.net import connect  # noqa: E402
+from dindtui.engine.tree import discovery  # noqa: E402
+from dindtui.engine.lifecycle import exiting, images, spawn  # noqa: E402
 
 IMAGE = images.DEFAULT_IMAGE
 

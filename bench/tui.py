@@ -31,7 +31,9 @@ from textual.app import App  # noqa: E402
 from textual.widgets import Footer, Header, Tree  # noqa: E402
 
 from dindtui.app import DindtuiApp  # noqa: E402
-from dindtui.engine import discovery, exiting, levels, shell, spawn  # noqa: E402
+from dindtui.engine.tree import discovery, levels  # noqa: E402
+from dindtui.engine.lifecycle import exiting, spawn  # noqa: E402
+from dindtui.engine.explore import shell  # noqa: E402
 
 SIZE = (140, 40)
 MAKE_TINY = r"""set -e
@@ -229,7 +231,8 @@ def reader_cost(level, seconds: float = 3) -> dict[str, tuple[float, float]]:
     memory): lines per second, and CPU ms per 10,000 lines."""
     import threading
 
-    from dindtui.engine import connect, logs
+    from dindtui.engine.net import connect
+    from dindtui.engine.explore import logs
     client = connect.client(level.endpoint, check=False)
     info = client.api.inspect_container("flood")
     result = {}

@@ -19,16 +19,18 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.worker import Worker, WorkerState
 
-from .engine import exiting, inside, levels, live, spawn, stats
+from .engine.lifecycle import exiting, spawn
+from .engine.explore import inside, stats
+from .engine.tree import levels, live
 from .engine.errors import DindtuiError
 from .controls import Controls
 from .engine.api import TUIEngine
 from .engine.facade import Engine
-from .engine.inside import ContainerRow
-from .engine.stats import Usage
-from .engine.levels import Level
+from .engine.explore.inside import ContainerRow
+from .engine.explore.stats import Usage
+from .engine.tree.levels import Level
 from .engine.progress import Progress
-from .engine.usage import CleanupPlan, UsageReport
+from .engine.disk.usage import CleanupPlan, UsageReport
 from .formatting import human, safe_text
 from .model import all_levels, find_level, has_levels
 from .messages import (DaemonEvent, DetailsLoaded, InspectLoaded, LevelExited, PlanReady,

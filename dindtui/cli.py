@@ -115,8 +115,8 @@ def main(argv: list[str] | None = None) -> int:
 def every_context(given: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """--all-contexts: the docker CLI's default engine (DOCKER_HOST, else its socket) and every
     stored context but dindtui's own, each once, after those given."""
-    from .engine import connect as connecting
-    from .engine import reach as reaching
+    from .engine.net import connect as connecting
+    from .engine.access import reach as reaching
     default = os.environ.get("DOCKER_HOST") or f"unix://{connecting.DEFAULT_SOCKET}"
     found, hosts = [("--host", default)], {default}
     for context in reaching.list_contexts():

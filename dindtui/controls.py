@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from .engine.api import TUIEngine
-    from .engine.inside import ContainerRow, Hit
-    from .engine.stats import Usage
-    from .engine.levels import Level
-    from .engine.usage import CleanupPlan, UsageReport
+    from .engine.explore.inside import ContainerRow, Hit
+    from .engine.explore.stats import Usage
+    from .engine.tree.levels import Level
+    from .engine.disk.usage import CleanupPlan, UsageReport
     from .screens.dialogs import RunRequest
 
 

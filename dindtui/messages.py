@@ -8,11 +8,11 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
-from .engine.details import LevelDetails
-from .engine.levels import Level
+from .engine.explore.details import LevelDetails
+from .engine.tree.levels import Level
 from .engine.progress import Progress
-from .engine.exiting import ExitEvent
-from .engine.usage import CleanupPlan, UsageReport
+from .engine.lifecycle.exiting import ExitEvent
+from .engine.disk.usage import CleanupPlan, UsageReport
 
 
 @dataclass

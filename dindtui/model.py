@@ -3,9 +3,9 @@ No Textual and no Docker here (a test checks): plain functions over the engine's
 
 from __future__ import annotations
 
-from .engine import levels
+from .engine.tree import levels
 from .engine.errors import DindtuiError
-from .engine.levels import Level
+from .engine.tree.levels import Level
 
 
 def find_level(roots: list[Level] | None, path: str) -> Level | None:

@@ -7,6 +7,7 @@ time; anything else gets 403. It binds 127.0.0.1 unless told otherwise."""
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import ipaddress
 import logging
@@ -92,6 +93,19 @@ class TokenServer(Server):
                 "application": {"name": self.title}}
 
     async def on_startup(self, app: web.Application) -> None:
+        # aiohttp binds the port after its startup hooks: the URL is printed once the port
+        # answers, so that whoever reads it can connect at once.
+        app["announce"] = asyncio.get_running_loop().create_task(self._announce())
+
+    async def _announce(self) -> None:
+        here = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host.strip("[]")
+        for _ in range(200):  # 10 s at the most
+            try:
+                _, writer = await asyncio.open_connection(here, self.port)
+                writer.close()
+                break
+            except OSError:
+                await asyncio.sleep(0.05)
         self.console.print(f"dindtui in a browser: [bold]{self.url()}[/]  (ctrl+c stops)")
         self.console.print("[dim]the token is the only key to this engine: share the URL with "
                            "no one[/]")

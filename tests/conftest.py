@@ -21,8 +21,11 @@ os.environ["DINDTUI_NAMESPACE"] = "test-" + secrets.token_hex(3)
 import docker  # noqa: E402
 import pytest  # noqa: E402
 
-from dindtui.engine import (  # noqa: E402
-    connect, discovery, exiting, gate, images, levels, privileges, spawn, usage)
+from dindtui.engine.net import connect
+from dindtui.engine.tree import discovery, levels
+from dindtui.engine.lifecycle import exiting, images, privileges, spawn
+from dindtui.engine import gate
+from dindtui.engine.disk import usage
 
 IMAGE = images.DEFAULT_IMAGE
 

@@ -9,15 +9,17 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
-from dindtui.engine import levels, stats
-from dindtui.engine import inside
+from dindtui.engine.tree import levels
+from dindtui.engine.explore import stats
+from dindtui.engine.explore import inside
 from dindtui.engine.api import TUIEngine
-from dindtui.engine.details import ContainerRow, ImageRow, LevelDetails, NetworkRow, VolumeRow
+from dindtui.engine.explore.details import (ContainerRow, ImageRow, LevelDetails, NetworkRow,
+                                            VolumeRow)
 from dindtui.engine.errors import DindtuiError
-from dindtui.engine.levels import Level
-from dindtui.engine.exiting import ExitEvent
-from dindtui.engine.spawn import SpawnResult
-from dindtui.engine.usage import CleanupItem, CleanupPlan, UsageReport, VolumeUsage
+from dindtui.engine.tree.levels import Level
+from dindtui.engine.lifecycle.exiting import ExitEvent
+from dindtui.engine.lifecycle.spawn import SpawnResult
+from dindtui.engine.disk.usage import CleanupItem, CleanupPlan, UsageReport, VolumeUsage
 
 MB = 1_000_000
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from fake_engine import (FakeEngine, fixed_forest, fixed_plan, fixed_report, fixed_tree,
                          fixed_usage)
 from dindtui.app import DindtuiApp
-from dindtui.engine.levels import Level
-from dindtui.engine.exiting import ExitEvent
+from dindtui.engine.tree.levels import Level
+from dindtui.engine.lifecycle.exiting import ExitEvent
 from dindtui.screens.collapse import CollapseScreen
 from dindtui.screens.dialogs import CleanupDialog
 

@@ -80,6 +80,18 @@ def test_no_module_of_the_package_is_in_an_import_circle():
     assert not circles, "\n".join(" -> ".join(c) for c in circles)
 
 
+def test_no_two_folders_of_the_engine_import_each_other():
+    known = modules()
+    folder = {m: m.split(".")[2] for m in known
+              if m.startswith("dindtui.engine.") and known[m].count(os.sep) >
+              known["dindtui.engine.facade"].count(os.sep)}
+    ties = {(folder[m], folder[t]) for m in folder for t in own_imports(m, known[m], known)
+            if t in folder and folder[t] != folder[m]}
+    assert len(set(folder.values())) >= 6
+    both = sorted({tuple(sorted(tie)) for tie in ties if tie[::-1] in ties})
+    assert not both, both
+
+
 def test_the_engine_never_imports_textual():
     known = modules()
     engine = [m for m in known if m.startswith("dindtui.engine")]

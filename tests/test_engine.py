@@ -18,7 +18,11 @@ import docker
 import pytest
 
 from conftest import MAKE_TINY, run_cli
-from dindtui.engine import connect, images, levels, shell, usage
+from dindtui.engine.net import connect
+from dindtui.engine.lifecycle import images
+from dindtui.engine.tree import levels
+from dindtui.engine.explore import shell
+from dindtui.engine.disk import usage
 from dindtui.engine.errors import DiskFull, UnknownLevel
 
 

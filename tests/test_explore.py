@@ -16,8 +16,9 @@ import pytest
 
 from conftest import MAKE_TINY, Tree, run_cli
 from dindtui.app import DindtuiApp
-from dindtui.engine import stats
-from dindtui.engine import inside, levels, shell
+from dindtui.engine.explore import stats
+from dindtui.engine.explore import inside, shell
+from dindtui.engine.tree import levels
 from dindtui.engine.errors import DindtuiError
 from dindtui.screens.container import ContainerScreen
 from dindtui.screens.dialogs import ConfirmDialog

@@ -17,7 +17,11 @@ import docker
 import pytest
 
 from conftest import IMAGE, MAKE_TINY, USER_ENV, run_cli, users_level
-from dindtui.engine import cgroups, connect, discovery, gate, levels, spawn, usage
+from dindtui.engine.disk import cgroups, usage
+from dindtui.engine.net import connect
+from dindtui.engine.tree import discovery, levels
+from dindtui.engine import gate
+from dindtui.engine.lifecycle import spawn
 
 
 def ls_json(env: dict | None = None) -> dict:

@@ -19,7 +19,11 @@ import urllib.request
 import pytest
 
 from conftest import IMAGE, MAKE_TINY, docker_cli, needs_docker_cli, run_cli
-from dindtui.engine import cgroups, discovery, gate, guard, inside, levels, logs, reach
+from dindtui.engine.disk import cgroups
+from dindtui.engine.tree import discovery, levels
+from dindtui.engine import gate, guard
+from dindtui.engine.explore import inside, logs
+from dindtui.engine.access import reach
 from dindtui.engine.errors import DindtuiError
 from test_faults import exec_ok, ls_json, node, wait_for
 from test_serve import free_port

@@ -19,8 +19,11 @@ import pytest
 
 from dindtui.init import bolt, common
 from dindtui.init import seed as seeding
-from dindtui.engine import discovery, guard, levels, logs, reach
-from dindtui.engine.cgroups import container_ids
+from dindtui.engine.tree import discovery, levels
+from dindtui.engine import guard
+from dindtui.engine.explore import logs
+from dindtui.engine.access import reach
+from dindtui.engine.disk.cgroups import container_ids
 
 pytestmark = pytest.mark.engine_free
 DATA = os.path.join(os.path.dirname(__file__), "data")

@@ -13,7 +13,8 @@ import pytest
 import requests
 
 from conftest import MAKE_TINY, run_cli, wait_for_log
-from dindtui.engine import connect, images
+from dindtui.engine.net import connect
+from dindtui.engine.lifecycle import images
 
 
 def free_port() -> int:

@@ -8,9 +8,10 @@ import os
 
 import pytest
 
-from dindtui.engine import connect, discovery, levels
+from dindtui.engine.net import connect
+from dindtui.engine.tree import discovery, levels
 from dindtui.engine.errors import DindtuiError, UnknownLevel
-from dindtui.engine.levels import Level
+from dindtui.engine.tree.levels import Level
 
 pytestmark = pytest.mark.engine_free  # the fast layer: no Docker engine
 

@@ -13,7 +13,7 @@ import sys
 import docker
 
 from conftest import docker_cli, needs_docker_cli, run_cli
-from dindtui.engine import reach
+from dindtui.engine.access import reach
 
 
 @needs_docker_cli

@@ -18,9 +18,11 @@ import pytest
 
 from conftest import run_cli
 from dindtui.app import DindtuiApp
-from dindtui.engine import connect, discovery, images, levels
+from dindtui.engine.net import connect
+from dindtui.engine.tree import discovery, levels
+from dindtui.engine.lifecycle import images
 from dindtui.engine.facade import Engine
-from dindtui.engine import served
+from dindtui.engine.net import served
 from dindtui.screens.dialogs import ConfirmDialog
 from dindtui.screens.search import SearchScreen
 from dindtui.widgets.level_tree import LevelTree

@@ -8,7 +8,9 @@ import os
 import pytest
 
 from conftest import run_cli, run_on
-from dindtui.engine import connect, images, levels, seeding
+from dindtui.engine.net import connect
+from dindtui.engine.lifecycle import images, seeding
+from dindtui.engine.tree import levels
 from dindtui.engine.errors import DindtuiError, SpawnFailed
 
 IMAGE = images.DEFAULT_IMAGE

@@ -16,7 +16,11 @@ import pytest
 
 from conftest import Tree, run_cli
 from dindtui.init import bolt, seed
-from dindtui.engine import connect, images, levels, shell, usage
+from dindtui.engine.net import connect
+from dindtui.engine.lifecycle import images
+from dindtui.engine.tree import levels
+from dindtui.engine.explore import shell
+from dindtui.engine.disk import usage
 
 IMAGE = images.DEFAULT_IMAGE
 META_DB = "containerd/daemon/io.containerd.metadata.v1.bolt/meta.db"

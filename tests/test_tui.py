@@ -12,7 +12,8 @@ import time
 from textual.widgets import Input
 
 from dindtui.app import DindtuiApp
-from dindtui.engine import connect, discovery, levels
+from dindtui.engine.net import connect
+from dindtui.engine.tree import discovery, levels
 from dindtui.screens.collapse import CollapseScreen
 from dindtui.screens.dialogs import CleanupDialog, ConfirmDialog, NameDialog
 from dindtui.widgets.banner import Banner

@@ -15,10 +15,10 @@ from textual.widgets import Button
 from fake_engine import FakeEngine, fixed_details, fixed_usage
 from dindtui import app as app_module
 from dindtui.app import DindtuiApp
-from dindtui.engine import levels
+from dindtui.engine.tree import levels
 from dindtui.engine.errors import DindtuiError
-from dindtui.engine.inside import ContainerRow
-from dindtui.engine.usage import CleanupPlan
+from dindtui.engine.explore.inside import ContainerRow
+from dindtui.engine.disk.usage import CleanupPlan
 from dindtui.messages import DaemonEvent
 from dindtui.screens.collapse import CollapseScreen
 from dindtui.screens.dialogs import CleanupDialog, ConfirmDialog, NameDialog, QuitDialog

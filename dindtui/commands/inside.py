@@ -20,8 +20,8 @@ from .output import err, out, shown
 
 if TYPE_CHECKING:
     from ..engine.facade import Engine
-    from ..engine.inside import ContainerRow
-    from ..engine.levels import Level
+    from ..engine.explore.inside import ContainerRow
+    from ..engine.tree.levels import Level
 
 
 def shell(engine: "Engine", args: argparse.Namespace) -> int:

@@ -16,7 +16,7 @@ from ..engine.progress import Progress
 from ..formatting import STATE_STYLE, human, safe_text
 
 if TYPE_CHECKING:
-    from ..engine.levels import Level
+    from ..engine.tree.levels import Level
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)

@@ -54,7 +54,7 @@ def certs(engine: "Engine", args: argparse.Namespace) -> int:
 
 
 def context(engine: "Engine", args: argparse.Namespace) -> int:
-    from ..engine import reach
+    from ..engine.access import reach
     if args.context_command == "ls":
         found = [c for c in reach.list_contexts() if c.ours]
         if args.json:

@@ -15,7 +15,7 @@ from .output import fail, out, progress_bar, render_tree, shown
 
 if TYPE_CHECKING:
     from ..engine.facade import Engine
-    from ..engine.exiting import ExitEvent
+    from ..engine.lifecycle.exiting import ExitEvent
 
 
 def ls(engine: "Engine", args: argparse.Namespace) -> int:

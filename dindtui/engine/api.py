@@ -8,14 +8,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Callable, Protocol
 
 if TYPE_CHECKING:
-    from .details import LevelDetails
-    from .inside import ContainerRow, Hit
-    from .stats import Usage
-    from .levels import Level
+    from .explore.details import LevelDetails
+    from .explore.inside import ContainerRow, Hit
+    from .explore.stats import Usage
+    from .tree.levels import Level
     from .progress import ProgressCallback
-    from .exiting import ExitCallback
-    from .spawn import SpawnResult
-    from .usage import CleanupItem, CleanupPlan, UsageReport
+    from .lifecycle.exiting import ExitCallback
+    from .lifecycle.spawn import SpawnResult
+    from .disk.usage import CleanupItem, CleanupPlan, UsageReport
 
 
 class LogFollowing(Protocol):

@@ -10,18 +10,19 @@ from __future__ import annotations
 
 from typing import Callable, Iterator
 
-from . import logs, stats
-from . import discovery
-from . import (certs, connect, details, images, inside, levels, live, privileges, reach, shell,
-               usage)
-from . import exiting, revival
-from . import spawn as spawning
+from .access import certs, reach
+from .disk import usage
 from .errors import DindtuiError
-from .images import API_ERRORS
-from .levels import Level
+from .explore import details, inside, logs, shell, stats
+from .explore.shell import ExecResult
+from .lifecycle import exiting, images, privileges, revival
+from .lifecycle import spawn as spawning
+from .net import connect
+from .net.connect import API_ERRORS
+from .net.watcher import EventCallback, EventWatcher, StateCallback
 from .progress import ProgressCallback, no_progress
-from .shell import ExecResult
-from .watcher import EventCallback, EventWatcher, StateCallback
+from .tree import discovery, levels, live
+from .tree.levels import Level
 
 
 class Engine:

@@ -22,9 +22,12 @@ import stat
 
 import docker.errors
 
-from . import config, connect, guard, levels
+from . import config, guard
+from .net import connect
+from .tree import levels
 from .errors import DindtuiError
-from .levels import Level
+from .net.connect import API_ERRORS
+from .tree.levels import Level
 
 
 class Refused(DindtuiError):
@@ -91,6 +94,16 @@ def container(info: object, action: str, where: str) -> None:
         guard.check_container(info, action, where)
     except DindtuiError as exc:
         raise Refused(str(exc)) from None
+
+
+def name_in_use(client, name: str) -> bool:
+    """Some container (a new spawn, say) holds this level's container name right now."""
+    wanted = levels.container_name(name)
+    try:
+        found = client.api.containers(all=True, filters={"name": wanted})
+    except API_ERRORS:
+        return True  # cannot tell: keep the directory
+    return any(wanted in [n.lstrip("/") for n in c.get("Names") or []] for c in found)
 
 
 def remove_socket_dir(path: str, within: Level) -> bool:

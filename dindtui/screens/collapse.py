@@ -16,8 +16,8 @@ from textual.events import Key
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from ..engine.levels import Level
-from ..engine.exiting import ExitEvent
+from ..engine.tree.levels import Level
+from ..engine.lifecycle.exiting import ExitEvent
 from ..widgets.spin_top import SpinTop
 
 WAITING, EXITING, EXITED = "waiting", "exiting", "exited"

@@ -18,10 +18,10 @@ from textual.screen import Screen
 from textual.widgets import (Footer, Header, Input, Log, Static, TabbedContent, TabPane, Tree)
 
 from ..engine.api import LogFollowing
-from ..engine.inside import ContainerRow
-from ..engine.stats import Usage
-from ..engine.logs import split_timestamp
-from ..engine.levels import Level
+from ..engine.explore.inside import ContainerRow
+from ..engine.explore.stats import Usage
+from ..engine.explore.logs import split_timestamp
+from ..engine.tree.levels import Level
 from ..formatting import human, percent, safe_text
 from ..widgets.detail_pane import Graph
 from ..widgets.tables import CONTAINER_BINDINGS, STATE_COLOURS

@@ -15,7 +15,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
-from ..engine.usage import CleanupPlan
+from ..engine.disk.usage import CleanupPlan
 from ..formatting import STATE_STYLE, human
 
 T = TypeVar("T")

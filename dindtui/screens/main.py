@@ -15,12 +15,12 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import DataTable, Footer, Header, Tree
 
-from ..engine import levels
-from ..engine.details import LevelDetails
-from ..engine.inside import ContainerRow, Hit
-from ..engine.levels import Level
+from ..engine.tree import levels
+from ..engine.explore.details import LevelDetails
+from ..engine.explore.inside import ContainerRow, Hit
+from ..engine.tree.levels import Level
 from ..engine.progress import Progress
-from ..engine.usage import CleanupPlan
+from ..engine.disk.usage import CleanupPlan
 from ..widgets.banner import Banner
 from ..widgets.detail_pane import DetailPane
 from ..widgets.greeting import Greeting

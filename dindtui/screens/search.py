@@ -20,8 +20,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from ..engine.inside import Hit as Found
-from ..engine.inside import search
+from ..engine.explore.inside import Hit as Found
+from ..engine.explore.inside import search
 
 if TYPE_CHECKING:
     from ..controls import Controls

@@ -10,7 +10,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
-from ..engine.usage import CLEANABLE, UsageReport
+from ..engine.disk.usage import CLEANABLE, UsageReport
 from ..formatting import human
 
 BAR_WIDTH = 30

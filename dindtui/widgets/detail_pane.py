@@ -12,9 +12,9 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Sparkline, Static, TabbedContent, TabPane
 
-from ..engine.details import LevelDetails
-from ..engine.stats import Usage
-from ..engine.usage import VolumeUsage
+from ..engine.explore.details import LevelDetails
+from ..engine.explore.stats import Usage
+from ..engine.disk.usage import VolumeUsage
 from ..formatting import STATE_STYLE, duration, human, percent
 from .tables import ContainersTable, ImagesTable, NetworksTable, VolumesTable
 

@@ -7,8 +7,8 @@ from textual.binding import Binding
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
-from ..engine.levels import READY, Level, walk_all
-from ..engine.stats import Usage
+from ..engine.tree.levels import READY, Level, walk_all
+from ..engine.explore.stats import Usage
 from ..formatting import STATE_ICON, STATE_STYLE, human, short_size, spark
 
 

@@ -9,8 +9,8 @@ from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 
-from ..engine.inside import ContainerRow, ImageRow, NetworkRow, VolumeRow
-from ..engine.stats import Usage
+from ..engine.explore.inside import ContainerRow, ImageRow, NetworkRow, VolumeRow
+from ..engine.explore.stats import Usage
 from ..formatting import human, percent, spark
 
 # The keys that act on one container: the containers table binds them (the screen acts), and

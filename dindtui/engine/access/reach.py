@@ -18,9 +18,11 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 
-from . import config, connect, discovery, levels
-from .errors import DindtuiError
-from .levels import Level
+from .. import config
+from ..net import connect
+from ..tree import discovery, levels
+from ..errors import DindtuiError
+from ..tree.levels import Level
 
 CONTEXT_PREFIX = "dindtui-"
 MARK = "dindtui"

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 
 
-from . import cgroups, connect, discovery, gate, images, levels, privileges
-from .errors import DindtuiError, UnknownLevel
+from ..disk import cgroups
+from ..net import connect
+from ..tree import discovery, levels
+from .. import gate
+from . import images, privileges
+from ..errors import DindtuiError, UnknownLevel
 from .images import API_ERRORS
-from .levels import Level
-from .progress import Progress, ProgressCallback, no_progress
+from ..tree.levels import Level
+from ..progress import Progress, ProgressCallback, no_progress
 from .spawn import STORES, _Starting, _wait_ready
 from .exiting import _now_ready
 

@@ -11,12 +11,16 @@ from dataclasses import dataclass
 import docker.errors
 import docker.types
 
-from . import config, connect, gate, images, levels, privileges, reach
-from .errors import DindtuiError, NameTaken, SpawnFailed
+from .. import config, gate
+from ..net import connect
+from . import images, privileges
+from ..tree import levels
+from ..access import reach
+from ..errors import DindtuiError, NameTaken, SpawnFailed
 from .images import API_ERRORS
-from .levels import Level
+from ..tree.levels import Level
 from .seeding import _Seeding, _verify_seed
-from .progress import Progress, ProgressCallback, no_progress
+from ..progress import Progress, ProgressCallback, no_progress
 
 READY_TIMEOUT = 90.0  # DINDTUI_READY_TIMEOUT overrides it (config.seconds)
 STOP_TIMEOUT = 20

@@ -18,9 +18,10 @@ import docker.errors
 import requests.exceptions
 import requests.utils
 
-from . import config, guard, sshproxy
+from .. import config, guard
+from . import sshproxy
 from .served import served_here
-from .errors import DindtuiError, EngineUnreachable, NotEnoughPrivilege
+from ..errors import DindtuiError, EngineUnreachable, NotEnoughPrivilege
 
 try:
     STATE_DIR = config.state_dir()
@@ -36,6 +37,9 @@ POOL_SIZE = 32       # kept-alive connections per socket this process serves
 _clients: dict[str, docker.DockerClient] = {}
 PLACEHOLDER_API = "1.24"  # replaced by the daemon's own version before the client is used
 _lock = threading.Lock()
+
+# What a daemon's API can fail with: the one tuple every module catches.
+API_ERRORS = (docker.errors.APIError, requests.exceptions.RequestException)
 
 
 @dataclass(frozen=True)

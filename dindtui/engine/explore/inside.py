@@ -12,10 +12,12 @@ import shlex
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 
-from . import connect, gate, guard, levels
-from .errors import DindtuiError
-from .images import API_ERRORS
-from .levels import Level
+from ..net import connect
+from .. import gate, guard
+from ..tree import levels
+from ..errors import DindtuiError
+from ..net.connect import API_ERRORS
+from ..tree.levels import Level
 
 ACTIONS = ("start", "stop", "restart", "kill", "remove")
 DESTRUCTIVE = ("stop", "restart", "kill", "remove")

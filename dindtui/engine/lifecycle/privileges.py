@@ -11,7 +11,7 @@ import threading
 import docker.errors
 import requests.exceptions
 
-from .errors import DindtuiError, ImageMissing, NotEnoughPrivilege
+from ..errors import DindtuiError, ImageMissing, NotEnoughPrivilege
 
 PRIVILEGED = "privileged"
 CAPABILITIES = "capabilities"
@@ -70,7 +70,7 @@ def _try(client, image: str, mode: str) -> str | None:
 
 
 def _memory_file() -> str:
-    from .connect import STATE_DIR
+    from ..net.connect import STATE_DIR
     return os.path.join(STATE_DIR, "privileges.json")
 
 
@@ -107,7 +107,7 @@ def remember(endpoint: str, mode: str) -> None:
             memory = {}
         memory[endpoint] = mode
         try:
-            from .connect import ensure_dir
+            from ..net.connect import ensure_dir
             ensure_dir(os.path.dirname(_memory_file()))
             temporary = f"{_memory_file()}.{os.getpid()}.tmp"
             fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)

@@ -5,10 +5,13 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from . import connect, guard, inside, levels
-from .images import API_ERRORS
+from .. import guard
+from ..net import connect
+from ..net.connect import API_ERRORS
+from ..tree import levels
+from ..tree.levels import Level
+from . import inside
 from .inside import ContainerRow, ImageRow, NetworkRow, VolumeRow
-from .levels import Level
 
 __all__ = ["ContainerRow", "ImageRow", "LevelDetails", "NetworkRow", "VolumeRow", "level_details"]
 

@@ -7,7 +7,7 @@ from typing import Iterator
 
 import docker
 
-from .images import API_ERRORS
+from ..net.connect import API_ERRORS
 
 
 class EventStream:

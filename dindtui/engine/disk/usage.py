@@ -14,13 +14,15 @@ from dataclasses import dataclass, field
 
 import docker.errors
 
-from ..init.du import measure_volumes
-from . import cgroups, config, connect, discovery, gate, levels
-from .errors import DindtuiError
-from .images import API_ERRORS
-from .levels import Level
-from .progress import Progress, ProgressCallback, no_progress
-from .exiting import name_in_use
+from ...init.du import measure_volumes
+from . import cgroups
+from .. import config, gate
+from ..net import connect
+from ..tree import discovery, levels
+from ..errors import DindtuiError
+from ..net.connect import API_ERRORS
+from ..tree.levels import Level
+from ..progress import Progress, ProgressCallback, no_progress
 
 LIVE, EXITED, DEAD, ORPHAN, IN_USE = "live", "exited", "dead", "orphan", "in use"
 CLEANABLE = (EXITED, DEAD, ORPHAN)  # live, paused, starting, ... and "in use" never are
@@ -328,7 +330,7 @@ def apply_cleanup(root: Level, plan: CleanupPlan,
         except API_ERRORS as exc:
             progress(Progress("clean", f"could not remove {item.volume}: {exc}"))
             continue
-        if not name_in_use(client, name):
+        if not gate.name_in_use(client, name):
             gate.remove_socket_dir(levels.child_socket_dir(daemon, name), daemon)
         removed.append(item)
     progress(Progress("clean", f"removed {len(removed)} volume(s)", len(plan.items),

@@ -14,8 +14,9 @@ from urllib.parse import urlsplit
 import docker.errors
 import requests.exceptions
 
-from . import connect, guard
-from .errors import DindtuiError
+from ..net import connect
+from .. import guard
+from ..errors import DindtuiError
 from .levels import (
     CONTAINER_STATES, DEAD, LABEL_NAME, LABEL_PORT, LABEL_PRIVILEGE, LABEL_STORE,
     LABEL_STRATEGY, LABEL_VOLUME, Level, READY, STARTING, STARTING_GRACE, UNREACHABLE,

@@ -7,11 +7,11 @@ import threading
 from collections import deque
 from typing import Callable, Iterator
 
-from . import guard
-from .errors import DindtuiError
-from .images import API_ERRORS
-from .levels import Level
-from .served import Frames
+from .. import guard
+from ..errors import DindtuiError
+from ..net.connect import API_ERRORS
+from ..tree.levels import Level
+from ..net.served import Frames
 from .inside import explanation, level_client, resolve
 
 

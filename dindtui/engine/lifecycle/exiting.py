@@ -11,11 +11,15 @@ from typing import Callable
 import docker.errors
 import docker.types
 
-from . import cgroups, connect, discovery, gate, levels, reach
-from .errors import DindtuiError
+from ..disk import cgroups
+from ..net import connect
+from ..tree import discovery, levels
+from .. import gate
+from ..access import reach
+from ..errors import DindtuiError
 from .images import API_ERRORS
-from .levels import Level
-from .progress import no_progress
+from ..tree.levels import Level
+from ..progress import no_progress
 from .spawn import STOP_TIMEOUT, _remove_quietly, _wait_ready
 
 
@@ -65,7 +69,7 @@ def _exit_tree(level: Level, rm_volume: bool, on_event: ExitCallback | None) -> 
         cgroups.remove_leftovers_of(level.parent, level.volume)
     if rm_volume and level.volume and level.parent is not None:
         remove_level_volume(client, level.parent, level.volume, level.name)
-    if level.socket_dir and not name_in_use(client, level.name):
+    if level.socket_dir and not gate.name_in_use(client, level.name):
         gate.remove_socket_dir(level.socket_dir, level)
     connect.forget(level.endpoint or "")
     if level.parent is not None and level in level.parent.children:
@@ -73,16 +77,6 @@ def _exit_tree(level: Level, rm_volume: bool, on_event: ExitCallback | None) -> 
     if on_event:
         on_event(ExitEvent(level.path, level.depth, "exited", event.container_id))
     return exited + [level.path]
-
-
-def name_in_use(client, name: str) -> bool:
-    """Some container (a new spawn, say) holds this level's container name right now."""
-    wanted = levels.container_name(name)
-    try:
-        found = client.api.containers(all=True, filters={"name": wanted})
-    except API_ERRORS:
-        return True  # cannot tell: keep the directory
-    return any(wanted in [n.lstrip("/") for n in c.get("Names") or []] for c in found)
 
 
 def remove_level_volume(client, daemon: Level, volume: str, name: str | None = None) -> bool:

@@ -17,9 +17,10 @@ import re
 import stat
 import time
 
-from . import connect, levels
-from .images import API_ERRORS
-from .levels import Level
+from ..net import connect
+from ..tree import levels
+from ..net.connect import API_ERRORS
+from ..tree.levels import Level
 
 CGROUP_ROOT = "/sys/fs/cgroup"
 CONTAINER_ID = re.compile(r"[0-9a-f]{64}")

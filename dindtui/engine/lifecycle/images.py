@@ -19,18 +19,18 @@ from dataclasses import dataclass, field
 from importlib import resources
 
 import docker.errors
-import requests.exceptions
 
-from . import connect, guard
-from .errors import BuildFailed, DindtuiError, DiskFull, ImageMissing
-from .progress import Progress, ProgressCallback, no_progress
+from ..net import connect
+from ..net.connect import API_ERRORS
+from .. import guard
+from ..errors import BuildFailed, DindtuiError, DiskFull, ImageMissing
+from ..progress import Progress, ProgressCallback, no_progress
 
 DEFAULT_IMAGE = os.environ.get("DINDTUI_IMAGE", "dindtui:latest")
 DEFAULT_BASE = "debian:trixie-slim"
 BOOTSTRAP_BASE = "dindtui-base:trixie"
 BOOTSTRAP_SUITE = "trixie"
 INPUTS_LABEL = "dindtui.inputs"
-API_ERRORS = (docker.errors.APIError, requests.exceptions.RequestException)
 OVERLAY2, CONTAINERD = "overlay2", "containerd"
 
 

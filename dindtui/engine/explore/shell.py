@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 
-from . import inside, levels
-from .errors import DindtuiError
-from .images import API_ERRORS
-from .levels import Level
+from . import inside
+from ..tree import levels
+from ..errors import DindtuiError
+from ..net.connect import API_ERRORS
+from ..tree.levels import Level
 
 # The login shell from /etc/passwd when it exists, else bash, else sh; printed, not run.
 FIND_SHELL = r"""

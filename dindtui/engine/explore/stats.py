@@ -14,10 +14,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable
 
-from . import connect, guard, levels
-from .errors import DindtuiError
-from .images import API_ERRORS
-from .levels import Level
+from ..net import connect
+from .. import guard
+from ..tree import levels
+from ..errors import DindtuiError
+from ..net.connect import API_ERRORS
+from ..tree.levels import Level
 
 
 @dataclass(frozen=True)

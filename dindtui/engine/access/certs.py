@@ -6,10 +6,10 @@ import io
 import os
 import tarfile
 
-from . import levels
-from .errors import DindtuiError
-from .images import API_ERRORS
-from .levels import Level
+from ..tree import levels
+from ..errors import DindtuiError
+from ..net.connect import API_ERRORS
+from ..tree.levels import Level
 
 CLIENT_FILES = ("ca.pem", "cert.pem", "key.pem")
 

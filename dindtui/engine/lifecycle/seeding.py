@@ -12,11 +12,13 @@ import time
 from importlib import resources
 
 
-from . import connect, images, levels, privileges
-from .errors import DindtuiError
+from ..net import connect
+from . import images, privileges
+from ..tree import levels
+from ..errors import DindtuiError
 from .images import API_ERRORS, OVERLAY2
-from .levels import Level
-from .progress import Progress
+from ..tree.levels import Level
+from ..progress import Progress
 
 
 class _Seeding(threading.Thread):

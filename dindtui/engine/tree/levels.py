@@ -17,8 +17,9 @@ from enum import StrEnum
 from typing import TypeVar
 
 
-from . import config, connect, tunnel
-from .errors import DindtuiError, LevelNotReady, UnknownLevel
+from .. import config
+from ..net import connect, tunnel
+from ..errors import DindtuiError, LevelNotReady, UnknownLevel
 
 LABEL_NAME = "dindtui.name"
 LABEL_DEPTH = "dindtui.level"

@@ -1,0 +1,1 @@
+"""Disk: usage by inode, cleanup, and the cgroups a killed level left."""
