@@ -103,6 +103,9 @@ def test_symlink_loops_and_foreign_ids_in_a_level_s_volume_hang_nothing(tree):
             result = run_cli(*command, timeout=120)
             assert result.returncode == 0, (command, result.stderr)
             print(f"{' '.join(command)}: {time.monotonic() - started:.1f}s")
+        # Exit says what it exited, one line a level (not a shell prompt's look-alike).
+        assert f"exited {l1.path}  (container {l1.container_id[:12]})" in result.stdout
+        assert "root@" not in result.stdout
         # The id came from a volume a container wrote, not from a level's data root: its
         # cgroup (empty, so removable) is not dindtui's to remove.
         assert all(os.path.isdir(path) for path in planted)

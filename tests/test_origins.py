@@ -10,6 +10,7 @@ import pytest
 
 from dindtui.engine.net import connect
 from dindtui.engine.tree import discovery, levels
+from dindtui.engine import order
 from dindtui.engine.errors import DindtuiError, UnknownLevel
 from dindtui.engine.tree.levels import Level
 
@@ -124,3 +125,11 @@ def test_serve_gives_every_browser_tab_the_same_engines(monkeypatch, tmp_path):
                                "--host", "unix:///var/run/docker.sock"]
     assert cli.main(["-H", "tcp://10.0.0.9:2376", "serve"]) == 0
     assert seen["engines"] == ["--host", "tcp://10.0.0.9:2376"]
+
+
+def test_names_sort_naturally_and_paths_in_tree_order():
+    names = ["w10", "w2", "w1", "a", "w1b", "1a", "a1"]
+    assert sorted(names, key=order.natural) == ["1a", "a", "a1", "w1", "w1b", "w2", "w10"]
+    paths = ["l1-4", "l1/l2", "l10", "l1", "l2", "l1/l10", "l1/l2/x"]
+    assert sorted(paths, key=order.tree_order) == ["l1", "l1/l2", "l1/l2/x", "l1/l10", "l1-4",
+                                                     "l2", "l10"]

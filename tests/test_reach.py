@@ -113,3 +113,9 @@ def test_context_selects_level_0(tree, docker_config):
 def test_version():
     shown = run_cli("--version")
     assert shown.returncode == 0 and shown.stdout.startswith("dindtui ")
+
+
+def test_context_ls_with_none_says_how_to_make_them(docker_config):
+    shown = run_cli("context", "ls")
+    assert shown.returncode == 0 and "dindtui context sync" in shown.stdout
+    assert json.loads(run_cli("context", "ls", "--json").stdout) == []

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from rich.table import Table
 
+from ..engine.order import tree_order
 from ..formatting import human
 from . import Command, UsageError
 from .output import fail, out, progress_bar
@@ -28,7 +29,7 @@ def du(engine: "Engine", args: argparse.Namespace) -> int:
     for column in ("level", "state", "volume", "own", "shared (linked)", "freeable"):
         table.add_column(column, justify="right" if column in ("own", "shared (linked)",
                                                                "freeable") else "left")
-    for v in sorted(report.volumes, key=lambda v: v.level):
+    for v in sorted(report.volumes, key=lambda v: tree_order(v.level)):  # l1, l1/l2, l1-4
         freeable = human(v.freeable) if v.cleanable else "-"
         table.add_row("  " * (v.depth - 1) + v.level, v.state, v.volume, human(v.bytes),
                       human(v.shared_bytes), freeable)
@@ -49,7 +50,7 @@ def clean(engine: "Engine", args: argparse.Namespace) -> int:
         for item in plan.items:
             out.print(f"  {item.level} [dim]({item.state}, on {item.daemon or 'host'})[/] "
                       f"{item.volume}  {human(item.bytes)}")
-        out.print(f"would free [bold]{human(plan.total)}[/]")
+        out.print(f"{'will free' if args.yes else 'would free'} [bold]{human(plan.total)}[/]")
     if args.dry_run:
         return 0
     if not args.yes:

@@ -59,6 +59,9 @@ def context(engine: "Engine", args: argparse.Namespace) -> int:
         found = [c for c in reach.list_contexts() if c.ours]
         if args.json:
             print(json.dumps([asdict(c) for c in found], indent=2))
+        elif not found:
+            out.print("no docker context of dindtui's: `dindtui context sync` makes one per "
+                      "live level")
         else:
             for c in found:
                 out.print(f"{c.name}  [dim]{c.path} ({c.namespace or 'no namespace'}) "

@@ -66,8 +66,8 @@ def spawn(engine: "Engine", args: argparse.Namespace) -> int:
 
 def _print_exit(event: "ExitEvent") -> None:
     if event.phase == "exited":
-        out.print(f"{'  ' * (event.depth - 1)}root@{event.container_id}:/# exit  "
-                  f"[dim]({event.path})[/]")
+        out.print(f"{'  ' * (event.depth - 1)}exited {event.path}  "
+                  f"[dim](container {event.container_id})[/]")
 
 
 def exit_level(engine: "Engine", args: argparse.Namespace) -> int:

@@ -11,6 +11,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from ..engine.disk.usage import CLEANABLE, UsageReport
+from ..engine.order import tree_order
 from ..formatting import human
 
 BAR_WIDTH = 30
@@ -32,7 +33,7 @@ def usage_table(report: UsageReport) -> Table:
     table.add_column("linked", justify="right", no_wrap=True)
     table.add_column("freeable", justify="right", no_wrap=True)
     largest = max((v.bytes for v in report.volumes), default=0)
-    for volume in sorted(report.volumes, key=lambda v: v.level):
+    for volume in sorted(report.volumes, key=lambda v: tree_order(v.level)):
         style = {"live": "green", "dead": "red", "exited": "red"}.get(volume.state, "yellow")
         table.add_row("  " * (volume.depth - 1) + volume.level, Text(volume.state, style=style),
                       bar(volume.bytes, largest, style), human(volume.bytes),

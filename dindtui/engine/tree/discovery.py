@@ -17,6 +17,7 @@ import requests.exceptions
 from ..net import connect
 from .. import guard
 from ..errors import DindtuiError
+from ..order import natural
 from .levels import (
     CONTAINER_STATES, DEAD, LABEL_NAME, LABEL_PORT, LABEL_PRIVILEGE, LABEL_STORE,
     LABEL_STRATEGY, LABEL_VOLUME, Level, READY, STARTING, STARTING_GRACE, UNREACHABLE,
@@ -127,7 +128,7 @@ def _list_children(level: Level) -> list[tuple[Level, str]]:
             continue
         if pair is not None:
             pairs.append(pair)
-    pairs.sort(key=lambda pair: pair[0].name)
+    pairs.sort(key=lambda pair: natural(pair[0].name))  # w2 before w10
     level.children = [child for child, _ in pairs]
     return pairs
 
