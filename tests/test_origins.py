@@ -133,3 +133,10 @@ def test_names_sort_naturally_and_paths_in_tree_order():
     paths = ["l1-4", "l1/l2", "l10", "l1", "l2", "l1/l10", "l1/l2/x"]
     assert sorted(paths, key=order.tree_order) == ["l1", "l1/l2", "l1/l2/x", "l1/l10", "l1-4",
                                                      "l2", "l10"]
+
+
+def test_an_empty_level_name_is_refused_in_one_line(capsys):
+    from dindtui import cli
+    assert cli.main(["spawn", "--name", ""]) == 2
+    error = capsys.readouterr().err
+    assert "--name is empty" in error and error.count("\n") == 1
