@@ -9,15 +9,13 @@ time), checked, and shown as text, never obeyed. This module holds the pieces ev
 - `container_shape` / `check_container`: why a container must not be touched from an explore
   view (a level of any namespace, one of dindtui's helpers, or data that cannot be read), and
   the refusal raised just before acting;
-- `read_capped`: a stream or file read up to a limit.
+- `read_capped`: a stream read up to a limit.
 
 No Textual and no Docker calls here: the callers pass what the daemon answered."""
 
 from __future__ import annotations
 
-import os
 import re
-import stat
 from typing import Iterable
 
 from .errors import DindtuiError
@@ -142,19 +140,3 @@ def read_capped(chunks: Iterable[bytes], limit: int, what: str) -> bytes:
             raise TooLarge(f"{what} is larger than {limit} bytes: not read")
     return bytes(out)
 
-
-def read_file(path: str, limit: int) -> bytes | None:
-    """A regular file's first `limit` bytes, never through a symlink; None when it is not a
-    regular file or cannot be read."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError:
-        return None
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return None
-        return os.read(fd, limit)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)

@@ -130,7 +130,7 @@ def _get_json(endpoint: str, path: str, timeout: float = 5) -> dict:
 def sample(endpoint: str, container_id: str) -> Sample | None:
     """One reading, at once (one-shot: the daemon does not wait for a second reading); None
     when the container is not running or the daemon does not answer."""
-    local = connect.origin_of(endpoint) is not None and not connect.is_remote(endpoint)
+    local = connect.is_level0(endpoint) and not connect.is_remote(endpoint)
     if local and endpoint in _no_metrics and len(container_id) == 64:
         reading = cgroup_sample(container_id)
         if reading is not None:

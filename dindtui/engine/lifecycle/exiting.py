@@ -105,14 +105,15 @@ def _unpause(client, level: Level) -> None:
     except API_ERRORS as exc:
         raise DindtuiError(f"level {level.path} is paused and could not be unpaused: "
                            f"{exc}") from None
-    _wait_ready(client, levels.required(level.container_id, "its container"),
-                levels.socket_path(level), level.path, no_progress)
-    _now_ready(level)
+    _now_ready(client, level, no_progress)
 
 
-def _now_ready(level: Level) -> None:
-    """`level`'s daemon answers again: mark it so and read what is below it."""
+def _now_ready(client, level: Level, progress) -> None:
+    """Wait until `level`'s daemon answers again, then mark it so and read what is below it
+    (after an unpause, a start, a revive)."""
     sock = levels.socket_path(level)
+    _wait_ready(client, levels.required(level.container_id, "its container"), sock,
+                level.path, progress)
     level.state, level.container_state = levels.READY, "running"
     level.endpoint = connect.endpoint_for_socket(sock)
     level.version = connect.ping_socket(sock).version

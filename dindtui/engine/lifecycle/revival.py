@@ -49,9 +49,7 @@ def _start_stopped(level: Level, progress: ProgressCallback) -> None:
     except API_ERRORS as exc:
         raise DindtuiError(f"level {level.path} could not be started: "
                            f"{getattr(exc, 'explanation', None) or exc}") from None
-    _wait_ready(client, levels.required(level.container_id, "its container"),
-                levels.socket_path(level), level.path, progress)
-    _now_ready(level)
+    _now_ready(client, level, progress)
 
 
 def revive_volume(parent: Level, name: str, progress: ProgressCallback = no_progress,

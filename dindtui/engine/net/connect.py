@@ -184,6 +184,11 @@ def origin_of(endpoint: str) -> Origin | None:
     return default if default.endpoint == endpoint else None
 
 
+def is_level0(endpoint: str) -> bool:
+    """`endpoint` is a level 0 an Engine of this process was given (no file is read)."""
+    return endpoint in _known
+
+
 def default_endpoint() -> str:
     """The endpoint of the default level 0 (as the docker CLI picks its engine)."""
     return default_origin().endpoint
