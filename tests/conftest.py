@@ -22,7 +22,7 @@ import docker  # noqa: E402
 import pytest  # noqa: E402
 
 from dindtui.engine.net import connect
-from dindtui.engine.tree import discovery, levels
+from dindtui.engine.tree import discovery, levels, place
 from dindtui.engine.lifecycle import exiting, images, privileges, spawn
 from dindtui.engine import gate
 from dindtui.engine.disk import usage
@@ -118,7 +118,7 @@ class Tree:
                 container.remove(force=True, v=True)
                 if volume:
                     host.volumes.get(volume).remove(force=True)
-                gate.remove_socket_dir(os.path.join(levels.tree_root(root),
+                gate.remove_socket_dir(os.path.join(place.of(root).tree_root,
                                                       container.labels[levels.LABEL_NAME]), root)
 
 

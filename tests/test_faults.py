@@ -19,7 +19,8 @@ import pytest
 from conftest import IMAGE, MAKE_TINY, USER_ENV, run_cli, users_level
 from dindtui.engine.disk import cgroups, usage
 from dindtui.engine.net import connect
-from dindtui.engine.tree import discovery, levels
+from dindtui.engine.tree import discovery, levels, place
+from dindtui.engine.tree.place import Place
 from dindtui.engine import gate
 from dindtui.engine.lifecycle import spawn
 
@@ -213,8 +214,8 @@ def test_a_level_being_created_and_its_volume_are_never_cleanable(tree, client, 
     """The window between a level's container creation and its start ('created'): the volume is
     made by the same call that claims the name, and it is never an orphan."""
     root = discovery.discover()
-    starting = spawn._Starting(root, tree.name("c1"), client, image, ["privileged"], None,
-                               lambda report: None)
+    starting = spawn._Starting(Place.of(root), tree.name("c1"), client, image, ["privileged"],
+                               None, lambda report: None)
     starting.create(spawn.STREAM, await_seed=False)
     try:
         shown = node(ls_json(), tree.name("c1"))
@@ -259,7 +260,7 @@ def test_two_spawns_of_one_name_one_wins_the_other_says_taken(tree):
     assert "taken" in loser and "Traceback" not in loser
     level = tree.find(name)
     assert level.state == levels.READY
-    assert connect.ping_socket(levels.socket_path(level)).ok
+    assert connect.ping_socket(place.socket_path(level)).ok
     assert exec_ok(name, "docker version --format '{{.Server.Version}}'").startswith("26.")
 
 
@@ -274,7 +275,7 @@ def test_sockets_get_the_engines_group_and_directories_explicit_modes(tree):
     assert result.returncode == 0, result.stderr
     child = tree.spawn(name, "perm2").level
     for level in (tree.find(name), child):
-        sock = os.stat(levels.socket_path(level))
+        sock = os.stat(place.socket_path(level))
         assert stat.S_ISSOCK(sock.st_mode)
         assert (sock.st_gid, stat.S_IMODE(sock.st_mode)) == (engine_gid, 0o660)
     path = tree.find(name).socket_dir

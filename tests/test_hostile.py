@@ -20,7 +20,7 @@ import pytest
 
 from conftest import IMAGE, MAKE_TINY, docker_cli, needs_docker_cli, run_cli
 from dindtui.engine.disk import cgroups
-from dindtui.engine.tree import discovery, levels
+from dindtui.engine.tree import discovery, levels, place
 from dindtui.engine import gate, guard
 from dindtui.engine.explore import inside, logs
 from dindtui.engine.access import reach
@@ -129,7 +129,7 @@ def test_an_odd_label_is_one_ignored_row_not_a_failure(tree, client, image):
     made = client.api.create_container(
         image, name=levels.container_name(name), entrypoint=["true"], labels=labels,
         host_config=client.api.create_host_config(binds={
-            levels.child_socket_dir(root, name): {"bind": levels.SOCKET_MOUNT},
+            place.of(root).child_socket_dir(name): {"bind": levels.SOCKET_MOUNT},
             volume: {"bind": levels.DATA_ROOT}}))["Id"]
     try:
         listed = run_cli("ls", "--json")
@@ -146,7 +146,7 @@ def test_an_odd_label_is_one_ignored_row_not_a_failure(tree, client, image):
     finally:
         client.api.remove_container(made, force=True, v=True)
         client.api.remove_volume(volume, force=True)
-        gate.remove_socket_dir(levels.child_socket_dir(root, name), root)
+        gate.remove_socket_dir(place.of(root).child_socket_dir(name), root)
 
 
 # ----------------------------------------------------------------------------- contexts

@@ -20,6 +20,7 @@ import pytest
 from dindtui.init import bolt, common
 from dindtui.init import seed as seeding
 from dindtui.engine.tree import discovery, levels
+from dindtui.engine.tree.place import Place
 from dindtui.engine import guard
 from dindtui.engine.explore import logs
 from dindtui.engine.access import reach
@@ -348,8 +349,8 @@ def test_odd_labels_never_reach_a_number_or_a_crash():
     root = levels.Level("host", "", 0, levels.READY, "unix:///var/run/docker.sock")
     odd = {"Id": "1" * 64, "Names": ["/x"], "Labels": {"dindtui.owner": "dindtui",
                                                        "dindtui.port": "²", "weird": ["a"]}}
-    with pytest.raises(ValueError):
-        discovery._child_of(root, odd)  # a label that is not text: the caller lists it as ignored
+    with pytest.raises(ValueError):  # a label that is not text: the caller lists it as ignored
+        discovery._child_of(Place.of(root), odd)
 
 
 # ----------------------------------------------------------------------------- names

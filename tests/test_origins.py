@@ -9,7 +9,7 @@ import os
 import pytest
 
 from dindtui.engine.net import connect
-from dindtui.engine.tree import discovery, levels
+from dindtui.engine.tree import discovery, levels, place
 from dindtui.engine import order
 from dindtui.engine.errors import DindtuiError, UnknownLevel
 from dindtui.engine.tree.levels import Level
@@ -95,11 +95,11 @@ def test_an_engine_published_by_a_level_of_another_tree_is_known_as_held_by_it()
     assert discovery.held_by(host, roots) is None
     far.endpoint = "tcp://10.0.0.7:40123"  # another machine: not a level of ours
     assert discovery.held_by(far, roots) is None
-    assert levels.is_remote(far.children[0]) and not levels.is_remote(host.children[0])
+    assert place.is_remote(far.children[0]) and not place.is_remote(host.children[0])
     far.endpoint = "unix:///x/l1.sock"  # a level's own socket (eval "$(dindtui env l1)")
     assert discovery.held_by(far, roots) is host.children[0]
     far.endpoint = f"unix://{connect.STATE_DIR}/c/l1/docker.sock"
-    assert levels.is_remote(far.children[0])  # its daemon lives in a container
+    assert place.is_remote(far.children[0])  # its daemon lives in a container
 
 
 def test_serve_gives_every_browser_tab_the_same_engines(monkeypatch, tmp_path):

@@ -23,6 +23,7 @@ from .net.watcher import EventCallback, EventWatcher, StateCallback
 from .progress import ProgressCallback, no_progress
 from .tree import discovery, levels, live
 from .tree.levels import Level
+from .tree.place import Place
 
 
 class Engine:
@@ -61,6 +62,10 @@ class Engine:
         """A level by path or name, in the tree its path names (level 0 for "" or "host")."""
         return levels.find(self.tree(ref), ref)
 
+    def place(self, ref: str) -> Place:
+        """A level resolved once (tree/place.py): where it lives, for what acts on it."""
+        return Place.of(self.find(ref))
+
     def reread(self, level: Level) -> Level:
         return live.reread(level)
 
@@ -75,8 +80,8 @@ class Engine:
     def spawn(self, parent_path: str, name: str | None, progress: ProgressCallback,
               store: str | None = None, **options) -> spawning.SpawnResult:
         """`options`: port, image, strategy, inherit_images (spawn.spawn's)."""
-        return spawning.spawn(self.find(parent_path), name, store=store, progress=progress,
-                              **options)
+        at = self.place(parent_path)
+        return spawning.spawn(at, name, store=store, progress=progress, **options)
 
     def exit_level(self, path: str, on_event: exiting.ExitCallback | None,
                    rm_volume: bool = False) -> list[str]:

@@ -25,6 +25,7 @@ import docker.errors
 from . import config, guard
 from .net import connect
 from .tree import levels
+from .tree.place import Place
 from .errors import DindtuiError
 from .net.connect import API_ERRORS
 from .tree.levels import Level
@@ -44,9 +45,8 @@ def level_container(level: Level) -> dict | None:
         return None
     labels = (info.get("Config") or {}).get("Labels") or {}
     reason = None if levels.in_namespace(labels) else "it belongs to another namespace"
-    reason = reason or levels.recognise(levels.required(level.parent, "the parent"), labels,
-                                        (info.get("Name") or "/")[1:],
-                                        info.get("Mounts") or [])
+    reason = reason or Place.of(levels.required(level.parent, "the parent")).recognise(
+        labels, (info.get("Name") or "/")[1:], info.get("Mounts") or [])
     if reason is None and labels.get(levels.LABEL_NAME) != level.name:
         reason = f"it is now named {guard.text(labels.get(levels.LABEL_NAME), 40)!r}"
     if reason:
@@ -83,8 +83,8 @@ def _stopped_level(daemon: Level, summary: dict, name: str) -> bool:
     """This container is a level of ours named `name` on `daemon`, and it is stopped now."""
     labels = summary.get("Labels") or {}
     return (levels.in_namespace(labels) and labels.get(levels.LABEL_NAME) == name
-            and levels.recognise(daemon, labels, (summary.get("Names") or ["/"])[0][1:],
-                                 summary.get("Mounts") or []) is None
+            and Place.of(daemon).recognise(labels, (summary.get("Names") or ["/"])[0][1:],
+                                           summary.get("Mounts") or []) is None
             and summary.get("State") in levels.STOPPED)
 
 
@@ -106,13 +106,14 @@ def name_in_use(client, name: str) -> bool:
     return any(wanted in [n.lstrip("/") for n in c.get("Names") or []] for c in found)
 
 
-def remove_socket_dir(path: str, within: Level) -> bool:
+def remove_socket_dir(path: str, within: Level | Place) -> bool:
     """Remove a level's socket directory, and the short links that point into it, only when its
     real path lies inside this namespace's level tree of the engine whose tree holds `within`,
     and it is a directory of this user's. True when removed (or already gone)."""
-    if levels.is_remote(within):
+    place = within if isinstance(within, Place) else Place.of(within)
+    if place.remote:
         return True  # the directory is on the remote engine's machine, not this one's
-    root = os.path.normpath(levels.tree_root(within))
+    root = os.path.normpath(place.tree_root)
     path = os.path.normpath(path)
     rel = os.path.relpath(path, root)
     if rel == "." or rel.startswith("..") or \

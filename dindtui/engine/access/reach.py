@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from .. import config
 from ..net import connect
-from ..tree import discovery, levels
+from ..tree import discovery, levels, place
 from ..errors import DindtuiError
 from ..tree.levels import Level
 
@@ -67,7 +67,7 @@ def env_lines(level: Level, *, tcp_directory: str | None = None) -> list[str]:
     with `tcp_directory` (where its client certificates were written), through its TLS port."""
     if level.depth:
         levels.require_ready(level, "be reached")
-    if level.depth and tcp_directory is None and levels.is_remote(level):
+    if level.depth and tcp_directory is None and place.is_remote(level):
         raise DindtuiError(f"level {level.path} is inside a remote engine: dindtui reaches it "
                            "through a tunnel that lives only as long as dindtui does; use "
                            f"`dindtui exec {level.path} -- docker ...` or `dindtui shell "
@@ -180,7 +180,7 @@ def sync_contexts(root: Level) -> SyncResult:
     """One context per live level of this namespace in `root`'s tree; the contexts of its
     levels that are gone (dindtui's own, of this namespace and engine) removed. A stopped level
     keeps its context: its socket comes back at the same path when it is revived."""
-    if levels.is_remote(root):
+    if place.is_remote(root):
         raise DindtuiError("level 0 is a remote engine: its levels are reached through tunnels "
                            "that live only as long as dindtui does, so no docker context can "
                            "name them")

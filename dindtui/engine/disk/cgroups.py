@@ -18,7 +18,7 @@ import stat
 import time
 
 from ..net import connect
-from ..tree import levels
+from ..tree import levels, place
 from ..net.connect import API_ERRORS
 from ..tree.levels import Level
 
@@ -48,7 +48,7 @@ def volume_on_host(daemon: Level, volume: str) -> str | None:
     same path inside the host path of the daemon's own volume. None when it cannot be told (a
     remote engine, a daemon that does not answer, a mountpoint outside the daemon's own
     `volumes/`: a level's daemon answers what it likes)."""
-    if levels.is_remote(daemon) or daemon.endpoint is None:
+    if place.is_remote(daemon) or daemon.endpoint is None:
         return None
     try:
         mountpoint = connect.client(daemon.endpoint, check=False).api.inspect_volume(

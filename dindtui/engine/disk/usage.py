@@ -18,7 +18,7 @@ from ...init.du import measure_volumes
 from . import cgroups
 from .. import config, gate
 from ..net import connect
-from ..tree import discovery, levels
+from ..tree import discovery, levels, place
 from ..errors import DindtuiError
 from ..net.connect import API_ERRORS
 from ..tree.levels import Level
@@ -112,7 +112,7 @@ def measure(root: Level, progress: ProgressCallback = no_progress) -> UsageRepor
     """Usage of every dindtui volume in the tree (levels must come from a fresh discover())."""
     listed = _list_volumes(root)
     usages = [_classify(daemon, volume) for daemon, volume in listed]
-    remote = levels.is_remote(root)
+    remote = place.is_remote(root)
     if not remote and os.geteuid() != 0:
         return _measure_daemon(root, usages)  # this machine's files, but not ours to read
     data_root = _data_paths(root, listed, usages)
@@ -331,7 +331,8 @@ def apply_cleanup(root: Level, plan: CleanupPlan,
             progress(Progress("clean", f"could not remove {item.volume}: {exc}"))
             continue
         if not gate.name_in_use(client, name):
-            gate.remove_socket_dir(levels.child_socket_dir(daemon, name), daemon)
+            daemon_place = place.Place.of(daemon)
+            gate.remove_socket_dir(daemon_place.child_socket_dir(name), daemon_place)
         removed.append(item)
     progress(Progress("clean", f"removed {len(removed)} volume(s)", len(plan.items),
                       len(plan.items)))

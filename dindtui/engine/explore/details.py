@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from .. import guard
 from ..net import connect
 from ..net.connect import API_ERRORS
-from ..tree import levels
+from ..tree import levels, place
 from ..tree.levels import Level
 from . import inside
 from .inside import ContainerRow, ImageRow, NetworkRow, VolumeRow
@@ -42,7 +42,7 @@ def level_details(level: Level) -> LevelDetails:
     details = LevelDetails(level.label, level.depth, level.state, level.version,
                            privilege=level.privilege, strategy=level.strategy,
                            endpoint=(f"{level.endpoint} (tunnel: level 0 is remote)"
-                                     if level.depth and level.endpoint and levels.is_remote(level)
+                                     if level.depth and level.endpoint and place.is_remote(level)
                                      else level.endpoint), port=level.port, volume=level.volume,
                            error=level.error)
     if level.depth and level.parent is not None and level.parent.endpoint:

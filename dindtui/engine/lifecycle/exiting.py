@@ -13,7 +13,7 @@ import docker.types
 
 from ..disk import cgroups
 from ..net import connect
-from ..tree import discovery, levels
+from ..tree import discovery, levels, place
 from .. import gate
 from ..access import reach
 from ..errors import DindtuiError
@@ -111,7 +111,7 @@ def _unpause(client, level: Level) -> None:
 def _now_ready(client, level: Level, progress) -> None:
     """Wait until `level`'s daemon answers again, then mark it so and read what is below it
     (after an unpause, a start, a revive)."""
-    sock = levels.socket_path(level)
+    sock = place.socket_path(level)
     _wait_ready(client, levels.required(level.container_id, "its container"), sock,
                 level.path, progress)
     level.state, level.container_state = levels.READY, "running"

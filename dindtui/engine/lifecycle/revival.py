@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ..disk import cgroups
 from ..net import connect
-from ..tree import discovery, levels
+from ..tree import discovery, levels, place
 from .. import gate
 from . import images, privileges
 from ..errors import DindtuiError, UnknownLevel
@@ -39,7 +39,7 @@ def _start_stopped(level: Level, progress: ProgressCallback) -> None:
     client = levels.parent_client(level)
     if gate.level_container(level) is None:
         raise DindtuiError(f"level {level.path} is gone: its container was removed")
-    if level.parent is not None and level.parent.depth == 0 and not levels.is_remote(level):
+    if level.parent is not None and level.parent.depth == 0 and not place.is_remote(level):
         connect.ensure_dir(levels.required(level.socket_dir, "its socket directory"))  # reboot
     if level.parent is not None and level.volume:  # what its dead containers left (v1)
         cgroups.remove_leftovers_of(level.parent, level.volume)
@@ -78,15 +78,15 @@ def revive_volume(parent: Level, name: str, progress: ProgressCallback = no_prog
     image = image or images.DEFAULT_IMAGE
     images.image_id(client, image)
     known = next((c.privilege for c in parent.children if c.privilege), None)
-    level = _Starting(parent, name, client, image,
-                      privileges.candidates(levels.required(parent.endpoint, "its endpoint"),
-                                            known), None, progress, store)
+    at = place.Place.of(parent)
+    level = _Starting(at, name, client, image, privileges.candidates(at.endpoint, known), None,
+                      progress, store)
     level.volume = volume  # kept data: no seed, no stream
     level.create("revived", await_seed=False)
     try:
         level.claim_socket_dir()
         level.start()
-        sock = levels.daemon_socket(parent, name, level.container, level.host_socket_dir)
+        sock = level.at.child_socket(name, level.container, level.host_socket_dir)
         _wait_ready(client, levels.required(level.container, "the container"), sock, name,
                     progress)
     except BaseException:

@@ -14,7 +14,7 @@ from importlib import resources
 
 from ..net import connect
 from . import images, privileges
-from ..tree import levels
+from ..tree import levels, place
 from ..errors import DindtuiError
 from .images import API_ERRORS, OVERLAY2
 from ..tree.levels import Level
@@ -24,9 +24,9 @@ from ..progress import Progress
 class _Seeding(threading.Thread):
     """Runs the seeder in the background; join() gives (result, None) or (None, reason)."""
 
-    def __init__(self, parent, client, check, volume, ids, progress):
+    def __init__(self, at: place.Place, client, check, volume, ids, progress):
         super().__init__(daemon=True)
-        self.args = (parent, client, check, volume, ids, progress)
+        self.args = (at, client, check, volume, ids, progress)
         self.outcome: tuple = (None, "seeding did not run")
 
     def run(self) -> None:
@@ -37,7 +37,7 @@ class _Seeding(threading.Thread):
         return self.outcome
 
 
-def _try_seed(parent: Level, client, check: images.SeedCheck, volume: str, ids: list[str],
+def _try_seed(at: place.Place, client, check: images.SeedCheck, volume: str, ids: list[str],
               progress):
     """Hardlink the parent's layers into the fresh `volume`; (result, None) or (None, reason).
     The seeder always leaves a marker saying how it ended, for the level waiting on it."""
@@ -46,7 +46,8 @@ def _try_seed(parent: Level, client, check: images.SeedCheck, volume: str, ids: 
         mountpoint = client.api.inspect_volume(volume)["Mountpoint"]
         progress(Progress("seed", f"seeding {len(ids)} image(s) into the new level", 0,
                           len(ids)))
-        if parent.depth == 0 and _is_local(parent, check, mountpoint):
+        parent = at.level
+        if parent.depth == 0 and _is_local(at, check, mountpoint):
             output = _seed_here(check, mountpoint, ids)
         elif parent.depth == 0:
             mode = privileges.decide(client, images.DEFAULT_IMAGE)
@@ -62,10 +63,10 @@ def _try_seed(parent: Level, client, check: images.SeedCheck, volume: str, ids: 
     return result, None
 
 
-def _is_local(level0: Level, check: images.SeedCheck, mountpoint: str) -> bool:
+def _is_local(level0: place.Place, check: images.SeedCheck, mountpoint: str) -> bool:
     """The engine's data root is this machine's, and ours to write (root, same files)."""
     marker = "image" if check.store == OVERLAY2 else "containerd"
-    return (os.geteuid() == 0 and not levels.is_remote(level0)
+    return (os.geteuid() == 0 and not level0.remote
             and os.path.isdir(os.path.join(check.data_root, marker))
             and os.path.isdir(mountpoint))
 

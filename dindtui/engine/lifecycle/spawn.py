@@ -15,6 +15,7 @@ from .. import config, gate
 from ..net import connect
 from . import images, privileges
 from ..tree import levels
+from ..tree.place import Place
 from ..access import reach
 from ..errors import DindtuiError, NameTaken, SpawnFailed
 from .images import API_ERRORS
@@ -56,9 +57,10 @@ class SpawnResult:
         }
 
 
-def default_name(parent: Level) -> str:
-    taken = {level.name for level in levels.root_of(parent).walk()}
-    depth = parent.depth + 1
+def default_name(parent: Level | Place) -> str:
+    at = parent if isinstance(parent, Place) else Place.of(parent)
+    taken = at.names_taken
+    depth = at.level.depth + 1
     name, n = f"l{depth}", 1
     while name in taken:
         n += 1
@@ -75,43 +77,44 @@ def _volume_labels(parent: Level, name: str) -> dict:
     return labels
 
 
-def spawn(parent: Level, name: str | None = None, *, port: int | None = None,
+def spawn(parent: Level | Place, name: str | None = None, *, port: int | None = None,
           image: str | None = None, strategy: str = AUTO, inherit_images: bool = False,
           store: str | None = None,
           progress: ProgressCallback = no_progress) -> SpawnResult:
     """A new level under `parent`, with its daemon answering and `image` usable inside it.
     `store` chooses the new daemon's image store (overlay2 or containerd; None: Docker's own
-    default)."""
+    default). `parent` is resolved once (a `Place`) and handed on."""
     started = time.monotonic()
     image = image or images.DEFAULT_IMAGE
-    levels.require_ready(parent, "spawn a child under it")
+    at = Place.of(parent) if isinstance(parent, Level) else parent
+    levels.require_ready(at.level, "spawn a child under it")
     strategy = config.choice("DINDTUI_STRATEGY", (AUTO, SEED, STREAM), "") or strategy or AUTO
     if strategy not in (AUTO, SEED, STREAM):
         raise DindtuiError(f"unknown strategy {strategy!r}: use auto, seed or stream")
     if store not in (None, *STORES):
         raise DindtuiError(f"unknown image store {store!r}: use overlay2 or containerd")
     auto_named = name is None
-    name = name or default_name(parent)
+    name = name or default_name(at)
     levels.validate_name(name)
-    if not auto_named and any(level.name == name for level in levels.root_of(parent).walk()):
+    if not auto_named and name in at.names_taken:
         raise NameTaken(f"level name {name!r} is taken: choose another with --name")
-    client = connect.client(parent.endpoint, check=False)
+    client = connect.client(at.endpoint, check=False)
     image_id = images.image_id(client, image)
-    known = next((c.privilege for c in parent.children if c.privilege), None)
-    modes = privileges.candidates(levels.required(parent.endpoint, "its endpoint"), known)
+    known = next((c.privilege for c in at.level.children if c.privilege), None)
+    modes = privileges.candidates(at.endpoint, known)
 
     for attempt in range(8):
         try:
-            return _spawn_named(parent, name, client, image, image_id, modes, port, strategy,
+            return _spawn_named(at, name, client, image, image_id, modes, port, strategy,
                                 inherit_images, progress, started, store)
         except NameTaken:
             if not auto_named or attempt == 7:
                 raise
-            name = default_name(parent) + f"-{secrets.token_hex(2)}"
+            name = default_name(at) + f"-{secrets.token_hex(2)}"
     raise AssertionError("unreachable")
 
 
-def _spawn_named(parent, name, client, image, image_id, modes, port, strategy, inherit,
+def _spawn_named(at: Place, name, client, image, image_id, modes, port, strategy, inherit,
                  progress, started, store=None) -> SpawnResult:
     """One try at `name`. The container's creation claims the name and makes the volume in one
     call (Docker refuses a taken name before it makes anything), so a spawn that loses a race
@@ -124,7 +127,7 @@ def _spawn_named(parent, name, client, image, image_id, modes, port, strategy, i
     if check is not None and not check.ok and strategy == SEED:
         raise SpawnFailed(f"seeding was asked for but cannot work: {check.reason}")
     will_seed = check is not None and check.ok
-    level = _Starting(parent, name, client, image, modes, port, progress, store)
+    level = _Starting(at, name, client, image, modes, port, progress, store)
     level.create(SEED if will_seed else STREAM, await_seed=will_seed)  # NameTaken: nothing made
     seeding = None
     try:
@@ -134,7 +137,7 @@ def _spawn_named(parent, name, client, image, image_id, modes, port, strategy, i
         if will_seed:
             # The seed runs while the level's container starts; its init holds dockerd
             # back until the seeder's marker says the data root is complete.
-            seeding = _Seeding(parent, client, check, level.volume, seed_ids, progress)
+            seeding = _Seeding(at, client, check, level.volume, seed_ids, progress)
             seeding.start()
         level.start()
         if seeding is not None:
@@ -144,11 +147,12 @@ def _spawn_named(parent, name, client, image, image_id, modes, port, strategy, i
                     raise SpawnFailed(f"seeding was asked for but cannot work: {fallback}")
                 level.restart_fresh()  # a half-seeded data root never reaches a daemon
         used = SEED if seed_result is not None else STREAM
-        sock = levels.daemon_socket(parent, name, level.container, level.host_socket_dir)
+        sock = at.child_socket(name, level.container, level.host_socket_dir)
         _wait_ready(client, levels.required(level.container, "the container"), sock, name,
                     progress)
         ready_seconds = time.monotonic() - started
-        child = Level(name=name, path=f"{parent.path}/{name}" if parent.path else name,
+        parent = at.level
+        child = Level(name=name, path=at.child_path(name),
                       depth=parent.depth + 1, state=levels.READY,
                       endpoint=connect.endpoint_for_socket(sock),
                       socket_dir=level.host_socket_dir, container_id=level.container,
@@ -164,8 +168,7 @@ def _spawn_named(parent, name, client, image, image_id, modes, port, strategy, i
                 used = STREAM
         if used != SEED:
             names = [image] + (_tagged_names(client, image) if inherit else [])
-            pushes = [images.push_image(levels.required(parent.endpoint, "its endpoint"),
-                                        levels.required(child.endpoint, "its endpoint"), n,
+            pushes = [images.push_image(at.endpoint, connect.endpoint_for_socket(sock), n,
                                         progress)
                       for n in names]
         parent.children.append(child)
@@ -190,8 +193,9 @@ class _Starting:
     exactly what it made (container, volume, socket directory) so that a failure undoes only
     that."""
 
-    def __init__(self, parent, name, client, image, modes, port, progress, store=None):
-        self.parent, self.name, self.client, self.image = parent, name, client, image
+    def __init__(self, at: Place, name, client, image, modes, port, progress, store=None):
+        self.at, self.parent = at, at.level
+        self.name, self.client, self.image = name, client, image
         self.store = store
         self.modes, self.port, self.progress = list(modes), port, progress
         self.container: str | None = None
@@ -201,16 +205,15 @@ class _Starting:
         self.token = secrets.token_hex(8)      # marks the volume this call made
         self.volume = f"{levels.container_name(name)}-{secrets.token_hex(3)}"
         self.volume_made = False
-        self.socket_source = levels.child_socket_source(parent, name)
-        self.host_socket_dir = levels.child_socket_dir(parent, name)
+        self.socket_source = at.child_socket_source(name)
+        self.host_socket_dir = at.child_socket_dir(name)
         self.dir_made = False
 
     def create(self, strategy: str, await_seed: bool, mode: str | None = None) -> None:
         self.strategy, self.await_seed = strategy, await_seed
         mode = mode or self.modes[0]
         environment = {"DINDTUI_MODE": "daemon",
-                       "DINDTUI_SOCKET_GID": str(connect.socket_group(
-                           levels.required(levels.root_of(self.parent).endpoint, "level 0")))}
+                       "DINDTUI_SOCKET_GID": str(connect.socket_group(self.at.engine))}
         if await_seed:
             environment["DINDTUI_AWAIT_SEED"] = "1"
         if self.store:
@@ -257,7 +260,7 @@ class _Starting:
         """Level 0's children: make the socket directory on this machine (0755 whatever the
         umask). A directory left by an earlier level of this name is reused, never removed: the
         container name this call holds says no other level of that name exists."""
-        if self.parent.depth or levels.is_remote(self.parent):
+        if self.parent.depth or self.at.remote:
             return  # inside a level, or a remote level 0: its daemon makes the bind source
         for _ in range(3):  # an exit removing the namespace's last level may empty it meanwhile
             connect.ensure_dir(os.path.dirname(self.host_socket_dir))
@@ -292,8 +295,7 @@ class _Starting:
                 self.remove_container()
                 self.create(self.strategy, self.await_seed, remaining[0])
                 continue
-            privileges.remember(levels.required(self.parent.endpoint, "the parent"),
-                                levels.required(self.mode, "the privilege mode"))
+            privileges.remember(self.at.endpoint, levels.required(self.mode, "the privilege mode"))
             return
 
     def restart_fresh(self) -> None:
@@ -318,7 +320,7 @@ class _Starting:
         self.remove_container()
         self.remove_volume()
         if self.dir_made:
-            gate.remove_socket_dir(self.host_socket_dir, self.parent)
+            gate.remove_socket_dir(self.host_socket_dir, self.at)
 
 
 def _tagged_names(client, skip: str) -> list[str]:

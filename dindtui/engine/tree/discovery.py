@@ -21,8 +21,8 @@ from ..order import natural
 from .levels import (
     CONTAINER_STATES, DEAD, LABEL_NAME, LABEL_PORT, LABEL_PRIVILEGE, LABEL_STORE,
     LABEL_STRATEGY, LABEL_VOLUME, Level, READY, STARTING, STARTING_GRACE, UNREACHABLE,
-    _engine_index, child_socket_dir, docker_time, in_namespace, recognise, root_of,
-    socket_path, walk_all)
+    _engine_index, docker_time, in_namespace, root_of, walk_all)
+from .place import Place, socket_path
 
 
 def root_level(origin: connect.Origin | None = None, *, path: str = "",
@@ -120,9 +120,10 @@ def _list_children(level: Level) -> list[tuple[Level, str]]:
         level.error = guard.text(f"listing containers failed: {exc}", 300)
         return []
     pairs = []
+    place = Place.of(level)
     for summary in containers if isinstance(containers, list) else []:
         try:
-            pair = _child_of(level, summary)
+            pair = _child_of(place, summary)
         except Exception as exc:  # noqa: BLE001 - whatever a daemon answers: ignored, shown why
             level.ignored.append(_ignored(summary, f"its data cannot be read ({exc!r})"))
             continue
@@ -144,16 +145,18 @@ def _ignored(summary: object, reason: str) -> dict:
             "reason": guard.text(reason, 300)}
 
 
-def _child_of(level: Level, summary: dict) -> tuple[Level, str] | None:
-    """One container of `level`'s list as (child level, its container state); None when it is
-    another namespace's; a look-alike goes to `level.ignored`. Anything odd raises."""
+def _child_of(place: Place, summary: dict) -> tuple[Level, str] | None:
+    """One container of the list of `place`'s level as (child level, its container state);
+    None when it is another namespace's; a look-alike goes to `level.ignored`. Anything odd
+    raises."""
+    level = place.level
     labels = summary.get("Labels") or {}
     if not isinstance(labels, dict) or not all(isinstance(v, str) for v in labels.values()):
         raise ValueError("labels that are not text")
     if not in_namespace(labels):
         return None  # another namespace's level: not ours to show or touch
     shown_name = (summary.get("Names") or ["/"])[0][1:]
-    reason = recognise(level, labels, shown_name, summary.get("Mounts") or [])
+    reason = place.recognise(labels, shown_name, summary.get("Mounts") or [])
     container_id = summary.get("Id")
     if not reason and not (isinstance(container_id, str)
                            and re.fullmatch(r"[0-9a-f]{64}", container_id)):
@@ -169,7 +172,7 @@ def _child_of(level: Level, summary: dict) -> tuple[Level, str] | None:
     child = Level(
         name=name, path=f"{level.path}/{name}" if level.path else name,
         depth=level.depth + 1, state=CONTAINER_STATES.get(docker_state, DEAD),
-        endpoint=None, socket_dir=child_socket_dir(level, name),
+        endpoint=None, socket_dir=place.child_socket_dir(name),
         container_id=container_id, container_name=shown_name,
         container_state=guard.text(docker_state, 20), volume=labels.get(LABEL_VOLUME),
         privilege=guard.text(labels.get(LABEL_PRIVILEGE), 20) or None,

@@ -3,13 +3,12 @@ of our image whose daemon runs inside its parent's daemon.
 
 Labels on a level's container describe it; the socket tree is derived from its place:
 the host path of level l1/l2's socket is STATE_DIR/c/l1/c/l2/docker.sock (docs/architecture.md).
-A container is a level only when it is provably one (`recognise`); look-alikes are listed as
-ignored, never acted on.
+A container is a level only when it is provably one (`Place.recognise`, tree/place.py);
+look-alikes are listed as ignored, never acted on.
 """
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,7 +17,7 @@ from typing import TypeVar
 
 
 from .. import config
-from ..net import connect, tunnel
+from ..net import connect
 from ..errors import DindtuiError, LevelNotReady, UnknownLevel
 
 LABEL_NAME = "dindtui.name"
@@ -147,83 +146,12 @@ def root_of(level: Level) -> Level:
     return level
 
 
-def is_remote(level: Level) -> bool:
-    """`level` is in the tree of a remote engine (tcp, ssh): its socket tree is on another
-    machine, and its levels are reached through tunnels."""
-    return connect.is_remote(required(root_of(level).endpoint, "the endpoint of level 0"))
-
-
-def tree_root(level: Level) -> str:
-    """The socket directories' root for the tree `level` is in (connect.level_tree_root)."""
-    return connect.level_tree_root(required(root_of(level).endpoint, "the endpoint of level 0"))
-
-
-def child_socket_dir(parent: Level, name: str) -> str:
-    """Where the socket directory of `parent`'s child `name` is on the machine of its tree's
-    level 0: always derived from the place in the tree, never read from a label."""
-    base = (os.path.join(required(parent.socket_dir, f"the socket directory of {parent.label}"),
-                         "c") if parent.depth else tree_root(parent))
-    return os.path.join(base, name)
-
-
-def child_socket_source(parent: Level, name: str) -> str:
-    """The bind source of a child's socket directory, as `parent`'s daemon sees it."""
-    return child_socket_dir(parent, name) if parent.depth == 0 else f"{SOCKET_MOUNT}/c/{name}"
-
-
-def daemon_socket(parent: Level, name: str, container_id: str | None,
-                  socket_dir: str | None) -> str:
-    """The unix socket this process opens for the daemon of `parent`'s child `name`: its
-    socket in the socket tree, or, when level 0 is a remote engine, a tunnel through the
-    depth-1 level above it (engine/tunnel.py)."""
-    if is_remote(parent):
-        chain = [name]
-        top = parent
-        while top.parent is not None:
-            chain.insert(0, top.name)
-            top, container_id = top.parent, top.container_id
-        return tunnel.socket_for(required(top.endpoint, "the endpoint of level 0"),
-                                 required(container_id, "the level's container"),
-                                 SOCKET_MOUNT + "".join(f"/c/{n}" for n in chain[1:]))
-    return os.path.join(required(socket_dir, "the level's socket directory"), "docker.sock")
-
-
-def socket_path(level: Level) -> str:
-    return daemon_socket(required(level.parent, f"the parent of {level.label}"), level.name,
-                         level.container_id, level.socket_dir)
-
-
 def name_problem(name: str) -> str | None:
     if not NAME_RE.fullmatch(name):
         return (f"invalid level name {name!r}: use 1-24 lowercase letters, digits, '-', '_' or "
                 "'.', starting with a letter or digit")
     if name in RESERVED_NAMES:
         return f"invalid level name {name!r}: it names level 0 on the command line"
-    return None
-
-
-def recognise(parent: Level, labels: dict, name_of_container: str,
-              mounts: list[dict]) -> str | None:
-    """Why a container carrying dindtui labels is not one of our levels under `parent`, or None
-    when it is: the owner label, a valid name, the container name made from it, and its two
-    mounts exactly where dindtui puts them. A label alone proves nothing."""
-    if labels.get(LABEL_OWNER) != OWNER:
-        return "no dindtui owner label"
-    name = labels.get(LABEL_NAME, "")
-    problem = name_problem(name)
-    if problem:
-        return problem
-    if name_of_container != container_name(name):
-        return f"container name {name_of_container!r} is not {container_name(name)!r}"
-    binds = [m for m in mounts if m.get("Destination") == SOCKET_MOUNT]
-    expected = child_socket_source(parent, name)
-    if len(binds) != 1 or binds[0].get("Type") != "bind" or \
-            os.path.normpath(binds[0].get("Source") or "") != expected:
-        return f"its {SOCKET_MOUNT} is not bound from {expected}"
-    data = [m for m in mounts if m.get("Destination") == DATA_ROOT]
-    if len(data) != 1 or data[0].get("Type") != "volume" or \
-            data[0].get("Name") != labels.get(LABEL_VOLUME):
-        return f"its {DATA_ROOT} is not the volume its labels name"
     return None
 
 
