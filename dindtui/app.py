@@ -16,9 +16,9 @@ from typing import Callable
 from rich.markup import escape
 from textual import on, work
 from textual.app import App, SystemCommand
-from textual.binding import Binding
 from textual.worker import Worker, WorkerState
 
+from . import actions
 from .engine.lifecycle import exiting, spawn
 from .engine.explore import inside, stats
 from .engine.tree import levels, live
@@ -41,7 +41,6 @@ from .screens.container import ContainerScreen
 from .screens.dialogs import ConfirmDialog, RunRequest
 from .screens.search import TreeSearch
 from .screens.main import MainScreen
-from .widgets.tables import CONTAINER_BINDINGS
 from .screens.usage import UsageScreen
 
 POLL_SECONDS = 30      # the safety net under the event streams
@@ -578,20 +577,14 @@ class DindtuiApp(App[int]):
         # A container's screen: its own keys. Otherwise the main screen's, and the container
         # keys acting on the row under the containers table's cursor.
         target = screen if isinstance(screen, ContainerScreen) else main
-        bindings = (list(ContainerScreen.BINDINGS) if target is not main
-                    else list(main.BINDINGS) + list(CONTAINER_BINDINGS))
-        for binding in bindings:
-            if isinstance(binding, Binding) and binding.tooltip and binding.action != "help":
-                action = binding.action.split(".", 1)[-1]
-                name, _, argument = action.partition("(")
-                method = getattr(target, f"action_{name}")
-                callback = (partial(method, argument.strip("')\"")) if argument else method)
-                title = binding.description.capitalize()
-                if target is main and binding in CONTAINER_BINDINGS:
-                    title = f"Container: {binding.description}"
-                yield SystemCommand(title, binding.tooltip, callback)
-        yield SystemCommand("Collapse all", "exit every level, deepest first",
-                            main.action_collapse_all)
+        offered = ([(a, "") for a in actions.palette(actions.CONTAINER_SCREEN)]
+                   if target is not main else
+                   [(a, "") for a in actions.palette(actions.MAIN + actions.PALETTE_ONLY)]
+                   + [(a, "Container: ") for a in actions.palette(actions.CONTAINER)])
+        for action, prefix in offered:
+            title = prefix + action.label if prefix else action.label.capitalize()
+            yield SystemCommand(title, action.does,
+                                partial(self.run_action, action.action, target))
 
 
 def paths(roots: list[Level]) -> list[str]:

@@ -8,7 +8,9 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
+from .engine.api import LogFollowing
 from .engine.explore.details import LevelDetails
+from .engine.explore.inside import Hit
 from .engine.tree.levels import Level
 from .engine.progress import Progress
 from .engine.lifecycle.exiting import ExitEvent
@@ -96,3 +98,21 @@ class InspectLoaded(Message):
     key: str
     data: dict | None
     error: str | None = None
+
+
+@dataclass
+class LogsReady(Message):
+    """A container's log follower has lines (posted from its thread; the screen drains them)."""
+
+    follower: LogFollowing
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, LogsReady) and message.follower is self.follower
+
+
+@dataclass
+class IndexLoaded(Message):
+    """Every container and image of the tree, for the find screen (and problems met)."""
+
+    hits: list[Hit]
+    problems: list[str]

@@ -155,3 +155,37 @@ def test_the_map_names_every_module():
                if not path.endswith("__init__.py") and module != "dindtui.__main__"
                and f"{os.path.basename(path)}" not in text]
     assert not missing, f"docs/architecture.md does not name: {missing}"
+
+
+def test_every_key_is_bound_from_the_one_registry():
+    """No screen or widget makes a Binding of its own: every BINDINGS is `bindings(SCOPE)` of
+    dindtui/actions.py, every scope there is bound somewhere, and no scope binds one key to two
+    actions."""
+    from dindtui import actions
+
+    made_elsewhere, bound = [], set()
+    for module, path in modules().items():
+        tree = ast.parse(open(path).read())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Binding" \
+                    and module != "dindtui.actions":
+                made_elsewhere.append(f"{module}:{node.lineno}")
+            if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "BINDINGS"
+                                                    for t in node.targets):
+                value = node.value
+                assert isinstance(value, ast.Call) and getattr(value.func, "id", "") == \
+                    "bindings", f"{module}:{node.lineno}: BINDINGS not from the registry"
+                bound.add(ast.unparse(value.args[0]).removeprefix("actions."))
+    assert not made_elsewhere, f"Binding made outside actions.py: {made_elsewhere}"
+    scopes = {name for name, value in vars(actions).items()
+              if any(value is scope for scope in actions.SCOPES.values())}
+    assert scopes == bound, f"scopes bound nowhere: {scopes - bound}; unknown: {bound - scopes}"
+    assert actions.clashes() == []
+
+
+def test_the_registry_catches_a_key_bound_twice(monkeypatch):
+    from dindtui import actions
+
+    monkeypatch.setitem(actions.SCOPES, "main screen", actions.MAIN + (
+        actions.Action("something_else", "n", "other", "another action on n"),))
+    assert actions.clashes() == ["main screen: n is both spawn and something_else"]

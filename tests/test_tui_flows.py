@@ -14,6 +14,7 @@ from textual.widgets import Button
 
 from fake_engine import FakeEngine, fixed_details, fixed_usage
 from dindtui import app as app_module
+from dindtui import actions
 from dindtui.app import DindtuiApp
 from dindtui.engine.tree import levels
 from dindtui.engine.errors import DindtuiError
@@ -24,11 +25,11 @@ from dindtui.screens.collapse import CollapseScreen
 from dindtui.screens.dialogs import CleanupDialog, ConfirmDialog, NameDialog, QuitDialog
 from dindtui.screens.container import ContainerScreen
 from dindtui.screens.dialogs import RunDialog
-from dindtui.screens.help import HelpScreen, markdown
-from dindtui.screens.main import MainScreen, key_sections
+from dindtui.screens.help import HelpScreen
+from dindtui.screens.main import MainScreen
 from dindtui.screens.search import SearchScreen
 from dindtui.widgets.detail_pane import DetailPane
-from dindtui.widgets.tables import CONTAINER_BINDINGS, ContainersTable, ImagesTable
+from dindtui.widgets.tables import ContainersTable, ImagesTable
 from dindtui.widgets.banner import Banner
 from dindtui.widgets.level_tree import LevelTree
 
@@ -272,7 +273,7 @@ async def test_help_lists_every_key_of_the_main_screen(ui):
         await pilot.press("question_mark")
         await until(pilot, lambda: isinstance(app.screen, HelpScreen), "the help")
         text = app.screen.query_one("Markdown")._markdown
-        for binding in [*MainScreen.BINDINGS, *LevelTree.BINDINGS, *CONTAINER_BINDINGS,
+        for binding in [*MainScreen.BINDINGS, *LevelTree.BINDINGS, *ContainersTable.BINDINGS,
                         *ContainerScreen.BINDINGS, *ImagesTable.BINDINGS]:
             assert binding.tooltip in text
         assert "| `/` | find a container" in text
@@ -280,10 +281,10 @@ async def test_help_lists_every_key_of_the_main_screen(ui):
 
 
 def test_the_readme_lists_every_key_as_the_help_does():
-    expected = markdown(key_sections(), "###")
+    expected = actions.markdown("###")
     readme = open(os.path.join(os.path.dirname(__file__), "..", "README.md")).read()
-    assert expected in readme, "README's key tables differ from the bindings; they are:\n" \
-        + expected
+    assert expected in readme, "README's key tables differ from the registry: run " \
+        "scripts/readme.py"
 
 
 async def test_an_event_reaches_the_tree_at_once_and_only_that_daemon_is_read_again(ui):
@@ -451,10 +452,18 @@ async def test_the_command_palette_has_container_actions_and_tree_search(ui):
     app = await ui.start()
     async with app.run_test(size=SIZE) as pilot:
         await into_containers(pilot, app)
-        titles = [command.title for command in app.get_system_commands(app.screen)]
-        for binding in CONTAINER_BINDINGS:
-            assert f"Container: {binding.description}" in titles
-        assert "Find" in titles and "Run" in titles
+        commands = {command.title: command for command in app.get_system_commands(app.screen)}
+        for action in actions.CONTAINER:
+            assert f"Container: {action.label}" in commands
+        assert "Find" in commands and "Run" in commands and "Collapse all" in commands
+        assert "Help" not in commands  # the palette is not where the help is opened
+        # A palette command runs the action it names, on the row under the cursor.
+        await commands["Container: logs"].callback()
+        await until(pilot, lambda: isinstance(app.screen, ContainerScreen), "the logs")
+        commands = {command.title: command for command in app.get_system_commands(app.screen)}
+        assert "Timestamps" in commands and "Stats" in commands
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, MainScreen), "the main screen")
 
 
 # ------------------------------------------------------------------ several engines

@@ -6,25 +6,25 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
-from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import (Footer, Header, Input, Log, Static, TabbedContent, TabPane, Tree)
 
+from .. import actions
+from ..actions import bindings
 from ..engine.api import LogFollowing
 from ..engine.explore.inside import ContainerRow
 from ..engine.explore.stats import Usage
 from ..engine.explore.logs import split_timestamp
 from ..engine.tree.levels import Level
 from ..formatting import human, percent, safe_text
+from ..messages import LogsReady
 from ..widgets.detail_pane import Graph
-from ..widgets.tables import CONTAINER_BINDINGS, STATE_COLOURS
+from ..widgets.tables import STATE_COLOURS
 
 if TYPE_CHECKING:
     from ..controls import Controls
@@ -33,16 +33,6 @@ LOG_LINES = 5_000  # kept per container view: memory stays flat whatever the con
 LINE_CHARS = 66_000  # a line is at most 64 KB when it arrives (the engine cuts longer ones)
 DRAINS_PER_SECOND = 20
 STATUS_SECONDS = 15  # the title's status ("Up 5 minutes") read again this often
-
-
-@dataclass
-class LogsReady(Message):
-    """The follower has lines (posted from its thread; the screen drains them)."""
-
-    follower: LogFollowing
-
-    def can_replace(self, message: Message) -> bool:
-        return isinstance(message, LogsReady) and message.follower is self.follower
 
 
 def short_stamp(stamp: str) -> str:
@@ -89,14 +79,7 @@ class ContainerScreen(Screen[None]):
     ContainerScreen Tree { height: 1fr; }
     ContainerScreen #stats Graph { height: 3; }
     """
-    BINDINGS = [
-        Binding("escape", "back", "back", tooltip="back to the tree (or close the filter)"),
-        Binding("slash", "filter", "filter", tooltip="filter the log: keep matching lines"),
-        Binding("t", "timestamps", "timestamps", tooltip="show or hide timestamps"),
-        Binding("f", "follow", "follow", tooltip="follow the end of the log, or stop there"),
-        Binding("g", "stats", "stats", tooltip="the container's CPU and memory"),
-        *CONTAINER_BINDINGS,
-    ]
+    BINDINGS = bindings(actions.CONTAINER_SCREEN)
 
     def __init__(self, level: Level, row: ContainerRow) -> None:
         super().__init__()

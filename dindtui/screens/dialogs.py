@@ -10,11 +10,12 @@ from rich.table import Table
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
+from .. import actions
+from ..actions import bindings
 from ..engine.disk.usage import CleanupPlan
 from ..formatting import STATE_STYLE, human
 
@@ -34,7 +35,7 @@ class Dialog(ModalScreen[T]):
 
 
 class ConfirmDialog(Dialog[bool]):
-    BINDINGS = [Binding("escape", "cancel", "cancel"), Binding("y", "confirm", "yes")]
+    BINDINGS = bindings(actions.CONFIRM)
 
     def __init__(self, question: str, confirm: str = "Yes") -> None:
         super().__init__()
@@ -72,7 +73,7 @@ class NameDialog(Dialog[str | None]):
     """Asks for the new level's name, with a default ready to accept, and its image store
     (`store` after the dialog closes; "" for Docker's default)."""
 
-    BINDINGS = [Binding("escape", "cancel", "cancel")]
+    BINDINGS = bindings(actions.CANCEL)
     DEFAULT_CSS = """
     NameDialog Select { margin-top: 1; }
     """
@@ -112,7 +113,7 @@ class RunRequest:
 class RunDialog(Dialog["RunRequest | None"]):
     """`docker run -d` in a level: the image (one of the level's own), a command, a name."""
 
-    BINDINGS = [Binding("escape", "cancel", "cancel")]
+    BINDINGS = bindings(actions.CANCEL)
     DEFAULT_CSS = """
     RunDialog Input { margin-bottom: 1; }
     """
@@ -156,7 +157,7 @@ class RunDialog(Dialog["RunRequest | None"]):
 class QuitDialog(Dialog[str | None]):
     """Leaving with levels alive: keep them running (the default) or collapse them all."""
 
-    BINDINGS = [Binding("escape", "stay", "stay"), Binding("q", "keep", "quit")]
+    BINDINGS = bindings(actions.QUIT)
 
     def __init__(self, count: int) -> None:
         super().__init__()
@@ -203,7 +204,7 @@ class CleanupDialog(ConfirmDialog):
     CleanupDialog > Vertical { width: 100; }
     CleanupDialog VerticalScroll { height: auto; max-height: 16; }
     """
-    BINDINGS = [Binding("y", "confirm", "free")]
+    BINDINGS = bindings(actions.CLEANUP)
 
     def __init__(self, plan: CleanupPlan) -> None:
         super().__init__("", f"Free {human(plan.total)}")

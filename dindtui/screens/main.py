@@ -8,13 +8,14 @@ from typing import TYPE_CHECKING, TypeVar, cast
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import DataTable, Footer, Header, Tree
 
+from .. import actions
+from ..actions import bindings
 from ..engine.tree import levels
 from ..engine.explore.details import LevelDetails
 from ..engine.explore.inside import ContainerRow, Hit
@@ -25,9 +26,8 @@ from ..widgets.banner import Banner
 from ..widgets.detail_pane import DetailPane
 from ..widgets.greeting import Greeting
 from ..widgets.level_tree import LevelTree
-from ..widgets.tables import CONTAINER_BINDINGS, ContainersTable, ImagesTable
+from ..widgets.tables import ContainersTable, ImagesTable
 from ..widgets.task_bar import TaskBar
-from .container import ContainerScreen
 from .dialogs import CleanupDialog, ConfirmDialog, NameDialog, QuitDialog, RunDialog, RunRequest
 from .search import SearchScreen
 from .help import HelpScreen
@@ -45,36 +45,7 @@ class MainScreen(Screen[None]):
     MainScreen Greeting { width: 3fr; border: round $secondary; }
     MainScreen .hidden { display: none; }
     """
-    BINDINGS = [
-        Binding("n", "spawn", "spawn", tooltip="spawn a child level under the selected one"),
-        Binding("x", "exit_level", "exit",
-                tooltip="exit the selected level and everything below it"),
-        Binding("s", "shell", "shell",
-                tooltip="shell into the selected level (exit the shell to come back)"),
-        Binding("r", "run_image", "run",
-                tooltip="run an image in the selected level (image, command, name)"),
-        Binding("slash", "find", "find",
-                tooltip="find a container or an image in every level"),
-        Binding("d", "usage", "disk", tooltip="disk usage of every level's volume"),
-        Binding("c", "cleanup", "cleanup",
-                tooltip="cleanup: free the volumes of dead and exited levels"),
-        Binding("v", "revive", "revive", tooltip="revive the selected stopped level and the "
-                "stopped ones inside it (level 0: all)"),
-        Binding("1", "show_tab('level')", "level", show=False,
-                tooltip="the level: its daemon, CPU, memory and disk over time"),
-        Binding("2", "show_tab('containers')", "containers", show=False,
-                tooltip="the containers inside the level (enter opens one)"),
-        Binding("3", "show_tab('images')", "images", show=False,
-                tooltip="the images inside the level (r runs one)"),
-        Binding("4", "show_tab('volumes')", "volumes", show=False,
-                tooltip="the volumes inside the level"),
-        Binding("5", "show_tab('networks')", "networks", show=False,
-                tooltip="the networks inside the level"),
-        Binding("ctrl+r", "refresh", "refresh", show=False, tooltip="read everything again now"),
-        Binding("question_mark", "help", "help", tooltip="this help"),
-        Binding("q", "quit_app", "quit",
-                tooltip="quit (levels keep running unless you collapse them)"),
-    ]
+    BINDINGS = bindings(actions.MAIN)
 
     @property
     def dindtui(self) -> "Controls":
@@ -377,7 +348,7 @@ class MainScreen(Screen[None]):
         self.dindtui.measure_usage()
 
     def action_help(self) -> None:
-        self.app.push_screen(HelpScreen(key_sections()))
+        self.app.push_screen(HelpScreen())
 
     def action_quit_app(self) -> None:
         app = self.dindtui
@@ -396,16 +367,4 @@ class MainScreen(Screen[None]):
 
     def action_collapse_all(self) -> None:
         self.dindtui.collapse_all()
-
-
-def key_sections() -> list[tuple[str, list]]:
-    """Every key of the TUI, from the real bindings: for the help screen and the README."""
-    return [
-        ("The tree and the level", list(MainScreen.BINDINGS) + list(LevelTree.BINDINGS)),
-        ("A level's containers (tab 2) and a container's screen",
-         [Binding("enter", "open", "open", tooltip="open the container (logs, inspect, "
-                  "stats); on a level's own container: that level in the tree")]
-         + list(ContainersTable.BINDINGS) + list(ImagesTable.BINDINGS)
-         + [b for b in ContainerScreen.BINDINGS if b not in CONTAINER_BINDINGS]),
-    ]
 

@@ -5,34 +5,28 @@ opening (every level asked in parallel, in a worker); typing filters it."""
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, cast
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.command import Hit, Hits, Provider
 from textual.containers import Vertical
-from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from .. import actions
+from ..actions import bindings
 from ..engine.explore.inside import Hit as Found
 from ..engine.explore.inside import search
+from ..messages import IndexLoaded
 
 if TYPE_CHECKING:
     from ..controls import Controls
 
 SHOWN = 200
-
-
-@dataclass
-class IndexLoaded(Message):
-    hits: list[Found]
-    problems: list[str]
 
 
 def hit_text(hit: Found) -> Text:
@@ -50,9 +44,7 @@ class SearchScreen(ModalScreen["Found | None"]):
     SearchScreen OptionList { height: 1fr; }
     SearchScreen #found { height: 1; color: $text-muted; }
     """
-    BINDINGS = [Binding("escape", "close", "close"),
-                Binding("down", "down", "next", show=False),
-                Binding("up", "up", "previous", show=False)]
+    BINDINGS = bindings(actions.SEARCH)
 
     def __init__(self, query: str = "") -> None:
         super().__init__()

@@ -5,11 +5,12 @@ from __future__ import annotations
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
+from .. import actions
+from ..actions import bindings
 from ..engine.disk.usage import CLEANABLE, UsageReport
 from ..engine.order import tree_order
 from ..formatting import human
@@ -71,8 +72,7 @@ class UsageView(Static):
 class UsageScreen(Screen[None]):
     """Starts with the last report (if any) and shows each new one as it is measured."""
 
-    BINDINGS = [Binding("escape,d", "close", "back"), Binding("c", "app.cleanup", "cleanup"),
-                Binding("r", "app.measure", "refresh")]
+    BINDINGS = bindings(actions.USAGE)
 
     def compose(self) -> ComposeResult:
         yield Header()

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual.binding import Binding
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
+from .. import actions
+from ..actions import bindings
 from ..engine.tree.levels import READY, Level, walk_all
 from ..engine.explore.stats import Usage
 from ..formatting import STATE_ICON, STATE_STYLE, human, short_size, spark
@@ -41,8 +42,7 @@ class LevelTree(Tree[str]):
     engine: its level 0 is the tree's root. Several: one top node per engine (the root of the
     widget is hidden)."""
 
-    BINDINGS = [Binding("enter", "screen.drill_in", "into", show=False,
-                        tooltip="into the level: its containers (tab 2)")]
+    BINDINGS = bindings(actions.LEVEL_TREE)
     DEFAULT_CSS = """
     LevelTree { width: 2fr; min-width: 40; border: round $primary; }
     """

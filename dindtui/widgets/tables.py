@@ -6,28 +6,16 @@ from __future__ import annotations
 from typing import Generic, Iterable, TypeVar
 
 from rich.text import Text
-from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 
+from .. import actions
+from ..actions import bindings
 from ..engine.explore.inside import ContainerRow, ImageRow, NetworkRow, VolumeRow
 from ..engine.explore.stats import Usage
 from ..formatting import human, percent, spark
 
 # The keys that act on one container: the containers table binds them (the screen acts), and
 # the container screen binds the same ones; the help and the command palette list them.
-CONTAINER_BINDINGS = [
-    Binding("l", "container_logs", "logs", tooltip="the container's logs, followed"),
-    Binding("i", "container_inspect", "inspect", tooltip="inspect the container"),
-    Binding("s", "container_shell", "shell",
-            tooltip="a shell inside the container (bash, else sh; exit it to come back)"),
-    Binding("U", "container_act('start')", "start", tooltip="start the container"),
-    Binding("S", "container_act('stop')", "stop", tooltip="stop the container (asks first)"),
-    Binding("R", "container_act('restart')", "restart",
-            tooltip="restart the container (asks first)"),
-    Binding("K", "container_act('kill')", "kill", tooltip="kill the container (asks first)"),
-    Binding("D", "container_act('remove')", "remove",
-            tooltip="remove the container (asks first)"),
-]
 
 STATE_COLOURS = {"running": "green", "paused": "blue", "restarting": "yellow",
                  "created": "yellow", "exited": "red", "dead": "red", "removing": "red"}
@@ -63,13 +51,6 @@ def selected_key(table: DataTable) -> str | None:
     return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
 
 
-BACK = Binding("escape", "screen.back_to_tree", "tree", show=False,
-               tooltip="back to the tree of levels")
-
-
-TABLE_CONTAINER_BINDINGS: list[BindingType] = [BACK]
-TABLE_CONTAINER_BINDINGS += [Binding(b.key, "screen." + b.action, b.description,
-                                     tooltip=b.tooltip, show=b.show) for b in CONTAINER_BINDINGS]
 
 
 R = TypeVar("R")
@@ -97,7 +78,7 @@ class RowsTable(DataTable, Generic[R]):
 class ContainersTable(RowsTable[ContainerRow]):
     """The containers of one level; the container keys act on the row under the cursor."""
 
-    BINDINGS = TABLE_CONTAINER_BINDINGS
+    BINDINGS = bindings(actions.CONTAINERS_TABLE)
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -130,8 +111,7 @@ class ContainersTable(RowsTable[ContainerRow]):
 
 
 class ImagesTable(RowsTable[ImageRow]):
-    BINDINGS = [BACK, Binding("r", "screen.run_image", "run",
-                        tooltip="run the selected image in this level (asks name, command)")]
+    BINDINGS = bindings(actions.IMAGES_TABLE)
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -145,7 +125,7 @@ class ImagesTable(RowsTable[ImageRow]):
 
 
 class VolumesTable(DataTable):
-    BINDINGS = [BACK]
+    BINDINGS = bindings(actions.PLAIN_TABLE)
 
     def __init__(self, **kwargs) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
@@ -164,7 +144,7 @@ class VolumesTable(DataTable):
 
 
 class NetworksTable(DataTable):
-    BINDINGS = [BACK]
+    BINDINGS = bindings(actions.PLAIN_TABLE)
 
     def __init__(self, **kwargs) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)

@@ -1,0 +1,198 @@
+"""Every action of the TUI and the keys that start it: the one registry the screens' bindings,
+the footer, the help screen, the command palette and the README's key tables are made from
+(harlequin's actions and keymap, lazydocker's keybindings and cheatsheet check are the models).
+
+A screen or a widget takes its bindings with `bindings(SCOPE)`; nothing else binds a key. No
+Textual at import time: the README's tables are made and checked without a terminal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from textual.binding import BindingType
+
+
+@dataclass(frozen=True)
+class Action:
+    """One thing a user can do: the Textual action it runs, the keys bound to it, the footer's
+    word, and what it does (the help, the palette, the README say it in these words)."""
+
+    action: str            # "spawn", "show_tab('level')", "screen.run_image", "app.measure"
+    keys: str              # "n", "escape,d"
+    label: str             # the footer's word
+    does: str = ""         # what it does; empty: a key too plain to explain (a dialog's escape)
+    show: bool = True      # in the footer
+    palette: bool = True   # in the command palette (when `does` says what it does)
+    bound: bool = True     # False: a key a widget handles itself, listed for the help only
+
+    @property
+    def name(self) -> str:
+        """The action without its namespace ("screen.run_image" → "run_image")."""
+        return self.action.split(".", 1)[1] if self.action.startswith(
+            ("screen.", "app.")) else self.action
+
+
+def _on_table(actions: tuple[Action, ...]) -> tuple[Action, ...]:
+    """The same actions bound on a table of the main screen: they act through the screen."""
+    return tuple(Action("screen." + a.action, a.keys, a.label, a.does, a.show, a.palette,
+                        a.bound) for a in actions)
+
+
+# --------------------------------------------------------------------------- the main screen
+
+MAIN = (
+    Action("spawn", "n", "spawn", "spawn a child level under the selected one"),
+    Action("exit_level", "x", "exit", "exit the selected level and everything below it"),
+    Action("shell", "s", "shell", "shell into the selected level (exit the shell to come back)"),
+    Action("run_image", "r", "run", "run an image in the selected level (image, command, name)"),
+    Action("find", "slash", "find", "find a container or an image in every level"),
+    Action("usage", "d", "disk", "disk usage of every level's volume"),
+    Action("cleanup", "c", "cleanup", "cleanup: free the volumes of dead and exited levels"),
+    Action("revive", "v", "revive",
+           "revive the selected stopped level and the stopped ones inside it (level 0: all)"),
+    Action("show_tab('level')", "1", "level",
+           "the level: its daemon, CPU, memory and disk over time", show=False),
+    Action("show_tab('containers')", "2", "containers",
+           "the containers inside the level (enter opens one)", show=False),
+    Action("show_tab('images')", "3", "images", "the images inside the level (r runs one)",
+           show=False),
+    Action("show_tab('volumes')", "4", "volumes", "the volumes inside the level", show=False),
+    Action("show_tab('networks')", "5", "networks", "the networks inside the level", show=False),
+    Action("refresh", "ctrl+r", "refresh", "read everything again now", show=False),
+    Action("help", "question_mark", "help", "this help", palette=False),
+    Action("quit_app", "q", "quit", "quit (levels keep running unless you collapse them)"),
+)
+# Only in the palette: too final for a single key.
+PALETTE_ONLY = (
+    Action("collapse_all", "", "collapse all", "exit every level, deepest first"),
+)
+LEVEL_TREE = (
+    Action("screen.drill_in", "enter", "into", "into the level: its containers (tab 2)",
+           show=False, palette=False),
+)
+
+# --------------------------------------------------------------------------- containers
+
+CONTAINER = (
+    Action("container_logs", "l", "logs", "the container's logs, followed"),
+    Action("container_inspect", "i", "inspect", "inspect the container"),
+    Action("container_shell", "s", "shell",
+           "a shell inside the container (bash, else sh; exit it to come back)"),
+    Action("container_act('start')", "U", "start", "start the container"),
+    Action("container_act('stop')", "S", "stop", "stop the container (asks first)"),
+    Action("container_act('restart')", "R", "restart", "restart the container (asks first)"),
+    Action("container_act('kill')", "K", "kill", "kill the container (asks first)"),
+    Action("container_act('remove')", "D", "remove", "remove the container (asks first)"),
+)
+OPEN_ROW = Action("open", "enter", "open", "open the container (logs, inspect, stats); on a "
+                  "level's own container: that level in the tree", bound=False, palette=False)
+BACK = Action("screen.back_to_tree", "escape", "tree", "back to the tree of levels", show=False,
+              palette=False)
+CONTAINERS_TABLE = (BACK, *_on_table(CONTAINER))
+IMAGES_TABLE = (
+    BACK,
+    Action("screen.run_image", "r", "run",
+           "run the selected image in this level (asks name, command)", palette=False),
+)
+PLAIN_TABLE = (BACK,)
+
+CONTAINER_SCREEN = (
+    Action("back", "escape", "back", "back to the tree (or close the filter)", palette=False),
+    Action("filter", "slash", "filter", "filter the log: keep matching lines"),
+    Action("timestamps", "t", "timestamps", "show or hide timestamps"),
+    Action("follow", "f", "follow", "follow the end of the log, or stop there"),
+    Action("stats", "g", "stats", "the container's CPU and memory"),
+    *CONTAINER,
+)
+
+# --------------------------------------------------------------------------- other screens
+
+USAGE = (
+    Action("close", "escape,d", "back"),
+    Action("app.cleanup", "c", "cleanup"),
+    Action("app.measure", "r", "refresh"),
+)
+SEARCH = (
+    Action("close", "escape", "close"),
+    Action("down", "down", "next", show=False),
+    Action("up", "up", "previous", show=False),
+)
+HELP = (Action("close", "escape,q,question_mark", "close"),)
+CONFIRM = (Action("cancel", "escape", "cancel"), Action("confirm", "y", "yes"))
+CANCEL = (Action("cancel", "escape", "cancel"),)
+QUIT = (Action("stay", "escape", "stay"), Action("keep", "q", "quit"))
+CLEANUP = (Action("confirm", "y", "free"),)
+
+# What `?` and the README show, section by section.
+SECTIONS: tuple[tuple[str, tuple[Action, ...]], ...] = (
+    ("The tree and the level", MAIN + LEVEL_TREE),
+    ("A level's containers (tab 2) and a container's screen",
+     (OPEN_ROW, *CONTAINERS_TABLE, *IMAGES_TABLE,
+      *(a for a in CONTAINER_SCREEN if a not in CONTAINER))),
+)
+KEY_NAMES = {"question_mark": "?", "slash": "/"}
+
+
+def bindings(actions: tuple[Action, ...]) -> list["BindingType"]:
+    """Textual's bindings of `actions` (what a screen's or a widget's BINDINGS is)."""
+    from textual.binding import Binding
+
+    made: list[BindingType] = [Binding(a.keys, a.action, a.label, show=a.show, tooltip=a.does)
+                               for a in actions if a.bound]
+    return made
+
+
+def palette(actions: tuple[Action, ...]) -> list[Action]:
+    """The actions of `actions` the command palette offers (each says what it does)."""
+    return [a for a in actions if a.palette and a.does]
+
+
+def key_table(actions: tuple[Action, ...]) -> str:
+    """A Markdown table of keys: one row per action that says what it does, with every key
+    bound to that action anywhere in `actions` (a widget's `enter` and the screen's `s`)."""
+    keys: dict[str, list[str]] = {}
+    for a in actions:
+        keys.setdefault(a.name, [])
+        for key in a.keys.split(","):
+            key = KEY_NAMES.get(key, key)
+            if key not in keys[a.name]:
+                keys[a.name].insert(0 if not a.does else len(keys[a.name]), key)
+    rows = ["| key | does |", "|---|---|"]
+    done: set[str] = set()
+    for a in actions:
+        if a.does and a.name not in done and a.keys:
+            done.add(a.name)
+            rows.append(f"| {' / '.join(f'`{key}`' for key in keys[a.name])} | {a.does} |")
+    return "\n".join(rows)
+
+
+def markdown(level: str = "##") -> str:
+    """The key tables as Markdown (the help screen's; the README's section is this, for
+    `###`)."""
+    return "\n".join(f"{level} {title}\n\n{key_table(actions)}\n" for title, actions in SECTIONS)
+
+
+SCOPES: dict[str, tuple[Action, ...]] = {
+    "main screen": MAIN, "level tree": LEVEL_TREE, "containers table": CONTAINERS_TABLE,
+    "images table": IMAGES_TABLE, "volumes and networks tables": PLAIN_TABLE,
+    "container screen": CONTAINER_SCREEN, "disk screen": USAGE, "find": SEARCH, "help": HELP,
+    "confirm dialog": CONFIRM, "name and run dialogs": CANCEL, "quit dialog": QUIT,
+    "cleanup dialog": CLEANUP,
+}
+
+
+def clashes() -> list[str]:
+    """Keys bound to two actions in one scope, as lines (none is the rule a test holds). A
+    focused widget's key may shadow its screen's on purpose (`s` on a container row is the
+    container's shell, elsewhere the level's): those are two scopes."""
+    found = []
+    for scope, actions in SCOPES.items():
+        seen: dict[str, str] = {}
+        for a in actions:
+            for key in a.keys.split(",") if a.keys and a.bound else []:
+                if seen.setdefault(key, a.action) != a.action:
+                    found.append(f"{scope}: {key} is both {seen[key]} and {a.action}")
+    return found
