@@ -12,7 +12,6 @@ import os
 import secrets
 import shutil
 import subprocess
-import sys
 import time
 
 # Before dindtui is imported: every engine call and every CLI run of this session is scoped.
@@ -21,6 +20,7 @@ os.environ["DINDTUI_NAMESPACE"] = "test-" + secrets.token_hex(3)
 import docker  # noqa: E402
 import pytest  # noqa: E402
 
+from helpers import run_cli
 from dindtui.engine.net import connect
 from dindtui.engine.tree import discovery, levels, place
 from dindtui.engine.lifecycle import exiting, images, privileges, spawn
@@ -56,14 +56,6 @@ def image(client):
 def mode(client, image):
     """The privilege mode this engine needs for a level container."""
     return privileges.decide(client, image)
-
-
-def run_cli(*args: str, input: str | None = None, env: dict | None = None,
-            timeout: float = 600) -> subprocess.CompletedProcess:
-    """Run the real `dindtui` command, as a user would."""
-    return subprocess.run([sys.executable, "-m", "dindtui", *args], input=input,
-                          capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, **(env or {})})
 
 
 class Tree:

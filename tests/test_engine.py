@@ -17,29 +17,14 @@ import time
 import docker
 import pytest
 
-from conftest import MAKE_TINY, run_cli
+from helpers import ls_json, run_cli
+from conftest import MAKE_TINY
 from dindtui.engine.net import connect
 from dindtui.engine.lifecycle import images
 from dindtui.engine.tree import levels
 from dindtui.engine.explore import shell
 from dindtui.engine.disk import usage
 from dindtui.engine.errors import DiskFull, UnknownLevel
-
-
-def ls_json() -> dict:
-    result = run_cli("ls", "--json")
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
-
-
-def find_in(tree: dict, path: str) -> dict | None:
-    if tree["path"] == path:
-        return tree
-    for child in tree["children"]:
-        found = find_in(child, path)
-        if found:
-            return found
-    return None
 
 
 def test_chain_of_four_levels_shows_in_ls_and_runs_docker_at_depth_four(tree):

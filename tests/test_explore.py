@@ -14,7 +14,8 @@ import time
 
 import pytest
 
-from conftest import MAKE_TINY, Tree, run_cli
+from helpers import run_cli, until
+from conftest import MAKE_TINY, Tree
 from dindtui.app import DindtuiApp
 from dindtui.engine.facade import Engine
 from dindtui.engine.explore import stats
@@ -63,14 +64,6 @@ def run_in(made: Tree, path: str, script: str) -> str:
     return ran.stdout.strip()
 
 
-async def wait_until(pilot, predicate, what: str, timeout: float = 30) -> float:
-    start = time.monotonic()
-    while not predicate():
-        assert time.monotonic() - start < timeout, f"timed out waiting for {what}"
-        await pilot.pause(0.05)
-    return time.monotonic() - start
-
-
 def in_docker(made: Tree, path: str, name: str) -> str | None:
     """The container's state as the level's own daemon says it (None: no such container)."""
     rows = inside.container_rows(made.find(path))
@@ -81,58 +74,58 @@ async def test_a_container_at_depth_3_in_the_tui_table_logs_filter_stop_remove(c
     made, (d1, d2, d3) = chain
     app = DindtuiApp(animation=False)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: app.roots is not None, "the first tree")
+        await until(pilot, lambda: app.roots is not None, "the first tree", 30)
         app.query_one(LevelTree).select_path(d3)
-        await wait_until(pilot, lambda: bool(app.query(ContainersTable)), "the detail pane")
+        await until(pilot, lambda: bool(app.query(ContainersTable)), "the detail pane", 30)
         table = app.query_one(ContainersTable)
-        await wait_until(pilot, lambda: app.selected_path == d3 and
-                         table.level_path == d3, "the level's details")
+        await until(pilot, lambda: app.selected_path == d3 and
+                         table.level_path == d3, "the level's details", 30)
         run_in(made, d3, f"docker run -d --name ticker tinysh sh -c '{TICKER}'")
-        seconds = await wait_until(pilot, lambda: any(
+        seconds = await until(pilot, lambda: any(
             r.name == "ticker" and r.state == "running" for r in table.by_key.values()),
-            "ticker in the table")
+            "ticker in the table", 30)
         print(f"ticker appeared in the depth-3 table {seconds * 1000:.0f} ms after docker run "
               "returned")
         app.query_one(DetailPane).show_tab("containers")
         ticker = next(r for r in table.by_key.values() if r.name == "ticker")
         table.select_id(ticker.id)
         await pilot.press("enter")
-        await wait_until(pilot, lambda: isinstance(app.screen, ContainerScreen), "its screen")
+        await until(pilot, lambda: isinstance(app.screen, ContainerScreen), "its screen", 30)
         screen = app.screen
         log = screen.query_one("Log")
-        await wait_until(pilot, lambda: log.line_count >= 5, "the first lines")
+        await until(pilot, lambda: log.line_count >= 5, "the first lines", 30)
         first = log.line_count
-        await wait_until(pilot, lambda: log.line_count >= first + 5, "new lines, followed")
+        await until(pilot, lambda: log.line_count >= first + 5, "new lines, followed", 30)
         assert log.lines[-1].startswith("tick ")
         await pilot.press("slash", *"tick 1")  # tick 1, tick 10..19, tick 100...
-        await wait_until(pilot, lambda: 0 < log.line_count < len(screen.lines) and
-                         screen.pattern == "tick 1", "the filter")
+        await until(pilot, lambda: 0 < log.line_count < len(screen.lines) and
+                         screen.pattern == "tick 1", "the filter", 30)
         assert all(line.startswith("tick 1") for line in log.lines)
         await pilot.press("enter", "t")  # keep the filter; timestamps on
-        await wait_until(pilot, lambda: log.lines[0][2:3] == ":" and " tick 1" in
-                         log.lines[0], "timestamps")
+        await until(pilot, lambda: log.lines[0][2:3] == ":" and " tick 1" in
+                         log.lines[0], "timestamps", 30)
 
         await pilot.press("S")
-        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "stop question")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "stop question", 30)
         await pilot.press("y")
-        await wait_until(pilot, lambda: in_docker(made, d3, "ticker") == "exited", "the stop")
-        await wait_until(pilot, lambda: screen.row.state == "exited", "the screen told")
+        await until(pilot, lambda: in_docker(made, d3, "ticker") == "exited", "the stop", 30)
+        await until(pilot, lambda: screen.row.state == "exited", "the screen told", 30)
         await pilot.press("escape", "escape")
-        await wait_until(pilot, lambda: not isinstance(app.screen, ContainerScreen), "back")
-        await wait_until(pilot, lambda: table.selected is not None and
-                         table.selected.state == "exited", "the row exited")
+        await until(pilot, lambda: not isinstance(app.screen, ContainerScreen), "back", 30)
+        await until(pilot, lambda: table.selected is not None and
+                         table.selected.state == "exited", "the row exited", 30)
 
         await pilot.press("D")
-        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "rm question")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "rm question", 30)
         await pilot.press("escape")  # no: nothing happens
         await pilot.pause(0.5)
         assert in_docker(made, d3, "ticker") == "exited"
         await pilot.press("D")
-        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "rm question")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "rm question", 30)
         await pilot.press("y")
-        await wait_until(pilot, lambda: in_docker(made, d3, "ticker") is None, "the removal")
-        await wait_until(pilot, lambda: all(r.name != "ticker" for r in
-                                            table.by_key.values()), "the row gone")
+        await until(pilot, lambda: in_docker(made, d3, "ticker") is None, "the removal", 30)
+        await until(pilot, lambda: all(r.name != "ticker" for r in
+                                            table.by_key.values()), "the row gone", 30)
 
 
 def test_ps_logs_and_stats_from_the_cli(chain):

@@ -16,7 +16,8 @@ import time
 import docker
 import pytest
 
-from conftest import IMAGE, MAKE_TINY, USER_ENV, run_cli, users_level
+from helpers import exec_ok, ls_json, node, run_cli, wait_for
+from conftest import IMAGE, MAKE_TINY, USER_ENV, users_level
 from dindtui.engine.disk import cgroups, usage
 from dindtui.engine.net import connect
 from dindtui.engine.tree import discovery, levels, place
@@ -25,37 +26,9 @@ from dindtui.engine import gate
 from dindtui.engine.lifecycle import spawn
 
 
-def ls_json(env: dict | None = None) -> dict:
-    result = run_cli("ls", "--json", env=env)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
-
-
-def node(tree: dict, path: str) -> dict | None:
-    if tree["path"] == path:
-        return tree
-    return next((found for child in tree["children"] if (found := node(child, path))), None)
-
-
-def wait_for(predicate, what: str, timeout: float = 60):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"timed out after {timeout}s waiting for {what}"
-        time.sleep(0.2)
-
-
 def state_of(path: str) -> str | None:
     found = node(ls_json(), path)
     return found and found["state"]
-
-
-def exec_ok(path: str, script: str) -> str:
-    result = run_cli("exec", path, "--", "sh", "-c", script)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result.stdout
 
 
 @pytest.fixture

@@ -18,15 +18,14 @@ import urllib.request
 
 import pytest
 
-from conftest import IMAGE, MAKE_TINY, docker_cli, needs_docker_cli, run_cli
+from helpers import exec_ok, free_port, ls_json, node, run_cli, wait_for
+from conftest import IMAGE, MAKE_TINY, docker_cli, needs_docker_cli
 from dindtui.engine.disk import cgroups
 from dindtui.engine.tree import discovery, levels, place
 from dindtui.engine import gate, guard
 from dindtui.engine.explore import inside, logs
 from dindtui.engine.access import reach
 from dindtui.engine.errors import DindtuiError
-from test_faults import exec_ok, ls_json, node, wait_for
-from test_serve import free_port
 
 
 # ----------------------------------------------------------------------------- the gate

@@ -12,7 +12,8 @@ import docker
 import pytest
 import requests
 
-from conftest import MAKE_TINY, run_cli, wait_for_log
+from helpers import run_cli
+from conftest import MAKE_TINY, wait_for_log
 from dindtui.engine.net import connect
 from dindtui.engine.lifecycle import images
 

@@ -12,7 +12,8 @@ import sys
 
 import docker
 
-from conftest import docker_cli, needs_docker_cli, run_cli
+from helpers import run_cli
+from conftest import docker_cli, needs_docker_cli
 from dindtui.engine.access import reach
 
 

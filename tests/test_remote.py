@@ -16,7 +16,6 @@ import time
 
 import pytest
 
-from conftest import run_cli
 from dindtui.app import DindtuiApp
 from dindtui.engine.net import connect
 from dindtui.engine.tree import discovery, levels
@@ -26,7 +25,8 @@ from dindtui.engine.net import served
 from dindtui.screens.dialogs import ConfirmDialog
 from dindtui.screens.search import SearchScreen
 from dindtui.widgets.level_tree import LevelTree
-from test_tui import SIZE, level_in, spawn_with_keys, wait_until
+from helpers import run_cli, until
+from test_tui import SIZE, level_in, spawn_with_keys
 
 IMAGE = images.DEFAULT_IMAGE
 
@@ -245,7 +245,7 @@ async def test_the_tui_shows_one_tree_per_engine_and_works_under_each(tree, tmp_
     monkeypatch.setattr(app, "notify", lambda text, severity="information", **kw:
                         notes.append((text, severity)))
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: app.roots is not None, 60, "both trees")
+        await until(pilot, lambda: app.roots is not None, "both trees", 60)
         assert [root.path for root in app.roots] == ["host", far]
         assert app.roots[1].status == f"in host/{level.name}"
         tops = [str(node.label) for node in app.query_one(LevelTree).root.children]
@@ -264,28 +264,26 @@ async def test_the_tui_shows_one_tree_per_engine_and_works_under_each(tree, tmp_
             "unix:///var/run/docker.sock"), h1.name))
 
         await pilot.press("slash")
-        await wait_until(pilot, lambda: isinstance(app.screen, SearchScreen)
-                         and bool(app.screen.hits), 60, "the index of both engines")
+        await until(pilot, lambda: isinstance(app.screen, SearchScreen)
+                         and bool(app.screen.hits), "the index of both engines", 60)
         found = {(hit.level, hit.name) for hit in app.screen.hits}
         assert (m1.path, levels.container_name(m2.name)) in found
         assert ("host", levels.container_name(level.name)) in found
         await pilot.press("escape")
 
         app.query_one(LevelTree).select_path(m1.path)
-        await wait_until(pilot, lambda: app.selected_path == m1.path, 10, "selection")
+        await until(pilot, lambda: app.selected_path == m1.path, "selection", 10)
         await pilot.press("x")
-        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog), 10,
-                         "confirm")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "confirm", 10)
         await pilot.press("y")
-        await wait_until(pilot, lambda: level_in(app, m1.name) is None, what="m1 gone")
+        await until(pilot, lambda: level_in(app, m1.name) is None, "m1 gone", 180)
         remote_engine = connect.client(env["DOCKER_HOST"])
         assert not remote_engine.containers.list(
             all=True, filters={"name": levels.container_name(m1.name)})
 
         await spawn_with_keys(pilot, app, far, tree.name("m3"))
         app.collapse_all()
-        await wait_until(pilot, lambda: not app._busy and not app.has_levels(),
-                         what="the collapse")
+        await until(pilot, lambda: not app._busy and not app.has_levels(), "the collapse", 180)
     assert not [text for text, severity in notes if severity == "error"], notes
     # Everything this test made on this machine's engine is gone with it.
     assert not [lv for lv in discovery.discover().walk()

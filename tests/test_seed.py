@@ -7,7 +7,8 @@ import os
 
 import pytest
 
-from conftest import run_cli, run_on
+from helpers import run_cli
+from conftest import run_on
 from dindtui.engine.net import connect
 from dindtui.engine.lifecycle import images, seeding
 from dindtui.engine.tree import levels

@@ -9,7 +9,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,16 +17,11 @@ import urllib.request
 
 import pytest
 
+from helpers import free_port
 from dindtui.engine.tree import discovery, levels
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DOCS = os.path.join(os.path.dirname(__file__), "..", "docs")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import pytest
 from snapshot_apps import (COLLAPSE_EVENTS, THE_REST, CleanupDialog, SnapshotApp, collapse_frame,
                            feed_stats, fixed_forest, fixed_plan, fixed_tree)
 
+from helpers import until
 from dindtui.screens.container import ContainerScreen
 from dindtui.screens.dialogs import RunDialog
 
@@ -191,10 +192,3 @@ async def settle(pilot, timeout: float = 10):
         feed_stats(app)
     await pilot.pause(0.1)
     await pilot.pause()
-
-
-async def until(pilot, predicate, timeout: float = 10):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "the screen never got there"
-        await pilot.pause(0.02)

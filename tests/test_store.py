@@ -14,7 +14,8 @@ import os
 
 import pytest
 
-from conftest import Tree, run_cli
+from helpers import run_cli
+from conftest import Tree
 from dindtui.init import bolt, seed
 from dindtui.engine.net import connect
 from dindtui.engine.lifecycle import images

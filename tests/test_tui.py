@@ -11,6 +11,7 @@ import time
 
 from textual.widgets import Input
 
+from helpers import until
 from dindtui.app import DindtuiApp
 from dindtui.engine.net import connect
 from dindtui.engine.tree import discovery, levels
@@ -22,46 +23,39 @@ from dindtui.widgets.level_tree import LevelTree
 SIZE = (140, 40)
 
 
-async def wait_until(pilot, predicate, timeout: float = 180, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await pilot.pause(0.2)
-
-
 def level_in(app: DindtuiApp, name: str) -> levels.Level | None:
     return next((lv for lv in app.all_levels() if lv.name == name), None)
 
 
 async def spawn_with_keys(pilot, app, parent_path: str, name: str) -> levels.Level:
     app.query_one(LevelTree).select_path(parent_path)
-    await wait_until(pilot, lambda: app.selected_path == parent_path, 10, "selection")
+    await until(pilot, lambda: app.selected_path == parent_path, "selection", 10)
     await pilot.press("n")
-    await wait_until(pilot, lambda: isinstance(app.screen, NameDialog), 10, "name dialog")
+    await until(pilot, lambda: isinstance(app.screen, NameDialog), "name dialog", 10)
     app.screen.query_one(Input).value = name
     await pilot.press("enter")
-    await wait_until(pilot, lambda: (level_in(app, name) or levels.Level("", "", 0, "", None))
-                     .state == levels.READY, what=f"{name} ready")
+    await until(pilot, lambda: (level_in(app, name) or levels.Level("", "", 0, "", None))
+                     .state == levels.READY, f"{name} ready", 180)
     return level_in(app, name)
 
 
 async def test_spawn_two_levels_then_exit_them_with_the_collapse_animation(tree):
     app = DindtuiApp(animation=True)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: app.roots is not None, 30, "first tree")
+        await until(pilot, lambda: app.roots is not None, "first tree", 30)
         first = await spawn_with_keys(pilot, app, "", tree.name("a"))
         assert first.depth == 1
         second = await spawn_with_keys(pilot, app, first.path, tree.name("b"))
         assert second.depth == 2 and second.path == f"{first.path}/{second.name}"
 
         app.query_one(LevelTree).select_path(first.path)
-        await wait_until(pilot, lambda: app.selected_path == first.path, 10, "selection")
+        await until(pilot, lambda: app.selected_path == first.path, "selection", 10)
         await pilot.press("x")
-        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog), 10, "confirm")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "confirm", 10)
         await pilot.press("y")
-        await wait_until(pilot, lambda: isinstance(app.screen, CollapseScreen), 10, "collapse")
+        await until(pilot, lambda: isinstance(app.screen, CollapseScreen), "collapse", 10)
         collapse = app.screen
-        await wait_until(pilot, lambda: collapse.done, what="the collapse to finish")
+        await until(pilot, lambda: collapse.done, "the collapse to finish", 180)
         # One frame per level, nested like the tree; deepest first, each folded into its
         # parent as that level really exited.
         [outer] = collapse.frames
@@ -69,7 +63,7 @@ async def test_spawn_two_levels_then_exit_them_with_the_collapse_animation(tree)
         assert collapse.history == [(second.path, "exiting"), (second.path, "exited"),
                                     (first.path, "exiting"), (first.path, "exited")]
         assert outer.folded == [second.name] and outer.state == "exited"
-        await wait_until(pilot, lambda: level_in(app, tree.name("a")) is None, 30, "tree update")
+        await until(pilot, lambda: level_in(app, tree.name("a")) is None, "tree update", 30)
     root = discovery.discover()
     assert not [lv for lv in root.walk() if lv.name.startswith(tree.prefix)]
 
@@ -79,16 +73,16 @@ async def test_cleanup_modal_lists_a_dead_level_volume_and_frees_it(tree):
     connect.client().containers.get(dead.container_name).kill()
     app = DindtuiApp(animation=False)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: level_in(app, dead.name) is not None and
-                         level_in(app, dead.name).state == levels.EXITED, 60, "exited level shown")
+        await until(pilot, lambda: level_in(app, dead.name) is not None and
+                         level_in(app, dead.name).state == levels.EXITED, "exited level shown", 60)
         await pilot.press("c")
-        await wait_until(pilot, lambda: isinstance(app.screen, CleanupDialog), 60, "modal")
+        await until(pilot, lambda: isinstance(app.screen, CleanupDialog), "modal", 60)
         items = {item.volume: item for item in app.screen.plan.items}
         assert dead.volume in items and items[dead.volume].bytes > 0
         await pilot.press("y")
-        await wait_until(pilot, lambda: dead.volume not in
-                         {v.name for v in connect.client().volumes.list()}, 60, "volume gone")
-        await wait_until(pilot, lambda: level_in(app, dead.name) is None, 30, "level gone")
+        await until(pilot, lambda: dead.volume not in
+                         {v.name for v in connect.client().volumes.list()}, "volume gone", 60)
+        await until(pilot, lambda: level_in(app, dead.name) is None, "level gone", 30)
 
 
 async def test_shell_key_reaches_the_one_shell_method_with_the_selected_level(tree):
@@ -97,16 +91,15 @@ async def test_shell_key_reaches_the_one_shell_method_with_the_selected_level(tr
     app = DindtuiApp(animation=False)
     app.open_shell = lambda lv: opened.append(lv.path)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: level_in(app, level.name) is not None, 30, "level")
+        await until(pilot, lambda: level_in(app, level.name) is not None, "level", 30)
         app.query_one(LevelTree).select_path(level.path)
-        await wait_until(pilot, lambda: app.selected_path == level.path, 10, "selection")
+        await until(pilot, lambda: app.selected_path == level.path, "selection", 10)
         await pilot.press("s")
         await pilot.pause()
         assert opened == [level.path]
         await pilot.press("enter")  # drills into the level's containers, opens no shell
-        await wait_until(pilot, lambda: bool(app.query("ContainersTable")) and
-                         app.query_one("ContainersTable").has_focus, 10,
-                         "the containers")
+        await until(pilot, lambda: bool(app.query("ContainersTable")) and
+                         app.query_one("ContainersTable").has_focus, "the containers", 10)
     assert opened == [level.path]
 
 
@@ -115,11 +108,11 @@ async def test_unreachable_engine_shows_a_banner_and_keeps_running(monkeypatch):
     app = DindtuiApp(animation=False)
     async with app.run_test(size=SIZE) as pilot:
         banner = app.query_one(Banner)
-        await wait_until(pilot, lambda: banner.has_class("visible"), 30, "banner")
+        await until(pilot, lambda: banner.has_class("visible"), "banner", 30)
         assert "no Docker engine answers at unix:///nonexistent/docker.sock" in str(
             banner.render())
         loads = app.tree_loads
-        await wait_until(pilot, lambda: app.tree_loads > loads, 10, "a retry")
+        await until(pilot, lambda: app.tree_loads > loads, "a retry", 10)
         assert app.is_running
 
 

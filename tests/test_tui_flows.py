@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import time
 
 import pytest
 from textual.widgets import Button
 
 from fake_engine import FakeEngine, fixed_details, fixed_usage
+from helpers import loaded, until
 from dindtui import app as app_module
 from dindtui import actions
 from dindtui.app import DindtuiApp
@@ -70,19 +70,6 @@ async def ui(monkeypatch):
 
     harness.start = start
     yield harness
-
-
-async def until(pilot, predicate, what: str, timeout: float = 5):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await pilot.pause(0.02)
-
-
-async def loaded(pilot, app) -> None:
-    await until(pilot, lambda: app.roots is not None and app.tree_loads > 0, "the tree")
-    if app.has_levels():  # the detail pane's tabs are made after the first tree is drawn
-        await until(pilot, lambda: bool(app.query("#networks-table")), "the detail pane")
 
 
 async def select(pilot, app, path: str) -> None:
