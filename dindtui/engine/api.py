@@ -5,17 +5,17 @@ the two cannot drift apart unnoticed."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 if TYPE_CHECKING:
+    from .disk.usage import CleanupItem, CleanupPlan, UsageReport
     from .explore.details import LevelDetails
     from .explore.inside import ContainerRow, Hit
     from .explore.stats import Usage
-    from .tree.levels import Level
-    from .progress import ProgressCallback
     from .lifecycle.exiting import ExitCallback
     from .lifecycle.spawn import SpawnResult
-    from .disk.usage import CleanupItem, CleanupPlan, UsageReport
+    from .progress import ProgressCallback
+    from .tree.levels import Level
 
 
 class LogFollowing(Protocol):
@@ -79,7 +79,7 @@ class TUIEngine(Protocol):
 
     def container_shell(self, level: "Level", ref: str) -> int: ...
 
-    def inspect(self, level: "Level", ref: str) -> dict: ...
+    def inspect(self, level: "Level", ref: str) -> dict[str, Any]: ...
 
     def act(self, level: "Level", ref: str, action: str) -> str: ...
 
@@ -92,5 +92,5 @@ class TUIEngine(Protocol):
 
     def index(self, roots: list["Level"]) -> tuple[list["Hit"], list[str]]: ...
 
-    def watcher(self, on_event: Callable[[str, dict], None],
+    def watcher(self, on_event: Callable[[str, dict[str, Any]], None],
                 on_state: Callable[[str, str], None]) -> Watching: ...

@@ -8,7 +8,7 @@ tests' fake engine to; the CLI uses the rest as well (builds, pushes, contexts, 
 
 from __future__ import annotations
 
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 from .access import certs, reach
 from .disk import usage
@@ -78,7 +78,7 @@ class Engine:
         return spawning.default_name(parent)
 
     def spawn(self, parent_path: str, name: str | None, progress: ProgressCallback,
-              store: str | None = None, **options) -> spawning.SpawnResult:
+              store: str | None = None, **options: Any) -> spawning.SpawnResult:
         """`options`: port, image, strategy, inherit_images (spawn.spawn's)."""
         at = self.place(parent_path)
         return spawning.spawn(at, name, store=store, progress=progress, **options)
@@ -157,7 +157,7 @@ class Engine:
         except API_ERRORS as exc:
             raise DindtuiError(f"{level.label}: {inside.explanation(exc)}") from None
 
-    def inspect(self, level: Level, ref: str) -> dict:
+    def inspect(self, level: Level, ref: str) -> dict[str, Any]:
         return inside.inspect(level, ref)
 
     def act(self, level: Level, ref: str, action: str) -> str:
@@ -166,7 +166,7 @@ class Engine:
     def run(self, level: Level, image: str, command: str, name: str) -> inside.ContainerRow:
         return inside.run(level, image, command, name)
 
-    def log_lines(self, level: Level, ref: str, **options) -> Iterator[str]:
+    def log_lines(self, level: Level, ref: str, **options: Any) -> Iterator[str]:
         """`options`: tail, follow, timestamps (logs.log_lines's)."""
         return logs.log_lines(level, ref, **options)
 

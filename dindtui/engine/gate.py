@@ -19,23 +19,25 @@ from __future__ import annotations
 import os
 import shutil
 import stat
+from typing import Any
 
 import docker.errors
+from docker import DockerClient
 
 from . import config, guard
-from .net import connect
-from .tree import levels
-from .tree.place import Place
 from .errors import DindtuiError
+from .net import connect
 from .net.connect import API_ERRORS
+from .tree import levels
 from .tree.levels import Level
+from .tree.place import Place
 
 
 class Refused(DindtuiError):
     """The gate said no: the object is not provably ours, or not free to touch."""
 
 
-def level_container(level: Level) -> dict | None:
+def level_container(level: Level) -> dict[str, Any] | None:
     """`level`'s container inspected again: its data when it is still this level, None when it
     is gone. Refused when the container there now is not ours."""
     client = levels.parent_client(level)
@@ -52,11 +54,11 @@ def level_container(level: Level) -> dict | None:
     if reason:
         raise Refused(f"refusing to touch container {(level.container_id or '?')[:12]}: "
                       f"{reason}")
-    return info
+    return dict(info)
 
 
-def level_volume(client, volume: str, daemon: Level,
-                 name: str | None = None) -> tuple[str, list[dict]]:
+def level_volume(client: DockerClient, volume: str, daemon: Level,
+                 name: str | None = None) -> tuple[str, list[dict[str, Any]]]:
     """Before `volume` (on `daemon`) is removed: the name of its level, and the containers that
     use it and go with it (stopped levels of ours of that name). Refused when it is not
     provably a level volume of this namespace (or of level `name`), or when anything else
@@ -79,7 +81,7 @@ def level_volume(client, volume: str, daemon: Level,
     return owner, users
 
 
-def _stopped_level(daemon: Level, summary: dict, name: str) -> bool:
+def _stopped_level(daemon: Level, summary: dict[str, Any], name: str) -> bool:
     """This container is a level of ours named `name` on `daemon`, and it is stopped now."""
     labels = summary.get("Labels") or {}
     return (levels.in_namespace(labels) and labels.get(levels.LABEL_NAME) == name
@@ -96,7 +98,7 @@ def container(info: object, action: str, where: str) -> None:
         raise Refused(str(exc)) from None
 
 
-def name_in_use(client, name: str) -> bool:
+def name_in_use(client: DockerClient, name: str) -> bool:
     """Some container (a new spawn, say) holds this level's container name right now."""
     wanted = levels.container_name(name)
     try:

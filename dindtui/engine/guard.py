@@ -16,7 +16,7 @@ No Textual and no Docker calls here: the callers pass what the daemon answered."
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from typing import Any, Iterable
 
 from .errors import DindtuiError
 
@@ -29,7 +29,7 @@ TEXT_LIMIT = 4096       # characters of a name, label or status line shown
 LINE_LIMIT = 65536      # bytes of one log line kept; the rest is cut and marked
 
 
-def _visible(match: re.Match) -> str:
+def _visible(match: "re.Match[str]") -> str:
     code = ord(match.group())
     if code < 0x20:
         return chr(0x2400 + code)          # ␛ for ESC, ␊ for a newline, ...
@@ -105,7 +105,7 @@ def shape_of_inspect(info: object) -> str | None:
                            info.get("Mounts") or [])
 
 
-def shape_of_summary(summary: dict) -> str | None:
+def shape_of_summary(summary: dict[str, Any]) -> str | None:
     """`container_shape` of one entry of a daemon's container list."""
     names = summary.get("Names")
     name = names[0] if isinstance(names, list) and names and isinstance(names[0], str) else None

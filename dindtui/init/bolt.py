@@ -7,9 +7,9 @@ from __future__ import annotations
 import os
 import struct
 import time
+from typing import Any
 
 from .common import EXIT_SEED, InitError
-
 
 BOLT_MAGIC, BOLT_VERSION = 0xED0CDAED, 2
 
@@ -28,7 +28,7 @@ class Bucket:
     """One bolt bucket in memory: its sequence (NextSequence's counter) and its keys, whose
     values are bytes or nested Buckets."""
 
-    def __init__(self, sequence: int = 0, items: dict | None = None):
+    def __init__(self, sequence: int = 0, items: dict[bytes, Any] | None = None):
         self.sequence = sequence
         self.items: dict[bytes, bytes | Bucket] = items if items is not None else {}
 
@@ -177,7 +177,7 @@ def bolt_write(path: str, root: Bucket, page_size: int, txid: int) -> None:
     pages: list[bytes] = []              # page-aligned blobs, starting at page 3
     next_pgid = [3]
 
-    def put(flags: int, elements: list[tuple], branch: bool) -> int:
+    def put(flags: int, elements: list[tuple[Any, ...]], branch: bool) -> int:
         size = PAGE_HEADER.size + len(elements) * 16
         size += sum(len(key) + (0 if branch else len(value)) for key, *_, value in elements)
         pgid = next_pgid[0]
@@ -210,8 +210,8 @@ def bolt_write(path: str, root: Bucket, page_size: int, txid: int) -> None:
                 elements.append((key, BUCKET_LEAF, struct.pack("<QQ", child, value.sequence)))
             else:
                 elements.append((key, 0, value))
-        leaves: list[list] = []
-        current: list = []
+        leaves: list[list[Any]] = []
+        current: list[Any] = []
         used = PAGE_HEADER.size
         for element in elements:
             size = 16 + len(element[0]) + len(element[2])

@@ -7,8 +7,6 @@ import signal
 import subprocess
 import sys
 
-
-
 EXIT_BAD_INPUT = 2
 EXIT_PRIVILEGE = 3
 EXIT_CGROUP = 4
@@ -38,7 +36,7 @@ def log(message: str) -> None:
     print(f"dindtui-init: {message}", file=sys.stderr, flush=True)
 
 
-def run(*argv: str, check: bool = True) -> subprocess.CompletedProcess:
+def run(*argv: str, check: bool = True) -> "subprocess.CompletedProcess[str]":
     return subprocess.run(argv, check=check, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           text=True)
 

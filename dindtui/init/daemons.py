@@ -9,13 +9,22 @@ import re
 import signal
 import subprocess
 import time
+from typing import Any, Callable
 
 from .common import (
-    DOCKERD_LOG, EXIT_DOCKERD, EXIT_SEED, InitError, SEED_DB_MARKER, SEED_MARKER, STOP_SIGNALS,
-    env_seconds, log, shutdown_timeout)
+    DOCKERD_LOG,
+    EXIT_DOCKERD,
+    EXIT_SEED,
+    SEED_DB_MARKER,
+    SEED_MARKER,
+    STOP_SIGNALS,
+    InitError,
+    env_seconds,
+    log,
+    shutdown_timeout,
+)
 from .setup import image_store, remove_stale_pid_files
 from .supervise import Stopping, Supervisor, connects, ping, spawn, tail
-
 
 CONTAINERD = "/usr/bin/containerd"
 CONTAINERD_SOCKET = "/var/run/docker/containerd/containerd.sock"
@@ -84,7 +93,7 @@ class Daemons:
         self.dockerd = spawn(argv, self.log_path, session=True)
         self._wait("dockerd", self.dockerd, ping, deadline)
 
-    def _wait(self, name: str, pid: int, answers, deadline: float):
+    def _wait(self, name: str, pid: int, answers: Callable[[], bool], deadline: float) -> None:
         while not answers():
             if not self.sup.alive(pid):
                 self.stop()
@@ -270,7 +279,7 @@ def docker_ids(status_filter: str) -> list[str]:
     return [i for i in listed.stdout.split() if CONTAINER_ID.fullmatch(i)]
 
 
-def docker_inspect(ids: list[str]) -> list:
+def docker_inspect(ids: list[str]) -> list[Any]:
     if not ids:
         return []
     found = subprocess.run(["docker", "inspect", *ids], capture_output=True, text=True,

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import json
 import os
+from typing import Any, Callable
 
 from .common import EXIT_BAD_INPUT, InitError
 
+Inode = tuple[int, int]  # (st_dev, st_ino)
 
-def measure_volumes(volumes: list[dict], on_volume=None) -> tuple[dict, int]:
+
+def measure_volumes(volumes: list[dict[str, Any]], on_volume: Callable[..., object] | None = None
+                    ) -> tuple[dict[str, dict[str, int]], int]:
     """Disk usage of level volumes by inode, so that a layer hardlinked into several levels
     counts once. `volumes`: [{"volume", "path", "depth", "nested": [names of the volumes that
     live inside it]}]. Returns ({volume: {"bytes", "shared_bytes", "freeable"}}, total bytes):
@@ -19,20 +23,20 @@ def measure_volumes(volumes: list[dict], on_volume=None) -> tuple[dict, int]:
     what nests in it. Used by the engine on this machine, and by `dindtui-init du` in a
     helper container on a remote engine's."""
     by_path = {item["path"]: item for item in volumes}
-    inodes: dict = {}     # (dev, ino) -> (bytes, links it has)
-    links_in: dict = {}   # volume -> (dev, ino) -> links inside it
+    inodes: dict[Inode, tuple[int, int]] = {}  # (dev, ino) -> (bytes, links it has)
+    links_in: dict[str, dict[Inode, int]] = {}  # volume -> (dev, ino) -> links inside it
     ordered = sorted(volumes, key=lambda item: (item["depth"], item["volume"]))
     for index, item in enumerate(ordered):
         if on_volume is not None:
             on_volume(index, len(ordered), item)
         links_in[item["volume"]] = _count_links(item["path"], by_path, inodes)
-    in_tree: dict = {}
+    in_tree: dict[Inode, int] = {}
     for counts in links_in.values():
         for key, count in counts.items():
             in_tree[key] = in_tree.get(key, 0) + count
     results = {item["volume"]: {"bytes": 0, "shared_bytes": 0, "freeable": 0}
                for item in volumes}
-    counted: set = set()
+    counted: set[Inode] = set()
     for item in ordered:
         result = results[item["volume"]]
         for key in links_in[item["volume"]]:
@@ -43,7 +47,7 @@ def measure_volumes(volumes: list[dict], on_volume=None) -> tuple[dict, int]:
                 counted.add(key)
                 result["bytes"] += size
     for item in volumes:
-        union: dict = {}
+        union: dict[Inode, int] = {}
         for name in [item["volume"]] + list(item.get("nested") or []):
             for key, count in links_in.get(name, {}).items():
                 union[key] = union.get(key, 0) + count
@@ -52,9 +56,10 @@ def measure_volumes(volumes: list[dict], on_volume=None) -> tuple[dict, int]:
     return results, sum(inodes[key][0] for key in counted)
 
 
-def _count_links(top: str, skip: dict, inodes: dict) -> dict:
+def _count_links(top: str, skip: dict[str, Any],
+                 inodes: dict[Inode, tuple[int, int]]) -> dict[Inode, int]:
     """The links to each inode under `top`, not descending into other volumes (`skip`)."""
-    counts: dict = {}
+    counts: dict[Inode, int] = {}
     stack = [top]
     while stack:
         try:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from .common import InitError, log
 from .du import du_main
 from .modes import init

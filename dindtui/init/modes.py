@@ -6,12 +6,29 @@ import os
 import signal
 
 from .common import (
-    EXIT_BAD_INPUT, InitError, SI_KERNEL, STOP_SIGNALS, env_seconds, log, shutdown_timeout)
+    EXIT_BAD_INPUT,
+    SI_KERNEL,
+    STOP_SIGNALS,
+    InitError,
+    env_seconds,
+    log,
+    shutdown_timeout,
+)
 from .daemons import Daemons
 from .setup import (
-    check_privileges, choose_iptables, close_inherited_fds, dockerd_argv, ensure_certs,
-    image_store, mount_securityfs, outer_mtu, parse_port, remount_sys_rw, setup_cgroups,
-    write_store_config)
+    check_privileges,
+    choose_iptables,
+    close_inherited_fds,
+    dockerd_argv,
+    ensure_certs,
+    image_store,
+    mount_securityfs,
+    outer_mtu,
+    parse_port,
+    remount_sys_rw,
+    setup_cgroups,
+    write_store_config,
+)
 from .supervise import Stopping, Supervisor, spawn
 
 
@@ -84,7 +101,7 @@ def daemon_mode(sup: Supervisor, daemons: Daemons) -> int:
             os.kill(daemons.dockerd, info.si_signo)  # SIGHUP reloads dockerd's configuration
 
 
-def _stop_now(signo: int, _frame) -> None:
+def _stop_now(signo: int, _frame: object) -> None:
     raise Stopping(signo)
 
 

@@ -12,13 +12,21 @@ import signal
 import stat as stat_mod
 import subprocess
 import time
+from typing import Any
 
 from .bolt import Bucket, bolt_read, bolt_write
 from .common import (
-    EXIT_BAD_INPUT, EXIT_SEED, InitError, SEED_DB_MARKER, SEED_MARKER, STORES, copy_file)
+    EXIT_BAD_INPUT,
+    EXIT_SEED,
+    SEED_DB_MARKER,
+    SEED_MARKER,
+    STORES,
+    InitError,
+    copy_file,
+)
 
 
-def seed(source_root: str, target_root: str, image_ids: list[str]) -> dict:
+def seed(source_root: str, target_root: str, image_ids: list[str]) -> dict[str, Any]:
     """Hardlink the layers of `image_ids` from one overlay2 data root into a fresh one.
 
     Copies image configs, the layer entries of those images only, a repositories index restricted
@@ -150,7 +158,7 @@ def _labels(bucket: Bucket) -> dict[bytes, bytes]:
     return {k: v for k, v in labels.items.items() if isinstance(v, bytes)} if labels else {}
 
 
-def containerd_closure(namespace: Bucket, backend: Bucket, image_ids: list[str]) -> dict:
+def containerd_closure(namespace: Bucket, backend: Bucket, image_ids: list[str]) -> dict[str, Any]:
     """What the images `image_ids` (docker's ids on this store: their target's digest) hold:
     their image records, every content blob they reference, and every snapshot, following
     containerd's own garbage-collection references (gc.ref labels, snapshot parents). Only
@@ -217,7 +225,7 @@ def _copy_dirs(source: str, target: str, relative: str) -> None:
             os.chmod(dst, stat_mod.S_IMODE(st.st_mode))
 
 
-def seed_containerd(source_root: str, target_root: str, image_ids: list[str]) -> dict:
+def seed_containerd(source_root: str, target_root: str, image_ids: list[str]) -> dict[str, Any]:
     """Seed a fresh data root's containerd image store from a parent's: new bolt databases
     holding only the images' records (no container, lease or ingest records, and only committed
     snapshots), the content blobs hardlinked, the snapshots' trees hardlinked."""
@@ -244,7 +252,7 @@ def seed_containerd(source_root: str, target_root: str, image_ids: list[str]) ->
         raise InitError(f"images not in the source's containerd store: {sorted(missing)}",
                         EXIT_SEED)
 
-    def copy_of(bucket: Bucket | None, items: dict | None = None) -> Bucket:
+    def copy_of(bucket: Bucket | None, items: dict[bytes, Any] | None = None) -> Bucket:
         return Bucket(bucket.sequence if bucket else 0, items if items is not None else {})
 
     snaps = namespace.bucket("snapshots", "overlayfs")
@@ -289,7 +297,7 @@ def seed_containerd(source_root: str, target_root: str, image_ids: list[str]) ->
         b"parents": copy_of(bparents, {k: v for k, v in bparents.items.items()
                                        if both_kept(k)})})})
 
-    stats: dict = {"images": len(kept["images"]), "layers": len(chosen), "blobs": 0,
+    stats: dict[str, Any] = {"images": len(kept["images"]), "layers": len(chosen), "blobs": 0,
                    "linked_bytes": 0, "store": "containerd"}
     _copy_dirs(source_root, target_root, CONTAINERD_ROOT)
     for relative in (os.path.dirname(METADATA_DB), SNAPSHOTTER + "/snapshots",
@@ -322,7 +330,7 @@ def seed_containerd(source_root: str, target_root: str, image_ids: list[str]) ->
     return stats
 
 
-def link_trees(pairs: list[tuple[str, str]], stats: dict) -> None:
+def link_trees(pairs: list[tuple[str, str]], stats: dict[str, Any]) -> None:
     """Hardlink each layer's content tree: GNU `cp -a --link` (owners, modes, times, xattrs such
     as overlay's opaque marks, and whiteout devices), every layer at once; Python if no cp."""
     if not os.access("/bin/cp", os.X_OK):
@@ -340,7 +348,7 @@ def link_trees(pairs: list[tuple[str, str]], stats: dict) -> None:
         raise OSError("linking layers failed: " + "; ".join(failures))
 
 
-def copy_tree(src: str, dst: str, stats: dict, link: bool) -> None:
+def copy_tree(src: str, dst: str, stats: dict[str, Any], link: bool) -> None:
     """Copy (or hardlink) a tree, keeping owners, modes, times, xattrs and special files."""
     st = os.lstat(src)
     os.makedirs(os.path.dirname(dst), exist_ok=True)
@@ -363,7 +371,7 @@ def copy_tree(src: str, dst: str, stats: dict, link: bool) -> None:
                 os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns), follow_symlinks=False)
 
 
-def copy_node(src: str, dst: str, st: os.stat_result, stats: dict, link: bool) -> None:
+def copy_node(src: str, dst: str, st: os.stat_result, stats: dict[str, Any], link: bool) -> None:
     mode = st.st_mode
     if stat_mod.S_ISDIR(mode):
         os.mkdir(dst, stat_mod.S_IMODE(mode))
@@ -416,7 +424,7 @@ def seed_main(argv: list[str]) -> int:
     source, target, images = argv[0], argv[1], argv[2:]
     started = time.monotonic()
 
-    def too_long(_signo, _frame):
+    def too_long(_signo: int, _frame: object) -> None:
         raise InitError(f"seeding took longer than {SEED_SECONDS}s", EXIT_SEED)
 
     signal.signal(signal.SIGALRM, too_long)

@@ -9,10 +9,22 @@ import os
 import socket
 import subprocess
 import time
+from typing import Any
 
 from .common import (
-    CAP_SYS_ADMIN, CGROUP_ROOT, EXIT_BAD_INPUT, EXIT_CGROUP, EXIT_PRIVILEGE, InitError,
-    SOCKET_TREE_DIR, STORES, copy_file, log, run, shutdown_timeout)
+    CAP_SYS_ADMIN,
+    CGROUP_ROOT,
+    EXIT_BAD_INPUT,
+    EXIT_CGROUP,
+    EXIT_PRIVILEGE,
+    SOCKET_TREE_DIR,
+    STORES,
+    InitError,
+    copy_file,
+    log,
+    run,
+    shutdown_timeout,
+)
 
 
 def close_inherited_fds() -> list[int]:
@@ -359,7 +371,7 @@ def write_store_config(store: str | None, path: str = DAEMON_JSON) -> None:
     exist there); other settings in the file are kept."""
     if store is None:
         return
-    config: dict = {}
+    config: dict[str, Any] = {}
     try:
         with open(path) as f:
             config = json.load(f)

@@ -10,7 +10,7 @@ import time
 from .common import FORWARDED_SIGNALS
 
 
-def spawn(argv: list[str], stdout_path: str | None = None, env: dict | None = None,
+def spawn(argv: list[str], stdout_path: str | None = None, env: dict[str, str] | None = None,
           session: bool = False) -> int:
     """Start a child with a clean signal mask (ours blocks the signals we wait for); `session`
     puts it in a session of its own, out of reach of the terminal's ^C and ^Z."""

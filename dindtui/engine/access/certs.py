@@ -6,9 +6,9 @@ import io
 import os
 import tarfile
 
-from ..tree import levels
 from ..errors import DindtuiError
 from ..net.connect import API_ERRORS
+from ..tree import levels
 from ..tree.levels import Level
 
 CLIENT_FILES = ("ca.pem", "cert.pem", "key.pem")

@@ -19,9 +19,9 @@ import tempfile
 from dataclasses import dataclass
 
 from .. import config
+from ..errors import DindtuiError
 from ..net import connect
 from ..tree import discovery, levels, place
-from ..errors import DindtuiError
 from ..tree.levels import Level
 
 CONTEXT_PREFIX = "dindtui-"

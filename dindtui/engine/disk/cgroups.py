@@ -18,8 +18,8 @@ import stat
 import time
 
 from ..net import connect
-from ..tree import levels, place
 from ..net.connect import API_ERRORS
+from ..tree import levels, place
 from ..tree.levels import Level
 
 CGROUP_ROOT = "/sys/fs/cgroup"

@@ -11,18 +11,19 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
+from typing import Any, Callable
 
 import docker.errors
 
 from ...init.du import measure_volumes
-from . import cgroups
 from .. import config, gate
-from ..net import connect
-from ..tree import discovery, levels, place
 from ..errors import DindtuiError
+from ..net import connect
 from ..net.connect import API_ERRORS
-from ..tree.levels import Level
 from ..progress import Progress, ProgressCallback, no_progress
+from ..tree import discovery, levels, place
+from ..tree.levels import Level
+from . import cgroups
 
 LIVE, EXITED, DEAD, ORPHAN, IN_USE = "live", "exited", "dead", "orphan", "in use"
 CLEANABLE = (EXITED, DEAD, ORPHAN)  # live, paused, starting, ... and "in use" never are
@@ -49,7 +50,7 @@ class VolumeUsage:
         """`clean` may free it: its level is stopped, or nothing uses it."""
         return self.state in CLEANABLE
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in (
             "volume", "daemon", "level", "depth", "state", "container_id", "bytes",
             "shared_bytes", "freeable")}
@@ -65,13 +66,13 @@ class UsageReport:
     def by_level(self) -> dict[str, VolumeUsage]:
         return {v.level: v for v in self.volumes if v.state == LIVE}
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"method": self.method, "total": self.total,
                 "volumes": [v.to_dict() for v in self.volumes]} | (
                     {"unmeasured": self.unmeasured} if self.unmeasured else {})
 
 
-def _list_volumes(root: Level) -> list[tuple[Level, dict]]:
+def _list_volumes(root: Level) -> list[tuple[Level, dict[str, Any]]]:
     """(daemon level, volume inspect) for every volume of this namespace's levels on every
     reachable daemon; each volume dict gets "_users": the containers that mount it."""
     found = []
@@ -93,7 +94,7 @@ def _list_volumes(root: Level) -> list[tuple[Level, dict]]:
     return found
 
 
-def _classify(daemon: Level, volume: dict) -> VolumeUsage:
+def _classify(daemon: Level, volume: dict[str, Any]) -> VolumeUsage:
     labels = volume.get("Labels") or {}
     name = labels.get(levels.LABEL_NAME, "?")
     path = f"{daemon.path}/{name}" if daemon.path else name
@@ -152,7 +153,8 @@ def measure_all(roots: list[Level]) -> UsageReport:
                         if root.state != levels.READY])
 
 
-def _data_paths(root: Level, listed, usages: list[VolumeUsage]) -> str | None:
+def _data_paths(root: Level, listed: list[tuple[Level, dict[str, Any]]],
+                usages: list[VolumeUsage]) -> str | None:
     """Fill each volume's path on the engine's machine (its data root, then each level's
     volume inside its parent's); level 0's data root, or None when unknown."""
     data_roots: dict[str, str] = {}  # daemon path -> path of its data root on that machine
@@ -183,12 +185,13 @@ def _data_paths(root: Level, listed, usages: list[VolumeUsage]) -> str | None:
     return data_roots[root.path]
 
 
-def _items(usages: list[VolumeUsage], path_of) -> list[dict]:
+def _items(usages: list[VolumeUsage],
+           path_of: Callable[[str | None], str | None]) -> list[dict[str, Any]]:
     return [{"volume": u.volume, "path": path_of(u.host_path), "depth": u.depth,
              "nested": u.nested} for u in usages]
 
 
-def _apply(usages: list[VolumeUsage], results: dict, total: int) -> UsageReport:
+def _apply(usages: list[VolumeUsage], results: dict[str, Any], total: int) -> UsageReport:
     for usage in usages:
         result = results[usage.volume]
         usage.bytes, usage.shared_bytes = result["bytes"], result["shared_bytes"]
@@ -198,7 +201,7 @@ def _apply(usages: list[VolumeUsage], results: dict, total: int) -> UsageReport:
 
 def _measure_inodes(usages: list[VolumeUsage], progress: ProgressCallback) -> UsageReport:
     """On this machine: every volume walked here (init/du.py's measure_volumes)."""
-    def on_volume(index: int, count: int, item: dict) -> None:
+    def on_volume(index: int, count: int, item: dict[str, Any]) -> None:
         level = next(u.level for u in usages if u.volume == item["volume"])
         progress(Progress("du", f"measuring {level}", index, count))
 
@@ -213,7 +216,7 @@ def _measure_on_engine(root: Level, data_root: str, usages: list[VolumeUsage],
     mounted read-only at /hostroot, runs the same measurement (`dindtui-init du`)."""
     progress(Progress("du", f"measuring {len(usages)} volume(s) on {root.label}'s machine"))
     client = connect.client(root.endpoint, check=False)
-    items = _items(usages, lambda path: "/hostroot/" + os.path.relpath(path, data_root))
+    items = _items(usages, lambda path: "/hostroot/" + os.path.relpath(path or "", data_root))
     helper = client.api.create_container(
         config.image(), entrypoint=["dindtui-init"], command=["du", json.dumps(items)],
         labels={"dindtui.helper": "du"},
@@ -263,7 +266,7 @@ class CleanupItem:
     container_id: str | None
     bytes: int
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
 
 
@@ -275,7 +278,7 @@ class CleanupPlan:
     def total(self) -> int:
         return sum(item.bytes for item in self.items)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"total": self.total, "items": [i.to_dict() for i in self.items]}
 
 

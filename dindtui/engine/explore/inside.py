@@ -11,12 +11,15 @@ from __future__ import annotations
 import shlex
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
-from ..net import connect
+from docker import DockerClient
+
 from .. import gate, guard
-from ..tree import levels
 from ..errors import DindtuiError
+from ..net import connect
 from ..net.connect import API_ERRORS
+from ..tree import levels
 from ..tree.levels import Level
 
 ACTIONS = ("start", "stop", "restart", "kill", "remove")
@@ -84,7 +87,7 @@ def explanation(exc: BaseException) -> str:
     return guard.text(" ".join(str(text).split()), 600)
 
 
-def level_client(level: Level):
+def level_client(level: Level) -> DockerClient:
     """The SDK client of the level's own daemon; an error that says why when it cannot answer."""
     if level.state != levels.READY or not level.endpoint:
         raise DindtuiError(f"level {level.label} is {level.state}: its daemon cannot be asked"
@@ -93,7 +96,7 @@ def level_client(level: Level):
     return connect.client(level.endpoint, check=False)
 
 
-def _ports(summary: dict) -> str:
+def _ports(summary: dict[str, Any]) -> str:
     seen: list[str] = []
     for port in summary.get("Ports") or []:
         inner = f"{port.get('PrivatePort')}/{port.get('Type', 'tcp')}"
@@ -109,8 +112,8 @@ def _children_by_container(level: Level) -> dict[str, Level]:
     return {child.container_id: child for child in level.children if child.container_id}
 
 
-def container_rows(level: Level, client=None,
-                   summaries: list[dict] | None = None) -> list[ContainerRow]:
+def container_rows(level: Level, client: DockerClient | None = None,
+                   summaries: list[dict[str, Any]] | None = None) -> list[ContainerRow]:
     """The level's containers (`summaries`: the daemon's list, when already asked for)."""
     if summaries is None:
         summaries = (client or level_client(level)).api.containers(all=True)
@@ -184,14 +187,14 @@ def contents(level: Level) -> Contents:
 
 # ----------------------------------------------------------------------------- one container
 
-def resolve(level: Level, ref: str, client=None) -> dict:
+def resolve(level: Level, ref: str, client: DockerClient | None = None) -> dict[str, Any]:
     """The container `ref` (a name, an id, or an id prefix) of this level, inspected."""
     client = client or level_client(level)
     ref = ref.strip()
     if not ref:
         raise DindtuiError("no container named: give a name or an id")
     try:
-        return client.api.inspect_container(ref)
+        return dict(client.api.inspect_container(ref))
     except API_ERRORS as exc:
         if getattr(exc, "status_code", None) == 404 or "No such container" in str(exc):
             raise DindtuiError(f"no container {ref!r} in level {level.label} "
@@ -199,11 +202,11 @@ def resolve(level: Level, ref: str, client=None) -> dict:
         raise DindtuiError(f"level {level.label} did not answer: {explanation(exc)}") from None
 
 
-def inspect(level: Level, ref: str) -> dict:
+def inspect(level: Level, ref: str) -> dict[str, Any]:
     return resolve(level, ref)
 
 
-def _the_level_it_is(level: Level, info: dict) -> Level | None:
+def _the_level_it_is(level: Level, info: dict[str, Any]) -> Level | None:
     return _children_by_container(level).get(info["Id"])
 
 
@@ -284,7 +287,7 @@ class Hit:
     def where(self) -> str:
         return self.level or "host"
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data.pop("text")
         return data

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
+
+from docker import DockerClient
 
 from .. import guard
 from ..errors import DindtuiError
 from ..net.connect import API_ERRORS
-from ..tree.levels import Level
 from ..net.served import Frames
+from ..tree.levels import Level
 from .inside import explanation, level_client, resolve
 
 
@@ -47,8 +49,8 @@ class LogStream:
     them one by one (as the SDK does) costs two reads per line, too slow for a container
     writing 10,000 lines a second. `close()` from another thread ends the reading."""
 
-    def __init__(self, client, container: dict, *, follow: bool, timestamps: bool,
-                 tail: int | str):
+    def __init__(self, client: DockerClient, container: dict[str, Any], *, follow: bool,
+                 timestamps: bool, tail: int | str) -> None:
         api = client.api
         params = {"stdout": 1, "stderr": 1, "follow": int(follow),
                   "timestamps": int(timestamps), "tail": tail}

@@ -12,12 +12,13 @@ import time
 from dataclasses import dataclass
 from typing import Any, cast
 
+from docker import DockerClient
 
-from . import inside
-from ..tree import levels
 from ..errors import DindtuiError
 from ..net.connect import API_ERRORS
+from ..tree import levels
 from ..tree.levels import Level
+from . import inside
 
 # The login shell from /etc/passwd when it exists, else bash, else sh; printed, not run.
 FIND_SHELL = r"""
@@ -114,20 +115,21 @@ def find_shell(target: Target) -> str:
     return shell[0]
 
 
-def interactive(level: Level, argv: list[str] | None = None, stdin=None, stdout=None) -> int:
+def interactive(level: Level, argv: list[str] | None = None, stdin: Any = None,
+                stdout: Any = None) -> int:
     """Attach this process's standard streams to a shell (or `argv`) in the level; its exit
     status (see `interactive_at`)."""
     return interactive_at(_container(level), argv, stdin, stdout)
 
 
-def container_shell(level: Level, ref: str, argv: list[str] | None = None, stdin=None,
-                    stdout=None) -> int:
+def container_shell(level: Level, ref: str, argv: list[str] | None = None,
+                    stdin: Any = None, stdout: Any = None) -> int:
     """A shell (or `argv`) inside container `ref` of the level: bash, else sh."""
     return interactive_at(container_target(level, ref), argv, stdin, stdout)
 
 
-def interactive_at(target: Target, argv: list[str] | None = None, stdin=None,
-                   stdout=None) -> int:
+def interactive_at(target: Target, argv: list[str] | None = None,
+                   stdin: Any = None, stdout: Any = None) -> int:
     """Attach this process's standard streams to a shell (or `argv`) in the target; its exit
     status. On a terminal: a raw TTY with window-size changes forwarded. Otherwise (a pipe, a
     file): no TTY, the output streams kept apart, and the end of input passed on, so that
@@ -147,7 +149,7 @@ def interactive_at(target: Target, argv: list[str] | None = None, stdin=None,
                            f"{getattr(exc, 'explanation', None) or exc}") from None
     sock = getattr(conn, "_sock", conn)
 
-    def resize(*_):
+    def resize(*_: object) -> None:
         if not is_tty:
             return
         size = os.get_terminal_size(stdin.fileno())
@@ -180,7 +182,7 @@ def interactive_at(target: Target, argv: list[str] | None = None, stdin=None,
     return _exit_code(client, exec_id, target.label)
 
 
-def _exit_code(client, exec_id: str, label: str, timeout: float = 10) -> int:
+def _exit_code(client: DockerClient, exec_id: str, label: str, timeout: float = 10) -> int:
     """The exec's own exit status, waited for (the stream may end a moment before the daemon
     records it); an error, never a made-up status, when it cannot be had."""
     deadline = time.monotonic() + timeout
@@ -191,14 +193,14 @@ def _exit_code(client, exec_id: str, label: str, timeout: float = 10) -> int:
             raise DindtuiError(f"the shell in {label} ended, but its exit status could "
                                f"not be read: {exc}") from None
         if not info.get("Running") and info.get("ExitCode") is not None:
-            return info["ExitCode"]
+            return int(info["ExitCode"])
         if time.monotonic() > deadline:
             raise DindtuiError(f"the shell in {label} ended, but the daemon reported no "
                                f"exit status within {timeout:.0f}s")
         time.sleep(0.05)
 
 
-def _write_all(fd: int, data) -> None:
+def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view):]
@@ -232,7 +234,7 @@ class _Demux:
             self.buffer = self.buffer[8 + length:]
 
 
-def _pump(sock, in_fd: int, output) -> None:
+def _pump(sock: socket.socket, in_fd: int, output: "_Raw | _Demux") -> None:
     """Copy our input to the exec socket and its output back until the exec ends; at the end
     of our input, half-close the socket so the command sees its end of input too."""
     reading_input = True

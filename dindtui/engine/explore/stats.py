@@ -12,13 +12,13 @@ import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
-from ..net import connect
 from .. import guard
-from ..tree import levels
 from ..errors import DindtuiError
+from ..net import connect
 from ..net.connect import API_ERRORS
+from ..tree import levels
 from ..tree.levels import Level
 
 
@@ -35,7 +35,7 @@ class Sample:
     running: bool = True
 
 
-def _memory(stats: dict) -> tuple[int, int]:
+def _memory(stats: dict[str, Any]) -> tuple[int, int]:
     memory = stats.get("memory_stats") or {}
     usage = memory.get("usage") or 0
     counters = memory.get("stats") or {}
@@ -109,12 +109,14 @@ _no_metrics: set[str] = set()  # endpoints whose daemon answered stats with zero
 JSON_LIMIT = 4 << 20  # bytes of one stats answer read at the most
 
 
-def _get_json(endpoint: str, path: str, timeout: float = 5) -> dict:
+def _get_json(endpoint: str, path: str, timeout: float = 5) -> dict[str, Any]:
     """GET `path` from a daemon. On a unix socket, a bare HTTP/1.0 request (a tenth of the
     SDK's CPU: the sampler asks every level's container every two seconds)."""
     if not endpoint.startswith("unix://"):
         client = connect.client(endpoint, check=False)
-        return client.api._result(client.api._get(client.api._url(path)), json=True)
+        answered: dict[str, Any] = client.api._result(client.api._get(client.api._url(path)),
+                                                      json=True)
+        return answered
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         sock.settimeout(timeout)
         sock.connect(endpoint[len("unix://"):])
@@ -124,7 +126,10 @@ def _get_json(endpoint: str, path: str, timeout: float = 5) -> dict:
     head, _, body = answer.partition(b"\r\n\r\n")
     if head.split(b" ", 2)[1:2] != [b"200"]:
         raise DindtuiError(f"{path}: {head.splitlines()[0].decode(errors='replace')}")
-    return json.loads(body)
+    parsed = json.loads(body)
+    if not isinstance(parsed, dict):
+        raise DindtuiError(f"{path}: the answer is not a JSON object")
+    return parsed
 
 
 def sample(endpoint: str, container_id: str) -> Sample | None:
@@ -172,8 +177,8 @@ def cpu_percent(before: Sample, after: Sample) -> float | None:
 class Usage:
     """A container's recent resource use: one point per reading, oldest first."""
 
-    cpu: deque = field(default_factory=lambda: deque(maxlen=HISTORY))     # percent
-    memory: deque = field(default_factory=lambda: deque(maxlen=HISTORY))  # bytes
+    cpu: "deque[float]" = field(default_factory=lambda: deque(maxlen=HISTORY))     # percent
+    memory: "deque[int]" = field(default_factory=lambda: deque(maxlen=HISTORY))  # bytes
     memory_limit: int = 0
     last: Sample | None = None
 

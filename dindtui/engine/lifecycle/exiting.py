@@ -10,16 +10,17 @@ from typing import Callable
 
 import docker.errors
 import docker.types
+from docker import DockerClient
 
-from ..disk import cgroups
-from ..net import connect
-from ..tree import discovery, levels, place
 from .. import gate
 from ..access import reach
+from ..disk import cgroups
 from ..errors import DindtuiError
-from .images import API_ERRORS
+from ..net import connect
+from ..net.connect import API_ERRORS
+from ..progress import ProgressCallback, no_progress
+from ..tree import discovery, levels, place
 from ..tree.levels import Level
-from ..progress import no_progress
 from .spawn import STOP_TIMEOUT, _remove_quietly, _wait_ready
 
 
@@ -79,7 +80,8 @@ def _exit_tree(level: Level, rm_volume: bool, on_event: ExitCallback | None) -> 
     return exited + [level.path]
 
 
-def remove_level_volume(client, daemon: Level, volume: str, name: str | None = None) -> bool:
+def remove_level_volume(client: DockerClient, daemon: Level, volume: str,
+                        name: str | None = None) -> bool:
     """Remove a level's volume on `daemon` when the gate says it is provably one of this
     namespace's level volumes, of this level, and nothing else uses it. Never forced."""
     try:
@@ -99,7 +101,7 @@ def remove_level_volume(client, daemon: Level, volume: str, name: str | None = N
     return False
 
 
-def _unpause(client, level: Level) -> None:
+def _unpause(client: DockerClient, level: Level) -> None:
     try:
         client.api.unpause(level.container_id)
     except API_ERRORS as exc:
@@ -108,7 +110,7 @@ def _unpause(client, level: Level) -> None:
     _now_ready(client, level, no_progress)
 
 
-def _now_ready(client, level: Level, progress) -> None:
+def _now_ready(client: DockerClient, level: Level, progress: ProgressCallback) -> None:
     """Wait until `level`'s daemon answers again, then mark it so and read what is below it
     (after an unpause, a start, a revive)."""
     sock = place.socket_path(level)

@@ -17,13 +17,15 @@ import threading
 import time
 from dataclasses import dataclass, field
 from importlib import resources
+from typing import Any, Iterator, NoReturn
 
 import docker.errors
+from docker import DockerClient
 
-from ..net import connect
-from ..net.connect import API_ERRORS
 from .. import guard
 from ..errors import BuildFailed, DindtuiError, DiskFull, ImageMissing
+from ..net import connect
+from ..net.connect import API_ERRORS
 from ..progress import Progress, ProgressCallback, no_progress
 
 DEFAULT_IMAGE = os.environ.get("DINDTUI_IMAGE", "dindtui:latest")
@@ -130,7 +132,8 @@ def build_image(tag: str = DEFAULT_IMAGE, base: str | None = None, *, force: boo
                        time.monotonic() - started, image.attrs.get("Size", 0))
 
 
-def ensure_base(client, base: str | None, progress: ProgressCallback):
+def ensure_base(client: DockerClient, base: str | None,
+                progress: ProgressCallback) -> tuple[Any, bool]:
     """The base image: local, else pulled, else (for the default) bootstrapped with debootstrap."""
     candidates = [base] if base else [DEFAULT_BASE, BOOTSTRAP_BASE]
     for name in candidates:
@@ -150,7 +153,7 @@ def ensure_base(client, base: str | None, progress: ProgressCallback):
     return bootstrap_base(client, progress), True
 
 
-def bootstrap_base(client, progress: ProgressCallback):
+def bootstrap_base(client: DockerClient, progress: ProgressCallback) -> Any:
     """debootstrap a minimal Debian and import it as BOOTSTRAP_BASE (needs root and debootstrap)."""
     if shutil.which("debootstrap") is None:
         raise BuildFailed("no base image and no registry: install debootstrap "
@@ -199,9 +202,9 @@ class PushResult:
         return self.bytes / 1e6 / self.seconds if self.seconds and self.bytes else 0.0
 
 
-def image_id(client, name: str) -> str:
+def image_id(client: DockerClient, name: str) -> str:
     try:
-        return client.images.get(name).id
+        return str(client.images.get(name).id)
     except docker.errors.ImageNotFound:
         raise ImageMissing(f"image {name} is missing" + (
             ": run `dindtui image build`" if name == DEFAULT_IMAGE else "")) from None
@@ -248,7 +251,7 @@ def push_image(source_endpoint: str, target_endpoint: str, name: str,
     platform = target_platform(target) if max(api_version(source), api_version(target)) \
         >= PLATFORM_API else None
 
-    def chunks():
+    def chunks() -> Iterator[bytes]:
         nonlocal moved
         for chunk in _read_ahead(_save(source, name, platform)):
             moved += len(chunk)
@@ -270,7 +273,7 @@ def push_image(source_endpoint: str, target_endpoint: str, name: str,
 PLATFORM_API = (1, 48)  # Docker 28: save and load take a platform
 
 
-def api_version(client) -> tuple[int, int]:
+def api_version(client: DockerClient) -> tuple[int, int]:
     try:
         major, minor = str(client.api._version).split(".")[:2]
         return int(major), int(minor)
@@ -278,7 +281,7 @@ def api_version(client) -> tuple[int, int]:
         return 0, 0
 
 
-def target_platform(target) -> str | None:
+def target_platform(target: DockerClient) -> str | None:
     """The target daemon's platform, as the save and load endpoints take it (JSON): a
     multi-platform index from a containerd store would otherwise be saved whole, and fail to
     load on the other side for want of the other platforms' layers."""
@@ -290,27 +293,30 @@ def target_platform(target) -> str | None:
                        "architecture": version.get("Arch") or "amd64"})
 
 
-def _save(source, name: str, platform: str | None):
+def _save(source: DockerClient, name: str, platform: str | None) -> Iterator[bytes]:
     """`docker save` of one image, for one platform where the source's API allows it."""
     params = {"platform": platform} if platform and api_version(source) >= PLATFORM_API else {}
     response = source.api._get(source.api._url("/images/{0}/get", name), params=params,
                                stream=True)
-    return source.api._stream_raw_result(response, 1 << 20, False)
+    streamed: Iterator[bytes] = source.api._stream_raw_result(response, 1 << 20, False)
+    return streamed
 
 
-def _load(target, chunks, platform: str | None):
-    params: dict = {"quiet": True}
+def _load(target: DockerClient, chunks: Iterator[bytes],
+          platform: str | None) -> Iterator[dict[str, Any]]:
+    params: dict[str, Any] = {"quiet": True}
     if platform and api_version(target) >= PLATFORM_API:
         params["platform"] = platform
     response = target.api._post(target.api._url("/images/load"), data=chunks, params=params,
                                 stream=True)
-    return target.api._stream_helper(response, decode=True)
+    messages: Iterator[dict[str, Any]] = target.api._stream_helper(response, decode=True)
+    return messages
 
 
-def _read_ahead(source, depth: int = 32):
+def _read_ahead(source: Iterator[bytes], depth: int = 32) -> Iterator[bytes]:
     """Yield `source`'s chunks while a thread keeps reading ahead, so that the save stream and
     the load stream flow at the same time, as the two ends of a shell pipe do."""
-    buffer: queue.Queue = queue.Queue(maxsize=depth)
+    buffer: "queue.Queue[Any]" = queue.Queue(maxsize=depth)
     done = object()
 
     def read() -> None:
@@ -328,7 +334,7 @@ def _read_ahead(source, depth: int = 32):
         yield item
 
 
-def _raise_load_error(name: str, text: str):
+def _raise_load_error(name: str, text: str) -> NoReturn:
     if "no space left" in text.lower():
         raise DiskFull(f"disk full while loading {name}: free space (try `dindtui clean`)")
     raise DindtuiError(f"loading {name} failed: {text.strip()}")
@@ -344,7 +350,7 @@ class SeedCheck:
     store: str = OVERLAY2          # the store seeded from and into
 
 
-def same_content(source, target, name: str) -> bool:
+def same_content(source: DockerClient, target: DockerClient, name: str) -> bool:
     """The same image on two daemons whose ids differ by store: a containerd image store names
     an image by its manifest's digest, the classic store by its config's. Its layers (their
     uncompressed digests) and its creation time are the same whichever the store."""
@@ -361,14 +367,14 @@ STORE_NAMES = {OVERLAY2: "the classic overlay2 image store",
                CONTAINERD: "the containerd image store"}
 
 
-def daemon_store(info: dict) -> str:
+def daemon_store(info: dict[str, Any]) -> str:
     """Which image store a daemon's `info` describes: containerd's snapshotters say so in the
     driver status."""
     status = json.dumps(info.get("DriverStatus") or [])
     return CONTAINERD if "io.containerd.snapshotter" in status else OVERLAY2
 
 
-def seed_check(client, target_store: str = OVERLAY2) -> SeedCheck:
+def seed_check(client: DockerClient, target_store: str = OVERLAY2) -> SeedCheck:
     """Can the images be hardlinked out of this daemon's data root into a new level keeping
     them in `target_store`? Only between two stores of the same kind (overlay2 layers to
     overlay2, containerd content and snapshots to containerd), without user-namespace

@@ -7,9 +7,11 @@ from __future__ import annotations
 import json
 import os
 import threading
+from typing import Any
 
 import docker.errors
 import requests.exceptions
+from docker import DockerClient
 
 from ..errors import DindtuiError, ImageMissing, NotEnoughPrivilege
 
@@ -29,11 +31,12 @@ _started: dict[str, str] = {}   # endpoint -> the mode a level last started with
 _lock = threading.Lock()
 
 
-def host_config(client, mode: str, **options) -> dict:
+def host_config(client: DockerClient, mode: str, **options: Any) -> dict[str, Any]:
     """An API HostConfig for a container started in `mode`, plus any other SDK options."""
     if mode == PRIVILEGED:
-        return client.api.create_host_config(privileged=True, **options)
-    config = client.api.create_host_config(
+        made: dict[str, Any] = client.api.create_host_config(privileged=True, **options)
+        return made
+    config: dict[str, Any] = client.api.create_host_config(
         cap_add=["ALL"], cap_drop=["SYS_RESOURCE"],
         security_opt=["seccomp=unconfined", "apparmor=unconfined"], **options)
     # The CLI's `--security-opt systempaths=unconfined`: nothing masked, nothing read-only.
@@ -46,7 +49,7 @@ def cli_flags(mode: str) -> list[str]:
     return ["--privileged"] if mode == PRIVILEGED else list(CAPABILITY_FLAGS)
 
 
-def _try(client, image: str, mode: str) -> str | None:
+def _try(client: DockerClient, image: str, mode: str) -> str | None:
     """Start a throwaway container of `image` in `mode`; None when it ran, else the error."""
     container = None
     try:
@@ -81,7 +84,8 @@ def _remembered(endpoint: str) -> str | None:
             return _started[endpoint]
     try:
         with open(_memory_file()) as handle:
-            return json.load(handle).get(endpoint)
+            found = json.load(handle).get(endpoint)
+            return found if isinstance(found, str) else None
     except (OSError, ValueError):
         return None
 
@@ -119,13 +123,13 @@ def remember(endpoint: str, mode: str) -> None:
             pass  # only a speed-up: the next spawn tries --privileged first again
 
 
-def refused(exc) -> NotEnoughPrivilege:
+def refused(exc: Exception | str) -> NotEnoughPrivilege:
     text = (getattr(exc, "explanation", None) or str(exc)).strip()
     return NotEnoughPrivilege("this engine can start neither privileged containers nor the "
                               f"capability fallback ({text}); a Docker daemon cannot run inside it")
 
 
-def decide(client, image: str, known: str | None = None) -> str:
+def decide(client: DockerClient, image: str, known: str | None = None) -> str:
     """The privilege mode for new levels on `client`'s daemon, probing once per daemon.
 
     `known` is a mode already proven on that daemon (read from its levels' labels)."""

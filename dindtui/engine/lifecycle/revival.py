@@ -3,19 +3,17 @@ and levels exited with their volume kept made again on it, with their children."
 
 from __future__ import annotations
 
-
-
-from ..disk import cgroups
-from ..net import connect
-from ..tree import discovery, levels, place
 from .. import gate
-from . import images, privileges
+from ..disk import cgroups
 from ..errors import DindtuiError, UnknownLevel
-from .images import API_ERRORS
-from ..tree.levels import Level
+from ..net import connect
+from ..net.connect import API_ERRORS
 from ..progress import Progress, ProgressCallback, no_progress
-from .spawn import STORES, _Starting, _wait_ready
+from ..tree import discovery, levels, place
+from ..tree.levels import Level
+from . import images, privileges
 from .exiting import _now_ready
+from .spawn import STORES, _Starting, _wait_ready
 
 
 def revive(level: Level, progress: ProgressCallback = no_progress) -> list[str]:

@@ -10,35 +10,40 @@ import sys
 import threading
 import time
 from importlib import resources
+from typing import Any
 
+from docker import DockerClient
 
-from ..net import connect
-from . import images, privileges
-from ..tree import levels, place
 from ..errors import DindtuiError
-from .images import API_ERRORS, OVERLAY2
+from ..net import connect
+from ..net.connect import API_ERRORS
+from ..progress import Progress, ProgressCallback
+from ..tree import levels, place
 from ..tree.levels import Level
-from ..progress import Progress
+from . import images, privileges
+from .images import OVERLAY2
 
 
 class _Seeding(threading.Thread):
     """Runs the seeder in the background; join() gives (result, None) or (None, reason)."""
 
-    def __init__(self, at: place.Place, client, check, volume, ids, progress):
+    def __init__(self, at: place.Place, client: DockerClient, check: images.SeedCheck,
+                 volume: str, ids: list[str], progress: ProgressCallback) -> None:
         super().__init__(daemon=True)
         self.args = (at, client, check, volume, ids, progress)
-        self.outcome: tuple = (None, "seeding did not run")
+        self.outcome: tuple[Any, ...] = (None, "seeding did not run")
 
     def run(self) -> None:
         self.outcome = _try_seed(*self.args)
 
-    def join(self, timeout=None):
+    def join(self, timeout: float | None = None) -> tuple[Any, ...]:  # type: ignore[override]
         super().join(timeout)
         return self.outcome
 
 
-def _try_seed(at: place.Place, client, check: images.SeedCheck, volume: str, ids: list[str],
-              progress):
+def _try_seed(at: place.Place, client: DockerClient, check: images.SeedCheck, volume: str,
+              ids: list[str], progress: ProgressCallback
+              ) -> tuple[images.SeedResult, None] | tuple[None, str]:
     """Hardlink the parent's layers into the fresh `volume`; (result, None) or (None, reason).
     The seeder always leaves a marker saying how it ended, for the level waiting on it."""
     started = time.monotonic()
@@ -82,8 +87,8 @@ def _seed_here(check: images.SeedCheck, mountpoint: str, ids: list[str]) -> str:
     return result.stdout
 
 
-def _seed_with_helper(client, image: str, mode: str, check: images.SeedCheck, mountpoint: str,
-                      ids: list[str]) -> str:
+def _seed_with_helper(client: DockerClient, image: str, mode: str, check: images.SeedCheck,
+                      mountpoint: str, ids: list[str]) -> str:
     """Level 0: a short-lived container of our image with the engine's data root mounted, so
     that source and target are one mount and link(2) works."""
     data_root = check.data_root
@@ -105,7 +110,7 @@ def _seed_with_helper(client, image: str, mode: str, check: images.SeedCheck, mo
         client.api.remove_container(helper, force=True, v=True)
     if status != 0:
         raise DindtuiError(output.strip().splitlines()[-1] if output.strip() else f"exit {status}")
-    return output
+    return str(output)
 
 
 def _seed_by_exec(parent: Level, check: images.SeedCheck, mountpoint: str,
@@ -114,7 +119,7 @@ def _seed_by_exec(parent: Level, check: images.SeedCheck, mountpoint: str,
     grandparent = levels.parent_client(parent)
     result = grandparent.containers.get(parent.container_id).exec_run(
         images.seed_command(check.data_root, mountpoint, ids, check.store), demux=False)
-    output = result.output.decode(errors="replace")
+    output = str(result.output.decode(errors="replace"))
     if result.exit_code != 0:
         raise DindtuiError(output.strip().splitlines()[-1] if output.strip()
                            else f"exit {result.exit_code}")

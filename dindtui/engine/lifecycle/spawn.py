@@ -7,21 +7,23 @@ import os
 import secrets
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import docker.errors
 import docker.types
+from docker import DockerClient
 
 from .. import config, gate
-from ..net import connect
-from . import images, privileges
-from ..tree import levels
-from ..tree.place import Place
 from ..access import reach
 from ..errors import DindtuiError, NameTaken, SpawnFailed
-from .images import API_ERRORS
-from ..tree.levels import Level
-from .seeding import _Seeding, _verify_seed
+from ..net import connect
+from ..net.connect import API_ERRORS
 from ..progress import Progress, ProgressCallback, no_progress
+from ..tree import levels
+from ..tree.levels import Level
+from ..tree.place import Place
+from . import images, privileges
+from .seeding import _Seeding, _verify_seed
 
 READY_TIMEOUT = 90.0  # DINDTUI_READY_TIMEOUT overrides it (config.seconds)
 STOP_TIMEOUT = 20
@@ -46,7 +48,7 @@ class SpawnResult:
     seed: images.SeedResult | None = None
     pushes: list[images.PushResult] | None = None
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "level": self.level.path, "depth": self.level.depth, "strategy": self.strategy,
             "store": self.level.store,
@@ -68,7 +70,7 @@ def default_name(parent: Level | Place) -> str:
     return name
 
 
-def _volume_labels(parent: Level, name: str) -> dict:
+def _volume_labels(parent: Level, name: str) -> dict[str, Any]:
     labels = {levels.LABEL_OWNER: levels.OWNER, levels.LABEL_NAME: name,
               levels.LABEL_DEPTH: str(parent.depth + 1),
               levels.LABEL_PARENT: parent.tree_path or "host"}
@@ -114,8 +116,10 @@ def spawn(parent: Level | Place, name: str | None = None, *, port: int | None = 
     raise AssertionError("unreachable")
 
 
-def _spawn_named(at: Place, name, client, image, image_id, modes, port, strategy, inherit,
-                 progress, started, store=None) -> SpawnResult:
+def _spawn_named(at: Place, name: str, client: DockerClient, image: str, image_id: str,
+                 modes: list[str], port: int | None, strategy: str, inherit: bool,
+                 progress: ProgressCallback, started: float,
+                 store: str | None = None) -> SpawnResult:
     """One try at `name`. The container's creation claims the name and makes the volume in one
     call (Docker refuses a taken name before it makes anything), so a spawn that loses a race
     has touched nothing; on failure this call removes exactly what it made, nothing else."""
@@ -134,7 +138,7 @@ def _spawn_named(at: Place, name, client, image, image_id, modes, port, strategy
         level.claim_socket_dir()
         seed_result = None
         fallback = "streaming was asked for" if check is None else check.reason
-        if will_seed:
+        if check is not None and will_seed:
             # The seed runs while the level's container starts; its init holds dockerd
             # back until the seeder's marker says the data root is complete.
             seeding = _Seeding(at, client, check, level.volume, seed_ids, progress)
@@ -183,7 +187,7 @@ def _spawn_named(at: Place, name, client, image, image_id, modes, port, strategy
         raise
 
 
-def _port_in_use(exc) -> bool:
+def _port_in_use(exc: Exception) -> bool:
     text = (getattr(exc, "explanation", None) or str(exc)).lower()
     return "port is already allocated" in text or "address already in use" in text
 
@@ -193,7 +197,8 @@ class _Starting:
     exactly what it made (container, volume, socket directory) so that a failure undoes only
     that."""
 
-    def __init__(self, at: Place, name, client, image, modes, port, progress, store=None):
+    def __init__(self, at: Place, name: str, client: DockerClient, image: str, modes: list[str],
+                 port: int | None, progress: ProgressCallback, store: str | None = None) -> None:
         self.at, self.parent = at, at.level
         self.name, self.client, self.image = name, client, image
         self.store = store
@@ -289,7 +294,8 @@ class _Starting:
                 if _port_in_use(exc):
                     raise SpawnFailed(f"port {self.port} is already in use on 127.0.0.1 of "
                                       f"{self.parent.label}: choose another --port") from None
-                remaining = self.modes[self.modes.index(self.mode) + 1:]
+                tried = self.modes.index(levels.required(self.mode, "the mode"))
+                remaining = self.modes[tried + 1:]
                 if not remaining:
                     raise privileges.refused(exc) from None
                 self.remove_container()
@@ -323,11 +329,12 @@ class _Starting:
             gate.remove_socket_dir(self.host_socket_dir, self.at)
 
 
-def _tagged_names(client, skip: str) -> list[str]:
+def _tagged_names(client: DockerClient, skip: str) -> list[str]:
     return sorted({tag for i in client.images.list() for tag in i.tags if tag != skip})
 
 
-def _wait_ready(client, container: str, sock: str, name: str, progress) -> None:
+def _wait_ready(client: DockerClient, container: str, sock: str, name: str,
+                progress: ProgressCallback) -> None:
     timeout = config.seconds("DINDTUI_READY_TIMEOUT", READY_TIMEOUT)
     deadline = time.monotonic() + timeout
     progress(Progress("wait", f"waiting for the daemon of {name}"))
@@ -350,7 +357,7 @@ def _wait_ready(client, container: str, sock: str, name: str, progress) -> None:
         time.sleep(0.05)
 
 
-def _last_logs(client, container: str, lines: int = 6) -> str:
+def _last_logs(client: DockerClient, container: str, lines: int = 6) -> str:
     try:
         text = client.api.logs(container, tail=lines).decode(errors="replace")
     except API_ERRORS:
@@ -358,7 +365,7 @@ def _last_logs(client, container: str, lines: int = 6) -> str:
     return " | ".join(line.strip() for line in text.strip().splitlines()) or "(no logs)"
 
 
-def _remove_quietly(client, container: str | None, volume: str | None) -> None:
+def _remove_quietly(client: DockerClient, container: str | None, volume: str | None) -> None:
     if container:
         try:
             client.api.remove_container(container, force=True, v=True)

@@ -11,6 +11,7 @@ import socket
 import stat
 import threading
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 import docker
@@ -19,9 +20,9 @@ import requests.exceptions
 import requests.utils
 
 from .. import config, guard
+from ..errors import DindtuiError, EngineUnreachable, NotEnoughPrivilege
 from . import sshproxy
 from .served import served_here
-from ..errors import DindtuiError, EngineUnreachable, NotEnoughPrivilege
 
 try:
     STATE_DIR = config.state_dir()
@@ -325,7 +326,7 @@ def _one_pool(made: docker.DockerClient) -> docker.DockerClient:
         return made
     adapter.max_pool_size = POOL_SIZE
 
-    def one_pool(url, proxies=None):
+    def one_pool(url: str, proxies: Any = None) -> Any:
         return get_connection("http+docker://localhost", proxies)
 
     adapter.get_connection = one_pool
@@ -425,7 +426,7 @@ def forget(endpoint: str) -> None:
             _clients.pop(key, None)
 
 
-def describe_connection_error(endpoint: str, exc: Exception):
+def describe_connection_error(endpoint: str, exc: Exception) -> DindtuiError:
     text = str(exc)
     if endpoint.startswith("ssh://"):
         parts = urlsplit(endpoint)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from typing import Iterator
+from typing import Any, Iterator
 
 import docker
 
@@ -19,7 +19,7 @@ class EventStream:
         self._stream = None
         self._closed = threading.Event()
 
-    def __iter__(self) -> Iterator[dict]:
+    def __iter__(self) -> Iterator[dict[str, Any]]:
         # A client of its own with no read timeout: an idle daemon sends nothing for a long time.
         client = docker.DockerClient(base_url=self.endpoint, timeout=None, version="auto")
         try:

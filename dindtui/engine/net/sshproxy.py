@@ -94,7 +94,7 @@ def socket_for(endpoint: str) -> str:
 class ProcessEnd:
     """The far end of a proxied connection: an `ssh ... docker system dial-stdio` process."""
 
-    def __init__(self, process: subprocess.Popen) -> None:
+    def __init__(self, process: "subprocess.Popen[bytes]") -> None:
         assert process.stdin is not None and process.stdout is not None
         self.process, self.out, self.into = process, process.stdout.fileno(), \
             process.stdin.fileno()

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import socket
 import threading
+from typing import Any
 
 import docker.errors
 import requests.exceptions
@@ -51,7 +52,7 @@ class Tunnel:
         self.level0, self.container_id, self.directory = level0, container_id, directory
         self.listener = Listener(name, self._carry, "tunnel")
 
-    def _open(self):
+    def _open(self) -> tuple[Any, Any]:
         """An exec of dial-stdio in the depth-1 level's container: (its socket, the SDK's
         object for it). The second hangs the HTTP response, which must live as long as the
         socket (collected, it closes the connection) and be closed with it (else the SDK's
@@ -88,13 +89,13 @@ class ExecEnd:
     """The far end of a tunnel: an exec's hijacked socket (TLS on a TLS engine), its output
     framed by Docker, stdout's payload alone going to the client."""
 
-    def __init__(self, upstream) -> None:
+    def __init__(self, upstream: Any) -> None:
         self.upstream = upstream
         self.tls = hasattr(upstream, "pending")
         self.frames = Frames()
 
     def fileno(self) -> int:
-        return self.upstream.fileno()
+        return int(self.upstream.fileno())
 
     def pending(self) -> bool:
         return self.tls and bool(self.upstream.pending())

@@ -5,13 +5,13 @@ watch and receives plain callbacks; it never starts or tracks a thread itself.""
 from __future__ import annotations
 
 import threading
-from typing import Callable
+from typing import Any, Callable
 
 from .events import EventStream
 
 RETRY_SECONDS = 2.0
 
-EventCallback = Callable[[str, dict], None]   # (endpoint, event)
+EventCallback = Callable[[str, dict[str, Any]], None]   # (endpoint, event)
 StateCallback = Callable[[str, str], None]    # (endpoint, "live" | "retrying")
 
 

@@ -9,19 +9,37 @@ import os
 import re
 import time
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 from urllib.parse import urlsplit
 
 import docker.errors
 import requests.exceptions
 
-from ..net import connect
 from .. import guard
 from ..errors import DindtuiError
+from ..net import connect
 from ..order import natural
 from .levels import (
-    CONTAINER_STATES, DEAD, LABEL_NAME, LABEL_PORT, LABEL_PRIVILEGE, LABEL_STORE,
-    LABEL_STRATEGY, LABEL_VOLUME, Level, READY, STARTING, STARTING_GRACE, UNREACHABLE,
-    _engine_index, docker_time, in_namespace, root_of, walk_all)
+    CONTAINER_STATES,
+    DEAD,
+    LABEL_NAME,
+    LABEL_PORT,
+    LABEL_PRIVILEGE,
+    LABEL_STORE,
+    LABEL_STRATEGY,
+    LABEL_VOLUME,
+    READY,
+    STARTING,
+    STARTING_GRACE,
+    UNREACHABLE,
+    Level,
+    _engine_index,
+    docker_time,
+    in_namespace,
+    required,
+    root_of,
+    walk_all,
+)
 from .place import Place, socket_path
 
 
@@ -134,18 +152,19 @@ def _list_children(level: Level) -> list[tuple[Level, str]]:
     return pairs
 
 
-def _ignored(summary: object, reason: str) -> dict:
+def _ignored(summary: object, reason: str) -> dict[str, Any]:
     """A look-alike's line in `Level.ignored`: every field bounded text."""
-    found: dict = summary if isinstance(summary, dict) else {}
-    labels: dict = found["Labels"] if isinstance(found.get("Labels"), dict) else {}
-    names: list = found["Names"] if isinstance(found.get("Names"), list) else []
+    found: dict[str, Any] = summary if isinstance(summary, dict) else {}
+    labels: dict[str, Any] = (found["Labels"] if isinstance(found.get("Labels"), dict)
+                              else {})
+    names: list[Any] = found["Names"] if isinstance(found.get("Names"), list) else []
     return {"container_id": guard.text(found.get("Id"), 64),
             "container_name": guard.text(names[0] if names else "", 128).lstrip("/"),
             "name_label": guard.text(labels.get(LABEL_NAME), 64) or None,
             "reason": guard.text(reason, 300)}
 
 
-def _child_of(place: Place, summary: dict) -> tuple[Level, str] | None:
+def _child_of(place: Place, summary: dict[str, Any]) -> tuple[Level, str] | None:
     """One container of the list of `place`'s level as (child level, its container state);
     None when it is another namespace's; a look-alike goes to `level.ignored`. Anything odd
     raises."""
@@ -187,7 +206,7 @@ def _child_of(place: Place, summary: dict) -> tuple[Level, str] | None:
     return child, docker_state
 
 
-def _probe(item) -> bool:
+def _probe(item: tuple[Level, str]) -> bool:
     level, container_state = item
     if container_state != "running":
         return False  # its state already says what it is; a paused daemon cannot answer
@@ -198,7 +217,8 @@ def _probe(item) -> bool:
         level.endpoint = connect.endpoint_for_socket(path)
         return True
     try:
-        info = connect.client(level.parent.endpoint, check=False).api.inspect_container(
+        parent = required(level.parent, "the parent")
+        info = connect.client(parent.endpoint, check=False).api.inspect_container(
             level.container_id)
         level.started_at = info["State"].get("StartedAt")
     except (docker.errors.DockerException, requests.exceptions.RequestException):

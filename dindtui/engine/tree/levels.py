@@ -13,12 +13,13 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import TypeVar
+from typing import Any, Iterator, TypeVar
 
+from docker import DockerClient
 
 from .. import config
-from ..net import connect
 from ..errors import DindtuiError, LevelNotReady, UnknownLevel
+from ..net import connect
 
 LABEL_NAME = "dindtui.name"
 LABEL_DEPTH = "dindtui.level"
@@ -87,7 +88,7 @@ class Level:
     status: str | None = None      # the container's own status line
     error: str | None = None
     children: list["Level"] = field(default_factory=list)
-    ignored: list[dict] = field(default_factory=list)  # look-alike containers on this daemon
+    ignored: list[dict[str, Any]] = field(default_factory=list)  # look-alikes on this daemon
     parent: "Level | None" = field(default=None, repr=False, compare=False)
 
     @property
@@ -105,13 +106,13 @@ class Level:
             level = level.parent
         return "/".join(names)
 
-    def walk(self):
+    def walk(self) -> Iterator[Level]:
         """This level and every level below it, parents before children."""
         yield self
         for child in self.children:
             yield from child.walk()
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name, "path": self.path, "depth": self.depth, "state": self.state,
             "container_state": self.container_state,
@@ -155,7 +156,7 @@ def name_problem(name: str) -> str | None:
     return None
 
 
-def is_level_volume(volume: dict) -> bool:
+def is_level_volume(volume: dict[str, Any]) -> bool:
     """A level volume of this namespace: our labels, a valid level name, and the name dindtui
     gives such a volume (dindtui-[namespace.]NAME-xxxxxx). Labels alone are not enough."""
     labels = volume.get("Labels") or {}
@@ -166,8 +167,8 @@ def is_level_volume(volume: dict) -> bool:
                         volume.get("Name", "")) is not None
 
 
-def in_namespace(labels: dict) -> bool:
-    return labels.get(LABEL_NAMESPACE, "") == config.namespace()
+def in_namespace(labels: dict[str, Any]) -> bool:
+    return bool(labels.get(LABEL_NAMESPACE, "") == config.namespace())
 
 
 def validate_name(name: str) -> None:
@@ -195,7 +196,7 @@ def _engine_index(path: str, labels: list[str]) -> int:
     return labels.index(head)
 
 
-def walk_all(roots: list[Level]):
+def walk_all(roots: list[Level]) -> Iterator[Level]:
     """Every level of every tree, each tree's parents before its children."""
     for root in roots:
         yield from root.walk()
@@ -238,7 +239,7 @@ def require_ready(level: Level, doing: str) -> None:
                             + (f" ({level.error})" if level.error else ""))
 
 
-def parent_client(level: Level):
+def parent_client(level: Level) -> DockerClient:
     """The SDK client of the daemon that runs `level`'s container."""
     if level.parent is None or level.parent.endpoint is None:
         raise LevelNotReady(f"the parent of level {level.label} cannot be reached")

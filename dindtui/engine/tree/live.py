@@ -6,6 +6,7 @@ re-discovered per event."""
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 from . import discovery, levels
 from .levels import Level
@@ -27,7 +28,7 @@ def daemon_of(root: Level, endpoint: str) -> Level | None:
     return next((level for level in root.walk() if level.endpoint == endpoint), None)
 
 
-def apply_event(root: Level, endpoint: str, event: dict) -> Applied:
+def apply_event(root: Level, endpoint: str, event: dict[str, Any]) -> Applied:
     """Apply one event from the daemon at `endpoint` to the tree under `root`, in place."""
     daemon = daemon_of(root, endpoint)
     if daemon is None:

@@ -10,10 +10,22 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Any
 
 from ..net import connect, tunnel
-from .levels import (DATA_ROOT, LABEL_OWNER, LABEL_NAME, LABEL_VOLUME, OWNER, SOCKET_MOUNT,
-                     Level, container_name, name_problem, required, root_of)
+from .levels import (
+    DATA_ROOT,
+    LABEL_NAME,
+    LABEL_OWNER,
+    LABEL_VOLUME,
+    OWNER,
+    SOCKET_MOUNT,
+    Level,
+    container_name,
+    name_problem,
+    required,
+    root_of,
+)
 
 
 @dataclass(frozen=True)
@@ -75,7 +87,8 @@ class Place:
                                      SOCKET_MOUNT + "".join(f"/c/{n}" for n in chain[1:]))
         return os.path.join(required(socket_dir, "the level's socket directory"), "docker.sock")
 
-    def recognise(self, labels: dict, name_of_container: str, mounts: list[dict]) -> str | None:
+    def recognise(self, labels: dict[str, Any], name_of_container: str,
+                  mounts: list[dict[str, Any]]) -> str | None:
         """Why a container carrying dindtui labels on this level's daemon is not one of our
         levels, or None when it is: the owner label, a valid name, the container name made from
         it, and its two mounts exactly where dindtui puts them. A label alone proves nothing."""
