@@ -21,7 +21,7 @@ from textual.worker import Worker, WorkerState
 from . import actions
 from .engine.lifecycle import exiting, spawn
 from .engine.explore import inside, stats
-from .engine.tree import levels, live
+from .engine.tree import levels
 from .engine.errors import DindtuiError
 from .controls import Controls
 from .engine.api import TUIEngine
@@ -32,7 +32,7 @@ from .engine.tree.levels import Level
 from .engine.progress import Progress
 from .engine.disk.usage import CleanupPlan, UsageReport
 from .formatting import human, safe_text
-from .model import all_levels, find_level, has_levels
+from .model import Model
 from .messages import (DaemonEvent, DetailsLoaded, InspectLoaded, LevelExited, PlanReady,
                        StatsRound, StreamState, SubtreeLoaded, TaskDone, TaskProgress,
                        TreeLoaded, UsageMeasured)
@@ -48,7 +48,6 @@ USAGE_SECONDS = 120    # du walks every file: not often, and at once when the tr
 REREAD_DELAY = 0.3     # after an event, read that daemon's subtree again (bursts collapse)
 STARTING_PROBE = 0.5   # while a level starts, look again this often
 RETRY_SECONDS = 2
-DISK_HISTORY = 60      # readings of each level's volume size kept (two hours at one per 2 min)
 
 
 class DindtuiApp(App[int]):
@@ -61,20 +60,41 @@ class DindtuiApp(App[int]):
         self.engine: TUIEngine = engine or Engine()
         self.animation = animation  # the CLI reads --no-animation and DINDTUI_NO_ANIMATION
         self.spinning = True  # the spinning top turns (snapshot tests hold it still)
-        self.roots: list[Level] | None = None  # one tree per engine; None: none loaded
-        self.report: UsageReport | None = None
-        self.selected_path = ""
-        self.streams: dict[str, str] = {}          # endpoint -> live / retrying / connecting
+        self.model = Model()
         self.watcher = self.engine.watcher(self._event_seen, self._stream_seen)
         self._rereads: set[str] = set()   # paths whose subtree re-read is pending
         self._retry_pending = False
         self._busy = ""
         self._quitting = False
         self.collapse_screen: CollapseScreen | None = None
-        self.tree_loads = 0
         self.main = MainScreen()
         self.sampler = self.engine.sampler(self._stats_seen)
-        self.disk_history: dict[str, deque[tuple[float, int]]] = {}
+
+    # What the screens read of the model (controls.py), kept where they look for it.
+    @property
+    def roots(self) -> list[Level] | None:
+        return self.model.roots
+
+    @property
+    def selected_path(self) -> str:
+        return self.model.selected_path
+
+    @property
+    def report(self) -> UsageReport | None:
+        report: UsageReport | None = self.model.report
+        return report
+
+    @property
+    def streams(self) -> dict[str, str]:
+        return self.model.streams
+
+    @property
+    def disk_history(self) -> dict[str, deque[tuple[float, int]]]:
+        return self.model.disk_history
+
+    @property
+    def tree_loads(self) -> int:
+        return self.model.loads
 
     def notify(self, message: str, *, title: str = "", severity="information",
                timeout: float | None = None, markup: bool = False) -> None:
@@ -192,10 +212,10 @@ class DindtuiApp(App[int]):
 
     @on(TreeLoaded)
     def tree_loaded(self, message: TreeLoaded) -> None:
-        self.tree_loads += 1
+        first = self.model.roots is None and self.model.report is None
+        structure_changed = self.model.load(message.roots)
         if message.roots is None:
             self.main.show_unreachable(message.error or "no answer")
-            self.roots = None
             self._retry_soon()
             return
         silent = [root for root in message.roots if root.state != levels.READY]
@@ -205,9 +225,6 @@ class DindtuiApp(App[int]):
             self._retry_soon()
         else:
             self.main.clear_banner()
-        first = self.roots is None and self.report is None
-        structure_changed = self.roots is None or paths(self.roots) != paths(message.roots)
-        self.roots = message.roots
         self._tree_changed(structure_changed)
         if first:
             self.measure_usage()
@@ -216,42 +233,33 @@ class DindtuiApp(App[int]):
     @on(SubtreeLoaded)
     def subtree_loaded(self, message: SubtreeLoaded) -> None:
         self._rereads.discard(message.fresh.path)
-        if self.roots is None:
-            return
-        before = paths(self.roots)
-        try:
-            root = levels.root_for(self.roots, message.fresh.path)
-        except DindtuiError:
-            return  # its engine is no longer shown
-        if live.graft(root, message.fresh):
-            self._tree_changed(paths(self.roots) != before)
+        structure_changed = self.model.graft(message.fresh)
+        if structure_changed is not None:
+            self._tree_changed(structure_changed)
 
     def _tree_changed(self, structure_changed: bool) -> None:
-        assert self.roots is not None
         self.main.show_tree()
-        level = self.selected_level()
-        if level is not None and level.path != self.selected_path:
+        moved_to = self.model.follow_selection()
+        if moved_to is not None:
             # The selected level is gone (exited elsewhere, removed): its nearest ancestor
             # is shown instead of what the pane last said about it.
-            self.selected_path = level.path
-            self.main.select_path(level.path)
+            self.main.select_path(moved_to)
         self.sync_event_streams()
         self.follow_stats()
-        if structure_changed and self.report is not None:
+        if structure_changed and self.model.report is not None:
             self.measure_usage()
-        for level in self.all_levels():  # a starting daemon sends no event when it answers
-            if level.state == levels.STARTING and level.parent is not None:
-                self._schedule_reread(level, STARTING_PROBE)
+        for level in self.model.starting():  # a starting daemon sends no event when it answers
+            self._schedule_reread(level, STARTING_PROBE)
 
     def go_to(self, hit: inside.Hit) -> None:
         """A find result: its level selected, its row under the cursor."""
         self.main.go_to(hit)
 
     def all_levels(self) -> list[Level]:
-        return all_levels(self.roots)
+        return self.model.all_levels()
 
     def has_levels(self) -> bool:
-        return has_levels(self.roots)
+        return self.model.has_levels()
 
     def _retry_soon(self) -> None:
         if not self._retry_pending:  # one retry chain, however many loads failed
@@ -263,12 +271,12 @@ class DindtuiApp(App[int]):
         self.refresh_tree()
 
     def select(self, path: str) -> None:
-        self.selected_path = path
-        if self.roots is not None:
+        self.model.select(path)
+        if self.model.roots is not None:
             self.reload_selected()
 
     def selected_level(self) -> Level | None:
-        return find_level(self.roots, self.selected_path)
+        return self.model.selected_level()
 
     def reload_selected(self) -> None:
         level = self.selected_level()
@@ -278,8 +286,8 @@ class DindtuiApp(App[int]):
     @on(DetailsLoaded)
     def details_loaded(self, message: DetailsLoaded) -> None:
         self.main.show_details(message.details)
-        if (message.details.path or "host") == (self.selected_path or "host"):
-            self._shown_containers = message.details.containers
+        if self.model.is_selected(message.details.path):
+            self.model.shown_containers = message.details.containers
             self.follow_stats()
         for screen in self.screen_stack:
             if isinstance(screen, ContainerScreen) and \
@@ -289,21 +297,10 @@ class DindtuiApp(App[int]):
 
     # ----------------------------------------------------------------- resource use
 
-    _shown_containers: list[ContainerRow] = []
-
     def follow_stats(self) -> None:
-        """Tell the sampler what to read: every level's container (on its parent), and the
-        running containers of the selected level."""
-        if self.roots is None:
-            return
-        targets = {key: target for root in self.roots
-                   for key, target in stats.level_targets(root).items()}
-        level = self.selected_level()
-        if level is not None and level.state == levels.READY and level.endpoint:
-            for row in self._shown_containers:
-                if row.state == "running":
-                    targets[stats.container_key(level, row.id)] = (level.endpoint, row.id)
-        self.sampler.follow(targets)
+        """Tell the sampler what to read (`Model.stats_targets`)."""
+        if self.model.roots is not None:
+            self.sampler.follow(self.model.stats_targets())
 
     def level_usage(self) -> dict[str, Usage]:
         """Each level's CPU and memory history, by path."""
@@ -326,13 +323,7 @@ class DindtuiApp(App[int]):
     @on(UsageMeasured)
     def usage_measured(self, message: UsageMeasured) -> None:
         if message.report is not None:
-            self.report = message.report
-            now = time.time()
-            for volume in message.report.volumes:
-                if volume.state == "live" and volume.level:
-                    history = self.disk_history.setdefault(volume.level,
-                                                           deque(maxlen=DISK_HISTORY))
-                    history.append((now, volume.bytes))
+            self.model.record_usage(message.report, time.time())
             self.main.show_stats()
             self.main.show_tree()
         screen = self.top_screen()
@@ -342,29 +333,20 @@ class DindtuiApp(App[int]):
     # ----------------------------------------------------------------- live events
 
     def sync_event_streams(self) -> None:
-        wanted = {lv.endpoint for lv in self.all_levels()
-                  if lv.state == levels.READY and lv.endpoint}
-        for endpoint in wanted - set(self.streams):
-            self.streams[endpoint] = "connecting"
-        for endpoint in set(self.streams) - wanted:
-            self.streams.pop(endpoint, None)
-        self.watcher.watch(wanted)
+        self.watcher.watch(self.model.sync_streams())
 
     @on(StreamState)
     def stream_state(self, message: StreamState) -> None:
-        if message.endpoint in self.streams and self.streams[message.endpoint] != message.state:
-            self.streams[message.endpoint] = message.state
+        if self.model.stream_state(message.endpoint, message.state):
             self.main.show_tree()
 
     @on(DaemonEvent)
     def daemon_event(self, message: DaemonEvent) -> None:
         """Apply the event to the model now and draw it; confirm by reading that daemon's
         subtree again a moment later (never the whole tree)."""
-        root = next((root for root in self.roots or []
-                     if live.daemon_of(root, message.endpoint) is not None), None)
-        if root is None:
+        applied = self.model.apply_event(message.endpoint, message.event)
+        if applied is None:
             return
-        applied = live.apply_event(root, message.endpoint, message.event)
         if applied.changed:
             self.main.show_tree()
         if applied.reread is not None:
@@ -380,7 +362,7 @@ class DindtuiApp(App[int]):
         self.set_timer(delay, lambda: self._reread_now(level.path))
 
     def _reread_now(self, path: str) -> None:
-        level = find_level(self.roots, path)
+        level = self.model.find(path)
         if level is None or level.path != path:
             self._rereads.discard(path)
             return
@@ -412,7 +394,7 @@ class DindtuiApp(App[int]):
     def show_collapse(self, path: str = "") -> None:
         """The collapse animation, with one frame per level that is about to exit ("": every
         level of every engine)."""
-        level = find_level(self.roots, path) if path else None
+        level = self.model.find(path) if path else None
         exiting = ([level] if level is not None and level.depth
                    else [child for root in self.roots or [] for child in root.children])
         self.collapse_screen = CollapseScreen(exiting, spinning=self.spinning)
@@ -586,9 +568,6 @@ class DindtuiApp(App[int]):
             yield SystemCommand(title, action.does,
                                 partial(self.run_action, action.action, target))
 
-
-def paths(roots: list[Level]) -> list[str]:
-    return [level.path for level in levels.walk_all(roots)]
 
 
 def one_line(exc: BaseException | None) -> str:

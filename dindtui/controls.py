@@ -21,13 +21,20 @@ class Controls(Protocol):
     action returns at once (the work runs in a worker; its outcome arrives as a message)."""
 
     engine: "TUIEngine"
-    roots: "list[Level] | None"
-    report: "UsageReport | None"
-    selected_path: str
-    streams: dict[str, str]
     spinning: bool
     animation: bool
-    disk_history: "dict[str, deque[tuple[float, int]]]"
+
+    # the model (model.py), read-only: the app changes it when a message arrives
+    @property
+    def roots(self) -> "list[Level] | None": ...
+    @property
+    def report(self) -> "UsageReport | None": ...
+    @property
+    def selected_path(self) -> str: ...
+    @property
+    def streams(self) -> dict[str, str]: ...
+    @property
+    def disk_history(self) -> "dict[str, deque[tuple[float, int]]]": ...
 
     # the model
     def all_levels(self) -> "list[Level]": ...

@@ -20,7 +20,7 @@ class SnapshotApp(DindtuiApp):
         super().__init__(animation=True, engine=FakeEngine(tree=root, forest=forest))
         self.spinning = False
         self.select_on_mount = select
-        self.report = fixed_report()
+        self.model.report = fixed_report()
 
     def on_mount(self) -> None:
         self.refresh_tree()
