@@ -15,6 +15,7 @@ import argparse
 import os
 import secrets
 import shutil
+import statistics
 import subprocess
 import time
 
@@ -117,6 +118,11 @@ def main() -> None:
     finally:
         remove_own(prefix)
 
+    result = []
+    for store, (seeded, streamed) in results.items():
+        for name, rows in (("seed", seeded), ("stream", streamed)):
+            result += [f"{store}_{name}_ready_s={statistics.mean(r['ready'] for r in rows):.3f}",
+                       f"{store}_{name}_usable_s={statistics.mean(r['usable'] for r in rows):.3f}"]
     header = (f"{'store':>10} {'depth':>5} {'strategy':>8} {'daemon s':>9} {'usable s':>9} "
               f"{'moved MB':>9} {'MB/s':>6} {'disk +MB':>9} {'disk %img':>9}")
     print()
@@ -152,6 +158,7 @@ def main() -> None:
                   f"the image)")
         print(f"{store}: stream (warm) / save|load: max {max(ratios):.2f}, mean "
               f"{sum(ratios) / len(ratios):.2f}")
+    print("\nRESULT " + " ".join(result))
 
 
 if __name__ == "__main__":
