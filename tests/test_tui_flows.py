@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import time
 
 import pytest
 from textual.widgets import Button
 
+import fake_engine
 from fake_engine import FakeEngine, fixed_details, fixed_usage
 from helpers import loaded, until
 from dindtui import app as app_module
@@ -18,6 +20,7 @@ from dindtui import actions
 from dindtui.app import DindtuiApp
 from dindtui.engine.tree import levels
 from dindtui.engine.errors import DindtuiError
+from dindtui.engine.explore import inside
 from dindtui.engine.explore.inside import ContainerRow
 from dindtui.engine.disk.usage import CleanupPlan
 from dindtui.messages import DaemonEvent
@@ -307,6 +310,49 @@ async def into_containers(pilot, app, path: str = "l1/l2/l3") -> ContainersTable
     await until(pilot, lambda: table.has_focus, "the containers table focused")
     assert app.query_one(DetailPane).active_tab == "containers"
     return table
+
+
+def test_running_times_in_docker_s_words_read_back_and_aged():
+    for seconds, words in [(0.4, "Less than a second"), (1, "1 second"), (59, "59 seconds"),
+                           (61, "About a minute"), (300, "5 minutes"), (3600, "About an hour"),
+                           (7200, "2 hours"), (3 * 86400, "3 days"), (20 * 86400, "2 weeks"),
+                           (90 * 86400, "3 months"), (800 * 86400, "2 years")]:
+        assert inside.human_duration(seconds) == words
+        if seconds >= 1:
+            assert inside.human_duration(inside.docker_age("Up " + words)) == words
+    assert inside.docker_age("Up 5 minutes (healthy)") == 300
+    assert inside.docker_age("Exited (0) 2 minutes ago") is None
+    assert inside.docker_age("Up \x1b[31m5 minutes") is None  # odd text: shown as it came
+    row = ContainerRow("a" * 12, "web", "x", "running", "Up 2 hours (healthy)", up_since=1000.0)
+    assert row.status_at(1000.0 + 3 * 86400) == "Up 3 days (healthy)"
+    assert row.uptime_at(1000.0 + 90) == "About a minute"
+
+
+async def test_running_times_move_on_screen_between_readings(ui, monkeypatch):
+    """A container's running time ages in the table and in its screen's title, without a new
+    reading of the daemon (issue: "3 seconds" stayed for minutes)."""
+    started = time.time() - 58.2
+
+    def details(path, depth=None):
+        made = fixed_details(path, depth)
+        return dataclasses.replace(made, containers=[
+            dataclasses.replace(row, status="Up 58 seconds", up_since=started)
+            if row.state == "running" else row for row in made.containers])
+
+    monkeypatch.setattr(fake_engine, "fixed_details", details)
+    app = await ui.start()
+    async with app.run_test(size=SIZE) as pilot:
+        table = await into_containers(pilot, app)
+        reads = len(ui.engine.called("details"))
+        assert table.get_cell("0a1b2c3d4e5f", "uptime") in ("58 seconds", "59 seconds")
+        await until(pilot, lambda: table.get_cell("0a1b2c3d4e5f", "uptime") == "About a minute",
+                    "the running time to move on", 5)
+        assert len(ui.engine.called("details")) == reads  # aged on screen, not read again
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, ContainerScreen), "the container")
+        title = app.screen.query_one("#title")
+        assert "Up About a minute" in str(title.render())
+        await pilot.press("escape")
 
 
 async def test_enter_drills_into_a_container_whose_logs_follow_filter_and_show_time(ui):

@@ -121,7 +121,7 @@ class ContainerScreen(Screen[None]):
         return Text.assemble((row.name, "bold"), "  in ", (self.level.label, "bold cyan"),
                              (f" (depth {self.level.depth})", "dim"), "  ",
                              (row.state, STATE_COLOURS.get(row.state, "")), "  ",
-                             (row.image, "yellow"), "  ", (row.status, "dim"),
+                             (row.image, "yellow"), "  ", (row.status_at(time.time()), "dim"),
                              ("  " + row.ports) if row.ports else "")
 
     def on_mount(self) -> None:
@@ -130,6 +130,12 @@ class ContainerScreen(Screen[None]):
         self.query_one(Log).focus()
         # Events say when the container changes state; its status line ages without one.
         self.set_interval(STATUS_SECONDS, lambda: self.dindtui.load_details(self.level))
+        self.set_interval(1.0, self._age)
+
+    def _age(self) -> None:
+        """The running time in the title moves on between readings."""
+        if self.row.up_since is not None:
+            self.query_one("#title", Static).update(self._title())
 
     def on_unmount(self) -> None:
         if self.follower is not None:

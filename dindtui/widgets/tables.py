@@ -3,6 +3,8 @@ a new reading changes cells, not the table, so the cursor stays where the user p
 
 from __future__ import annotations
 
+import time
+
 from typing import Generic, Iterable, TypeVar
 
 from rich.text import Text
@@ -56,6 +58,9 @@ def selected_key(table: DataTable) -> str | None:
 R = TypeVar("R")
 
 
+AGE_SECONDS = 1.0  # how often running times are drawn again
+
+
 class RowsTable(DataTable, Generic[R]):
     """A table of rows keyed by a short id: the row under the cursor, and a row chosen by id
     (a search result)."""
@@ -85,6 +90,19 @@ class ContainersTable(RowsTable[ContainerRow]):
         self.level_path = ""
         for column in ("name", "image", "state", "uptime", "cpu", "memory", "ports"):
             self.add_column(column, key=column)
+
+    def on_mount(self) -> None:
+        self.set_interval(AGE_SECONDS, self.age)
+
+    def age(self) -> None:
+        """Running times move on screen between readings ("3 seconds", then "4 seconds")."""
+        now = time.time()
+        keys = {row.value for row in self.rows}
+        for row in self.by_key.values():
+            if row.up_since is not None and row.id in keys:
+                text = row.uptime_at(now)
+                if self.get_cell(row.id, "uptime") != text:
+                    self.update_cell(row.id, "uptime", text)
 
     def show(self, level_path: str, rows: list[ContainerRow],
              usage: dict[str, Usage] | None = None) -> None:

@@ -8,7 +8,9 @@ discovery) is marked as one and is never stopped or removed from here: levels ex
 
 from __future__ import annotations
 
+import re
 import shlex
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -40,11 +42,72 @@ class ContainerRow:
     ports: str = ""
     command: str = ""
     created: int = 0
+    up_since: float | None = None  # when it started, as its status said when it was read
 
     @property
     def uptime(self) -> str:
-        return self.status[3:] if self.state == "running" and self.status.startswith("Up ") \
-            else ""
+        """How long it has run, aged to now (Docker's words: "5 minutes")."""
+        return self.uptime_at(time.time())
+
+    def uptime_at(self, now: float) -> str:
+        if self.state != "running":
+            return ""
+        if self.up_since is None:
+            return self.status[3:] if self.status.startswith("Up ") else ""
+        return human_duration(now - self.up_since)
+
+    def status_at(self, now: float) -> str:
+        """Docker's status line, its running time aged to now ("Up 6 minutes (healthy)")."""
+        if self.state != "running" or self.up_since is None:
+            return self.status
+        _, _, note = self.status.partition(" (")
+        return f"Up {self.uptime_at(now)}" + (f" ({note}" if note else "")
+
+
+_UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400, "week": 604800,
+          "month": 2592000, "year": 31536000}
+_AGE = re.compile(r"Up (?:(Less than a second)|About an? (minute|hour)|(\d+) (second|minute|"
+                  r"hour|day|week|month|year)s?)(?: \(.*\))?")
+
+
+def docker_age(status: str) -> float | None:
+    """The seconds a running container's status line says it has run ("Up 5 minutes" -> 300);
+    None when it says nothing Docker's own words would."""
+    found = _AGE.fullmatch(status)
+    if found is None:
+        return None
+    if found.group(1):
+        return 0.0
+    if found.group(2):
+        return float(_UNITS[found.group(2)])
+    return float(int(found.group(3)) * _UNITS[found.group(4)])
+
+
+def human_duration(seconds: float) -> str:
+    """Docker's words for a running time (go-units' HumanDuration), as `docker ps` says it."""
+    if seconds < 1:
+        return "Less than a second"
+    if int(seconds) == 1:
+        return "1 second"
+    if seconds < 60:
+        return f"{int(seconds)} seconds"
+    minutes = int(seconds // 60)
+    if minutes == 1:
+        return "About a minute"
+    if minutes < 60:
+        return f"{minutes} minutes"
+    hours = int(seconds / 3600 + 0.5)
+    if hours == 1:
+        return "About an hour"
+    if hours < 48:
+        return f"{hours} hours"
+    if hours < 24 * 7 * 2:
+        return f"{hours // 24} days"
+    if hours < 24 * 30 * 2:
+        return f"{hours // 24 // 7} weeks"
+    if hours < 24 * 365 * 2:
+        return f"{hours // 24 // 30} months"
+    return f"{hours // 24 // 365} years"
 
 
 @dataclass(frozen=True)
@@ -117,6 +180,7 @@ def container_rows(level: Level, client: DockerClient | None = None,
     """The level's containers (`summaries`: the daemon's list, when already asked for)."""
     if summaries is None:
         summaries = (client or level_client(level)).api.containers(all=True)
+    read_at = time.time()
     children = _children_by_container(level)
     rows = []
     for summary in summaries:
@@ -129,16 +193,18 @@ def container_rows(level: Level, client: DockerClient | None = None,
             ports = "?"
         names = summary.get("Names")
         created = summary.get("Created")
+        status = guard.text(summary.get("Status"), 80)
+        age = docker_age(status) if summary.get("State") == "running" else None
         rows.append(ContainerRow(
             guard.text(summary["Id"][:12], 12),
             guard.text(names[0] if isinstance(names, list) and names else "/?", 128)[1:],
             guard.text(summary.get("Image"), 200), guard.text(summary.get("State"), 20),
-            guard.text(summary.get("Status"), 80),
-            is_level=child is not None, level_path=child.path if child else None,
+            status, is_level=child is not None, level_path=child.path if child else None,
             protected=("it is level " + child.path) if child else (
                 guard.shape_of_summary(summary) or ""),
             ports=guard.text(ports, 200), command=guard.text(summary.get("Command"), 300),
-            created=created if isinstance(created, int) else 0))
+            created=created if isinstance(created, int) else 0,
+            up_since=None if age is None else read_at - age))
     rows.sort(key=lambda r: (r.state != "running", r.name))
     return rows
 
