@@ -355,6 +355,40 @@ async def test_running_times_move_on_screen_between_readings(ui, monkeypatch):
         await pilot.press("escape")
 
 
+async def test_the_log_status_says_what_the_view_does_after_a_scroll(ui):
+    """Scrolling up pauses the view (and says so); new lines do not move it; `f` or End follows
+    again; `f` while following stops where the view is."""
+    app = await ui.start()
+    async with app.run_test(size=SIZE) as pilot:
+        await into_containers(pilot, app)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, ContainerScreen), "the container")
+        screen = app.screen
+        log = screen.query_one("Log")
+        status = screen.query_one("#log-status")
+        ui.engine.follower.feed([f"line {n}" for n in range(200)])
+        await until(pilot, lambda: log.line_count == 230 and log.is_vertical_scroll_end,
+                    "the lines, followed")
+        assert "following" in str(status.render())
+        await pilot.press("pageup")
+        await until(pilot, lambda: "paused" in str(status.render()), "the pause said")
+        where = log.scroll_y
+        ui.engine.follower.feed(["more"] * 20)
+        await until(pilot, lambda: log.line_count == 250, "new lines")
+        assert log.scroll_y == where and not log.is_vertical_scroll_end
+        await pilot.press("f")
+        await until(pilot, lambda: log.is_vertical_scroll_end, "the end again")
+        assert "following" in str(status.render())
+        await pilot.press("f")  # stop here
+        assert "paused" in str(status.render())
+        ui.engine.follower.feed(["later"] * 5)
+        await until(pilot, lambda: log.line_count == 255, "new lines")
+        assert not log.is_vertical_scroll_end
+        await pilot.press("end")
+        await until(pilot, lambda: "following" in str(status.render()), "End follows")
+        await pilot.press("escape")
+
+
 async def test_enter_drills_into_a_container_whose_logs_follow_filter_and_show_time(ui):
     app = await ui.start()
     async with app.run_test(size=SIZE) as pilot:

@@ -127,7 +127,11 @@ class ContainerScreen(Screen[None]):
     def on_mount(self) -> None:
         self.sub_title = f"{self.row.name} in {self.level.label}"
         self._follow(tail=500)
-        self.query_one(Log).focus()
+        log = self.query_one(Log)
+        log.focus()
+        # Scrolling away from the end pauses the view; back at the end (End, the wheel, `f`)
+        # it follows again, and the status line says which, always.
+        self.watch(log, "scroll_y", self._scrolled, init=False)
         # Events say when the container changes state; its status line ages without one.
         self.set_interval(STATUS_SECONDS, lambda: self.dindtui.load_details(self.level))
         self.set_interval(1.0, self._age)
@@ -208,8 +212,8 @@ class ContainerScreen(Screen[None]):
             parts.append(f"log ended: {follower.error}" if follower.error
                          else "log ended (the container stopped; it follows again on start)")
         else:
-            parts.append("following" if self.query_one(Log).auto_scroll else "paused at "
-                         "this place (f follows)")
+            parts.append("following" if self.query_one(Log).auto_scroll else "paused here "
+                         "(f or End follows)")
         parts.append(f"{len(self.lines)} lines kept of {self.received}")
         if self.pattern:
             parts.append(f"filter: {self.pattern!r}")
@@ -237,11 +241,21 @@ class ContainerScreen(Screen[None]):
         self._redraw()
         self._status()
 
-    def action_follow(self) -> None:
+    def _scrolled(self, _old: float, _new: float) -> None:
         log = self.query_one(Log)
-        log.auto_scroll = not log.auto_scroll
+        following = log.is_vertical_scroll_end
+        if following != log.auto_scroll:
+            log.auto_scroll = following
+            self._status()
+
+    def action_follow(self) -> None:
+        """Follow the end again, or stop where the view is."""
+        log = self.query_one(Log)
         if log.auto_scroll:
-            log.scroll_end(animate=False)
+            log.auto_scroll = False  # the view stays; new lines arrive below it
+        else:
+            log.auto_scroll = True
+            log.scroll_end(animate=False, immediate=True)
         self._status()
 
     def action_back(self) -> None:
