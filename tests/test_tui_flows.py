@@ -98,6 +98,32 @@ async def test_spawn_asks_a_name_then_shows_the_new_level(ui):
         await until(pilot, lambda: "l1/web" in [lv.path for lv in app.all_levels()], "the tree")
 
 
+async def test_the_spawn_dialog_says_what_is_wrong_with_a_name_as_it_is_typed(ui):
+    """Nothing typed is dropped: an invalid, empty or taken name is said at once, the Spawn
+    button is off, and Enter spawns nothing until the name is valid."""
+    app = await ui.start()
+    async with app.run_test(size=SIZE) as pilot:
+        await spawn_dialog_under(pilot, app, "l1")
+        dialog = app.screen
+        name, problem = dialog.query_one("#name"), dialog.query_one("#name-problem")
+        button = dialog.query_one("#spawn")
+        for typed, said in [("Café日本x", "invalid level name"), ("A B", "invalid level name"),
+                            ("", "a level needs a name"), ("l2", "is taken in this tree"),
+                            ("x" * 25, "invalid level name")]:
+            await pilot.press("end", "ctrl+u", *typed)
+            assert name.value == typed  # kept as typed, never filtered
+            await until(pilot, lambda: said in str(problem.render()), f"the problem of {typed!r}")
+            assert button.disabled
+            await pilot.press("enter")
+            await pilot.pause()
+            assert isinstance(app.screen, NameDialog) and not ui.engine.called("spawn")
+        await pilot.press("end", "ctrl+u", *"ok-2")
+        await until(pilot, lambda: str(problem.render()) == "" and not button.disabled, "valid")
+        await pilot.press("enter")
+        await until(pilot, lambda: ui.engine.called("spawn") and not app._busy, "the spawn")
+        assert ui.engine.called("spawn") == [("l1", "ok-2")]
+
+
 async def test_the_spawn_dialog_chooses_the_image_store(ui):
     app = await ui.start()
     async with app.run_test(size=SIZE) as pilot:

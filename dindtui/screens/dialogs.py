@@ -17,6 +17,7 @@ from textual.widgets import Button, Input, Label, Select, Static
 from .. import actions
 from ..actions import bindings
 from ..engine.disk.usage import CleanupPlan
+from ..engine.tree import levels
 from ..formatting import STATE_STYLE, human
 
 T = TypeVar("T")
@@ -71,32 +72,56 @@ STORE_CHOICES = [("image store: what its Docker defaults to", ""),
 
 class NameDialog(Dialog[str | None]):
     """Asks for the new level's name, with a default ready to accept, and its image store
-    (`store` after the dialog closes; "" for Docker's default)."""
+    (`store` after the dialog closes; "" for Docker's default). What is not a valid name (or is
+    taken in this tree) is said as it is typed, and never spawned: nothing typed is dropped or
+    replaced behind the user's back."""
 
     BINDINGS = bindings(actions.CANCEL)
     DEFAULT_CSS = """
     NameDialog Select { margin-top: 1; }
+    NameDialog #name-problem { color: $error; height: auto; }
     """
 
-    def __init__(self, parent_label: str, default: str) -> None:
+    def __init__(self, parent_label: str, default: str,
+                 taken: frozenset[str] = frozenset()) -> None:
         super().__init__()
-        self.parent_label, self.default = parent_label, default
+        self.parent_label, self.default, self.taken = parent_label, default, taken
         self.store = ""
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label(f"Spawn a level under [b]{self.parent_label}[/b]. Its name:")
-            yield Input(value=self.default, id="name", restrict=r"[a-z0-9_.-]*", max_length=24)
+            yield Input(value=self.default, id="name", max_length=64)
+            yield Static("", id="name-problem")
             yield Select(STORE_CHOICES, value="", allow_blank=False, id="store")
             with Horizontal():
                 yield Button("Cancel", id="cancel")
                 yield Button("Spawn", id="spawn", variant="primary")
 
+    def problem(self, name: str) -> str | None:
+        if not name:
+            return "a level needs a name"
+        if name in self.taken:
+            return f"level name {name!r} is taken in this tree: choose another"
+        return levels.name_problem(name)
+
+    @on(Input.Changed, "#name")
+    def name_changed(self, event: Input.Changed) -> None:
+        problem = self.problem(event.value)
+        self.query_one("#name-problem", Static).update(Text(problem or ""))
+        self.query_one("#spawn", Button).disabled = problem is not None
+
     @on(Input.Submitted)
     @on(Button.Pressed, "#spawn")
     def accept(self) -> None:
+        name = self.query_one("#name", Input).value
+        problem = self.problem(name)
+        if problem is not None:
+            self.query_one("#name-problem", Static).update(Text(problem))
+            self.app.bell()
+            return
         self.store = str(self.query_one("#store", Select).value or "")
-        self.dismiss(self.query_one(Input).value.strip() or self.default)
+        self.dismiss(name)
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:

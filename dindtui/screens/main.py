@@ -193,7 +193,8 @@ class MainScreen(Screen[None]):
             return
         app = self.dindtui
 
-        dialog = NameDialog(parent.label, app.engine.default_name(parent))
+        dialog = NameDialog(parent.label, app.engine.default_name(parent), frozenset(
+            level.name for level in levels.root_of(parent).walk()))
 
         def chosen(name: str | None) -> None:
             if name and app.start_task(f"spawning {name} under {parent.label}"):
