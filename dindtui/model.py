@@ -6,6 +6,7 @@ when a message arrives, and draws it; tests/test_model.py tests it without eithe
 
 from __future__ import annotations
 
+import copy
 from collections import deque
 from typing import Any
 
@@ -46,6 +47,40 @@ def paths(roots: list[Level]) -> list[str]:
     return [level.path for level in levels.walk_all(roots)]
 
 
+def keep_children_of_stopped(old: list[Level] | None, new: list[Level]) -> None:
+    """A level that stopped (killed, exited, its daemon silent) cannot list what is inside it:
+    the levels last seen there stay in the tree, marked unreachable, with the reason and the
+    key that brings them back, instead of vanishing."""
+    before = {level.path: level for level in levels.walk_all(old or [])}
+    for level in list(levels.walk_all(new)):
+        seen = before.get(level.path)
+        if level.depth and not level.children and level.state != levels.READY \
+                and seen is not None and seen.children:
+            level.children = [_unreachable(child, level, level) for child in seen.children]
+
+
+def stopped_ancestor(level: Level) -> Level | None:
+    """The nearest level above `level` whose daemon does not answer (what holds it
+    unreachable), or None."""
+    above = level.parent
+    while above is not None and above.depth:
+        if above.state != levels.READY:
+            return above
+        above = above.parent
+    return None
+
+
+def _unreachable(seen: Level, parent: Level, stopped: Level) -> Level:
+    why = (f"inside {stopped.label}, which is {stopped.state}"
+           + (f": v on {stopped.label} revives it and what was inside it"
+              if stopped.state in levels.STOPPED else ""))
+    kept = copy.copy(seen)
+    kept.state, kept.endpoint, kept.error, kept.parent = levels.UNREACHABLE, None, why, parent
+    kept.version, kept.ignored = None, []
+    kept.children = [_unreachable(child, kept, stopped) for child in seen.children]
+    return kept
+
+
 class Model:
     """The TUI's state. Every method runs in the UI thread; none blocks."""
 
@@ -64,6 +99,8 @@ class Model:
         """A whole reading of every tree (None: the only engine did not answer). True when the
         tree's shape changed (levels came or went)."""
         self.loads += 1
+        if roots is not None:
+            keep_children_of_stopped(self.roots, roots)
         changed = roots is None or self.roots is None or paths(self.roots) != paths(roots)
         self.roots = roots
         return changed
@@ -74,6 +111,7 @@ class Model:
         if self.roots is None:
             return None
         before = paths(self.roots)
+        keep_children_of_stopped(self.roots, [fresh])
         try:
             root = levels.root_for(self.roots, fresh.path)
         except DindtuiError:

@@ -6,6 +6,8 @@ behaviour behind each of them keeps its test against the real engine."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import threading
 from dataclasses import dataclass, field
 
@@ -221,7 +223,11 @@ class FakeEngine:
 
     def details(self, level: Level) -> LevelDetails:
         self._call("details", level.label)
-        return fixed_details(level.label, level.depth)
+        made = fixed_details(level.label, level.depth)
+        if level.state != levels.READY:  # as the engine: a daemon that does not answer says nothing
+            return dataclasses.replace(made, state=level.state, containers=[], images=[],
+                                       volumes=[], networks=[], error=level.error)
+        return made
 
     def measure(self) -> UsageReport:
         self._call("measure")

@@ -10,7 +10,7 @@ from fake_engine import fixed_forest, fixed_report, fixed_tree
 
 from dindtui.engine.explore.inside import ContainerRow
 from dindtui.engine.tree import levels
-from dindtui.model import DISK_HISTORY, Model
+from dindtui.model import DISK_HISTORY, Model, stopped_ancestor
 
 pytestmark = pytest.mark.engine_free
 
@@ -120,3 +120,21 @@ def test_an_event_from_a_daemon_not_shown_changes_nothing():
         "type": "container", "action": "die", "id": l1.container_id,
         "Actor": {"ID": l1.container_id, "Attributes": {levels.LABEL_NAME: "l1"}}})
     assert applied is not None
+
+
+def test_a_stopped_level_keeps_the_levels_last_seen_inside_it_as_unreachable():
+    model = Model()
+    model.load([fixed_tree()])
+    killed = fixed_tree()
+    l2 = levels.find(killed, "l1/l2")
+    l2.state, l2.endpoint, l2.children = levels.EXITED, None, []  # its daemon cannot list
+    assert model.load([killed]) is False  # the same levels: nothing vanished
+    l3 = model.find("l1/l2/l3")
+    assert l3.path == "l1/l2/l3" and l3.state == levels.UNREACHABLE and l3.endpoint is None
+    assert "inside l1/l2, which is exited: v on l1/l2 revives it" in l3.error
+    assert stopped_ancestor(l3) is model.find("l1/l2") and stopped_ancestor(l2) is None
+    assert "level:l1/l2/l3" not in model.stats_targets() and l3.endpoint not in \
+        model.sync_streams()
+    assert model.load([killed]) is False and model.find("l1/l2/l3").path == "l1/l2/l3"
+    gone = without(fixed_tree(), "l1/l2")  # exited with its volume, or cleaned: all gone
+    assert model.load([gone]) is True and model.find("l1/l2/l3").path == "l1"

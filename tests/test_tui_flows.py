@@ -6,10 +6,12 @@ dialogs, the busy guard, error paths, retries, quitting, live events."""
 from __future__ import annotations
 
 import dataclasses
+import io
 import os
 import time
 
 import pytest
+from rich.console import Console
 from textual.widgets import Button
 
 import fake_engine
@@ -112,7 +114,8 @@ async def test_the_spawn_dialog_says_what_is_wrong_with_a_name_as_it_is_typed(ui
                             ("x" * 25, "invalid level name")]:
             await pilot.press("end", "ctrl+u", *typed)
             assert name.value == typed  # kept as typed, never filtered
-            await until(pilot, lambda: said in str(problem.render()), f"the problem of {typed!r}")
+            await until(pilot, lambda said=said: said in str(problem.render()),
+                        f"the problem of {typed!r}")
             assert button.disabled
             await pilot.press("enter")
             await pilot.pause()
@@ -169,6 +172,42 @@ async def test_a_failing_task_says_why_and_frees_the_ui(ui, failure, shown):
             await pilot.press("enter")
             await until(pilot, lambda: not app._busy and len(ui.errors()) >= 1, "the error")
         assert ui.errors() == [shown, shown]
+
+
+async def test_a_killed_level_s_children_stay_shown_unreachable_and_v_revives_it(ui):
+    """A level killed under the TUI: what was inside it stays in the tree, marked unreachable
+    with the reason; its pane says its contents are not known (never '0 containers'); an
+    action on a level inside it says why it cannot; v on it revives the stopped level."""
+    app = await ui.start()
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, app)
+        killed = fake_engine.fixed_tree()
+        l2 = levels.find(killed, "l1/l2")
+        l2.state, l2.endpoint, l2.children = levels.EXITED, None, []
+        ui.engine.tree = killed
+        app.refresh_tree()
+        await until(pilot, lambda: levels.find_in(app.roots, "l1/l2").state == "exited",
+                    "the level exited")
+        node = app.query_one(LevelTree)._by_path.get("l1/l2/l3")
+        assert node is not None and "?" in str(node.label)  # shown, unreachable
+        await select(pilot, app, "l1/l2")
+        facts = app.query_one("#facts")
+
+        def said() -> str:
+            console = Console(width=200, file=io.StringIO(), record=True)
+            console.print(facts.content)
+            return " ".join(console.export_text().split())
+
+        await until(pilot, lambda: "v revives it" in said(), "the pane's word")
+        assert "0 containers" not in said()
+        await select(pilot, app, "l1/l2/l3")
+        await pilot.press("x")
+        await until(pilot, lambda: any("inside l1/l2, which is exited" in e for e in ui.errors()),
+                    "why it cannot exit")
+        assert not ui.engine.called("exit_level")
+        await pilot.press("v")
+        await until(pilot, lambda: ui.engine.called("revive"), "the revive")
+        assert ui.engine.called("revive") == [("l1/l2",)]
 
 
 async def test_an_unreachable_engine_shows_the_banner_retries_and_recovers(ui, monkeypatch):

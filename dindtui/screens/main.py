@@ -22,6 +22,7 @@ from ..engine.explore.inside import ContainerRow, Hit
 from ..engine.tree.levels import Level
 from ..engine.progress import Progress
 from ..engine.disk.usage import CleanupPlan
+from ..model import stopped_ancestor
 from ..widgets.banner import Banner
 from ..widgets.detail_pane import DetailPane
 from ..widgets.greeting import Greeting
@@ -180,6 +181,15 @@ class MainScreen(Screen[None]):
         if level.depth == 0 and not allow_root:
             self.notify(f"select a level to {doing} (level 0 is the engine itself)",
                         severity="warning")
+            return None
+        holder = stopped_ancestor(level)
+        if holder is not None:
+            if doing == "revive" and holder.state in levels.STOPPED:
+                return holder  # what brings this one back
+            self.notify(f"level {level.label} is inside {holder.label}, which is "
+                        f"{holder.state}: it cannot {doing}"
+                        + (f" (v on {holder.label} revives both)"
+                           if holder.state in levels.STOPPED else ""), severity="error")
             return None
         return level
 

@@ -44,8 +44,14 @@ def facts_table(details: LevelDetails, usage: VolumeUsage | None) -> Table:
             size = f"  {human(usage.bytes)} own, {human(usage.shared_bytes)} linked"
         table.add_row("volume", details.volume + size)
     running = sum(1 for c in details.containers if c.state == "running")
-    table.add_row("inside", f"{running} running / {len(details.containers)} containers, "
-                            f"{len(details.images)} images, {len(details.volumes)} volumes")
+    if details.state == "ready":
+        table.add_row("inside", f"{running} running / {len(details.containers)} containers, "
+                                f"{len(details.images)} images, {len(details.volumes)} volumes")
+    else:  # its daemon cannot say: never "0 containers"
+        table.add_row("inside", Text(
+            f"not known while it is {details.state}"
+            + ("; v revives it and the levels inside it" if details.state in ("exited", "dead")
+               else ""), style="dim"))
     if details.error:
         table.add_row("error", Text(details.error, style="red"))
     return table
