@@ -221,6 +221,10 @@ class FakeEngine:
         self._call("reread", level.path)
         return levels.find_in(self.roots, level.path) if self.tree else level
 
+    def rows(self, level: Level) -> list[ContainerRow]:  # the CLI's ps
+        self._call("rows", level.label)
+        return self.details(level).containers
+
     def details(self, level: Level) -> LevelDetails:
         self._call("details", level.label)
         made = fixed_details(level.label, level.depth)

@@ -12,7 +12,7 @@ from rich.table import Table
 from ..engine.order import tree_order
 from ..formatting import human
 from . import Command, UsageError
-from .output import fail, out, progress_bar
+from .output import fail, out, print_table, progress_bar
 
 if TYPE_CHECKING:
     from ..engine.facade import Engine
@@ -33,7 +33,7 @@ def du(engine: "Engine", args: argparse.Namespace) -> int:
         freeable = human(v.freeable) if v.cleanable else "-"
         table.add_row("  " * (v.depth - 1) + v.level, v.state, v.volume, human(v.bytes),
                       human(v.shared_bytes), freeable)
-    out.print(table)
+    print_table(table)
     out.print(f"total on disk: [bold]{human(report.total)}[/]")
     return 1 if report.unmeasured else 0
 

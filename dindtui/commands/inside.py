@@ -4,19 +4,21 @@ cover every tree when several engines are given."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from typing import TYPE_CHECKING
 
+from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
 from ..engine.errors import DindtuiError
 from ..formatting import human, percent
 from . import Command, UsageError
-from .output import err, out, shown
+from .output import err, out, print_table, shown
 
 if TYPE_CHECKING:
     from ..engine.facade import Engine
@@ -84,14 +86,17 @@ def ps(engine: "Engine", args: argparse.Namespace) -> int:
                           for level, row in rows], indent=2))
     else:
         table = Table(box=None, padding=(0, 2, 0, 0), header_style="bold")
+        widest = max((len(level.label) for level, _ in rows), default=5)
         for column in ("level", "container id", "name", "image", "status", "ports"):
-            table.add_column(column, no_wrap=column != "ports")
+            # The level and the id are never cut; the other columns give way on a terminal.
+            table.add_column(column, no_wrap=column != "ports",
+                             min_width={"level": widest, "container id": 12}.get(column))
         for level, row in rows:
             name = row.name + (f" (level {row.level_path})" if row.is_level else "")
             table.add_row(level.label, row.id, Text(name), Text(row.image),
                           Text(row.status, style="green" if row.state == "running" else "red"),
                           Text(row.ports))
-        out.print(table)
+        print_table(table)
     for problem in problems:
         err.print(f"[yellow]not asked:[/] {shown(problem)}")
     return 0
@@ -112,30 +117,38 @@ def logs(engine: "Engine", args: argparse.Namespace) -> int:
 def stats(engine: "Engine", args: argparse.Namespace) -> int:
     level = engine.find(args.level) if args.level else None
     what = "container" if level is not None else "level"  # a level: its container, on its parent
-    while True:
-        readings = engine.stats(level)
-        if not readings:
+    # Followed on a terminal, the table is drawn again in place, as `docker stats` does; piped
+    # (or as JSON), each reading is printed after the last, for a script to read.
+    live = Live(console=out, auto_refresh=False) if args.follow and out.is_terminal \
+        and not args.json else None
+    with live or contextlib.nullcontext():
+        while True:
+            readings = engine.stats(level)
+            if not readings:
+                if args.json:
+                    print("[]")
+                else:
+                    out.print(f"no running {what}")
+                return 0
             if args.json:
-                print("[]")
+                print(json.dumps([{"name": name, "cpu_percent": None if u.cpu_now is None
+                                   else round(u.cpu_now, 2), "memory_bytes": u.memory_now,
+                                   "memory_limit_bytes": u.memory_limit}
+                                  for name, u in readings.items()],
+                                 indent=None if args.follow else 2), flush=True)
             else:
-                out.print(f"no running {what}")
-            return 0
-        if args.json:
-            print(json.dumps([{"name": name, "cpu_percent": None if u.cpu_now is None
-                               else round(u.cpu_now, 2), "memory_bytes": u.memory_now,
-                               "memory_limit_bytes": u.memory_limit}
-                              for name, u in readings.items()],
-                             indent=None if args.follow else 2), flush=True)
-        else:
-            table = Table(box=None, padding=(0, 2, 0, 0), header_style="bold")
-            for column in (what, "cpu", "memory", "limit"):
-                table.add_column(column, justify="left" if column == what else "right")
-            for name, u in readings.items():
-                table.add_row(name, percent(u.cpu_now), human(u.memory_now),
-                              human(u.memory_limit))
-            out.print(table)
-        if not args.follow:
-            return 0
+                table = Table(box=None, padding=(0, 2, 0, 0), header_style="bold")
+                for column in (what, "cpu", "memory", "limit"):
+                    table.add_column(column, justify="left" if column == what else "right")
+                for name, u in readings.items():
+                    table.add_row(name, percent(u.cpu_now), human(u.memory_now),
+                                  human(u.memory_limit))
+                if live is not None:
+                    live.update(table, refresh=True)
+                else:
+                    print_table(table)
+            if not args.follow:
+                return 0
 
 
 def _shell_arguments(p: argparse.ArgumentParser) -> None:

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import (BarColumn, Progress as Bar, SpinnerColumn, TaskID,
                            TaskProgressColumn, TextColumn, TimeElapsedColumn)
+from rich.table import Table
 from rich.tree import Tree
 
 from ..engine.progress import Progress
@@ -36,10 +37,15 @@ def fail(message: str) -> None:
 def progress_bar(quiet: bool = False):
     """A Rich progress display fed by engine Progress reports (one bar per stage)."""
     if quiet or not err.is_terminal:
+        said: dict[str, str] = {}
+
         def plain(report: Progress) -> None:
-            if not quiet and report.message and (report.done is None or report.done == report.total
-                                                 or report.stage not in ("push", "build")):
-                err.print(f"[dim]{shown(report.stage)}:[/] {shown(report.message)}")
+            """One line per thing that happens: a report that says what its stage last said
+            (the same push at another byte count) is not a new line."""
+            if quiet or not report.message or said.get(report.stage) == report.message:
+                return
+            said[report.stage] = report.message
+            err.print(f"[dim]{shown(report.stage)}:[/] {shown(report.message)}")
         yield plain
         return
     columns = [SpinnerColumn(), TextColumn("{task.description}", justify="left"), BarColumn(),
@@ -57,6 +63,16 @@ def progress_bar(quiet: bool = False):
             bar.update(task, completed=report.done or 0, total=report.total, detail=detail,
                        description=report.stage)
         yield update
+
+
+def print_table(table: Table) -> None:
+    """A table on stdout: at the terminal's width, or, piped, as wide as its cells need (a
+    script reads whole values, never `l…`)."""
+    if out.is_terminal:
+        out.print(table)
+    else:
+        Console(file=out.file, width=100_000, highlight=False, no_color=out.no_color,
+                color_system=None).print(table)
 
 
 def render_tree(root: "Level") -> Tree:
