@@ -71,14 +71,15 @@ def _print_exit(event: "ExitEvent") -> None:
 
 
 def exit_level(engine: "Engine", args: argparse.Namespace) -> int:
-    exited = engine.exit_level(args.level, _print_exit, rm_volume=args.rm_volume)
+    exited = engine.exit_level(args.level, _print_exit, rm_volume=args.rm_volume,
+                               timeout=args.timeout)
     out.print(f"exited {len(exited)} level(s)" + ("" if args.rm_volume else
                                                   "; volumes kept (`dindtui clean` frees them)"))
     return 0
 
 
 def collapse(engine: "Engine", args: argparse.Namespace) -> int:
-    exited = engine.collapse(_print_exit, rm_volume=args.rm_volume)
+    exited = engine.collapse(_print_exit, rm_volume=args.rm_volume, timeout=args.timeout)
     out.print(f"collapsed {len(exited)} level(s)")
     return 0
 
@@ -118,9 +119,28 @@ def _spawn_arguments(p: argparse.ArgumentParser) -> None:
                    help="the new level's image store (default: what its Docker defaults to)")
 
 
+def seconds(value: str) -> float:
+    """A budget in seconds: 0 or more."""
+    try:
+        number = float(value)
+    except ValueError:
+        number = -1.0
+    if not 0 <= number <= 86400:
+        raise argparse.ArgumentTypeError(f"not a number of seconds (0-86400): {value!r}")
+    return number
+
+
+def _budget_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--rm-volume", action="store_true", help="also remove the levels' volumes")
+    p.add_argument("--timeout", "-t", type=seconds, default=None, metavar="SECONDS",
+                   help="one budget for the whole tree, as `docker stop -t`: each level stops "
+                        "gracefully within its share and is killed when it ends (default 10; "
+                        "0: kill at once)")
+
+
 def _exit_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("level")
-    p.add_argument("--rm-volume", action="store_true", help="also remove the levels' volumes")
+    _budget_arguments(p)
 
 
 def _revive_arguments(p: argparse.ArgumentParser) -> None:
@@ -135,8 +155,7 @@ COMMANDS = [
     Command("exit", "exit LEVEL and its whole subtree, deepest first", exit_level,
             _exit_arguments),
     Command("collapse", "exit every level of every engine given, deepest first", collapse,
-            lambda p: p.add_argument("--rm-volume", action="store_true",
-                                     help="also remove the levels' volumes")),
+            _budget_arguments),
     Command("revive", "start stopped levels again (after a crash, an engine restart or a "
             "reboot), and the stopped levels inside them; a level exited with its volume kept "
             "is made again on that volume", revive, _revive_arguments, json=True),

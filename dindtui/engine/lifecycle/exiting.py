@@ -5,6 +5,7 @@ provably its own; its socket directory; the cgroups a killed level left (v1)."""
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable
 
@@ -21,7 +22,9 @@ from ..net.connect import API_ERRORS
 from ..progress import ProgressCallback, no_progress
 from ..tree import discovery, levels, place
 from ..tree.levels import Level
-from .spawn import STOP_TIMEOUT, _remove_quietly, _wait_ready
+from .spawn import _remove_quietly, _wait_ready
+
+EXIT_TIMEOUT = 10.0  # the default budget of an exit or a collapse, as `docker stop`'s
 
 
 @dataclass(frozen=True)
@@ -35,32 +38,71 @@ class ExitEvent:
 ExitCallback = Callable[[ExitEvent], None]
 
 
-def exit_level(level: Level, *, rm_volume: bool = False,
-               on_event: ExitCallback | None = None) -> list[str]:
-    """Exit `level` and its subtree, deepest first; each daemon stops gracefully (its containers
-    get their stop signal). Every container, volume and directory is checked again just before
-    it is removed. Returns the paths exited, in order."""
+def deadline_after(timeout: float | None) -> float:
+    """The monotonic time a budget of `timeout` seconds ends (None: the default budget)."""
+    return time.monotonic() + (EXIT_TIMEOUT if timeout is None else max(0.0, timeout))
+
+
+def exit_level(level: Level, *, rm_volume: bool = False, on_event: ExitCallback | None = None,
+               timeout: float | None = None, deadline: float | None = None) -> list[str]:
+    """Exit `level` and its subtree within one budget (`timeout` seconds, as `docker stop -t`;
+    or a `deadline` shared with other trees): deepest first, siblings at the same time, each
+    level stopped gracefully with what is left of its share and killed when that ends.
+    Every container, volume and directory is checked again just before it is removed.
+    Returns the paths exited, deepest first."""
     try:
-        return _exit_tree(level, rm_volume, on_event)
+        return _exit_tree(level, rm_volume, on_event,
+                          deadline if deadline is not None else deadline_after(timeout))
     finally:
         reach.keep_in_step(level)
 
 
-def _exit_tree(level: Level, rm_volume: bool, on_event: ExitCallback | None) -> list[str]:
+def _height(level: Level) -> int:
+    """How many levels deep the subtree below `level` goes (0: no children)."""
+    return max((_height(child) + 1 for child in level.children), default=0)
+
+
+def _exit_all(children: list[Level], rm_volume: bool, on_event: ExitCallback | None,
+              deadline: float) -> list[str]:
+    """Sibling subtrees exited at the same time, each within `deadline`; every one is tried,
+    and the first failure is raised once all have ended."""
+    if not children:
+        return []
+    with ThreadPoolExecutor(max_workers=min(8, len(children))) as pool:
+        futures = [pool.submit(_exit_tree, child, rm_volume, on_event, deadline)
+                   for child in children]
+    exited: list[str] = []
+    failures = []
+    for future in futures:
+        try:
+            exited += future.result()
+        except (DindtuiError,) + API_ERRORS as exc:
+            failures.append(exc)
+    if failures:
+        raise failures[0]
+    return exited
+
+
+def _exit_tree(level: Level, rm_volume: bool, on_event: ExitCallback | None,
+               deadline: float) -> list[str]:
     if level.depth == 0:
         raise DindtuiError("level 0 is the engine dindtui talks to; it cannot be exited")
     client = levels.parent_client(level)
     if level.state == levels.PAUSED:
         _unpause(client, level)  # a frozen daemon can neither stop its children nor itself
-    exited: list[str] = []
-    for child in list(level.children):
-        exited += _exit_tree(child, rm_volume, on_event)
+    # The levels inside get the first shares of what is left (deepest first), this level the
+    # last: a chain of height h splits its budget in h + 1 equal parts.
+    now = time.monotonic()
+    height = _height(level)
+    inner = now + max(0.0, deadline - now) * height / (height + 1)
+    exited = _exit_all(list(level.children), rm_volume, on_event, inner)
     event = ExitEvent(level.path, level.depth, "exiting", (level.container_id or "")[:12])
     if on_event:
         on_event(event)
     if gate.level_container(level) is not None:  # refused when the container is not ours
+        left = max(0, int(deadline - time.monotonic()))  # then SIGKILL, as `docker stop -t`
         try:
-            client.api.stop(level.container_id, timeout=STOP_TIMEOUT)
+            client.api.stop(level.container_id, timeout=left)
         except docker.errors.NotFound:
             pass
         except API_ERRORS as exc:
@@ -122,13 +164,12 @@ def _now_ready(client: DockerClient, level: Level, progress: ProgressCallback) -
     discovery.discover_below(level)
 
 
-def collapse(root: Level, *, rm_volume: bool = False,
-             on_event: ExitCallback | None = None) -> list[str]:
-    """Exit every level of the tree, deepest first."""
-    exited: list[str] = []
+def collapse(root: Level, *, rm_volume: bool = False, on_event: ExitCallback | None = None,
+             timeout: float | None = None, deadline: float | None = None) -> list[str]:
+    """Exit every level of the tree within one budget (see `exit_level`), the levels of level
+    0 at the same time."""
     try:
-        for child in list(root.children):
-            exited += _exit_tree(child, rm_volume, on_event)
+        return _exit_all(list(root.children), rm_volume, on_event,
+                         deadline if deadline is not None else deadline_after(timeout))
     finally:
         reach.keep_in_step(root)
-    return exited

@@ -26,7 +26,6 @@ from . import images, privileges
 from .seeding import _Seeding, _verify_seed
 
 READY_TIMEOUT = 90.0  # DINDTUI_READY_TIMEOUT overrides it (config.seconds)
-STOP_TIMEOUT = 20
 # A level's own stop timeout, for whoever stops it without saying one (its parent's daemon
 # shutting down, a reboot, `docker stop`): long enough for its init to stop what runs inside it
 # (levels nested in it included, each within its own) before its parent's SIGKILL. It ends as

@@ -1,0 +1,57 @@
+"""Exit and collapse with one budget (issue: a collapse with a deadline), against the real
+engine. How long they take is bench/collapse.py's to measure; here, what a budget does: a
+generous one lets every level stop gracefully (its init stops what runs inside and writes down
+what ran), a budget of 0 kills at once (nothing written), and the volumes stay either way."""
+
+from __future__ import annotations
+
+import os
+
+from helpers import exec_ok, run_cli
+
+from dindtui.engine.net import connect
+
+STUBBORN = ("docker run -d --name stubborn tinysh sh -c "
+            "'trap \"\" TERM; while :; do sleep 1; done' >/dev/null")
+MAKE_TINYSH = r"""set -e
+docker image inspect tinysh >/dev/null 2>&1 && exit 0
+d=$(mktemp -d); mkdir -p $d/bin $d/lib/x86_64-linux-gnu $d/lib64
+cp /usr/bin/sleep $d/bin/; cp /bin/dash $d/bin/sh
+cp /lib/x86_64-linux-gnu/libc.so.6 $d/lib/x86_64-linux-gnu/
+cp /lib64/ld-linux-x86-64.so.2 $d/lib64/
+tar -C $d -c . | docker import - tinysh >/dev/null
+"""
+
+
+def record_of(volume: str) -> str | None:
+    """What the level's init wrote down when it stopped (None: it was killed first)."""
+    mountpoint = connect.client().api.inspect_volume(volume)["Mountpoint"]
+    try:
+        with open(os.path.join(mountpoint, ".dindtui-running")) as handle:
+            return handle.read()
+    except FileNotFoundError:
+        return None
+
+
+def test_a_budget_of_0_kills_at_once_and_a_generous_one_stops_gracefully(tree):
+    graceful = tree.spawn(short="gen").level
+    killed = tree.spawn(short="zero").level
+    for level in (graceful, killed):
+        exec_ok(level.path, MAKE_TINYSH + STUBBORN)
+    inside = exec_ok(graceful.path, "docker ps -q --no-trunc --filter name=stubborn").strip()
+    assert inside
+    zero = run_cli("exit", killed.path, "--timeout", "0")
+    assert zero.returncode == 0, zero.stderr
+    assert f"exited {killed.path}" in zero.stdout
+    assert record_of(killed.volume) is None  # SIGKILL: its init had no time to write
+    given = run_cli("exit", graceful.path, "--timeout", "30")
+    assert given.returncode == 0, given.stderr
+    assert inside in (record_of(graceful.volume) or "")  # stopped by its init, written down
+    names = [v.name for v in connect.client().volumes.list()]
+    assert graceful.volume in names and killed.volume in names  # kept: no --rm-volume asked
+
+
+def test_a_budget_must_be_seconds():
+    for bad in ("-1", "soon", "1e9"):
+        ran = run_cli("collapse", "--timeout", bad)
+        assert ran.returncode == 2 and "not a number of seconds" in ran.stderr
