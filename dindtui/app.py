@@ -493,8 +493,15 @@ class DindtuiApp(App[int]):
     @work(thread=True, group="task", exit_on_error=False)
     def run_image(self, level: Level, request: RunRequest) -> None:
         def body() -> str:
-            row = self.engine.run(level, request.image, request.command, request.name)
-            return f"{row.name} ({row.image}) is {row.state} in {level.label}"
+            ran = self.engine.run(level, request.image, request.command, request.name)
+            row = ran.row
+            if ran.exit_code is None:
+                return f"{row.name} ({row.image}) is {row.state} in {level.label}"
+            said = f": {ran.last_line}" if ran.last_line else " (it wrote nothing)"
+            if ran.exit_code == 0:
+                return f"{row.name} ({row.image}) ran and ended at once in {level.label}{said}"
+            raise DindtuiError(f"{row.name} ({row.image}) exited at once with status "
+                               f"{ran.exit_code} in {level.label}{said}")
 
         self._run_task("container", body)
 

@@ -5,11 +5,13 @@ the engine calls behind them."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import pty
 import select
 import sys
+import tarfile
 import time
 
 import pytest
@@ -126,6 +128,46 @@ async def test_a_container_at_depth_3_in_the_tui_table_logs_filter_stop_remove(c
         await until(pilot, lambda: in_docker(made, d3, "ticker") is None, "the removal", 30)
         await until(pilot, lambda: all(r.name != "ticker" for r in
                                             table.by_key.values()), "the row gone", 30)
+
+
+def test_a_run_that_ends_within_a_second_is_reported_ended_with_its_last_line(chain):
+    made, paths = chain
+    level = made.find(paths[1])
+    once = inside.run(level, "tinysh", "sh -c 'echo starting; echo done'", "")
+    assert once.exit_code == 0 and once.last_line == "done" and once.row.state == "exited"
+    refused = inside.run(level, "dindtui:latest", "", "")  # the level image, unprivileged
+    assert refused.exit_code == 3 and "privilege" in refused.last_line
+    stays = inside.run(level, "tinysh", "sleep 60", "")
+    assert stays.exit_code is None and stays.row.state == "running"
+    for ran in (once, refused, stays):
+        inside.act(level, ran.row.id, "remove")
+
+
+def test_push_takes_the_image_from_the_nearest_level_above_that_has_it(chain, client):
+    """An image only on level 0, pushed to depth 2: streamed straight there, not left in the
+    level between; an image on no level above says where it looked."""
+    made, paths = chain
+    tag = f"{made.prefix}hostonly:1"
+    archive = io.BytesIO()
+    with tarfile.open(fileobj=archive, mode="w") as tar:
+        data = b"only on the host\n"
+        info = tarfile.TarInfo("hello.txt")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    client.api.import_image_from_data(archive.getvalue(), repository=tag.split(":")[0], tag="1")
+    try:
+        pushed = run_cli("push", paths[1], tag)
+        assert pushed.returncode == 0, pushed.stderr
+        assert shell.exec_in(made.find(paths[1]), ["docker", "image", "inspect", tag]).exit_code \
+            == 0
+        assert shell.exec_in(made.find(paths[0]), ["docker", "image", "inspect", tag]).exit_code \
+            != 0  # nothing left in the level between
+        missing = run_cli("push", paths[1], f"{made.prefix}nowhere:1")
+        assert missing.returncode == 1
+        assert f"looked in {paths[0]}, host" in missing.stderr, missing.stderr
+    finally:
+        client.images.remove(tag, force=True)
+        shell.exec_in(made.find(paths[1]), ["docker", "rmi", "-f", tag])
 
 
 def test_ps_logs_and_stats_from_the_cli(chain):

@@ -12,7 +12,7 @@ from typing import Any, Callable, Iterator
 
 from .access import certs, reach
 from .disk import usage
-from .errors import DindtuiError
+from .errors import DindtuiError, ImageMissing
 from .explore import details, inside, logs, shell, stats
 from .explore.shell import ExecResult
 from .lifecycle import exiting, images, privileges, revival
@@ -84,13 +84,17 @@ class Engine:
         return spawning.spawn(at, name, store=store, progress=progress, **options)
 
     def exit_level(self, path: str, on_event: exiting.ExitCallback | None,
-                   rm_volume: bool = False) -> list[str]:
-        return exiting.exit_level(self.find(path), rm_volume=rm_volume, on_event=on_event)
+                   rm_volume: bool = False, timeout: float | None = None) -> list[str]:
+        """`timeout`: one budget for the whole subtree (exiting.exit_level)."""
+        return exiting.exit_level(self.find(path), rm_volume=rm_volume, on_event=on_event,
+                                  timeout=timeout)
 
     def collapse(self, on_event: exiting.ExitCallback | None,
-                 rm_volume: bool = False) -> list[str]:
-        """Every level of every engine that answers, deepest first: an engine that is itself
-        a level of another tree (published on this machine) before that tree."""
+                 rm_volume: bool = False, timeout: float | None = None) -> list[str]:
+        """Every level of every engine that answers, deepest first, within one budget: an
+        engine that is itself a level of another tree (published on this machine) before
+        that tree."""
+        deadline = exiting.deadline_after(timeout)
         roots = self.discover()
         exited: list[str] = []
         failed: list[str] = []
@@ -98,7 +102,8 @@ class Engine:
             if root.state != levels.READY:
                 continue
             try:
-                exited += exiting.collapse(root, rm_volume=rm_volume, on_event=on_event)
+                exited += exiting.collapse(root, rm_volume=rm_volume, on_event=on_event,
+                                           deadline=deadline)
             except (DindtuiError,) + API_ERRORS as exc:  # the other engines still collapse
                 failed.append(f"{root.label}: {' '.join(str(exc).split())[:300]}")
         if failed:
@@ -163,7 +168,7 @@ class Engine:
     def act(self, level: Level, ref: str, action: str) -> str:
         return inside.act(level, ref, action)
 
-    def run(self, level: Level, image: str, command: str, name: str) -> inside.ContainerRow:
+    def run(self, level: Level, image: str, command: str, name: str) -> inside.Ran:
         return inside.run(level, image, command, name)
 
     def log_lines(self, level: Level, ref: str, **options: Any) -> Iterator[str]:
@@ -213,10 +218,28 @@ class Engine:
 
     def push(self, level: Level, image: str,
              progress: ProgressCallback = no_progress) -> images.PushResult:
+        """`image` streamed into `level` from the nearest level above it that has it (its
+        parent, else its grandparent, up to level 0): straight there, through no level in
+        between."""
         levels.require_ready(level, "receive an image")
         if level.depth == 0 or level.parent is None:
             raise DindtuiError("level 0 is where images come from: push to a level below it")
-        return images.push_image(levels.required(level.parent.endpoint, "its parent's endpoint"),
+        looked: list[str] = []
+        above: Level | None = level.parent
+        while above is not None:
+            if above.state == levels.READY and above.endpoint:
+                try:
+                    images.image_id(connect.client(above.endpoint, check=False), image)
+                    break
+                except ImageMissing:
+                    pass
+            looked.append(f"{above.label} ({above.state})" if above.state != levels.READY
+                          else above.label)
+            above = above.parent
+        if above is None:
+            raise DindtuiError(f"image {image} is on no level above {level.label} (looked in "
+                               f"{', '.join(looked)}): build or load it on one of them first")
+        return images.push_image(levels.required(above.endpoint, "its endpoint"),
                                  levels.required(level.endpoint, "its endpoint"), image,
                                  progress)
 

@@ -309,8 +309,23 @@ def act(level: Level, ref: str, action: str) -> str:
     return f"{name} {past} in {level.label}"
 
 
-def run(level: Level, image: str, command: str = "", name: str = "") -> ContainerRow:
-    """`docker run -d` in the level: create and start; the new container's row."""
+RUN_SETTLE = 1.0  # seconds a new container is watched: one that ends by then is said so
+
+
+@dataclass(frozen=True)
+class Ran:
+    """A container started by `run`: its row, and, when it ended within RUN_SETTLE seconds,
+    its exit status and the last line it wrote (bounded text)."""
+
+    row: ContainerRow
+    exit_code: int | None = None
+    last_line: str = ""
+
+
+def run(level: Level, image: str, command: str = "", name: str = "") -> Ran:
+    """`docker run -d` in the level: create and start, then watch it for RUN_SETTLE seconds;
+    a container that ends meanwhile (an image whose entrypoint refuses, a one-shot command) is
+    reported as ended, with its status and last line, never as running."""
     client = level_client(level)
     image = image.strip()
     if not image:
@@ -330,9 +345,29 @@ def run(level: Level, image: str, command: str = "", name: str = "") -> Containe
         client.api.start(created["Id"])
     except API_ERRORS as exc:
         raise DindtuiError(f"run {image} in {level.label} failed: {explanation(exc)}") from None
+    deadline = time.monotonic() + RUN_SETTLE
+    exit_code: int | None = None
+    while time.monotonic() < deadline:
+        try:
+            state = client.api.inspect_container(created["Id"])["State"]
+        except API_ERRORS:
+            break
+        if not state.get("Running") and state.get("Status") in ("exited", "dead"):
+            code = state.get("ExitCode")
+            exit_code = code if isinstance(code, int) else -1
+            break
+        time.sleep(0.1)
+    last_line = ""
+    if exit_code is not None:
+        try:
+            tail = client.api.logs(created["Id"], tail=5).decode(errors="replace")
+        except API_ERRORS:
+            tail = ""
+        lines = [line for line in tail.splitlines() if line.strip()]
+        last_line = guard.text(lines[-1], 300) if lines else ""
     for row in container_rows(level, client):
         if created["Id"].startswith(row.id):
-            return row
+            return Ran(row, exit_code, last_line)
     raise DindtuiError(f"the container of {image} vanished from {level.label} at once")
 
 
