@@ -67,6 +67,17 @@ if [ ! -x "$venv/bin/dindtui" ] || [ pyproject.toml -nt "$venv/.installed" ] || 
   echo "$interpreter" > "$venv/.installed"
 fi
 
+if [ "$(id -u)" = 0 ]; then
+  # `dindtui` on PATH (when the name is free) and Tab completion for bash.
+  link=/usr/local/bin/dindtui  # replaced only when missing, dangling, or another checkout's
+  if [ ! -e "$link" ] || { [ -L "$link" ] && case "$(readlink "$link")" in
+      */.venv/bin/dindtui) true ;; *) false ;; esac; }; then
+    ln -sfn "$venv/bin/dindtui" "$link"
+  fi
+  mkdir -p /etc/bash_completion.d
+  "$venv/bin/dindtui" completion bash > /etc/bash_completion.d/dindtui
+fi
+
 say "building the level image (fast when up to date)"
 "$venv/bin/dindtui" image build
 

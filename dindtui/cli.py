@@ -82,6 +82,10 @@ def version() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["__complete"]:  # the shell asks what may come next (completion.py)
+        from .completion import complete
+        return complete(argv[1:], build_parser())
     try:
         config.validate()
     except config.BadSetting as exc:

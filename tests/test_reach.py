@@ -95,6 +95,15 @@ def test_contexts_follow_spawn_and_exit_and_leave_the_user_s_alone(tree, docker_
     assert user_context in left
     assert docker_cli("context", "inspect", user_context).returncode == 0
 
+    # Every synced level gone: the contexts still follow the next level (issue: they stopped
+    # without a word), until `context rm` says to stop.
+    third = tree.spawn(short="after").level
+    assert reach.context_name(third) in {c.name for c in reach.list_contexts()}
+    stopped = run_cli("context", "rm")
+    assert stopped.returncode == 0 and "removed 1 context(s)" in stopped.stdout
+    fourth = tree.spawn(short="unfollowed").level
+    assert not [c for c in reach.list_contexts() if c.ours and c.path == fourth.tree_path]
+
 
 def test_context_selects_level_0(tree, docker_config):
     level = tree.spawn(short="zero").level

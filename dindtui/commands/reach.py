@@ -7,6 +7,7 @@ import json
 import os
 import re
 import shlex
+import sys
 from dataclasses import asdict
 from typing import TYPE_CHECKING
 
@@ -68,6 +69,7 @@ def context(engine: "Engine", args: argparse.Namespace) -> int:
                           f"{c.host}[/]")
         return 0
     if args.context_command == "rm":
+        reach.follow_contexts(engine.endpoint, False)  # they stop following the tree
         removed = []
         for c in reach.list_contexts():
             if c.ours and c.namespace == config.namespace():
@@ -77,6 +79,9 @@ def context(engine: "Engine", args: argparse.Namespace) -> int:
               else f"removed {len(removed)} context(s)")
         return 0
     result = engine.sync_contexts()
+    if not args.json and not (result.created or result.updated or result.removed):
+        out.print("no live level to name: contexts will follow as levels are spawned "
+                  "(`dindtui context rm` stops that)")
     if args.json:
         print(json.dumps(asdict(result), indent=2))
     else:
@@ -107,6 +112,12 @@ def serve(engine: "Engine", args: argparse.Namespace) -> int:
                    public_url=args.public_url)
 
 
+def completion(engine: "Engine", args: argparse.Namespace) -> int:
+    from ..completion import SCRIPTS
+    sys.stdout.write(SCRIPTS[args.shell])
+    return 0
+
+
 def _env_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("level")
     p.add_argument("--tcp", action="store_true", help="through the level's TLS port (a level "
@@ -129,6 +140,9 @@ def _serve_arguments(p: argparse.ArgumentParser) -> None:
 
 
 COMMANDS = [
+    Command("completion", "print the shell completion script: eval \"$(dindtui completion "
+            "bash)\" (zsh, fish too; quickstart.sh installs bash's)", completion,
+            lambda p: p.add_argument("shell", choices=["bash", "zsh", "fish"])),
     Command("serve", "the TUI in a browser (textual-serve), on 127.0.0.1 by default, behind a "
             "random token that the printed URL carries", serve, _serve_arguments),
     Command("env", "the environment that points docker (and any tool using DOCKER_HOST) at "

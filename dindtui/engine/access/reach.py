@@ -10,6 +10,7 @@ user made, even with a name that looks like ours."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -185,6 +186,7 @@ def sync_contexts(root: Level) -> SyncResult:
                            "that live only as long as dindtui does, so no docker context can "
                            "name them")
     engine = levels.required(root.endpoint, "the endpoint of level 0")
+    follow_contexts(engine, True)
     result = SyncResult([], [], [], [])
     live = {lv.tree_path: lv for lv in root.walk()
             if lv.depth and lv.state == levels.READY and lv.endpoint}
@@ -215,10 +217,29 @@ def sync_contexts(root: Level) -> SyncResult:
     return result
 
 
+def _following_mark(engine: str) -> str:
+    """The file that says the user asked for contexts of this engine's levels in this
+    namespace (`context sync`), until `context rm`: beside the contexts, in the docker CLI's
+    configuration, so that it goes where they go."""
+    key = hashlib.sha256(f"{engine}\n{config.namespace()}".encode()).hexdigest()[:16]
+    return os.path.join(docker_config_dir(), "dindtui-contexts", key)
+
+
+def follow_contexts(engine: str, on: bool) -> None:
+    path = _following_mark(engine)
+    if on:
+        _write_private(path, engine + "\n")
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(path)
+
+
 def contexts_in_use(engine: str) -> bool:
-    """The user has asked for contexts of this engine's levels (some of this namespace's
-    exist): keep them in step."""
-    return any(_of(c, engine) for c in list_contexts())
+    """The user has asked for contexts of this engine's levels (`context sync`, or some of this
+    namespace's exist): keep them in step, also after the last level went and the next one
+    comes."""
+    return os.path.isfile(_following_mark(engine)) or \
+        any(_of(c, engine) for c in list_contexts())
 
 
 def keep_in_step(level: Level) -> str | None:
