@@ -34,7 +34,10 @@ def du(engine: "Engine", args: argparse.Namespace) -> int:
         table.add_row("  " * (v.depth - 1) + v.level, v.state, v.volume, human(v.bytes),
                       human(v.shared_bytes), freeable)
     print_table(table)
-    out.print(f"total on disk: [bold]{human(report.total)}[/]")
+    linked = sum(v.shared_bytes for v in report.volumes)
+    out.print(f"total on disk: [bold]{human(report.total)}[/] (each hardlinked layer counted "
+              f"once; copied into every level instead, the linked layers alone would take "
+              f"{human(linked)})")
     return 1 if report.unmeasured else 0
 
 

@@ -14,31 +14,42 @@ from ..actions import bindings
 from ..engine.disk.usage import CLEANABLE, UsageReport
 from ..engine.order import tree_order
 from ..formatting import human
+from ..widgets.footer import fit_footer
 
 BAR_WIDTH = 30
 
 
-def bar(value: int, largest: int, style: str) -> Text:
-    filled = 0 if largest <= 0 else round(BAR_WIDTH * value / largest)
+def bar(value: int, largest: int, style: str, width: int = BAR_WIDTH) -> Text:
+    filled = 0 if largest <= 0 else round(width * value / largest)
     if value and not filled:
         filled = 1
-    return Text.assemble(("█" * filled, style), ("░" * (BAR_WIDTH - filled), "dim"))
+    return Text.assemble(("█" * filled, style), ("░" * (width - filled), "dim"))
 
 
-def usage_table(report: UsageReport) -> Table:
+def usage_table(report: UsageReport, width: int = 200) -> Table:
+    """The volumes in tree order; the bars get what `width` columns leave after the names and
+    the numbers (none on a narrow terminal), so that no name or number is cut."""
+    rows = sorted(report.volumes, key=lambda v: tree_order(v.level))
+    names = ["  " * (v.depth - 1) + v.level for v in rows]
+    numbers = max(len("freeable"), *(len(human(v.bytes)) for v in rows),
+                  *(len(human(v.shared_bytes)) for v in rows))
+    # The cells, and a column's padding of one on each side (six columns with the bars).
+    fixed = max(map(len, names), default=5) + len("orphan") + 3 * numbers + 2 * 6
+    bar_width = max(0, min(BAR_WIDTH, width - fixed - 2))
     table = Table(expand=True, box=None, padding=(0, 1))
     table.add_column("level", no_wrap=True)
     table.add_column("state", no_wrap=True)
-    table.add_column("", no_wrap=True)
-    table.add_column("own", justify="right", no_wrap=True)
-    table.add_column("linked", justify="right", no_wrap=True)
-    table.add_column("freeable", justify="right", no_wrap=True)
+    if bar_width >= 5:
+        table.add_column("", no_wrap=True)
+    for column in ("own", "linked", "freeable"):
+        table.add_column(column, justify="right", no_wrap=True, min_width=numbers)
     largest = max((v.bytes for v in report.volumes), default=0)
-    for volume in sorted(report.volumes, key=lambda v: tree_order(v.level)):
+    for name, volume in zip(names, rows, strict=True):
         style = {"live": "green", "dead": "red", "exited": "red"}.get(volume.state, "yellow")
-        table.add_row("  " * (volume.depth - 1) + volume.level, Text(volume.state, style=style),
-                      bar(volume.bytes, largest, style), human(volume.bytes),
-                      human(volume.shared_bytes),
+        cells: list[str | Text] = [name, Text(volume.state, style=style)]
+        if bar_width >= 5:
+            cells.append(bar(volume.bytes, largest, style, bar_width))
+        table.add_row(*cells, human(volume.bytes), human(volume.shared_bytes),
                       human(volume.freeable) if volume.state in CLEANABLE else "-")
     return table
 
@@ -48,8 +59,9 @@ def usage_summary(report: UsageReport) -> Text:
     linked = sum(v.shared_bytes for v in report.volumes)
     return Text.assemble(
         ("Total on disk ", "bold"), (human(report.total), "bold yellow"),
-        f"  ·  {len(report.volumes)} volume(s)  ·  hardlinked layers {human(linked)} "
-        "(counted once)  ·  freeable now ", (human(freeable), "bold"),
+        f" (each hardlinked layer once)  ·  {len(report.volumes)} volume(s)  ·  as copies "
+        f"the linked layers would take {human(linked)}  ·  freeable now ",
+        (human(freeable), "bold"),
         f"  ·  measured by {report.method}")
 
 
@@ -63,7 +75,7 @@ class UsageView(Static):
             self.update("No dindtui volume yet.")
         else:
             grid = Table.grid()
-            grid.add_row(usage_table(report))
+            grid.add_row(usage_table(report, self.app.size.width - 4))
             grid.add_row(Text(""))
             grid.add_row(usage_summary(report))
             self.update(grid)
@@ -92,6 +104,10 @@ class UsageScreen(Screen[None]):
         self.report = report
         if self.is_mounted:
             self.query_one(UsageView).show(report)
+
+    def on_resize(self) -> None:
+        fit_footer(self, self.size.width)
+        self.query_one(UsageView).show(self.report)
 
     def action_close(self) -> None:
         self.dismiss(None)
