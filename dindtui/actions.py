@@ -69,9 +69,27 @@ MAIN = (
 PALETTE_ONLY = (
     Action("collapse_all", "", "collapse all", "exit every level, deepest first"),
 )
+# vi-style movement, as lazydocker and k9s have it, in the tree and in every table.
+TREE_MOVES = (
+    Action("cursor_down", "j", "down", "down one line (j/k as the arrows)", show=False,
+           palette=False),
+    Action("cursor_up", "k", "up", "up one line", show=False, palette=False),
+    Action("scroll_home", "g", "first", "to the first line", show=False, palette=False),
+    Action("scroll_end", "G", "last", "to the last line", show=False, palette=False),
+)
+TABLE_MOVES = (
+    Action("cursor_down", "j", "down", "down one line (j/k as the arrows)", show=False,
+           palette=False),
+    Action("cursor_up", "k", "up", "up one line", show=False, palette=False),
+    Action("scroll_top", "g", "first", "to the first line", show=False, palette=False),
+    Action("scroll_bottom", "G", "last", "to the last line", show=False, palette=False),
+)
 LEVEL_TREE = (
     Action("screen.drill_in", "enter", "into", "into the level: its containers (tab 2)",
            show=False, palette=False),
+    Action("screen.copy_path", "y", "copy", "copy the level's path (to the terminal's "
+           "clipboard)", show=False, palette=False),
+    *TREE_MOVES,
 )
 
 # --------------------------------------------------------------------------- containers
@@ -91,20 +109,32 @@ OPEN_ROW = Action("open", "enter", "open", "open the container (logs, inspect, s
                   "level's own container: that level in the tree", bound=False, palette=False)
 BACK = Action("screen.back_to_tree", "escape", "tree", "back to the tree of levels", show=False,
               palette=False)
-CONTAINERS_TABLE = (BACK, *_on_table(CONTAINER))
+COPY_ROW = Action("copy_row", "y", "copy", "copy the row's id (Y: its name)", show=False,
+                  palette=False)
+COPY_NAME = Action("copy_row('name')", "Y", "copy name", "", show=False, palette=False)
+SORT = Action("sort_next", "o", "sort", "sort by the next column (O: reverse; or click a "
+              "header)", show=False, palette=False)
+SORT_REVERSE = Action("sort_reverse", "O", "reverse", "", show=False, palette=False)
+ROW_KEYS = (COPY_ROW, COPY_NAME, SORT, SORT_REVERSE, *TABLE_MOVES)
+CONTAINERS_TABLE = (BACK, *_on_table(CONTAINER), *ROW_KEYS)
 IMAGES_TABLE = (
     BACK,
     Action("screen.run_image", "r", "run",
            "run the selected image in this level (asks name, command)", palette=False),
+    *ROW_KEYS,
 )
-PLAIN_TABLE = (BACK,)
+PLAIN_TABLE = (BACK, COPY_ROW, COPY_NAME, *TABLE_MOVES)
 
 CONTAINER_SCREEN = (
     Action("back", "escape", "back", "back to the tree (or close the filter)", palette=False),
-    Action("filter", "slash", "filter", "filter the log: keep matching lines"),
+    Action("filter", "slash", "filter",
+           "filter the log: the lines a regex matches (any case), and how many"),
     Action("timestamps", "t", "timestamps", "show or hide timestamps"),
     Action("follow", "f", "follow", "follow the end of the log, or stop there"),
-    Action("stats", "g", "stats", "the container's CPU and memory"),
+    Action("log_top", "g", "top", "the log's first line kept (G: its end, followed)",
+           show=False),
+    Action("log_end", "G", "end", "", show=False),
+    Action("stats", "m", "stats", "the container's CPU and memory"),
     *CONTAINER,
 )
 
@@ -130,7 +160,7 @@ CLEANUP = (Action("confirm", "y", "free"),)
 SECTIONS: tuple[tuple[str, tuple[Action, ...]], ...] = (
     ("The tree and the level", MAIN + LEVEL_TREE),
     ("A level's containers (tab 2) and a container's screen",
-     (OPEN_ROW, *CONTAINERS_TABLE, *IMAGES_TABLE,
+     (OPEN_ROW, *(a for a in CONTAINERS_TABLE + IMAGES_TABLE if a not in TABLE_MOVES),
       *(a for a in CONTAINER_SCREEN if a not in CONTAINER))),
 )
 KEY_NAMES = {"question_mark": "?", "slash": "/"}

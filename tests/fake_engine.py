@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from dindtui.engine.tree import levels
 from dindtui.engine.explore import stats
 from dindtui.engine.explore import inside
+from dindtui.engine.explore.inside import Ran
 from dindtui.engine.api import TUIEngine
 from dindtui.engine.explore.details import (ContainerRow, ImageRow, LevelDetails, NetworkRow,
                                             VolumeRow)
@@ -221,6 +222,9 @@ class FakeEngine:
         self._call("reread", level.path)
         return levels.find_in(self.roots, level.path) if self.tree else level
 
+    def find(self, ref: str) -> Level:  # the CLI's
+        return levels.find_in(self.roots, ref)
+
     def rows(self, level: Level) -> list[ContainerRow]:  # the CLI's ps
         self._call("rows", level.label)
         return self.details(level).containers
@@ -249,7 +253,8 @@ class FakeEngine:
         parent.children.append(child)
         return SpawnResult(child, "seed", None, 0.5, 0.6)
 
-    def exit_level(self, path: str, on_event) -> list[str]:
+    def exit_level(self, path: str, on_event, rm_volume: bool = False,
+                   timeout: float | None = None) -> list[str]:
         self._call("exit_level", path)
         level = levels.find_in(self.roots, path)
         exited = [lv.path for lv in reversed(list(level.walk()))]
@@ -259,7 +264,8 @@ class FakeEngine:
         levels.required(level.parent, "its parent").children.remove(level)
         return exited
 
-    def collapse(self, on_event) -> list[str]:
+    def collapse(self, on_event, rm_volume: bool = False,
+                 timeout: float | None = None) -> list[str]:
         self._call("collapse")
         exited = []
         for root in self.roots:
@@ -302,9 +308,14 @@ class FakeEngine:
         self._call("act", level.path, ref, action)
         return f"{ref} {action}ed in {level.label}"
 
-    def run(self, level: Level, image: str, command: str, name: str) -> ContainerRow:
+    def run(self, level: Level, image: str, command: str, name: str) -> Ran:
         self._call("run", level.path, image, command, name)
-        return ContainerRow("9" * 12, name or "fancy_name", image, "running", "Up 1 second")
+        if image == "dindtui:latest":  # as on a new level: its entrypoint refuses at once
+            return Ran(ContainerRow("8" * 12, name or "fancy_name", image, "exited",
+                                    "Exited (3) Less than a second ago"), 3,
+                       "dindtui-init: not enough privilege to run a Docker daemon")
+        return Ran(ContainerRow("9" * 12, name or "fancy_name", image, "running",
+                                "Up 1 second"))
 
     def follow_logs(self, level: Level, ref: str, on_ready) -> FakeFollower:
         self._call("follow_logs", level.path, ref)

@@ -75,3 +75,24 @@ async def loaded(pilot, app, timeout: float = 5) -> None:
     if app.has_levels():  # the detail pane's tabs are made after the first tree is drawn
         await until(pilot, lambda: bool(app.query("#networks-table")), "the detail pane",
                     timeout)
+
+
+def screen_text(app) -> str:
+    """What the app's screen shows, as lines of text (from its SVG screenshot)."""
+    import html
+    import re
+
+    rows: dict[float, list[tuple[float, str]]] = {}
+    for found in re.finditer(r'<text class="[^"]*" x="([\d.]+)" y="([\d.]+)" '
+                             r'textLength="[\d.]+" clip-path="[^"]*">(.*?)</text>',
+                             app.export_screenshot()):
+        text = html.unescape(found.group(3)).replace("\xa0", " ")
+        rows.setdefault(float(found.group(2)), []).append((float(found.group(1)), text))
+    lines = []
+    for y in sorted(rows):
+        line = ""
+        for x, text in sorted(rows[y]):
+            column = round(x / 12.2)
+            line = line.ljust(column)[:column] + text + line[column + len(text):]
+        lines.append(line)
+    return "\n".join(lines)

@@ -65,7 +65,7 @@ def test_a_container_s_inspect(snap_compare):
 def test_a_container_s_stats(snap_compare):
     async def stats(pilot):
         await open_web(pilot)
-        await pilot.press("g")
+        await pilot.press("m")
         feed_stats(pilot.app)
         await pilot.pause(0.1)
 
@@ -192,3 +192,44 @@ async def settle(pilot, timeout: float = 10):
         feed_stats(app)
     await pilot.pause(0.1)
     await pilot.pause()
+
+
+# ------------------------------------------------------------------ 80x24 and 160x48
+# What matters is never cut at the sizes people run terminals at: names, states, every tab,
+# the numbers of the disk screen, `?` and `q` on the main screen, the collapse's frame.
+
+async def with_stats(pilot):
+    await settle(pilot)
+    feed_stats(pilot.app)
+    await pilot.pause(0.1)
+
+
+async def containers_tab(pilot):
+    await with_stats(pilot)
+    await pilot.press("2")
+    await pilot.pause(0.1)
+
+
+async def disk_screen(pilot):
+    await settle(pilot)
+    await pilot.press("d")
+    await pilot.pause(0.1)
+
+
+async def collapse_started(pilot):
+    await settle(pilot)
+    screen = collapse_frame()
+    pilot.app.push_screen(screen)
+    await pilot.pause()
+    for event in COLLAPSE_EVENTS:
+        screen.add_event(event)
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=["80x24", "160x48"])
+@pytest.mark.parametrize("view", [with_stats, containers_tab, open_web, disk_screen,
+                                  collapse_started],
+                         ids=["main", "containers", "container", "disk", "collapse"])
+def test_every_view_at_common_terminal_sizes(snap_compare, size, view):
+    assert snap_compare(SnapshotApp(fixed_tree(), select="l1/l2/l3"), terminal_size=size,
+                        run_before=view)

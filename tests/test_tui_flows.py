@@ -12,11 +12,11 @@ import time
 
 import pytest
 from rich.console import Console
-from textual.widgets import Button
+from textual.widgets import Button, DataTable
 
 import fake_engine
 from fake_engine import FakeEngine, fixed_details, fixed_usage
-from helpers import loaded, until
+from helpers import loaded, screen_text, until
 from dindtui import app as app_module
 from dindtui import actions
 from dindtui.app import DindtuiApp
@@ -208,6 +208,28 @@ async def test_a_killed_level_s_children_stay_shown_unreachable_and_v_revives_it
         await pilot.press("v")
         await until(pilot, lambda: ui.engine.called("revive"), "the revive")
         assert ui.engine.called("revive") == [("l1/l2",)]
+
+
+async def test_at_80x24_names_states_tabs_and_the_quit_and_help_keys_all_show(ui):
+    app = await ui.start()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot, app)
+        await select(pilot, app, "l1/l2/l3")
+        await until(pilot, lambda: app.query_one(ContainersTable).row_count == 2, "containers")
+        await pilot.pause()
+        shown = screen_text(app)
+        for words in ("? help", "q quit", "l1", "l2", "l3", "side", "dead", "ctr 1/2", "img 2",
+                      "vol 1", "net 2"):
+            assert words in shown, (words, shown)
+        await pilot.press("2")
+        await pilot.pause()
+        shown = screen_text(app)
+        assert "running" in shown and "exited" in shown and "web" in shown, shown
+        await pilot.press("d")
+        await until(pilot, lambda: "freeable" in screen_text(app), "the disk screen")
+        shown = screen_text(app)
+        table = shown.split("\n", 1)[1]  # below the header (its subtitle ends in "…")
+        assert "l1/l2/l3" in table and "140.0 MB" in table and "…" not in table, shown
 
 
 async def test_an_unreachable_engine_shows_the_banner_retries_and_recovers(ui, monkeypatch):
@@ -454,6 +476,63 @@ async def test_the_log_status_says_what_the_view_does_after_a_scroll(ui):
         await pilot.press("escape")
 
 
+async def test_the_log_filter_is_a_regex_with_a_count_and_plain_text_when_it_is_not_one(ui):
+    app = await ui.start()
+    async with app.run_test(size=SIZE) as pilot:
+        await into_containers(pilot, app)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, ContainerScreen), "the container")
+        screen = app.screen
+        log, status = screen.query_one("Log"), screen.query_one("#log-status")
+        await until(pilot, lambda: log.line_count == 30, "the first lines")
+        await pilot.press("slash", *"post.*(401|500)")
+        await until(pilot, lambda: 0 < log.line_count < 30, "the regex applied")
+        assert all(("401" in line or "500" in line) and "POST" in line for line in log.lines)
+        assert f"{log.line_count} of 30 lines match" in str(status.render())
+        await pilot.press("ctrl+u", *"(401")
+        await until(pilot, lambda: "not a regex" in str(status.render()), "the plain-text note")
+        assert all("(401" in line for line in log.lines)  # as text: no line has "(401"
+        await pilot.press("escape")
+
+
+async def test_tables_sort_copy_and_move_as_lazydocker_users_expect(ui):
+    """o sorts by the next column (O reverses, a header click sorts by it), y copies the row's
+    id and Y its name through the terminal's clipboard, j/k/g/G move, in the tree too."""
+    app = await ui.start()
+    copied: list[str] = []
+    async with app.run_test(size=SIZE) as pilot:
+        app.copy_to_clipboard = copied.append
+        table = await into_containers(pilot, app)
+        assert [row.value for row in table.rows] == ["0a1b2c3d4e5f", "1b2c3d4e5f60"]
+        await pilot.press("o")  # by name: job before web
+        await until(pilot, lambda: table.sort_column == "name", "sorted by name")
+        assert [row.value for row in table.rows] == ["1b2c3d4e5f60", "0a1b2c3d4e5f"]
+        await pilot.press("O")
+        await until(pilot, lambda: [row.value for row in table.rows][0] == "0a1b2c3d4e5f",
+                    "reversed")
+        table.post_message(DataTable.HeaderSelected(table, table.columns["state"].key, 2,
+                                                    table.columns["state"].label))
+        await until(pilot, lambda: table.sort_column == "state", "a header click")
+        assert [row.value for row in table.rows][0] == "0a1b2c3d4e5f"  # running first
+        await pilot.press("g", "j")
+        assert table.cursor_row == 1
+        await pilot.press("k")
+        assert table.cursor_row == 0
+        await pilot.press("G")
+        assert table.cursor_row == 1
+        await pilot.press("y", "Y")
+        assert copied == ["1b2c3d4e5f60", "job"]
+        await pilot.press("escape")  # back to the tree
+        tree = app.query_one(LevelTree)
+        await until(pilot, lambda: tree.has_focus, "the tree")
+        await pilot.press("g")
+        assert tree.cursor_line == 0
+        await pilot.press("j", "j")
+        assert tree.cursor_line == 2
+        await pilot.press("y")
+        assert copied[-1] == app.selected_path == "l1/l2"
+
+
 async def test_enter_drills_into_a_container_whose_logs_follow_filter_and_show_time(ui):
     app = await ui.start()
     async with app.run_test(size=SIZE) as pilot:
@@ -545,6 +624,25 @@ async def test_run_an_image_from_the_images_tab(ui):
         assert ui.engine.called("run") == [("l1/l2/l3", "tiny:latest", "/bin/sleep 1d",
                                             "napper")]
         assert any("napper (tiny:latest) is running in l1/l2/l3" in t for t in ui.infos())
+
+
+async def test_a_run_that_ends_at_once_says_so_with_its_last_line(ui):
+    """The level image's entrypoint refuses to run without privilege: the run must not say
+    'running' (issue: 'ticker (dindtui:latest) is running in l1/l2')."""
+    app = await ui.start()
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, app)
+        await select(pilot, app, "l1/l2/l3")
+        await until(pilot, lambda: app.query_one(ImagesTable).row_count == 2, "images")
+        await pilot.press("3", "r")
+        await until(pilot, lambda: isinstance(app.screen, RunDialog), "the run dialog")
+        assert app.screen.query_one("#image").value == "dindtui:latest"
+        await pilot.press("tab", *"ticker", "enter")
+        await until(pilot, lambda: ui.errors(), "the error")
+        assert ui.errors() == ["ticker (dindtui:latest) exited at once with status 3 in "
+                               "l1/l2/l3: dindtui-init: not enough privilege to run a Docker "
+                               "daemon"]
+        assert not any("running" in text for text in ui.infos())
 
 
 async def test_find_goes_to_the_level_and_the_row(ui):

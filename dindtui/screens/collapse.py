@@ -65,7 +65,7 @@ def render_frame(frame: Frame) -> RenderableType:
 class CollapseScreen(ModalScreen[None]):
     DEFAULT_CSS = """
     CollapseScreen { align: center middle; background: $background 85%; }
-    CollapseScreen > Horizontal { width: 100; height: auto; max-height: 90%;
+    CollapseScreen > Horizontal { width: 100; max-width: 96%; height: auto; max-height: 90%;
                                   border: thick $accent; background: $surface; padding: 1 2; }
     CollapseScreen #frames { width: 1fr; height: auto; min-height: 10; margin-left: 3; }
     """

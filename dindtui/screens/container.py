@@ -4,12 +4,13 @@ that act on it (shell, start, stop, restart, kill, remove). `escape` goes back t
 
 from __future__ import annotations
 
+import re
 import time
 from collections import deque
 from typing import TYPE_CHECKING, Any, cast
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import (Footer, Header, Input, Log, Static, TabbedContent, TabPane, Tree)
@@ -24,12 +25,14 @@ from ..engine.tree.levels import Level
 from ..formatting import human, percent, safe_text
 from ..messages import LogsReady
 from ..widgets.detail_pane import Graph
+from ..widgets.footer import fit_footer
 from ..widgets.tables import STATE_COLOURS
 
 if TYPE_CHECKING:
     from ..controls import Controls
 
 LOG_LINES = 5_000  # kept per container view: memory stays flat whatever the container writes
+MATCH_CHARS = 4_096  # of each line, searched by the filter
 LINE_CHARS = 66_000  # a line is at most 64 KB when it arrives (the engine cuts longer ones)
 DRAINS_PER_SECOND = 20
 STATUS_SECONDS = 15  # the title's status ("Up 5 minutes") read again this often
@@ -87,6 +90,8 @@ class ContainerScreen(Screen[None]):
         self.row = row
         self.lines: deque[str] = deque(maxlen=LOG_LINES)
         self.pattern = ""
+        self.regex: re.Pattern[str] | None = None
+        self.regex_note = ""
         self.timestamps = False
         self.follower: LogFollowing | None = None
         self.inspected = False
@@ -107,7 +112,7 @@ class ContainerScreen(Screen[None]):
             with TabPane("logs", id="logs"):
                 yield Log(max_lines=LOG_LINES, id="log")
                 yield Static("", id="log-status")
-                yield Input(placeholder="filter: lines containing… (enter keeps it, escape "
+                yield Input(placeholder="filter: a regex, any case (enter keeps it, escape "
                             "clears it)", id="filter")
             with TabPane("inspect", id="inspect"):
                 yield Tree("container", id="inspect-tree")
@@ -140,6 +145,9 @@ class ContainerScreen(Screen[None]):
         """The running time in the title moves on between readings."""
         if self.row.up_since is not None:
             self.query_one("#title", Static).update(self._title())
+
+    def on_resize(self, event: events.Resize) -> None:
+        fit_footer(self, event.size.width)
 
     def on_unmount(self) -> None:
         if self.follower is not None:
@@ -194,7 +202,21 @@ class ContainerScreen(Screen[None]):
         self._status()
 
     def _matches(self, line: str) -> bool:
-        return not self.pattern or self.pattern in line.lower()
+        # The first MATCH_CHARS of a line: a pattern that backtracks badly stays bounded.
+        return self.regex is None or self.regex.search(line, 0, MATCH_CHARS) is not None
+
+    def set_filter(self, text: str) -> None:
+        """A regular expression, case-insensitive; one that does not compile is matched as
+        plain text, and the status says so."""
+        self.pattern, self.regex_note = text, ""
+        if not text:
+            self.regex = None
+            return
+        try:
+            self.regex = re.compile(text, re.IGNORECASE)
+        except re.error as exc:
+            self.regex = re.compile(re.escape(text), re.IGNORECASE)
+            self.regex_note = f" (not a regex: {exc.msg}; matched as text)"
 
     def _line_text(self, line: str) -> str:
         stamp, text = split_timestamp(line)
@@ -216,7 +238,8 @@ class ContainerScreen(Screen[None]):
                          "(f or End follows)")
         parts.append(f"{len(self.lines)} lines kept of {self.received}")
         if self.pattern:
-            parts.append(f"filter: {self.pattern!r}")
+            parts.append(f"filter /{self.pattern}/: {self.query_one(Log).line_count} of "
+                         f"{len(self.lines)} lines match{self.regex_note}")
         parts.append("timestamps on" if self.timestamps else "t: timestamps")
         self.query_one("#log-status", Static).update("  ·  ".join(parts))
 
@@ -228,7 +251,7 @@ class ContainerScreen(Screen[None]):
 
     @on(Input.Changed, "#filter")
     def filter_changed(self, event: Input.Changed) -> None:
-        self.pattern = event.value.strip().lower()
+        self.set_filter(event.value.strip())
         self._redraw()
         self._status()
 
@@ -239,6 +262,17 @@ class ContainerScreen(Screen[None]):
     def action_timestamps(self) -> None:
         self.timestamps = not self.timestamps
         self._redraw()
+        self._status()
+
+    def action_log_top(self) -> None:
+        self.query_one(TabbedContent).active = "logs"
+        self.query_one(Log).scroll_home(animate=False, immediate=True)  # paused there
+
+    def action_log_end(self) -> None:
+        self.query_one(TabbedContent).active = "logs"
+        log = self.query_one(Log)
+        log.auto_scroll = True
+        log.scroll_end(animate=False, immediate=True)
         self._status()
 
     def _scrolled(self, _old: float, _new: float) -> None:

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, TypeVar, cast
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
+from textual.binding import ActiveBinding
 from textual.containers import Horizontal
 from textual.css.query import NoMatches
 from textual.screen import Screen
@@ -25,6 +26,7 @@ from ..engine.disk.usage import CleanupPlan
 from ..model import stopped_ancestor
 from ..widgets.banner import Banner
 from ..widgets.detail_pane import DetailPane
+from ..widgets.footer import fit_footer
 from ..widgets.greeting import Greeting
 from ..widgets.level_tree import LevelTree
 from ..widgets.tables import ContainersTable, ImagesTable
@@ -40,9 +42,12 @@ if TYPE_CHECKING:
 W = TypeVar("W", bound=Widget)
 
 
+
 class MainScreen(Screen[None]):
     DEFAULT_CSS = """
     MainScreen #main { height: 1fr; }
+    MainScreen.narrow LevelTree { min-width: 30; width: 1fr; }
+    MainScreen.narrow DetailPane { width: 1fr; padding: 0; }
     MainScreen Greeting { width: 3fr; border: round $secondary; }
     MainScreen .hidden { display: none; }
     """
@@ -64,6 +69,26 @@ class MainScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one(LevelTree).focus()
+        self.fit(self.size.width)
+
+    @property
+    def active_bindings(self) -> dict[str, ActiveBinding]:
+        """As Textual's, with `?` and `q` first: the footer lists them first, so that no
+        focused table's keys push them off a narrow terminal."""
+        found = super().active_bindings
+        first = {key: found[key] for key in ("question_mark", "q") if key in found}
+        return first | {key: value for key, value in found.items() if key not in first}
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.fit(event.size.width)
+
+    def fit(self, width: int) -> None:
+        """Below NARROW columns (an 80x24 terminal): the tree's labels, the tabs and the footer
+        say less, so that names, states, `?` and `q` are never cut."""
+        narrow = fit_footer(self, width)
+        self.set_class(narrow, "narrow")
+        self.query_one(LevelTree).set_compact(narrow)
+        self.query_one(DetailPane).set_narrow(narrow)
 
     # ----------------------------------------------------------------- drawing
     # Called by the app for every model change; a message can arrive before this screen is
@@ -241,6 +266,13 @@ class MainScreen(Screen[None]):
             return
         self.dindtui.open_shell(level)
         self.dindtui.refresh_tree()
+
+    def action_copy_path(self) -> None:
+        level = self.dindtui.selected_level()
+        if level is None:
+            return
+        self.app.copy_to_clipboard(level.label)
+        self.notify(f"copied {level.label}", timeout=2)
 
     def action_drill_in(self) -> None:
         """enter on a level: into its containers."""

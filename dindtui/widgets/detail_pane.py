@@ -210,12 +210,33 @@ class DetailPane(Vertical):
         self.query_one(ImagesTable).show(details.images)
         self.query_one(VolumesTable).show(details.volumes)
         self.query_one(NetworksTable).show(details.networks)
+        self._label_tabs()
+
+    narrow = False
+    SHORT = {"level": "lvl", "containers": "ctr", "images": "img", "volumes": "vol",
+             "networks": "net"}
+
+    def set_narrow(self, narrow: bool) -> None:
+        """A narrow pane: the tabs' short names, so that every tab and its count shows."""
+        if narrow != self.narrow:
+            self.narrow = narrow
+            self._label_tabs()
+
+    def _label_tabs(self) -> None:
+        if not self.query(TabbedContent):
+            return
         tabs = self.query_one(TabbedContent)
-        running = sum(1 for c in details.containers if c.state == "running")
-        for tab, count in (("containers", f"{running}/{len(details.containers)}"),
-                           ("images", len(details.images)), ("volumes", len(details.volumes)),
-                           ("networks", len(details.networks))):
-            tabs.get_tab(tab).label = f"{tab} {count}"
+        details = self.details
+        counts: dict[str, str] = {"level": ""}
+        if details is not None:
+            running = sum(1 for c in details.containers if c.state == "running")
+            counts |= {"containers": f" {running}/{len(details.containers)}",
+                       "images": f" {len(details.images)}",
+                       "volumes": f" {len(details.volumes)}",
+                       "networks": f" {len(details.networks)}"}
+        for tab in self.SHORT:
+            name = self.SHORT[tab] if self.narrow else tab
+            tabs.get_tab(tab).label = name + counts.get(tab, "")
 
     def show_usage(self, depth: int, level_usage: Usage | None,
                    container_usage: dict[str, Usage],

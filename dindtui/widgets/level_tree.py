@@ -14,7 +14,9 @@ from ..formatting import STATE_ICON, STATE_STYLE, human, short_size, spark
 
 
 def node_label(level: Level, size: int | None = None, stream: str | None = None,
-               usage: Usage | None = None) -> Text:
+               usage: Usage | None = None, compact: bool = False) -> Text:
+    """A node's line; `compact` (a narrow terminal): the icon says the state, and neither the
+    daemon's version nor the CPU sparkline is shown."""
     if level.depth == 0:
         return Text.assemble(("◆ ", "bold"), ("0 ", "dim"), (level.label, "bold"), "  ",
                              (level.version or "", "cyan") if level.state == READY
@@ -23,8 +25,10 @@ def node_label(level: Level, size: int | None = None, stream: str | None = None,
     style = STATE_STYLE.get(level.state, "white")
     parts: list[str | tuple[str, str]] = [
         (STATE_ICON.get(level.state, "·") + " ", style), (f"{level.depth} ", "dim"),
-             (level.name, "bold"), "  ", (level.state, style)]
-    if level.version:
+        (level.name, "bold")]
+    if not compact or level.state != READY:
+        parts += ["  ", (level.state, style)]
+    if level.version and not compact:
         parts += ["  ", (level.version.split("+")[0], "cyan")]
     if size is not None:
         parts += ["  ", (human(size), "yellow")]
@@ -32,8 +36,9 @@ def node_label(level: Level, size: int | None = None, stream: str | None = None,
         parts += ["  ", ("events: retrying", "magenta")]
     if usage is not None and usage.memory:
         cpu = "…" if usage.cpu_now is None else f"{usage.cpu_now:.0f}%"
-        parts += ["  ", (cpu, "green"), " ", (short_size(usage.memory_now), "blue"), " ",
-                  (spark(usage.cpu, 5), "green")]
+        parts += ["  ", (cpu, "green"), " ", (short_size(usage.memory_now), "blue")]
+        if not compact:
+            parts += [" ", (spark(usage.cpu, 5), "green")]
     return Text.assemble(*parts)
 
 
@@ -112,9 +117,17 @@ class LevelTree(Tree[str]):
             # a selection was made in between (it wins over the old position).
             self.call_after_refresh(self._restore, self._restores, selected)
 
+    compact = False
+
+    def set_compact(self, compact: bool) -> None:
+        if compact != self.compact:
+            self.compact = compact
+            self._relabel()
+
     def _label(self, level: Level) -> Text:
         return node_label(level, self._sizes.get(level.path),
-                          self._streams.get(level.endpoint or ""), self._usage.get(level.path))
+                          self._streams.get(level.endpoint or ""), self._usage.get(level.path),
+                          self.compact)
 
     def show_usage(self, usage: dict[str, Usage]) -> None:
         """New CPU and memory readings: only the labels change."""

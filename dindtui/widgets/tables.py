@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from typing import Generic, Iterable, TypeVar
+from typing import Any, Callable, Generic, Iterable, TypeVar
 
 from rich.text import Text
 from textual.widgets import DataTable
@@ -61,13 +61,71 @@ R = TypeVar("R")
 AGE_SECONDS = 1.0  # how often running times are drawn again
 
 
-class RowsTable(DataTable, Generic[R]):
-    """A table of rows keyed by a short id: the row under the cursor, and a row chosen by id
-    (a search result)."""
+class KeyedTable(DataTable):
+    """A table whose rows are keyed by an id: `y` copies the id of the row under the cursor,
+    `Y` its name, through the terminal's clipboard (OSC 52, as a remote terminal has it)."""
 
     def __init__(self, **kwargs) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
+
+    def name_of(self, key: str) -> str:
+        return str(self.get_row(key)[0]).split("  ")[0]
+
+    def action_copy_row(self, what: str = "id") -> None:
+        key = selected_key(self)
+        if key is None:
+            self.notify("no row to copy", severity="warning")
+            return
+        text = key if what == "id" else self.name_of(key)
+        self.app.copy_to_clipboard(text)
+        self.notify(f"copied {text}", timeout=2)
+
+
+class RowsTable(KeyedTable, Generic[R]):
+    """A table of rows keyed by a short id: the row under the cursor, a row chosen by id (a
+    search result), and an order the user chose (`o` the next column, `O` reversed, or a click
+    on a header); none chosen: the engine's order."""
+
+    SORT_KEYS: dict[str, Callable[[Any], Any]] = {}
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
         self.by_key: dict[str, R] = {}
+        self.sort_column: str | None = None
+        self.sort_reverse = False
+
+    def ordered(self, rows: list[R]) -> list[R]:
+        if self.sort_column is None:
+            return rows
+        key = self.SORT_KEYS[self.sort_column]
+        return sorted(rows, key=key, reverse=self.sort_reverse)
+
+    def sort_by(self, column: str) -> None:
+        if column not in self.SORT_KEYS:
+            return
+        self.sort_reverse = not self.sort_reverse if column == self.sort_column else False
+        self.sort_column = column
+        self.redraw()
+        self.notify(f"sorted by {column}" + (", reversed" if self.sort_reverse else ""),
+                    timeout=2)
+
+    def action_sort_next(self) -> None:
+        columns = list(self.SORT_KEYS)
+        at = columns.index(self.sort_column) + 1 if self.sort_column in columns else 0
+        self.sort_reverse = True  # sort_by flips it back for a new column
+        self.sort_column = None
+        self.sort_by(columns[at % len(columns)])
+
+    def action_sort_reverse(self) -> None:
+        if self.sort_column is not None:
+            self.sort_by(self.sort_column)
+
+    def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
+        event.stop()
+        self.sort_by(str(event.column_key.value))
+
+    def redraw(self) -> None:
+        """Draw the rows again in the chosen order."""
 
     @property
     def selected(self) -> R | None:
@@ -85,11 +143,40 @@ class ContainersTable(RowsTable[ContainerRow]):
 
     BINDINGS = bindings(actions.CONTAINERS_TABLE)
 
+    SORT_KEYS: dict[str, Callable[[Any], Any]] = {
+        "name": lambda row: row.name,
+        "state": lambda row: (row.state != "running", row.state),
+        "uptime": lambda row: -(row.up_since or 0.0), "image": lambda row: row.image,
+        "cpu": lambda row: 0, "memory": lambda row: 0,  # by the latest reading: `ordered`
+        "ports": lambda row: row.ports,
+    }
+
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.level_path = ""
-        for column in ("name", "image", "state", "uptime", "cpu", "memory", "ports"):
+        self.usage: dict[str, Usage] = {}
+        # Name and state first: on a narrow terminal they are what must show.
+        for column in ("name", "state", "uptime", "image", "cpu", "memory", "ports"):
             self.add_column(column, key=column)
+
+    def ordered(self, rows: list[ContainerRow]) -> list[ContainerRow]:
+        if self.sort_column not in ("cpu", "memory"):
+            return super().ordered(rows)
+
+        def reading(row: ContainerRow) -> float:
+            usage = self.usage.get(row.id)
+            now = None if usage is None else (
+                usage.cpu_now if self.sort_column == "cpu" else usage.memory_now)
+            return -1.0 if now is None else float(now)
+
+        return sorted(rows, key=reading, reverse=not self.sort_reverse)  # the busiest first
+
+    def redraw(self) -> None:
+        self.show(self.level_path, list(self.by_key.values()), self.usage)
+
+    def name_of(self, key: str) -> str:
+        row = self.by_key.get(key)
+        return row.name if row is not None else key
 
     def on_mount(self) -> None:
         self.set_interval(AGE_SECONDS, self.age)
@@ -107,8 +194,10 @@ class ContainersTable(RowsTable[ContainerRow]):
     def show(self, level_path: str, rows: list[ContainerRow],
              usage: dict[str, Usage] | None = None) -> None:
         self.level_path = level_path
+        self.usage = usage or {}
+        rows = self.ordered(rows)
         self.by_key = {row.id: row for row in rows}
-        sync(self, ((row.id, self._cells(row, (usage or {}).get(row.id))) for row in rows))
+        sync(self, ((row.id, self._cells(row, self.usage.get(row.id))) for row in rows))
 
     def _cells(self, row: ContainerRow, usage: Usage | None) -> tuple:
         name = Text(row.name, style="bold" if row.is_level else "")
@@ -121,8 +210,8 @@ class ContainersTable(RowsTable[ContainerRow]):
         if usage is not None and row.state == "running":
             cpu = f"{percent(usage.cpu_now)} {spark(usage.cpu, 6, 100)}".strip()
             memory = human(usage.memory_now)
-        return (name, row.image, Text(row.state, style=STATE_COLOURS.get(row.state, "")),
-                row.uptime, cpu, memory, row.ports)
+        return (name, Text(row.state, style=STATE_COLOURS.get(row.state, "")), row.uptime,
+                row.image, cpu, memory, row.ports)
 
     def show_usage(self, usage: dict[str, Usage]) -> None:
         self.show(self.level_path, list(self.by_key.values()), usage)
@@ -130,23 +219,39 @@ class ContainersTable(RowsTable[ContainerRow]):
 
 class ImagesTable(RowsTable[ImageRow]):
     BINDINGS = bindings(actions.IMAGES_TABLE)
+    SORT_KEYS: dict[str, Callable[[Any], Any]] = {
+        "tags": lambda row: row.tags, "id": lambda row: row.id,
+        "size": lambda row: -row.size, "used by": lambda row: -row.used_by,
+    }
+
+    def redraw(self) -> None:
+        self.show(list(self.by_key.values()))
+
+    def name_of(self, key: str) -> str:
+        row = self.by_key.get(key)
+        return row.tags[0] if row is not None and row.tags else key
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
-        self.add_columns("tags", "id", "size", "used by")
+        for column in ("tags", "id", "size", "used by"):
+            self.add_column(column, key=column)
 
     def show(self, rows: list[ImageRow]) -> None:
+        rows = self.ordered(rows)
         self.by_key = {row.id: row for row in rows}
         sync(self, ((row.id, (", ".join(row.tags), row.id, human(row.size),
                               f"{row.used_by} container(s)" if row.used_by else ""))
                     for row in rows))
 
 
-class VolumesTable(DataTable):
+class VolumesTable(KeyedTable):
     BINDINGS = bindings(actions.PLAIN_TABLE)
 
+    def name_of(self, key: str) -> str:
+        return key  # a volume's name is its id
+
     def __init__(self, **kwargs) -> None:
-        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
+        super().__init__(**kwargs)
         self.add_columns("name", "driver", "used by")
 
     def show(self, rows: list[VolumeRow]) -> None:
@@ -161,11 +266,11 @@ class VolumesTable(DataTable):
                     for row in rows))
 
 
-class NetworksTable(DataTable):
+class NetworksTable(KeyedTable):
     BINDINGS = bindings(actions.PLAIN_TABLE)
 
     def __init__(self, **kwargs) -> None:
-        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
+        super().__init__(**kwargs)
         self.add_columns("name", "id", "driver", "scope", "containers")
 
     def show(self, rows: list[NetworkRow]) -> None:
