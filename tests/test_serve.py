@@ -1,7 +1,7 @@
 """`dindtui serve` against the real engine: requests without the token are refused, and a
 headless Chromium (Debian's `chromium`, driven by Playwright) loads the page, presses keys that
-spawn a level, and the level exists on the engine. Its screenshot is docs/serve.png
-(DINDTUI_REFRESH_DOCS=1 writes it there)."""
+spawn a level, and the level exists on the engine; the page's screenshot is a real one (the
+README's pictures are made by scripts/pictures.py)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,6 @@ from helpers import free_port
 from dindtui.engine.tree import discovery, levels
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-DOCS = os.path.join(os.path.dirname(__file__), "..", "docs")
 
 
 @pytest.fixture
@@ -108,9 +107,7 @@ def test_the_tui_in_a_browser_spawns_a_level(tree, served, tmp_path):
                 made = next((lv for lv in mine if lv.state == levels.READY), None)
             assert made is not None, "the key presses in the browser spawned no level"
             time.sleep(2)  # the tree in the page shows it
-            # docs/serve.png is this picture: DINDTUI_REFRESH_DOCS=1 writes it there.
-            where = DOCS if os.environ.get("DINDTUI_REFRESH_DOCS") == "1" else str(tmp_path)
-            page.screenshot(path=os.path.join(where, "serve.png"))
-            assert os.path.getsize(os.path.join(where, "serve.png")) > 10_000
+            page.screenshot(path=str(tmp_path / "serve.png"))
+            assert os.path.getsize(tmp_path / "serve.png") > 10_000
         finally:
             browser.close()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 
 import pytest
@@ -233,3 +236,11 @@ async def collapse_started(pilot):
 def test_every_view_at_common_terminal_sizes(snap_compare, size, view):
     assert snap_compare(SnapshotApp(fixed_tree(), select="l1/l2/l3"), terminal_size=size,
                         run_before=view)
+
+
+def test_the_readme_pictures_are_the_current_app():
+    script = os.path.join(os.path.dirname(__file__), "..", "scripts", "pictures.py")
+    checked = subprocess.run([sys.executable, script, "--check"], capture_output=True,
+                             text=True, timeout=120)
+    assert checked.returncode == 0, (checked.stdout + checked.stderr
+                                     + "\nrun scripts/pictures.py to make them again")
