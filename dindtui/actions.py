@@ -121,7 +121,15 @@ IMAGES_TABLE = (
     BACK,
     Action("screen.run_image", "r", "run",
            "run the selected image in this level (asks name, command)", palette=False),
+    Action("screen.remove_image", "D", "remove", "remove the image (asks first; one a "
+           "container uses stays)", palette=False),
     *ROW_KEYS,
+)
+VOLUMES_TABLE = (
+    BACK, COPY_ROW, COPY_NAME,
+    Action("screen.remove_volume", "D", "remove", "remove the volume (asks first; one in use, "
+           "or a level's data root, stays)", palette=False),
+    *TABLE_MOVES,
 )
 PLAIN_TABLE = (BACK, COPY_ROW, COPY_NAME, *TABLE_MOVES)
 
@@ -160,7 +168,8 @@ CLEANUP = (Action("confirm", "y", "free"),)
 SECTIONS: tuple[tuple[str, tuple[Action, ...]], ...] = (
     ("The tree and the level", MAIN + LEVEL_TREE),
     ("A level's containers (tab 2) and a container's screen",
-     (OPEN_ROW, *(a for a in CONTAINERS_TABLE + IMAGES_TABLE if a not in TABLE_MOVES),
+     (OPEN_ROW, *(a for a in CONTAINERS_TABLE + IMAGES_TABLE + VOLUMES_TABLE
+                  if a not in TABLE_MOVES),
       *(a for a in CONTAINER_SCREEN if a not in CONTAINER))),
 )
 KEY_NAMES = {"question_mark": "?", "slash": "/"}
@@ -207,7 +216,8 @@ def markdown(level: str = "##") -> str:
 
 SCOPES: dict[str, tuple[Action, ...]] = {
     "main screen": MAIN, "level tree": LEVEL_TREE, "containers table": CONTAINERS_TABLE,
-    "images table": IMAGES_TABLE, "volumes and networks tables": PLAIN_TABLE,
+    "images table": IMAGES_TABLE, "volumes table": VOLUMES_TABLE,
+    "networks table": PLAIN_TABLE,
     "container screen": CONTAINER_SCREEN, "disk screen": USAGE, "find": SEARCH, "help": HELP,
     "confirm dialog": CONFIRM, "name and run dialogs": CANCEL, "quit dialog": QUIT,
     "cleanup dialog": CLEANUP,

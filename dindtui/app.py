@@ -491,6 +491,12 @@ class DindtuiApp(App[int]):
         self._run_task("container", lambda: self.engine.act(level, row.id, action))
 
     @work(thread=True, group="task", exit_on_error=False)
+    def remove_in_level(self, level: Level, kind: str, ref: str) -> None:
+        self._run_task("container", lambda: (self.engine.remove_image(level, ref)
+                                             if kind == "image"
+                                             else self.engine.remove_volume(level, ref)))
+
+    @work(thread=True, group="task", exit_on_error=False)
     def run_image(self, level: Level, request: RunRequest) -> None:
         def body() -> str:
             ran = self.engine.run(level, request.image, request.command, request.name)

@@ -317,6 +317,14 @@ class FakeEngine:
         return Ran(ContainerRow("9" * 12, name or "fancy_name", image, "running",
                                 "Up 1 second"))
 
+    def remove_image(self, level: Level, ref: str) -> str:
+        self._call("remove_image", level.path, ref)
+        return f"image {ref} removed from {level.label}"
+
+    def remove_volume(self, level: Level, name: str) -> str:
+        self._call("remove_volume", level.path, name)
+        return f"volume {name} removed from {level.label}"
+
     def follow_logs(self, level: Level, ref: str, on_ready) -> FakeFollower:
         self._call("follow_logs", level.path, ref)
         self.follower = FakeFollower(on_ready, LOG)

@@ -5,9 +5,10 @@ what ran), a budget of 0 kills at once (nothing written), and the volumes stay e
 
 from __future__ import annotations
 
+import json
 import os
 
-from helpers import exec_ok, run_cli
+from helpers import exec_ok, ls_json, run_cli
 
 from dindtui.engine.net import connect
 
@@ -55,3 +56,18 @@ def test_a_budget_must_be_seconds():
     for bad in ("-1", "soon", "1e9"):
         ran = run_cli("collapse", "--timeout", bad)
         assert ran.returncode == 2 and "not a number of seconds" in ran.stderr
+
+
+def test_spawn_count_starts_siblings_side_by_side_and_a_collapse_takes_them_at_once(tree):
+    base = tree.name("p")
+    made = run_cli("spawn", "--count", "4", "--name", base, "--json")
+    assert made.returncode == 0, made.stderr
+    outcomes = json.loads(made.stdout)
+    assert [o["level"] for o in outcomes] == [f"{base}-{n}" for n in range(1, 5)]
+    shown = {level["path"]: level["state"] for level in ls_json()["children"]}
+    assert all(shown.get(f"{base}-{n}") == "ready" for n in range(1, 5)), shown
+    again = run_cli("spawn", "--count", "2", "--name", base)
+    assert again.returncode == 1 and f"level name '{base}-1' is taken" in again.stderr
+    for n in range(1, 5):
+        assert f"exited {base}-{n}" in run_cli("exit", f"{base}-{n}", "-t", "5").stdout
+    assert run_cli("spawn", "--count", "65").returncode == 2

@@ -19,6 +19,7 @@ import pytest
 from helpers import run_cli, until
 from conftest import MAKE_TINY, Tree
 from dindtui.app import DindtuiApp
+from dindtui.engine import gate
 from dindtui.engine.facade import Engine
 from dindtui.engine.explore import stats
 from dindtui.engine.explore import inside, shell
@@ -168,6 +169,29 @@ def test_push_takes_the_image_from_the_nearest_level_above_that_has_it(chain, cl
     finally:
         client.images.remove(tag, force=True)
         shell.exec_in(made.find(paths[1]), ["docker", "rmi", "-f", tag])
+
+
+def test_images_and_volumes_inside_a_level_are_removed_but_never_a_level_s_or_one_in_use(chain):
+    made, paths = chain
+    deep, middle = made.find(paths[2]), made.find(paths[1])
+    run_in(made, paths[2], "docker volume create plain-vol >/dev/null && "
+           "docker volume create dindtui-lookalike-abcdef >/dev/null && "
+           "docker tag tiny tiny-copy:1 && docker create --name user tiny /bin/true >/dev/null")
+    try:
+        assert "removed" in inside.remove_volume(deep, "plain-vol")
+        assert "plain-vol" not in run_in(made, paths[2], "docker volume ls -q")
+        with pytest.raises(gate.Refused, match="a level's data root"):
+            inside.remove_volume(deep, "dindtui-lookalike-abcdef")
+        with pytest.raises(gate.Refused, match="a level's data root"):
+            inside.remove_volume(middle, deep.volume)  # the child level's own volume
+        assert deep.volume in run_in(made, paths[1], "docker volume ls -q")
+        with pytest.raises(DindtuiError, match="was kept"):
+            inside.remove_image(deep, "tiny")  # the container `user` uses it
+        assert "removed" in inside.remove_image(deep, "tiny-copy:1")
+        assert "tiny-copy" not in run_in(made, paths[2], "docker images --format '{{.Repository}}'")
+    finally:
+        run_in(made, paths[2], "docker rm -f user >/dev/null; "
+               "docker volume rm -f dindtui-lookalike-abcdef plain-vol >/dev/null 2>&1; true")
 
 
 def test_ps_logs_and_stats_from_the_cli(chain):

@@ -138,3 +138,19 @@ def test_a_stopped_level_keeps_the_levels_last_seen_inside_it_as_unreachable():
     assert model.load([killed]) is False and model.find("l1/l2/l3").path == "l1/l2/l3"
     gone = without(fixed_tree(), "l1/l2")  # exited with its volume, or cleaned: all gone
     assert model.load([gone]) is True and model.find("l1/l2/l3").path == "l1"
+
+
+def test_names_for_several_siblings_are_free_in_the_tree_and_in_order():
+    from dindtui.engine.errors import DindtuiError, NameTaken
+    from dindtui.engine.lifecycle.spawn import names_for
+    from dindtui.engine.tree.place import Place
+
+    root = fixed_tree()
+    at = Place.of(levels.find(root, "l1"))
+    assert names_for(at, 3) == ["l2-2", "l2-3", "l2-4"]  # l2 is taken in the tree
+    assert names_for(at, 2, "web") == ["web-1", "web-2"]
+    levels.find(root, "l1/side").name = "s-1"
+    with pytest.raises(NameTaken):
+        names_for(at, 2, "s")  # s-1 is taken: a --name base says so, never skips it
+    with pytest.raises(DindtuiError):
+        names_for(at, 1, "Bad Name")

@@ -645,6 +645,31 @@ async def test_a_run_that_ends_at_once_says_so_with_its_last_line(ui):
         assert not any("running" in text for text in ui.infos())
 
 
+async def test_d_removes_an_image_or_a_volume_of_the_level_after_a_yes(ui):
+    app = await ui.start()
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, app)
+        await select(pilot, app, "l1/l2/l3")
+        await until(pilot, lambda: app.query_one(ImagesTable).row_count == 2, "images")
+        await pilot.press("3", "down", "D")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "the question")
+        assert "tiny:latest" in str(app.screen.query_one("Static").render())
+        await pilot.press("escape")  # no: nothing happens
+        await pilot.pause()
+        assert not ui.engine.called("remove_image")
+        await pilot.press("D")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "the question")
+        await pilot.press("y")
+        await until(pilot, lambda: ui.engine.called("remove_image") and not app._busy, "done")
+        assert ui.engine.called("remove_image") == [("l1/l2/l3", "9f8e7d6c5b4a")]
+        await pilot.press("4", "D")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "the question")
+        await pilot.press("y")
+        await until(pilot, lambda: ui.engine.called("remove_volume") and not app._busy, "done")
+        assert ui.engine.called("remove_volume") == [("l1/l2/l3", "data")]
+        assert any("volume data removed from l1/l2/l3" in text for text in ui.infos())
+
+
 async def test_find_goes_to_the_level_and_the_row(ui):
     app = await ui.start()
     async with app.run_test(size=SIZE) as pilot:

@@ -8,7 +8,7 @@ import json
 from typing import TYPE_CHECKING
 
 from ..engine import config
-from ..engine.errors import UnknownLevel
+from ..engine.errors import DindtuiError, UnknownLevel
 from ..engine.progress import Progress
 from . import Command, UsageError, port_number
 from .output import fail, out, progress_bar, render_tree, shown
@@ -48,6 +48,8 @@ def ls(engine: "Engine", args: argparse.Namespace) -> int:
 def spawn(engine: "Engine", args: argparse.Namespace) -> int:
     if args.name is not None and not args.name:
         raise UsageError("--name is empty: give a name, or leave --name out for l<depth>")
+    if args.count != 1:
+        return _spawn_many(engine, args)
     with progress_bar(args.json) as report:
         result = engine.spawn(args.parent, args.name, report, store=args.store, port=args.port,
                               image=args.image, strategy=args.strategy,
@@ -62,6 +64,30 @@ def spawn(engine: "Engine", args: argparse.Namespace) -> int:
     if result.fallback_reason and result.strategy != "seed":
         out.print(f"[yellow]not seeded:[/] {shown(result.fallback_reason)}")
     return 0
+
+
+def _spawn_many(engine: "Engine", args: argparse.Namespace) -> int:
+    if not 1 <= args.count <= 64:
+        raise UsageError(f"--count must be 1 to 64, not {args.count}")
+    if args.port is not None:
+        raise UsageError("--port names one level's port: it cannot go with --count")
+    with progress_bar(args.json) as report:
+        outcomes = engine.spawn_many(args.parent, args.count, args.name, report,
+                                     store=args.store, image=args.image,
+                                     strategy=args.strategy,
+                                     inherit_images=args.inherit_images)
+    failed = [o for o in outcomes if isinstance(o, DindtuiError)]
+    if args.json:
+        print(json.dumps([{"error": str(o)} if isinstance(o, DindtuiError) else o.to_dict()
+                          for o in outcomes], indent=2))
+        return 1 if failed else 0
+    for outcome in outcomes:
+        if isinstance(outcome, DindtuiError):
+            fail(str(outcome))
+        else:
+            out.print(f"level [bold]{outcome.level.path}[/] ready (daemon "
+                      f"{outcome.ready_seconds:.1f}s, usable {outcome.usable_seconds:.1f}s)")
+    return 1 if failed else 0
 
 
 def _print_exit(event: "ExitEvent") -> None:
@@ -107,7 +133,10 @@ def revive(engine: "Engine", args: argparse.Namespace) -> int:
 
 def _spawn_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("parent", nargs="?", default="host", help="parent level: name, path or host")
-    p.add_argument("--name", help="name of the new level (default l<depth>)")
+    p.add_argument("--name", help="name of the new level (default l<depth>); with --count, "
+                   "their names are NAME-1 .. NAME-N")
+    p.add_argument("--count", "-n", type=int, default=1, metavar="N",
+                   help="N sibling levels at once (1-64), started side by side")
     p.add_argument("--port", type=port_number, help="also expose its daemon on 127.0.0.1:PORT "
                    "with TLS")
     p.add_argument("--image", default=config.image(), help="level image")

@@ -8,6 +8,8 @@ tests' fake engine to; the CLI uses the rest as well (builds, pushes, contexts, 
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Iterator
 
 from .access import certs, reach
@@ -20,10 +22,13 @@ from .lifecycle import spawn as spawning
 from .net import connect
 from .net.connect import API_ERRORS
 from .net.watcher import EventCallback, EventWatcher, StateCallback
-from .progress import ProgressCallback, no_progress
+from .progress import Progress, ProgressCallback, no_progress
 from .tree import discovery, levels, live
 from .tree.levels import Level
 from .tree.place import Place
+
+
+MAX_PARALLEL_SPAWNS = 32  # `spawn --count`: levels started at the same time, at most
 
 
 class Engine:
@@ -82,6 +87,35 @@ class Engine:
         """`options`: port, image, strategy, inherit_images (spawn.spawn's)."""
         at = self.place(parent_path)
         return spawning.spawn(at, name, store=store, progress=progress, **options)
+
+    def spawn_many(self, parent_path: str, count: int, name: str | None,
+                   progress: ProgressCallback, store: str | None = None,
+                   **options: Any) -> list[spawning.SpawnResult | DindtuiError]:
+        """`count` sibling levels under one parent, all at once (their daemons start side by
+        side: about as long as the slowest, plus the CPU they need): one outcome each, in the
+        order of their names (NAME-1.., or l2, l2-2, ..)."""
+        at = self.place(parent_path)
+        levels.require_ready(at.level, "spawn children under it")
+        names = spawning.names_for(at, count, name)
+        ready: list[str] = []
+        lock = threading.Lock()
+
+        def counted(report: Progress) -> None:
+            if report.stage == "spawn" and report.message.endswith(" ready"):
+                with lock:
+                    ready.append(report.message)
+                    progress(Progress("spawn", f"{len(ready)} of {count} levels ready",
+                                      len(ready), count))
+
+        def one(child: str) -> spawning.SpawnResult | DindtuiError:
+            try:
+                return spawning.spawn(at, child, store=store, progress=counted, **options)
+            except DindtuiError as exc:
+                return exc
+
+        progress(Progress("spawn", f"spawning {count} levels under {at.level.label}", 0, count))
+        with ThreadPoolExecutor(max_workers=min(count, MAX_PARALLEL_SPAWNS)) as pool:
+            return list(pool.map(one, names))
 
     def exit_level(self, path: str, on_event: exiting.ExitCallback | None,
                    rm_volume: bool = False, timeout: float | None = None) -> list[str]:
@@ -170,6 +204,12 @@ class Engine:
 
     def run(self, level: Level, image: str, command: str, name: str) -> inside.Ran:
         return inside.run(level, image, command, name)
+
+    def remove_image(self, level: Level, ref: str) -> str:
+        return inside.remove_image(level, ref)
+
+    def remove_volume(self, level: Level, name: str) -> str:
+        return inside.remove_volume(level, name)
 
     def log_lines(self, level: Level, ref: str, **options: Any) -> Iterator[str]:
         """`options`: tail, follow, timestamps (logs.log_lines's)."""

@@ -9,6 +9,7 @@ read again from its daemon and must be provably ours and free to touch:
   that same level, which go with it;
 - `container`: a container acted on from an explore view is not a level of any namespace nor
   one of dindtui's helpers (`guard.check_container`);
+- `plain_volume`: a volume removed from an explore view is no level's data root;
 - `remove_socket_dir`: a directory is removed only inside this namespace's level tree on this
   machine, and only when it is this user's.
 
@@ -96,6 +97,19 @@ def container(info: object, action: str, where: str) -> None:
         guard.check_container(info, action, where)
     except DindtuiError as exc:
         raise Refused(str(exc)) from None
+
+
+def plain_volume(inspected: dict[str, Any], where: str) -> None:
+    """A volume about to be removed from an explore view is no level's: not one carrying
+    dindtui's labels (a level's data root, of any namespace), not one named as dindtui names
+    a level's volume. Those go with their level (exit --rm-volume, clean)."""
+    labels = inspected.get("Labels")
+    found = inspected.get("Name")
+    name = found if isinstance(found, str) else ""
+    if (labels if isinstance(labels, dict) else {}).get(levels.LABEL_OWNER) == levels.OWNER or \
+            name.startswith(levels.CONTAINER_PREFIX):
+        raise Refused(f"volume {guard.text(name, 80)} in {where} is a level's data root: it "
+                      "goes with its level (exit --rm-volume, or clean once the level is gone)")
 
 
 def name_in_use(client: DockerClient, name: str) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, TypeVar, cast
 
+from rich.markup import escape
 from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import ActiveBinding
@@ -29,7 +30,7 @@ from ..widgets.detail_pane import DetailPane
 from ..widgets.footer import fit_footer
 from ..widgets.greeting import Greeting
 from ..widgets.level_tree import LevelTree
-from ..widgets.tables import ContainersTable, ImagesTable
+from ..widgets.tables import ContainersTable, ImagesTable, VolumesTable, selected_key
 from ..widgets.task_bar import TaskBar
 from .dialogs import CleanupDialog, ConfirmDialog, NameDialog, QuitDialog, RunDialog, RunRequest
 from .search import SearchScreen
@@ -336,6 +337,37 @@ class MainScreen(Screen[None]):
         chosen = self._container()
         if chosen is not None:
             self.dindtui.confirm_container_action(*chosen, action)
+
+    def action_remove_image(self) -> None:
+        self._remove_in_level("image")
+
+    def action_remove_volume(self) -> None:
+        self._remove_in_level("volume")
+
+    def _remove_in_level(self, kind: str) -> None:
+        """The image or volume under the table's cursor, removed after a yes."""
+        level = self._target(f"remove a {kind} in", allow_root=True)
+        pane = self._one(DetailPane)
+        if level is None or pane is None:
+            return
+        table = pane.query_one(ImagesTable if kind == "image" else VolumesTable)
+        key = selected_key(table)
+        if key is None:
+            self.notify(f"no {kind} selected", severity="warning")
+            return
+        shown = table.name_of(key)
+        app = self.dindtui
+        question = (f"Remove {kind} [b]{escape(shown)}[/b] from level "
+                    f"[b]{escape(level.label)}[/b]? "
+                    + ("Its layers go unless another image shares them; an image a container "
+                       "uses stays." if kind == "image" else
+                       "Its data goes; a volume in use stays."))
+
+        def confirmed(yes: bool | None) -> None:
+            if yes and app.start_task(f"removing {kind} {shown} in {level.label}"):
+                app.remove_in_level(level, kind, key)
+
+        self.app.push_screen(ConfirmDialog(question, "Remove"), confirmed)
 
     def action_run_image(self) -> None:
         level = self._target("run an image in", allow_root=True)

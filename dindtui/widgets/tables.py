@@ -245,7 +245,7 @@ class ImagesTable(RowsTable[ImageRow]):
 
 
 class VolumesTable(KeyedTable):
-    BINDINGS = bindings(actions.PLAIN_TABLE)
+    BINDINGS = bindings(actions.VOLUMES_TABLE)
 
     def name_of(self, key: str) -> str:
         return key  # a volume's name is its id

@@ -309,6 +309,36 @@ def act(level: Level, ref: str, action: str) -> str:
     return f"{name} {past} in {level.label}"
 
 
+def remove_image(level: Level, ref: str) -> str:
+    """An image of the level removed, as `docker rmi` (never forced: an image a container uses
+    stays, and the daemon says which); the line to show."""
+    client = level_client(level)
+    try:
+        client.api.remove_image(ref)
+    except API_ERRORS as exc:
+        raise DindtuiError(f"image {guard.text(ref, 80)} in {level.label} was kept: "
+                           f"{explanation(exc)}") from None
+    return f"image {guard.text(ref, 80)} removed from {level.label}"
+
+
+def remove_volume(level: Level, name: str) -> str:
+    """A volume of the level removed, as `docker volume rm` (never forced: one in use stays),
+    and never a level's data root (the gate); the line to show."""
+    client = level_client(level)
+    try:
+        inspected = client.api.inspect_volume(name)
+    except API_ERRORS as exc:
+        raise DindtuiError(f"volume {guard.text(name, 80)} in {level.label}: "
+                           f"{explanation(exc)}") from None
+    gate.plain_volume(inspected, f"level {level.label}")
+    try:
+        client.api.remove_volume(name)
+    except API_ERRORS as exc:
+        raise DindtuiError(f"volume {guard.text(name, 80)} in {level.label} was kept: "
+                           f"{explanation(exc)}") from None
+    return f"volume {guard.text(name, 80)} removed from {level.label}"
+
+
 RUN_SETTLE = 1.0  # seconds a new container is watched: one that ends by then is said so
 
 

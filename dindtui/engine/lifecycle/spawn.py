@@ -69,6 +69,28 @@ def default_name(parent: Level | Place) -> str:
     return name
 
 
+def names_for(at: Place, count: int, base: str | None = None) -> list[str]:
+    """`count` names for new children of `at`'s level, none taken in its tree: BASE-1 ..
+    BASE-N, or the default names (l2, l2-2, ...) one after another."""
+    taken = set(at.names_taken)
+    names: list[str] = []
+    n = 0
+    while len(names) < count:
+        n += 1
+        if base is not None:
+            name = f"{base}-{n}"
+            levels.validate_name(name)
+        else:
+            name = f"l{at.level.depth + 1}" + (f"-{n}" if n > 1 else "")
+        if name in taken:
+            if base is not None:
+                raise NameTaken(f"level name {name!r} is taken: choose another --name")
+            continue
+        taken.add(name)
+        names.append(name)
+    return names
+
+
 def _volume_labels(parent: Level, name: str) -> dict[str, Any]:
     labels = {levels.LABEL_OWNER: levels.OWNER, levels.LABEL_NAME: name,
               levels.LABEL_DEPTH: str(parent.depth + 1),
