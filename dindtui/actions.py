@@ -69,21 +69,18 @@ MAIN = (
 PALETTE_ONLY = (
     Action("collapse_all", "", "collapse all", "exit every level, deepest first"),
 )
-# vi-style movement, as lazydocker and k9s have it, in the tree and in every table.
-TREE_MOVES = (
-    Action("cursor_down", "j", "down", "down one line (j/k as the arrows)", show=False,
-           palette=False),
-    Action("cursor_up", "k", "up", "up one line", show=False, palette=False),
-    Action("scroll_home", "g", "first", "to the first line", show=False, palette=False),
-    Action("scroll_end", "G", "last", "to the last line", show=False, palette=False),
-)
-TABLE_MOVES = (
-    Action("cursor_down", "j", "down", "down one line (j/k as the arrows)", show=False,
-           palette=False),
-    Action("cursor_up", "k", "up", "up one line", show=False, palette=False),
-    Action("scroll_top", "g", "first", "to the first line", show=False, palette=False),
-    Action("scroll_bottom", "G", "last", "to the last line", show=False, palette=False),
-)
+def _moves(first: str, last: str) -> tuple[Action, ...]:
+    """vi-style movement, as lazydocker and k9s have it; `first`/`last`: the widget's own
+    actions for its first and last line."""
+    return (Action("cursor_down", "j", "down", "down one line (j/k as the arrows)", show=False,
+                   palette=False),
+            Action("cursor_up", "k", "up", "up one line", show=False, palette=False),
+            Action(first, "g", "first", "to the first line", show=False, palette=False),
+            Action(last, "G", "last", "to the last line", show=False, palette=False))
+
+
+TREE_MOVES = _moves("scroll_home", "scroll_end")
+TABLE_MOVES = _moves("scroll_top", "scroll_bottom")
 LEVEL_TREE = (
     Action("screen.drill_in", "enter", "into", "into the level: its containers (tab 2)",
            show=False, palette=False),
