@@ -143,8 +143,13 @@ class ContainerScreen(Screen[None]):
 
     def _age(self) -> None:
         """The running time in the title moves on between readings."""
-        if self.row.up_since is not None:
-            self.query_one("#title", Static).update(self._title())
+        if self.row.up_since is not None and self.is_current:
+            title = self._title()
+            if title != self._shown_title:
+                self._shown_title = title
+                self.query_one("#title", Static).update(title)
+
+    _shown_title: Text | None = None
 
     def on_resize(self, event: events.Resize) -> None:
         fit_footer(self, event.size.width)

@@ -182,7 +182,10 @@ class ContainersTable(RowsTable[ContainerRow]):
         self.set_interval(AGE_SECONDS, self.age)
 
     def age(self) -> None:
-        """Running times move on screen between readings ("3 seconds", then "4 seconds")."""
+        """Running times move on screen between readings ("3 seconds", then "4 seconds"); a
+        table not on screen (another tab, another screen) costs nothing."""
+        if not self.is_on_screen:
+            return
         now = time.time()
         keys = {row.value for row in self.rows}
         for row in self.by_key.values():
