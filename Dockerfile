@@ -4,10 +4,13 @@ ARG BASE_IMAGE=debian:trixie-slim
 FROM ${BASE_IMAGE}
 
 # docker.io is the engine (Docker 26 on trixie); docker-cli is only recommended by it, and shell
-# mode wants a `docker` command. Everything optional is left out and the leftovers trimmed.
+# mode wants a `docker` command. docker-compose and docker-buildx (the CLI plugins `docker
+# compose` and `docker buildx`) are what CI jobs run inside Docker-in-Docker. Everything
+# optional is left out and the leftovers trimmed.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      docker.io docker-cli iptables python3-minimal openssl ca-certificates \
+      docker.io docker-cli docker-compose docker-buildx iptables python3-minimal openssl \
+      ca-certificates \
  && apt-get clean \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/* /var/cache/debconf/*-old /var/log/* \
       /usr/share/doc /usr/share/man /usr/share/info /usr/share/locale /usr/share/lintian \
