@@ -38,7 +38,7 @@ from .messages import (DaemonEvent, DetailsLoaded, InspectLoaded, LevelExited, P
                        TreeLoaded, UsageMeasured)
 from .screens.collapse import CollapseScreen
 from .screens.container import ContainerScreen
-from .screens.dialogs import ConfirmDialog, RunRequest
+from .screens.dialogs import ConfirmDialog, RunDialog, RunRequest
 from .screens.search import TreeSearch
 from .screens.main import MainScreen
 from .screens.usage import UsageScreen
@@ -496,9 +496,30 @@ class DindtuiApp(App[int]):
                                              if kind == "image"
                                              else self.engine.remove_volume(level, ref)))
 
+    @work(thread=True, group="ask", exit_on_error=False)
+    def ask_run(self, level: Level, image: str, tags: tuple[str, ...]) -> None:
+        """The run dialog, offering the level's images and those of the levels above (asked
+        for here, in a thread: one call per level above)."""
+        try:
+            above = self.engine.images_above(level)
+        except Exception:  # noqa: BLE001 - the dialog still opens with the level's own
+            above = {}
+        self.call_from_thread(self._run_dialog, level, image, tags, above)
+
+    def _run_dialog(self, level: Level, image: str, tags: tuple[str, ...],
+                    above: dict[str, str]) -> None:
+        def chosen(request: RunRequest | None) -> None:
+            if request is not None and self.start_task(f"running {request.image} in "
+                                                       f"{level.label}"):
+                self.run_image(level, request)
+
+        self.push_screen(RunDialog(level.label, image, tags, above), chosen)
+
     @work(thread=True, group="task", exit_on_error=False)
     def run_image(self, level: Level, request: RunRequest) -> None:
         def body() -> str:
+            if request.push_first:
+                self.engine.push(level, request.image, self._progress)
             ran = self.engine.run(level, request.image, request.command, request.name)
             row = ran.row
             if ran.exit_code is None:

@@ -21,6 +21,7 @@ from dindtui.engine.explore.details import (ContainerRow, ImageRow, LevelDetails
 from dindtui.engine.errors import DindtuiError
 from dindtui.engine.tree.levels import Level
 from dindtui.engine.lifecycle.exiting import ExitEvent
+from dindtui.engine.lifecycle.images import PushResult
 from dindtui.engine.lifecycle.spawn import SpawnResult
 from dindtui.engine.disk.usage import CleanupItem, CleanupPlan, UsageReport, VolumeUsage
 
@@ -316,6 +317,14 @@ class FakeEngine:
                        "dindtui-init: not enough privilege to run a Docker daemon")
         return Ran(ContainerRow("9" * 12, name or "fancy_name", image, "running",
                                 "Up 1 second"))
+
+    def images_above(self, level: Level) -> dict[str, str]:
+        self._call("images_above", level.path)
+        return {"alpine:3.20": "host", "tiny:latest": "l1"} if level.depth > 1 else {}
+
+    def push(self, level: Level, image: str, progress=None) -> PushResult:
+        self._call("push", level.path, image)
+        return PushResult(image, "sha256:" + "0" * 12, "streamed", 3_000_000, 0.1)
 
     def remove_image(self, level: Level, ref: str) -> str:
         self._call("remove_image", level.path, ref)

@@ -626,6 +626,26 @@ async def test_run_an_image_from_the_images_tab(ui):
         assert any("napper (tiny:latest) is running in l1/l2/l3" in t for t in ui.infos())
 
 
+async def test_the_run_dialog_offers_the_images_of_the_levels_above_and_brings_one_down(ui):
+    app = await ui.start()
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, app)
+        await select(pilot, app, "l1/l2/l3")
+        await until(pilot, lambda: app.query_one(ImagesTable).row_count == 2, "images")
+        await pilot.press("r")
+        await until(pilot, lambda: isinstance(app.screen, RunDialog), "the run dialog")
+        offered = str(app.screen.query_one("#above").render())
+        assert "alpine:3.20 (host)" in offered and "tiny" not in offered  # tiny is here
+        field = app.screen.query_one("#image")
+        field.focus()
+        await pilot.press("end", "ctrl+u", *"alp", "right")  # the suggestion, completed
+        assert field.value == "alpine:3.20"
+        await pilot.press("enter")
+        await until(pilot, lambda: ui.engine.called("run") and not app._busy, "the run")
+        assert ui.engine.called("push") == [("l1/l2/l3", "alpine:3.20")]
+        assert ui.engine.called("run")[0][:2] == ("l1/l2/l3", "alpine:3.20")
+
+
 async def test_a_run_that_ends_at_once_says_so_with_its_last_line(ui):
     """The level image's entrypoint refuses to run without privilege: the run must not say
     'running' (issue: 'ticker (dindtui:latest) is running in l1/l2')."""

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from .explore.details import LevelDetails
     from .explore.inside import Hit, Ran
     from .explore.stats import Usage
+    from .lifecycle import images
     from .lifecycle.exiting import ExitCallback
     from .lifecycle.spawn import SpawnResult
     from .progress import ProgressCallback
@@ -86,6 +87,11 @@ class TUIEngine(Protocol):
     def act(self, level: "Level", ref: str, action: str) -> str: ...
 
     def run(self, level: "Level", image: str, command: str, name: str) -> "Ran": ...
+
+    def images_above(self, level: "Level") -> dict[str, str]: ...
+
+    def push(self, level: "Level", image: str,
+             progress: "ProgressCallback" = ...) -> "images.PushResult": ...
 
     def remove_image(self, level: "Level", ref: str) -> str: ...
 

@@ -205,6 +205,10 @@ class Engine:
     def run(self, level: Level, image: str, command: str, name: str) -> inside.Ran:
         return inside.run(level, image, command, name)
 
+    def images_above(self, level: Level) -> dict[str, str]:
+        """Tags the levels above `level` have and it lacks, each with the nearest that has it."""
+        return inside.images_above(level)
+
     def remove_image(self, level: Level, ref: str) -> str:
         return inside.remove_image(level, ref)
 

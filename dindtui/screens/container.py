@@ -24,7 +24,7 @@ from ..engine.explore.logs import split_timestamp
 from ..engine.tree.levels import Level
 from ..formatting import human, percent, safe_text
 from ..messages import LogsReady
-from ..widgets.detail_pane import Graph
+from ..widgets.detail_pane import Graph, cpu_axis, memory_axis
 from ..widgets.footer import fit_footer
 from ..widgets.tables import STATE_COLOURS
 
@@ -357,8 +357,8 @@ class ContainerScreen(Screen[None]):
             cpu.show("-", [])
             memory.show("-", [])
             return
-        cpu.show(percent(usage.cpu_now) or "…", usage.cpu)
-        memory.show(human(usage.memory_now), usage.memory)
+        cpu.show(percent(usage.cpu_now) or "…", usage.cpu, cpu_axis(usage))
+        memory.show(human(usage.memory_now), usage.memory, memory_axis(usage))
 
     # ------------------------------------------------------------------ actions
 

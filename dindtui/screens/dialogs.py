@@ -12,6 +12,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
+from textual.suggester import SuggestFromList
 from textual.widgets import Button, Input, Label, Select, Static
 
 from .. import actions
@@ -133,29 +134,38 @@ class RunRequest:
     image: str
     command: str
     name: str
+    push_first: bool = False  # an image of a level above: brought down, then run
 
 
 class RunDialog(Dialog["RunRequest | None"]):
-    """`docker run -d` in a level: the image (one of the level's own), a command, a name."""
+    """`docker run -d` in a level: the image (one of the level's own, or of a level above,
+    brought down first), a command, a name. Tab completes an image's name."""
 
     BINDINGS = bindings(actions.CANCEL)
     DEFAULT_CSS = """
     RunDialog Input { margin-bottom: 1; }
     """
 
-    def __init__(self, level_label: str, image: str = "", images: tuple[str, ...] = ()) -> None:
+    def __init__(self, level_label: str, image: str = "", images: tuple[str, ...] = (),
+                 above: dict[str, str] | None = None) -> None:
         super().__init__()
         self.level_label, self.image, self.images = level_label, image, images
+        self.above = {tag: where for tag, where in (above or {}).items() if tag not in images}
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label(f"Run a container in [b]{self.level_label}[/b] (detached).")
-            yield Input(value=self.image, placeholder="image (one of this level's)", id="image")
+            yield Input(value=self.image, placeholder="image (this level's, or one from above)",
+                        id="image", suggester=SuggestFromList([*self.images, *self.above]))
             yield Input(placeholder="command (empty: the image's own)", id="command")
             yield Input(placeholder="name (empty: Docker picks one)", id="name",
                         restrict=r"[a-zA-Z0-9_.-]*")
             if self.images:
                 yield Static(Text("images here: " + ", ".join(self.images[:8]), style="dim"))
+            if self.above:
+                yield Static(Text("from the levels above (brought down first): " + ", ".join(
+                    f"{tag} ({where})" for tag, where in list(self.above.items())[:8]),
+                    style="dim"), id="above")
             with Horizontal():
                 yield Button("Cancel", id="cancel")
                 yield Button("Run", id="run", variant="primary")
@@ -172,7 +182,8 @@ class RunDialog(Dialog["RunRequest | None"]):
             self.query_one("#image", Input).focus()
             return
         self.dismiss(RunRequest(image, self.query_one("#command", Input).value,
-                                self.query_one("#name", Input).value))
+                                self.query_one("#name", Input).value,
+                                push_first=image in self.above))
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:

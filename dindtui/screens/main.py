@@ -32,7 +32,7 @@ from ..widgets.greeting import Greeting
 from ..widgets.level_tree import LevelTree
 from ..widgets.tables import ContainersTable, ImagesTable, VolumesTable, selected_key
 from ..widgets.task_bar import TaskBar
-from .dialogs import CleanupDialog, ConfirmDialog, NameDialog, QuitDialog, RunDialog, RunRequest
+from .dialogs import CleanupDialog, ConfirmDialog, NameDialog, QuitDialog
 from .search import SearchScreen
 from .help import HelpScreen
 from .usage import UsageScreen
@@ -384,14 +384,7 @@ class MainScreen(Screen[None]):
             chosen = pane.query_one(ImagesTable).selected
             if chosen is not None and (pane.active_tab == "images" or not tags):
                 image = chosen.tags[0] if chosen.tags[0] != "<none>" else chosen.id
-        app = self.dindtui
-
-        def chosen_run(request: RunRequest | None) -> None:
-            if request is not None and app.start_task(f"running {request.image} in "
-                                                      f"{level.label}"):
-                app.run_image(level, request)
-
-        self.app.push_screen(RunDialog(level.label, image, tags), chosen_run)
+        self.dindtui.ask_run(level, image, tags)
 
     def action_usage(self) -> None:
         self.app.push_screen(UsageScreen(self.dindtui.report))

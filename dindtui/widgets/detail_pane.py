@@ -8,12 +8,13 @@ from collections.abc import Sequence
 
 from rich.table import Table
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Sparkline, Static, TabbedContent, TabPane
 
 from ..engine.explore.details import LevelDetails
-from ..engine.explore.stats import Usage
+from ..engine.explore.stats import SAMPLE_SECONDS, Usage
 from ..engine.disk.usage import VolumeUsage
 from ..formatting import STATE_STYLE, duration, human, percent
 from .tables import ContainersTable, ImagesTable, NetworksTable, VolumesTable
@@ -57,13 +58,21 @@ def facts_table(details: LevelDetails, usage: VolumeUsage | None) -> Table:
     return table
 
 
+def axis(low: str, high: str, seconds: float) -> str:
+    """A graph's scale and span: its lowest and highest readings and how far back it goes."""
+    span = f"{seconds / 60:.0f} min" if seconds >= 120 else f"{seconds:.0f} s"
+    return f"{low} – {high} · {span}"
+
+
 class Graph(Horizontal):
-    """A labelled sparkline: what, the latest value, and the recent history."""
+    """A labelled sparkline: what, the latest value, the recent history, and its axis (the
+    lowest and highest readings it draws, and the time it spans)."""
 
     DEFAULT_CSS = """
     Graph { height: 1; }
     Graph > .label { width: 28; color: $text-muted; }
     Graph > Sparkline { width: 1fr; }
+    Graph > .axis { width: auto; color: $text-muted; padding-left: 1; }
     """
 
     def __init__(self, label: str, **kwargs) -> None:
@@ -72,18 +81,41 @@ class Graph(Horizontal):
         self.value: str = ""
         self.data: list[float] = []
 
+    scale = ""
+    AXIS_FROM = 70  # columns from which the axis shows (narrower: the sparkline keeps them)
+
+    def on_resize(self, event: events.Resize) -> None:
+        for shown in self.query(".axis"):
+            shown.display = event.size.width >= self.AXIS_FROM
+
     def compose(self) -> ComposeResult:
         yield Static(f"{self.label} {self.value}", classes="label")
         yield Sparkline(self.data, min_color="green", max_color="red")
+        yield Static(self.scale, classes="axis")
 
-    def show(self, value: str, data: Sequence[float]) -> None:
+    def show(self, value: str, data: Sequence[float], scale: str = "") -> None:
         """Kept, and drawn now or when composed (a reading can come first)."""
         # Fewer than two readings draw nothing: one value alone would fill the line.
         self.value, self.data = value, list(data) if len(data) > 1 else []
+        self.scale = scale if self.data else ""
         for label in self.query(".label").results(Static):
             label.update(f"{self.label} {value}")
         for line in self.query(Sparkline):
             line.data = self.data
+        for shown in self.query(".axis").results(Static):
+            shown.update(self.scale)
+
+
+def cpu_axis(usage: Usage) -> str:
+    readings = list(usage.cpu)
+    return axis(percent(min(readings)), percent(max(readings)),
+                len(readings) * SAMPLE_SECONDS) if len(readings) > 1 else ""
+
+
+def memory_axis(usage: Usage) -> str:
+    readings = list(usage.memory)
+    return axis(human(min(readings)), human(max(readings)),
+                len(readings) * SAMPLE_SECONDS) if len(readings) > 1 else ""
 
 
 class ResourceGraphs(Vertical):
@@ -113,9 +145,9 @@ class ResourceGraphs(Vertical):
             return  # the next round (2 s) draws them
         cpu, memory = self.query_one("#cpu-graph", Graph), self.query_one("#memory-graph", Graph)
         if usage is not None:
-            cpu.show(percent(usage.cpu_now) or "…", usage.cpu)
+            cpu.show(percent(usage.cpu_now) or "…", usage.cpu, cpu_axis(usage))
             limit = f" / {human(usage.memory_limit)}" if usage.memory_limit else ""
-            memory.show(human(usage.memory_now) + limit, usage.memory)
+            memory.show(human(usage.memory_now) + limit, usage.memory, memory_axis(usage))
         else:
             cpu.show("-", [])
             memory.show("-", [])
@@ -125,7 +157,9 @@ class ResourceGraphs(Vertical):
             delta, minutes = disk[-1][1] - disk[0][1], (disk[-1][0] - disk[0][0]) / 60
             growth = f" ({'+' if delta >= 0 else ''}{human(delta)} in {minutes:.0f}m)"
         self.query_one("#disk-graph", Graph).show(
-            (human(values[-1]) + growth) if values else "-", values)
+            (human(values[-1]) + growth) if values else "-", values,
+            axis(human(min(values)), human(max(values)), disk[-1][0] - disk[0][0])
+            if len(values) > 1 else "")
         self.show_depth(depth)
 
     def show_depth(self, depth: int) -> None:

@@ -339,6 +339,33 @@ def remove_volume(level: Level, name: str) -> str:
     return f"volume {guard.text(name, 80)} removed from {level.label}"
 
 
+def _tags(client: DockerClient) -> list[str]:
+    """Every image tag on a daemon, as bounded text."""
+    return [guard.text(tag, 200) for image in client.api.images()
+            for tag in (image.get("RepoTags") if isinstance(image.get("RepoTags"), list) else [])
+            if isinstance(tag, str) and tag != "<none>:<none>"]
+
+
+def images_above(level: Level) -> dict[str, str]:
+    """The tagged images of the levels above `level` (its parent up to level 0) that it does
+    not have, each with the nearest level that has it: what a push (or a run that pushes
+    first) can bring down. A level that does not answer is passed over."""
+    own = set(_tags(level_client(level)))
+    found: dict[str, str] = {}
+    above = level.parent
+    while above is not None:
+        if above.state == levels.READY and above.endpoint:
+            try:
+                tags = _tags(connect.client(above.endpoint, check=False))
+            except API_ERRORS:
+                tags = []
+            for tag in tags:
+                if tag not in own:
+                    found.setdefault(tag, above.label)
+        above = above.parent
+    return found
+
+
 RUN_SETTLE = 1.0  # seconds a new container is watched: one that ends by then is said so
 
 
