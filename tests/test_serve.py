@@ -18,6 +18,7 @@ import urllib.request
 import pytest
 
 from helpers import free_port
+from dindtui.engine.lifecycle import exiting
 from dindtui.engine.tree import discovery, levels
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -111,3 +112,9 @@ def test_the_tui_in_a_browser_spawns_a_level(tree, served, tmp_path):
             assert os.path.getsize(tmp_path / "serve.png") > 10_000
         finally:
             browser.close()
+            # A try whose keys reached the app half-typed (a tab still loading) may have
+            # spawned a level of another name: it is this test's all the same (its namespace,
+            # made while it ran), and it goes with it, volume included.
+            for level in discovery.discover().children:
+                if level.path not in before and level.name != tree.name("web"):
+                    exiting.exit_level(level, rm_volume=True, timeout=5)
