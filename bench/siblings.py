@@ -25,7 +25,7 @@ from dindtui.engine.tree import discovery  # noqa: E402
 
 
 def remove_own(prefix: str) -> None:
-    for child in discovery.discover().children:
+    for child in list(discovery.discover().children):  # exit_level takes it out of the list
         if child.name.startswith(prefix):
             exiting.exit_level(child, rm_volume=True, timeout=0)
 

@@ -115,6 +115,6 @@ def test_the_tui_in_a_browser_spawns_a_level(tree, served, tmp_path):
             # A try whose keys reached the app half-typed (a tab still loading) may have
             # spawned a level of another name: it is this test's all the same (its namespace,
             # made while it ran), and it goes with it, volume included.
-            for level in discovery.discover().children:
+            for level in list(discovery.discover().children):  # exit_level edits the list
                 if level.path not in before and level.name != tree.name("web"):
                     exiting.exit_level(level, rm_volume=True, timeout=5)
