@@ -145,16 +145,8 @@ def test_engine_unreachable_banner(snap_compare):
 
 
 def test_a_frame_of_the_collapse_animation(snap_compare):
-    async def collapsing(pilot):
-        await settle(pilot)
-        screen = collapse_frame()
-        pilot.app.push_screen(screen)
-        await pilot.pause()
-        for event in COLLAPSE_EVENTS:
-            screen.add_event(event)
-        await pilot.pause()
-
-    assert snap_compare(SnapshotApp(fixed_tree()), terminal_size=SIZE, run_before=collapsing)
+    assert snap_compare(SnapshotApp(fixed_tree()), terminal_size=SIZE,
+                        run_before=collapse_started)
 
 
 def test_the_collapse_when_every_level_has_exited(snap_compare):
