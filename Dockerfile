@@ -18,7 +18,10 @@ RUN apt-get update \
 
 COPY dindtui/init /usr/local/lib/dindtui-init/init
 COPY dindtui/inner_init.py /usr/local/bin/dindtui-init
-RUN chmod 755 /usr/local/bin/dindtui-init
+# `docker` before Docker's own on PATH: swarm init/join turn live-restore off first (swarm mode
+# refuses it), swarm leave turns it on again; everything else goes straight to /usr/bin/docker.
+COPY dindtui/init/docker.sh /usr/local/bin/docker
+RUN chmod 755 /usr/local/bin/dindtui-init /usr/local/bin/docker
 
 # /certs is no volume: the certificates live in the container itself (made again when a kept
 # volume gets a new container), so removing a level leaves no anonymous volume behind.

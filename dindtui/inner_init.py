@@ -16,6 +16,9 @@ Modes (see docs/architecture.md, "The init"):
   du           (`dindtui-init du JSON`): disk usage of level volumes by inode (hardlinked
                layers counted once); run by the engine in a helper container on a remote
                engine's machine.
+  live-restore (`dindtui-init live-restore on|off`): turn dockerd's live-restore on or off
+               through its reload; swarm mode refuses it (the image's `docker` calls this
+               around `swarm init`, `join` and `leave`).
 
 Exit statuses: 0 ok (or the command's own), 2 bad input, 3 not enough privilege,
 4 cgroup setup failed, 5 dockerd failed to start, 6 seeding failed.

@@ -37,6 +37,6 @@ def port_number(value: str) -> int:
 
 def all_commands() -> list[Command]:
     """Every command, in the order `dindtui --help` lists them."""
-    from . import disk, images, inside, reach, tree
+    from . import cluster, disk, images, inside, reach, tree
     return [*tree.COMMANDS, *inside.COMMANDS, *reach.COMMANDS, *disk.COMMANDS,
-            *images.COMMANDS]
+            *images.COMMANDS, *cluster.COMMANDS]

@@ -23,6 +23,8 @@ from .net import connect
 from .net.connect import API_ERRORS
 from .net.watcher import EventCallback, EventWatcher, StateCallback
 from .progress import Progress, ProgressCallback, no_progress
+from .swarm import clusters as swarm_clusters
+from .swarm import view as swarm_view
 from .tree import discovery, levels, live
 from .tree.levels import Level
 from .tree.place import Place
@@ -144,6 +146,11 @@ class Engine:
             raise DindtuiError(f"exited {len(exited)} level(s), but not every engine's: "
                                + "; ".join(failed))
         return exited
+
+    def kill_level(self, level: Level) -> str:
+        """A fault on purpose: SIGKILL the level's container (`revive` starts it again)."""
+        exiting.kill_level(level)
+        return f"level {level.path} killed: `revive` starts it again"
 
     def revive(self, path: str, progress: ProgressCallback) -> list[str]:
         """A stopped level and what is inside it; level 0 ("" or "host"): every tree's levels
@@ -300,6 +307,47 @@ class Engine:
                                    "first") from None
             image = tagged[0]
         return privileges.cli_flags(privileges.decide(client, image))
+
+    # ----------------------------------------------------------------- clusters
+
+    def clusters(self) -> list[swarm_clusters.Cluster]:
+        return [c for root in self.discover() for c in swarm_clusters.clusters_in(root)]
+
+    def find_cluster(self, ref: str) -> swarm_clusters.Cluster:
+        return swarm_clusters.find(self.discover(), ref)
+
+    def create_cluster(self, parent_path: str, name: str, managers: int, workers: int,
+                       progress: ProgressCallback = no_progress,
+                       store: str | None = None,
+                       image: str | None = None) -> swarm_clusters.Created:
+        return swarm_clusters.create(self.place(parent_path), name, managers, workers,
+                                     store=store, image=image, progress=progress)
+
+    def remove_cluster(self, ref: str, on_event: exiting.ExitCallback | None = None,
+                       timeout: float | None = None) -> list[str]:
+        return swarm_clusters.remove(self.find_cluster(ref), timeout=timeout, on_event=on_event)
+
+    def push_cluster(self, ref: str, image: str,
+                     progress: ProgressCallback = no_progress) -> list[images.PushResult]:
+        """`image` into every node of the cluster that answers, side by side, each from the
+        nearest level above it that has it."""
+        cluster = self.find_cluster(ref)
+        nodes = [n for n in cluster.nodes if n.state == levels.READY and n.endpoint]
+        if not nodes:
+            raise DindtuiError(f"no node of cluster {cluster.name} answers")
+        with ThreadPoolExecutor(max_workers=len(nodes)) as pool:
+            return list(pool.map(lambda node: self.push(node, image, progress), nodes))
+
+    def swarm(self, level: Level) -> swarm_view.SwarmView | None:
+        """`level`'s swarm as it knows it (a manager: nodes, services, tasks); None when the
+        level is in no swarm."""
+        return swarm_view.read(level)
+
+    def set_availability(self, level: Level, node: str, availability: str) -> str:
+        return swarm_view.set_availability(level, node, availability)
+
+    def scale_service(self, level: Level, service: str, replicas: int) -> str:
+        return swarm_view.scale(level, service, replicas)
 
     # ----------------------------------------------------------------- reach
 

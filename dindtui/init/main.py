@@ -1,4 +1,5 @@
-"""`dindtui-init`'s commands: the init (no argument or a command), `seed`, `du`."""
+"""`dindtui-init`'s commands: the init (no argument or a command), `seed`, `du`,
+`live-restore`."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from .du import du_main
 from .modes import init
 from .seed import seed_main
 from .supervise import Stopping
+from .swarm import live_restore_main
 
 
 def main(argv: list[str]) -> int:
@@ -15,6 +17,8 @@ def main(argv: list[str]) -> int:
             return seed_main(argv[1:])
         if argv[:1] == ["du"]:
             return du_main(argv[1:])
+        if argv[:1] == ["live-restore"]:
+            return live_restore_main(argv[1:])
         return init(argv)
     except InitError as exc:
         log(f"error: {exc}")

@@ -22,11 +22,13 @@ from .setup import (
     dockerd_argv,
     ensure_certs,
     image_store,
+    live_restore_wanted,
     mount_securityfs,
     outer_mtu,
     parse_port,
     remount_sys_rw,
     setup_cgroups,
+    swarm_member,
     write_store_config,
 )
 from .supervise import Stopping, Supervisor, spawn
@@ -136,7 +138,8 @@ def init(command: list[str]) -> int:
         else:
             log(f"warning: DOCKER_TLS_CERTDIR is empty: the daemon listens on TCP port {port} "
                 "WITHOUT TLS; anyone who reaches that port is root on this host")
-    write_store_config(store)
+    # A swarm node runs without live-restore (swarm mode refuses it); any other level with.
+    write_store_config(store, live_restore=live_restore_wanted() and not swarm_member())
     argv = dockerd_argv(port, tls_dir, mtu)
     sup = Supervisor()
     daemons = Daemons(sup, argv, foreground_log=(mode == "daemon"))

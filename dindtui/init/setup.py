@@ -366,25 +366,52 @@ def image_store() -> str | None:
     return store or None
 
 
-def write_store_config(store: str | None, path: str = DAEMON_JSON) -> None:
-    """Docker 26 turns the containerd image store on in daemon.json (`--feature` does not
-    exist there); other settings in the file are kept."""
-    if store is None:
-        return
-    config: dict[str, Any] = {}
+SWARM_STATE = "/var/lib/docker/swarm/docker-state.json"  # a node's; gone after `swarm leave`
+
+
+def swarm_member(state: str = SWARM_STATE) -> bool:
+    return os.path.exists(state)
+
+
+def live_restore_wanted() -> bool:
+    """DINDTUI_LIVE_RESTORE: off for a level spawned as a swarm node; on (the default) else."""
+    value = os.environ.get("DINDTUI_LIVE_RESTORE", "on").strip() or "on"
+    if value not in ("on", "off"):
+        raise InitError(f"DINDTUI_LIVE_RESTORE must be on or off, got {value!r}", EXIT_BAD_INPUT)
+    return value == "on"
+
+
+def read_daemon_config(path: str = DAEMON_JSON) -> dict[str, Any]:
     try:
         with open(path) as f:
             config = json.load(f)
     except FileNotFoundError:
-        pass
+        return {}
     except ValueError as exc:
-        raise InitError(f"{path} is not JSON ({exc}): cannot choose the image store",
+        raise InitError(f"{path} is not JSON ({exc}): cannot configure dockerd",
                         EXIT_BAD_INPUT) from None
-    config.setdefault("features", {})["containerd-snapshotter"] = store == "containerd"
+    if not isinstance(config, dict):
+        raise InitError(f"{path} holds no JSON object: cannot configure dockerd", EXIT_BAD_INPUT)
+    return config
+
+
+def write_daemon_config(config: dict[str, Any], path: str = DAEMON_JSON) -> None:
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path + ".tmp", "w") as f:
         json.dump(config, f)
     os.replace(path + ".tmp", path)
+
+
+def write_store_config(store: str | None, live_restore: bool, path: str = DAEMON_JSON) -> None:
+    """The settings the init owns in daemon.json; other settings in the file are kept. Docker 26
+    turns the containerd image store on there (`--feature` does not exist in 26). live-restore
+    is there rather than on dockerd's command line so that the daemon's own reload (SIGHUP) can
+    turn it off when the level joins a swarm, which refuses it (`dindtui-init live-restore`)."""
+    config = read_daemon_config(path)
+    if store is not None:
+        config.setdefault("features", {})["containerd-snapshotter"] = store == "containerd"
+    config["live-restore"] = live_restore
+    write_daemon_config(config, path)
 
 
 def dockerd_argv(port: int | None, tls_dir: str | None, mtu: int | None) -> list[str]:
@@ -410,9 +437,8 @@ def dockerd_argv(port: int | None, tls_dir: str | None, mtu: int | None) -> list
             raise InitError(f"DINDTUI_SOCKET_GID must be a group number, got {gid!r}",
                             EXIT_BAD_INPUT)
         argv.append(f"--group={gid}")  # the host's group for the socket, not the image's
-    # containerd keeps the containers running while dockerd restarts after a crash; the init
-    # stops them itself on a real shutdown (Daemons.stop).
-    argv.append("--live-restore")
+    # live-restore (containerd keeps the containers running while dockerd restarts after a
+    # crash; the init stops them itself on a real shutdown) is set in daemon.json.
     argv.append(f"--shutdown-timeout={shutdown_timeout():g}")
     argv += os.environ.get("DOCKERD_ARGS", "").split()
     return argv

@@ -57,6 +57,17 @@ def exit_level(level: Level, *, rm_volume: bool = False, on_event: ExitCallback 
         reach.keep_in_step(level)
 
 
+def exit_many(levels_: list[Level], *, rm_volume: bool = False,
+              on_event: ExitCallback | None = None, timeout: float | None = None) -> list[str]:
+    """Several subtrees (a cluster's nodes) exited side by side within one budget."""
+    try:
+        return _exit_all(list(levels_), rm_volume, on_event, deadline_after(timeout))
+    finally:
+        parents = {id(p): p for p in (level.parent for level in levels_) if p is not None}
+        for parent in parents.values():
+            reach.keep_in_step(parent)
+
+
 def _height(level: Level) -> int:
     """How many levels deep the subtree below `level` goes (0: no children)."""
     return max((_height(child) + 1 for child in level.children), default=0)
@@ -120,6 +131,21 @@ def _exit_tree(level: Level, rm_volume: bool, on_event: ExitCallback | None,
     if on_event:
         on_event(ExitEvent(level.path, level.depth, "exited", event.container_id))
     return exited + [level.path]
+
+
+def kill_level(level: Level) -> None:
+    """SIGKILL `level`'s container, a fault on purpose: everything inside it dies with it; the
+    container and its volume stay, and `revive` starts it again. Through the gate."""
+    if level.depth == 0:
+        raise DindtuiError("level 0 is the engine dindtui talks to; it cannot be killed")
+    client = levels.parent_client(level)
+    if gate.level_container(level) is None:
+        raise DindtuiError(f"level {level.path} has no container to kill")
+    try:
+        client.api.kill(level.container_id)
+    except API_ERRORS as exc:
+        raise DindtuiError(f"killing level {level.path} failed: {exc}") from None
+    connect.forget(level.endpoint or "")
 
 
 def remove_level_volume(client: DockerClient, daemon: Level, volume: str,

@@ -49,7 +49,7 @@ def build_inputs() -> dict[str, bytes]:
              "dindtui/inner_init.py": _package_file("inner_init.py")}
     for entry in sorted(resources.files("dindtui").joinpath("init").iterdir(),
                         key=lambda e: e.name):
-        if entry.name.endswith(".py"):
+        if entry.name.endswith((".py", ".sh")):
             files[f"dindtui/init/{entry.name}"] = entry.read_bytes()
     return files
 
@@ -66,7 +66,7 @@ def _context_tar(files: dict[str, bytes]) -> io.BytesIO:
     with tarfile.open(fileobj=buffer, mode="w") as tar:
         for name, data in files.items():
             info = tarfile.TarInfo(name)
-            info.size, info.mode = len(data), 0o755 if name.endswith(".py") else 0o644
+            info.size, info.mode = len(data), 0o755 if name.endswith((".py", ".sh")) else 0o644
             tar.addfile(info, io.BytesIO(data))
     buffer.seek(0)
     return buffer

@@ -102,11 +102,13 @@ def _volume_labels(parent: Level, name: str) -> dict[str, Any]:
 
 def spawn(parent: Level | Place, name: str | None = None, *, port: int | None = None,
           image: str | None = None, strategy: str = AUTO, inherit_images: bool = False,
-          store: str | None = None,
+          store: str | None = None, cluster: tuple[str, str] | None = None,
           progress: ProgressCallback = no_progress) -> SpawnResult:
     """A new level under `parent`, with its daemon answering and `image` usable inside it.
     `store` chooses the new daemon's image store (overlay2 or containerd; None: Docker's own
-    default). `parent` is resolved once (a `Place`) and handed on."""
+    default). `cluster`: (cluster name, role) when the level is a swarm node (engine/swarm):
+    labelled so, and started without live-restore, which swarm mode refuses. `parent` is
+    resolved once (a `Place`) and handed on."""
     started = time.monotonic()
     image = image or images.DEFAULT_IMAGE
     at = Place.of(parent) if isinstance(parent, Level) else parent
@@ -129,7 +131,7 @@ def spawn(parent: Level | Place, name: str | None = None, *, port: int | None = 
     for attempt in range(8):
         try:
             return _spawn_named(at, name, client, image, image_id, modes, port, strategy,
-                                inherit_images, progress, started, store)
+                                inherit_images, progress, started, store, cluster)
         except NameTaken:
             if not auto_named or attempt == 7:
                 raise
@@ -140,7 +142,8 @@ def spawn(parent: Level | Place, name: str | None = None, *, port: int | None = 
 def _spawn_named(at: Place, name: str, client: DockerClient, image: str, image_id: str,
                  modes: list[str], port: int | None, strategy: str, inherit: bool,
                  progress: ProgressCallback, started: float,
-                 store: str | None = None) -> SpawnResult:
+                 store: str | None = None,
+                 cluster: tuple[str, str] | None = None) -> SpawnResult:
     """One try at `name`. The container's creation claims the name and makes the volume in one
     call (Docker refuses a taken name before it makes anything), so a spawn that loses a race
     has touched nothing; on failure this call removes exactly what it made, nothing else."""
@@ -152,7 +155,7 @@ def _spawn_named(at: Place, name: str, client: DockerClient, image: str, image_i
     if check is not None and not check.ok and strategy == SEED:
         raise SpawnFailed(f"seeding was asked for but cannot work: {check.reason}")
     will_seed = check is not None and check.ok
-    level = _Starting(at, name, client, image, modes, port, progress, store)
+    level = _Starting(at, name, client, image, modes, port, progress, store, cluster)
     level.create(SEED if will_seed else STREAM, await_seed=will_seed)  # NameTaken: nothing made
     seeding = None
     try:
@@ -183,7 +186,8 @@ def _spawn_named(at: Place, name: str, client: DockerClient, image: str, image_i
                       socket_dir=level.host_socket_dir, container_id=level.container,
                       container_name=levels.container_name(name), container_state="running",
                       volume=level.volume, privilege=level.mode, strategy=used, port=port,
-                      store=store,
+                      store=store, cluster=cluster[0] if cluster else None,
+                      role=cluster[1] if cluster else None,
                       parent=parent, version=connect.ping_socket(sock).version)
         pushes = None
         if seed_result is not None:
@@ -219,8 +223,10 @@ class _Starting:
     that."""
 
     def __init__(self, at: Place, name: str, client: DockerClient, image: str, modes: list[str],
-                 port: int | None, progress: ProgressCallback, store: str | None = None) -> None:
+                 port: int | None, progress: ProgressCallback, store: str | None = None,
+                 cluster: tuple[str, str] | None = None) -> None:
         self.at, self.parent = at, at.level
+        self.cluster = cluster
         self.name, self.client, self.image = name, client, image
         self.store = store
         self.modes, self.port, self.progress = list(modes), port, progress
@@ -250,6 +256,9 @@ class _Starting:
             levels.LABEL_SOCKETDIR: self.socket_source, levels.LABEL_STRATEGY: strategy}
         if self.store:
             labels[levels.LABEL_STORE] = self.store
+        if self.cluster:
+            labels[levels.LABEL_CLUSTER], labels[levels.LABEL_ROLE] = self.cluster
+            environment["DINDTUI_LIVE_RESTORE"] = "off"  # swarm mode refuses it
         if self.port is not None:
             environment["PORT"] = str(self.port)
             ports = {f"{self.port}/tcp": ("127.0.0.1", self.port)}

@@ -25,7 +25,10 @@ from .levels import (
     LABEL_NAME,
     LABEL_PORT,
     LABEL_PRIVILEGE,
+    LABEL_CLUSTER,
+    LABEL_ROLE,
     LABEL_STORE,
+    ROLES,
     LABEL_STRATEGY,
     LABEL_VOLUME,
     READY,
@@ -36,6 +39,7 @@ from .levels import (
     _engine_index,
     docker_time,
     in_namespace,
+    name_problem,
     required,
     root_of,
     walk_all,
@@ -188,6 +192,9 @@ def _child_of(place: Place, summary: dict[str, Any]) -> tuple[Level, str] | None
     name = labels[LABEL_NAME]
     docker_state: str = summary["State"] if isinstance(summary.get("State"), str) else "unknown"
     store = labels.get(LABEL_STORE)
+    cluster, role = labels.get(LABEL_CLUSTER), labels.get(LABEL_ROLE)
+    if not (isinstance(cluster, str) and name_problem(cluster) is None and role in ROLES):
+        cluster = role = None  # a node of a cluster only with both, each valid
     child = Level(
         name=name, path=f"{level.path}/{name}" if level.path else name,
         depth=level.depth + 1, state=CONTAINER_STATES.get(docker_state, DEAD),
@@ -197,6 +204,7 @@ def _child_of(place: Place, summary: dict[str, Any]) -> tuple[Level, str] | None
         privilege=guard.text(labels.get(LABEL_PRIVILEGE), 20) or None,
         strategy=guard.text(labels.get(LABEL_STRATEGY), 20) or None,
         store=store if store in ("overlay2", "containerd") else None,
+        cluster=cluster, role=role,
         status=guard.text(summary.get("Status"), 120) or None, parent=level)
     for published in summary.get("Ports") or []:
         if isinstance(published, dict) and guard.port(str(published.get("PublicPort"))):

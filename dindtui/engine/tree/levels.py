@@ -32,6 +32,9 @@ LABEL_STRATEGY = "dindtui.strategy"
 LABEL_NAMESPACE = "dindtui.namespace"
 LABEL_PORT = "dindtui.port"
 LABEL_STORE = "dindtui.store"      # the image store asked for at spawn (none: Docker's default)
+LABEL_CLUSTER = "dindtui.cluster"  # the swarm cluster a level was spawned as a node of
+LABEL_ROLE = "dindtui.role"        # its role there: manager or worker
+ROLES = ("manager", "worker")
 OWNER = "dindtui"
 CONTAINER_PREFIX = "dindtui-"
 SOCKET_MOUNT = "/run/dindtui"      # where a level sees its socket directory
@@ -83,6 +86,8 @@ class Level:
     strategy: str | None = None    # how its images arrived: seed or stream
     store: str | None = None       # the image store asked for: overlay2, containerd (None: default)
     port: int | None = None
+    cluster: str | None = None     # the cluster it was spawned as a node of (engine/swarm)
+    role: str | None = None        # manager or worker, in that cluster
     version: str | None = None
     started_at: str | None = None
     status: str | None = None      # the container's own status line
@@ -118,7 +123,7 @@ class Level:
             "container_state": self.container_state,
             "endpoint": self.endpoint, "container_id": self.container_id,
             "volume": self.volume, "privilege": self.privilege, "strategy": self.strategy,
-            "store": self.store,
+            "store": self.store, "cluster": self.cluster, "role": self.role,
             "port": self.port, "version": self.version, "started_at": self.started_at,
             "error": self.error, "ignored": self.ignored,
             "children": [c.to_dict() for c in self.children],
