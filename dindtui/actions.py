@@ -61,6 +61,8 @@ MAIN = (
            show=False),
     Action("show_tab('volumes')", "4", "volumes", "the volumes inside the level", show=False),
     Action("show_tab('networks')", "5", "networks", "the networks inside the level", show=False),
+    Action("show_tab('swarm')", "6", "swarm", "the swarm the level is a node of: nodes, "
+           "services, tasks by node (on a cluster's line in the tree: its swarm)", show=False),
     Action("refresh", "ctrl+r", "refresh", "read everything again now", show=False),
     Action("help", "question_mark", "help", "this help", palette=False),
     Action("quit_app", "q", "quit", "quit (levels keep running unless you collapse them)"),
@@ -130,6 +132,27 @@ VOLUMES_TABLE = (
 )
 PLAIN_TABLE = (BACK, COPY_ROW, COPY_NAME, *TABLE_MOVES)
 
+# --------------------------------------------------------------------------- a swarm (tab 6)
+
+SWARM_NODES_TABLE = (
+    BACK,
+    Action("screen.node_availability", "a", "drain/activate",
+           "drain the node (its tasks move to the others), or make it active again",
+           palette=False),
+    Action("screen.kill_node", "K", "kill level", "kill the node's level: a fault on purpose "
+           "(asks first; its tasks move; v revives it and it rejoins)", palette=False),
+    Action("screen.revive_node", "v", "revive", "revive the node's level (it rejoins)",
+           palette=False),
+    COPY_ROW, COPY_NAME, *TABLE_MOVES,
+)
+SWARM_SERVICES_TABLE = (
+    BACK,
+    Action("screen.scale_service(1)", "plus", "scale +1", "one replica more of the service",
+           palette=False),
+    Action("screen.scale_service(-1)", "minus", "scale -1", "one replica fewer", palette=False),
+    COPY_ROW, COPY_NAME, *TABLE_MOVES,
+)
+
 CONTAINER_SCREEN = (
     Action("back", "escape", "back", "back to the tree (or close the filter)", palette=False),
     Action("filter", "slash", "filter",
@@ -168,8 +191,11 @@ SECTIONS: tuple[tuple[str, tuple[Action, ...]], ...] = (
      (OPEN_ROW, *(a for a in CONTAINERS_TABLE + IMAGES_TABLE + VOLUMES_TABLE
                   if a not in TABLE_MOVES),
       *(a for a in CONTAINER_SCREEN if a not in CONTAINER))),
+    ("A swarm (tab 6): its nodes and services",
+     tuple(a for a in SWARM_NODES_TABLE + SWARM_SERVICES_TABLE
+           if a not in TABLE_MOVES and a not in (BACK, COPY_ROW, COPY_NAME))),
 )
-KEY_NAMES = {"question_mark": "?", "slash": "/"}
+KEY_NAMES = {"question_mark": "?", "slash": "/", "plus": "+", "minus": "-"}
 
 
 def bindings(actions: tuple[Action, ...]) -> list["BindingType"]:
@@ -214,7 +240,8 @@ def markdown(level: str = "##") -> str:
 SCOPES: dict[str, tuple[Action, ...]] = {
     "main screen": MAIN, "level tree": LEVEL_TREE, "containers table": CONTAINERS_TABLE,
     "images table": IMAGES_TABLE, "volumes table": VOLUMES_TABLE,
-    "networks table": PLAIN_TABLE,
+    "networks table": PLAIN_TABLE, "swarm nodes table": SWARM_NODES_TABLE,
+    "swarm services table": SWARM_SERVICES_TABLE,
     "container screen": CONTAINER_SCREEN, "disk screen": USAGE, "find": SEARCH, "help": HELP,
     "confirm dialog": CONFIRM, "name and run dialogs": CANCEL, "quit dialog": QUIT,
     "cleanup dialog": CLEANUP,

@@ -34,8 +34,8 @@ from .engine.disk.usage import CleanupPlan, UsageReport
 from .formatting import human, safe_text
 from .model import Model
 from .messages import (DaemonEvent, DetailsLoaded, InspectLoaded, LevelExited, PlanReady,
-                       StatsRound, StreamState, SubtreeLoaded, TaskDone, TaskProgress,
-                       TreeLoaded, UsageMeasured)
+                       StatsRound, StreamState, SubtreeLoaded, SwarmLoaded, TaskDone,
+                       TaskProgress, TreeLoaded, UsageMeasured)
 from .screens.collapse import CollapseScreen
 from .screens.container import ContainerScreen
 from .screens.dialogs import ConfirmDialog, RunDialog, RunRequest
@@ -47,6 +47,7 @@ POLL_SECONDS = 30      # the safety net under the event streams
 USAGE_SECONDS = 120    # du walks every file: not often, and at once when the tree changes
 REREAD_DELAY = 0.3     # after an event, read that daemon's subtree again (bursts collapse)
 STARTING_PROBE = 0.5   # while a level starts, look again this often
+SWARM_SECONDS = 1.0    # the swarm tab, while on screen, is read again this often
 RETRY_SECONDS = 2
 
 
@@ -120,6 +121,7 @@ class DindtuiApp(App[int]):
         self.refresh_tree()  # disk usage waits for the first tree: it must not slow its paint
         self.set_interval(POLL_SECONDS, self.refresh_tree)
         self.set_interval(USAGE_SECONDS, self.measure_usage)
+        self.set_interval(SWARM_SECONDS, self._poll_swarm)
 
     def top_screen(self):
         """The screen on top, or None while the app starts or shuts down (a worker's message
@@ -278,14 +280,76 @@ class DindtuiApp(App[int]):
     def selected_level(self) -> Level | None:
         return self.model.selected_level()
 
+    def cluster_manager(self, key: str) -> Level | None:
+        return self.model.cluster_manager(key)
+
     def reload_selected(self) -> None:
         level = self.selected_level()
         if level is not None and self.has_levels():
             self.load_details(level)
 
+    # ----------------------------------------------------------------- a swarm
+
+    @work(thread=True, exclusive=True, group="swarm", exit_on_error=False)
+    def load_swarm(self, level: Level) -> None:
+        try:
+            self.post_message(SwarmLoaded(level.label, self.engine.swarm(level)))
+        except Exception as exc:  # noqa: BLE001 - the tab says it
+            self.post_message(SwarmLoaded(level.label, None, one_line(exc)))
+
+    def _poll_swarm(self) -> None:
+        """Tasks move without an event on the manager (they are containers on the nodes): the
+        swarm tab, while it is on screen, is read again every SWARM_SECONDS."""
+        level = self.selected_level()
+        if level is not None and self.main.swarm_on_screen():
+            self.load_swarm(level)
+
+    @on(SwarmLoaded)
+    def swarm_loaded(self, message: SwarmLoaded) -> None:
+        if self.model.is_selected(message.path):
+            self.main.show_swarm(message.view, message.error or "")
+
+    def set_availability(self, level: Level, node: str, availability: str) -> None:
+        if self.start_task(f"{availability} node {node}"):
+            self._swarm_task(lambda: self.engine.set_availability(level, node, availability),
+                             level)
+
+    def scale_service(self, level: Level, service: str, replicas: int) -> None:
+        if self.start_task(f"scale {service} to {replicas}"):
+            self._swarm_task(lambda: self.engine.scale_service(level, service, replicas),
+                             level)
+
+    @work(thread=True, group="task", exit_on_error=False)
+    def _swarm_task(self, change: Callable[[], str], level: Level) -> None:
+        def body() -> str:
+            said = change()
+            self.post_message(SwarmLoaded(level.label, self.engine.swarm(level)))
+            return said
+
+        self._run_task("swarm", body)
+
+    def kill_level(self, level: Level) -> None:
+        """A fault on purpose, after a yes: SIGKILL the level's container."""
+        question = (f"Kill level [b]{escape(level.label)}[/b]? Its container gets SIGKILL and "
+                    "everything inside it dies with it (its volume stays: v revives it).")
+
+        def confirmed(yes: bool | None) -> None:
+            if yes and self.start_task(f"kill {level.label}"):
+                self._kill(level)
+
+        self.push_screen(ConfirmDialog(question, "Kill"), confirmed)
+
+    @work(thread=True, group="task", exit_on_error=False)
+    def _kill(self, level: Level) -> None:
+        self._run_task("kill", lambda: self.engine.kill_level(level))
+
     @on(DetailsLoaded)
     def details_loaded(self, message: DetailsLoaded) -> None:
         self.main.show_details(message.details)
+        selected = self.selected_level()
+        if message.details.swarm and selected is not None and \
+                self.model.is_selected(message.details.path):
+            self.load_swarm(selected)
         if self.model.is_selected(message.details.path):
             self.model.shown_containers = message.details.containers
             self.follow_stats()

@@ -15,6 +15,7 @@ from .engine.tree.levels import Level
 from .engine.progress import Progress
 from .engine.lifecycle.exiting import ExitEvent
 from .engine.disk.usage import CleanupPlan, UsageReport
+from .engine.swarm.view import SwarmView
 
 
 @dataclass
@@ -36,6 +37,15 @@ class SubtreeLoaded(Message):
 @dataclass
 class DetailsLoaded(Message):
     details: LevelDetails
+
+
+@dataclass
+class SwarmLoaded(Message):
+    """The swarm of the level at `path` as it reports it (None: it is in none)."""
+
+    path: str
+    view: SwarmView | None
+    error: str | None = None
 
 
 @dataclass

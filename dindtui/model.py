@@ -47,6 +47,29 @@ def paths(roots: list[Level]) -> list[str]:
     return [level.path for level in levels.walk_all(roots)]
 
 
+CLUSTER_MARK = "⎈"  # begins a cluster's key in the tree: no level's path can
+
+
+def cluster_key(parent_path: str, name: str) -> str:
+    """The tree's key of cluster `name` under the level at `parent_path`."""
+    return f"{CLUSTER_MARK}{parent_path}{CLUSTER_MARK}{name}"
+
+
+def parse_cluster_key(key: str) -> tuple[str, str] | None:
+    """(parent path, cluster name) of a cluster's key; None for a level's path."""
+    if not key.startswith(CLUSTER_MARK) or key.count(CLUSTER_MARK) != 2:
+        return None
+    parent_path, name = key[1:].split(CLUSTER_MARK)
+    return parent_path, name
+
+
+def cluster_nodes(parent: Level, name: str) -> list[Level]:
+    """The levels under `parent` spawned as nodes of cluster `name`, managers first."""
+    return sorted((child for child in parent.children
+                   if child.cluster == name and child.role),
+                  key=lambda child: (child.role != "manager", child.name))
+
+
 def keep_children_of_stopped(old: list[Level] | None, new: list[Level]) -> None:
     """A level that stopped (killed, exited, its daemon silent) cannot list what is inside it:
     the levels last seen there stay in the tree, marked unreachable, with the reason and the
@@ -149,6 +172,17 @@ class Model:
 
     def selected_level(self) -> Level | None:
         return find_level(self.roots, self.selected_path)
+
+    def cluster_manager(self, key: str) -> Level | None:
+        """The level that speaks for the cluster the tree's `key` names: its first manager
+        that answers, else its first manager."""
+        parsed = parse_cluster_key(key)
+        parent = self.find(parsed[0]) if parsed else None
+        if parsed is None or parent is None or parent.path != parsed[0]:
+            return None
+        managers = [n for n in cluster_nodes(parent, parsed[1]) if n.role == "manager"]
+        return next((m for m in managers if m.state == levels.READY),
+                    managers[0] if managers else None)
 
     def follow_selection(self) -> str | None:
         """After the tree changed: when the selected level is gone, its nearest ancestor is

@@ -24,6 +24,7 @@ from dindtui.engine.lifecycle.exiting import ExitEvent
 from dindtui.engine.lifecycle.images import PushResult
 from dindtui.engine.lifecycle.spawn import SpawnResult
 from dindtui.engine.disk.usage import CleanupItem, CleanupPlan, UsageReport, VolumeUsage
+from dindtui.engine.swarm.view import SwarmNode, SwarmService, SwarmTask, SwarmView
 
 MB = 1_000_000
 
@@ -70,6 +71,40 @@ def fixed_forest() -> list[Level]:
     down = Level("ci", "ci", 0, "unreachable", "ssh://ci.example",
                  error="no Docker engine answers at ssh://ci.example")
     return [host, far, down]
+
+
+def fixed_cluster_tree() -> Level:
+    """Level 0 with a plain level and a cluster "demo" of one manager and two workers."""
+    root = fixed_tree(children=False)
+    l1 = Level("l1", "l1", 1, "ready", "unix:///run/dindtui/c/l1/docker.sock",
+               container_id="c1a2b3c4d5e6f7", volume="dindtui-l1-aa", privilege="capabilities",
+               strategy="seed", version="26.1.5+dfsg1", parent=root)
+    root.children = [l1]
+    for name, role in (("demo-m1", "manager"), ("demo-w1", "worker"), ("demo-w2", "worker")):
+        root.children.append(Level(
+            name, name, 1, "ready", f"unix:///run/dindtui/c/{name}/docker.sock",
+            container_id=(name.encode().hex() + "0" * 14)[:14], volume=f"dindtui-{name}-aa",
+            privilege="capabilities", strategy="seed", version="26.1.5+dfsg1",
+            cluster="demo", role=role, parent=root))
+    return root
+
+
+def fixed_swarm() -> SwarmView:
+    """The swarm of cluster demo: a 4-replica service spread over the nodes, a global one."""
+    nodes = [SwarmNode(f"n{i}" + "0" * 23, name, role, "active", "ready", i == 1,
+                       "reachable" if role == "manager" else "", "26.1.5+dfsg1",
+                       f"172.17.0.{i + 1}")
+             for i, (name, role) in enumerate((("demo-m1", "manager"), ("demo-w1", "worker"),
+                                               ("demo-w2", "worker")), start=1)]
+    view = SwarmView("demo-m1", "y0" + "1" * 23, "demo", nodes[0].id, True, nodes)
+    view.services = [SwarmService("s1" + "0" * 23, "web", "replicated", 4, 4, "tiny:latest"),
+                     SwarmService("s2" + "0" * 23, "agent", "global", None, 3, "tiny:latest")]
+    placed = ["demo-m1", "demo-w1", "demo-w2", "demo-w1"]
+    view.tasks = [SwarmTask(f"t{slot}" + "0" * 23, "web", slot, node, "running", "running", "")
+                  for slot, node in enumerate(placed, start=1)]
+    view.tasks += [SwarmTask(f"g{i}" + "0" * 23, "agent", None, node.hostname, "running",
+                             "running", "") for i, node in enumerate(nodes)]
+    return view
 
 
 def fixed_report() -> UsageReport:
@@ -196,6 +231,7 @@ class FakeEngine:
     calls: list[tuple] = field(default_factory=list)
     release: threading.Event = field(default_factory=threading.Event)
     shell_status: int = 0
+    swarm_state: SwarmView = field(default_factory=fixed_swarm)
 
     def _call(self, name: str, *args):
         self.calls.append((name, *args))
@@ -233,6 +269,8 @@ class FakeEngine:
     def details(self, level: Level) -> LevelDetails:
         self._call("details", level.label)
         made = fixed_details(level.label, level.depth)
+        if level.cluster:
+            made = dataclasses.replace(made, cluster=level.cluster, swarm=level.role)
         if level.state != levels.READY:  # as the engine: a daemon that does not answer says nothing
             return dataclasses.replace(made, state=level.state, containers=[], images=[],
                                        volumes=[], networks=[], error=level.error)
@@ -353,6 +391,53 @@ class FakeEngine:
                                            f"{row.image}  {row.state}",
                                            f"{row.name} {row.image} {row.id}"))
         return hits, []
+
+    def swarm(self, level: Level) -> SwarmView | None:
+        """The swarm as `level` knows it: a manager sees it all, a worker only itself."""
+        self._call("swarm", level.label)
+        if not level.cluster or level.state != levels.READY:
+            return None
+        view = dataclasses.replace(self.swarm_state, level=level.path,
+                                   manager=level.role == "manager")
+        if not view.manager:
+            view.nodes, view.services, view.tasks = [], [], []
+        return view
+
+    def set_availability(self, level: Level, node: str, availability: str) -> str:
+        """As a swarm does: a drained node's tasks move to the active nodes."""
+        self._call("set_availability", level.path, node, availability)
+        state = self.swarm_state
+        state.nodes = [dataclasses.replace(n, availability=availability)
+                       if n.hostname == node else n for n in state.nodes]
+        active = [n.hostname for n in state.nodes
+                  if n.availability == "active" and n.state == "ready"]
+        if availability == "drain":
+            state.tasks = [dataclasses.replace(t, node=active[t.slot % len(active)])
+                           if t.node == node and t.slot is not None else t
+                           for t in state.tasks if not (t.node == node and t.slot is None)]
+        return f"node {node} is {availability}"
+
+    def scale_service(self, level: Level, service: str, replicas: int) -> str:
+        self._call("scale_service", level.path, service, replicas)
+        state = self.swarm_state
+        active = [n.hostname for n in state.nodes if n.availability == "active"]
+        kept = [t for t in state.tasks if t.service != service or (t.slot or 0) <= replicas]
+        have = {t.slot for t in kept if t.service == service}
+        kept += [SwarmTask(f"t{slot}" + "1" * 23, service, slot, active[slot % len(active)],
+                           "running", "running", "")
+                 for slot in range(1, replicas + 1) if slot not in have]
+        state.tasks = kept
+        state.services = [dataclasses.replace(s, wanted=replicas, running=replicas)
+                          if s.name == service else s for s in state.services]
+        return f"service {service} scaled to {replicas}"
+
+    def kill_level(self, level: Level) -> str:
+        self._call("kill_level", level.path)
+        level.state = levels.EXITED
+        self.swarm_state.nodes = [dataclasses.replace(n, state="down")
+                                  if n.hostname == level.name else n
+                                  for n in self.swarm_state.nodes]
+        return f"level {level.path} killed: `revive` starts it again"
 
     def watcher(self, on_event, on_state) -> FakeWatcher:
         self.on_event, self.on_state = on_event, on_state

@@ -236,3 +236,25 @@ def test_the_readme_pictures_are_the_current_app():
                              text=True, timeout=120)
     assert checked.returncode == 0, (checked.stdout + checked.stderr
                                      + "\nrun scripts/pictures.py to make them again")
+
+
+# ------------------------------------------------------------------ a cluster's swarm
+
+async def cluster_swarm(pilot):
+    """The cluster's line selected: its swarm in the detail pane, drawn and idle."""
+    from dindtui.widgets.swarm_panel import SwarmPanel
+    app = pilot.app
+    await until(pilot, lambda: app.selected_path == "demo-m1" and app.main.query(SwarmPanel)
+                and app.main.query_one(SwarmPanel).view is not None
+                and all(worker.is_finished for worker in app.workers)
+                and bool(app.screen.query("FooterKey")), "the swarm drawn", timeout=10)
+    await pilot.pause(0.1)
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=["80x24", "160x48"])
+def test_a_cluster_s_swarm_nodes_services_and_tasks_by_node(snap_compare, size):
+    from fake_engine import fixed_cluster_tree
+    from dindtui.model import cluster_key
+    assert snap_compare(SnapshotApp(fixed_cluster_tree(), select=cluster_key("", "demo")),
+                        terminal_size=size, run_before=cluster_swarm)

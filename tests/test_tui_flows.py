@@ -912,3 +912,98 @@ async def test_what_a_container_writes_reaches_the_screen_as_text(ui):
         await pilot.pause(0.1)
         [note] = list(plain._notifications)
         assert note.message == "failed: ␛]0;owned␇ [bold]not markup[/]" and not note.markup
+
+
+# ------------------------------------------------------------------ a swarm (tab 6)
+
+def swarm_panel(app):
+    from dindtui.widgets.swarm_panel import SwarmPanel
+    return app.query_one(SwarmPanel)
+
+
+def tasks_on(app, node: str, service: str = "web") -> list[str]:
+    view = swarm_panel(app).view
+    return [t.label for t in view.tasks_by_node().get(node, []) if t.service == service] \
+        if view else []
+
+
+async def test_a_cluster_is_one_line_of_the_tree_and_its_swarm_is_drained_and_scaled(ui):
+    """The cluster's line shows its swarm (tab 6) while the tree keeps the keys; enter goes
+    into it; `a` drains a node and its tasks move; `+`/`-` scale a service; `K` kills a
+    node's level after a yes."""
+    from dindtui.model import cluster_key
+    from dindtui.widgets.swarm_panel import SwarmNodesTable, SwarmServicesTable
+    app = await ui.start(FakeEngine(tree=fake_engine.fixed_cluster_tree()))
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, app)
+        tree = app.query_one(LevelTree)
+        assert [str(n.label).split("  ")[0] for n in tree.root.children] == \
+            ["● 1 l1", "⎈ demo"]
+        cluster = tree.root.children[1]
+        assert [n.data for n in cluster.children] == ["demo-m1", "demo-w1", "demo-w2"]
+        tree.select_path(cluster_key("", "demo"))
+        pane = app.query_one(DetailPane)
+        await until(pilot, lambda: pane.active_tab == "swarm" and swarm_panel(app).view,
+                    "the cluster's swarm")
+        assert app.selected_path == "demo-m1" and app.focused is tree
+        assert "3/3 ready" in screen_text(app) and "leader demo-m1" in screen_text(app)
+        assert tasks_on(app, "demo-w1") == ["web.2", "web.4"]
+
+        await pilot.press("enter")
+        nodes = app.query_one(SwarmNodesTable)
+        await until(pilot, lambda: app.focused is nodes, "the nodes table")
+        await pilot.press("down")  # demo-w1
+        await pilot.press("a")
+        await until(pilot, lambda: ui.engine.called("set_availability") and not app._busy,
+                    "the drain")
+        assert ui.engine.called("set_availability") == [("demo-m1", "demo-w1", "drain")]
+        await until(pilot, lambda: not tasks_on(app, "demo-w1"), "no task on the drained node")
+        assert sorted(tasks_on(app, "demo-m1") + tasks_on(app, "demo-w2")) == \
+            ["web.1", "web.2", "web.3", "web.4"]
+        assert "demo-w1 drain" in screen_text(app)
+        await pilot.press("a")  # active again
+        await until(pilot, lambda: len(ui.engine.called("set_availability")) == 2
+                    and not app._busy, "the activation")
+        assert ui.engine.called("set_availability")[-1] == ("demo-m1", "demo-w1", "active")
+
+        services = app.query_one(SwarmServicesTable)
+        services.focus()
+        await pilot.press("plus")
+        await until(pilot, lambda: ui.engine.called("scale_service") and not app._busy,
+                    "the scale up")
+        assert ui.engine.called("scale_service") == [("demo-m1", "web", 5)]
+        await until(pilot, lambda: "5/5" in screen_text(app), "web at 5/5")
+        await pilot.press("down", "plus")  # agent is global: refused with a word
+        await until(pilot, lambda: any("global" in n for n, _ in ui.notes), "the refusal")
+        assert len(ui.engine.called("scale_service")) == 1
+
+        nodes.focus()
+        await pilot.press("G")  # demo-w2
+        await pilot.press("K")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "the confirmation")
+        await pilot.press("escape")
+        assert not ui.engine.called("kill_level")
+        await pilot.press("K")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "the confirmation")
+        await pilot.press("y")
+        await until(pilot, lambda: ui.engine.called("kill_level") and not app._busy, "the kill")
+        assert ui.engine.called("kill_level") == [("demo-w2",)]
+
+
+async def test_the_swarm_tab_is_only_for_swarm_nodes(ui):
+    app = await ui.start(FakeEngine(tree=fake_engine.fixed_cluster_tree()))
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, app)
+        await select(pilot, app, "l1")
+        await until(pilot, lambda: app.query_one(DetailPane).details is not None
+                    and app.query_one(DetailPane).details.path == "l1", "l1's details")
+        await pilot.press("6")
+        assert any("in no swarm" in n for n, _ in ui.notes)
+        assert app.query_one(DetailPane).active_tab != "swarm"
+        await select(pilot, app, "demo-w1")  # a worker: says it, and where to look
+        await until(pilot, lambda: app.query_one(DetailPane).in_swarm, "the swarm tab")
+        await pilot.press("6")
+        await until(pilot, lambda: swarm_panel(app).view is not None, "the worker's view")
+        assert "this level is a worker" in screen_text(app)
+        await pilot.press("a")
+        assert any("select a manager" in n for n, _ in ui.notes)

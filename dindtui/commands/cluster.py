@@ -110,9 +110,10 @@ def show(engine: "Engine", args: argparse.Namespace) -> int:
         for column in ("service", "mode", "replicas", "image"):
             services.add_column(column, no_wrap=True)
         for service in swarm.services:
-            wanted = "global" if service.wanted is None else str(service.wanted)
+            replicas = (str(service.running) if service.wanted is None
+                        else f"{service.running}/{service.wanted}")
             services.add_row(Text(service.name), service.mode,
-                             Text(f"{service.running}/{wanted}",
+                             Text(replicas,
                                   style="green" if service.wanted == service.running else
                                   "yellow"), Text(service.image))
         print_table(services)

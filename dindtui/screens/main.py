@@ -24,12 +24,13 @@ from ..engine.explore.inside import ContainerRow, Hit
 from ..engine.tree.levels import Level
 from ..engine.progress import Progress
 from ..engine.disk.usage import CleanupPlan
-from ..model import stopped_ancestor
+from ..model import parse_cluster_key, stopped_ancestor
 from ..widgets.banner import Banner
 from ..widgets.detail_pane import DetailPane
 from ..widgets.footer import fit_footer
 from ..widgets.greeting import Greeting
 from ..widgets.level_tree import LevelTree
+from ..widgets.swarm_panel import SwarmNodesTable, SwarmServicesTable
 from ..widgets.tables import ContainersTable, ImagesTable, VolumesTable, selected_key
 from ..widgets.task_bar import TaskBar
 from .dialogs import CleanupDialog, ConfirmDialog, NameDialog, QuitDialog
@@ -39,6 +40,7 @@ from .usage import UsageScreen
 
 if TYPE_CHECKING:
     from ..controls import Controls
+    from ..engine.swarm.view import SwarmView
 
 W = TypeVar("W", bound=Widget)
 
@@ -152,6 +154,22 @@ class MainScreen(Screen[None]):
                 else:
                     pane.show_tab("images")
                     pane.query_one(ImagesTable).select_id(hit.id)
+            if self._cluster_shown and details.swarm:
+                pane.activate("swarm")  # a cluster's line: its swarm, the tree keeps the keys
+            if not details.swarm:
+                pane.show_swarm(None)
+
+    _cluster_shown = False
+
+    def show_swarm(self, view: "SwarmView | None", error: str = "") -> None:
+        pane = self._one(DetailPane)
+        if pane is not None:
+            pane.show_swarm(view, error)
+
+    def swarm_on_screen(self) -> bool:
+        pane = self._one(DetailPane)
+        return (pane is not None and pane.in_swarm and pane.active_tab == "swarm"
+                and self.app.screen is self)
 
     def show_stats(self) -> None:
         """A round of CPU and memory readings: the tree's figures and the level's graphs."""
@@ -195,7 +213,14 @@ class MainScreen(Screen[None]):
 
     @on(Tree.NodeHighlighted)
     def node_highlighted(self, message: Tree.NodeHighlighted) -> None:
-        self.dindtui.select(message.node.data or "")
+        data = message.node.data or ""
+        self._cluster_shown = parse_cluster_key(data) is not None
+        if self._cluster_shown:  # a cluster's line: the level that speaks for its swarm
+            manager = self.dindtui.cluster_manager(data)
+            if manager is None:
+                return
+            data = manager.path
+        self.dindtui.select(data)
 
     # ----------------------------------------------------------------- actions
 
@@ -276,10 +301,10 @@ class MainScreen(Screen[None]):
         self.notify(f"copied {level.label}", timeout=2)
 
     def action_drill_in(self) -> None:
-        """enter on a level: into its containers."""
+        """enter on a level: into its containers; on a cluster's line: into its swarm."""
         pane = self._one(DetailPane)
         if pane is not None and not pane.has_class("hidden"):
-            pane.show_tab("containers")
+            pane.show_tab("swarm" if self._cluster_shown and pane.in_swarm else "containers")
 
     def action_back_to_tree(self) -> None:
         self.query_one(LevelTree).focus()
@@ -290,7 +315,75 @@ class MainScreen(Screen[None]):
             self.notify("spawn a level first (n): level 0 alone has nothing to show",
                         severity="warning")
             return
+        if tab == "swarm" and not pane.in_swarm:
+            self.notify("this level is in no swarm: `dindtui cluster create NAME` makes a "
+                        "cluster, or `docker swarm init` in the level's shell",
+                        severity="warning")
+            return
         pane.show_tab(tab)
+
+    # ----------------------------------------------------------------- a swarm (tab 6)
+
+    def _swarm_manager(self) -> Level | None:
+        pane, level = self._one(DetailPane), self.dindtui.selected_level()
+        view = pane.swarm_view if pane is not None else None
+        if level is None or view is None or not view.manager:
+            self.notify("select a manager of the swarm: a worker cannot change it",
+                        severity="warning")
+            return None
+        return level
+
+    def _node_level(self) -> Level | None:
+        """The level of the node under the cursor: a sibling of the manager with that name."""
+        table, manager = self._one(SwarmNodesTable), self.dindtui.selected_level()
+        node = table.selected if table is not None else None
+        if node is None or manager is None:
+            self.notify("no node selected", severity="warning")
+            return None
+        parent = manager.parent
+        level = next((c for c in (parent.children if parent is not None else [])
+                      if c.name == node.hostname), None)
+        if level is None:
+            self.notify(f"node {node.hostname} is no level of this tree beside "
+                        f"{manager.label}", severity="error")
+        return level
+
+    def action_node_availability(self) -> None:
+        manager, table = self._swarm_manager(), self._one(SwarmNodesTable)
+        node = table.selected if table is not None else None
+        if manager is None or node is None:
+            return
+        self.dindtui.set_availability(manager, node.hostname,
+                                      "active" if node.availability != "active" else "drain")
+
+    def action_kill_node(self) -> None:
+        level = self._node_level()
+        if level is not None:
+            self.dindtui.kill_level(level)
+
+    def action_revive_node(self) -> None:
+        level = self._node_level()
+        if level is None:
+            return
+        if level.state not in levels.STOPPED:
+            self.notify(f"level {level.label} is {level.state}: nothing to revive",
+                        severity="warning")
+            return
+        if self.dindtui.start_task(f"revive {level.label}"):
+            self.dindtui.revive_level(level.path)
+
+    def action_scale_service(self, delta: int) -> None:
+        manager, table = self._swarm_manager(), self._one(SwarmServicesTable)
+        service = table.selected if table is not None else None
+        if manager is None:
+            return
+        if service is None:
+            self.notify("no service selected", severity="warning")
+            return
+        if service.wanted is None:
+            self.notify(f"{service.name} is global: one task per node", severity="warning")
+            return
+        self.dindtui.scale_service(manager, service.name, max(0, service.wanted + delta))
 
     def action_find(self) -> None:
         def found(hit: Hit | None) -> None:

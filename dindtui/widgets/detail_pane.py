@@ -17,9 +17,11 @@ from ..engine.explore.details import LevelDetails
 from ..engine.explore.stats import SAMPLE_SECONDS, Usage
 from ..engine.disk.usage import VolumeUsage
 from ..formatting import STATE_STYLE, duration, human, percent
+from ..engine.swarm.view import SwarmView
+from .swarm_panel import SwarmPanel
 from .tables import ContainersTable, ImagesTable, NetworksTable, VolumesTable
 
-TABS = ("level", "containers", "images", "volumes", "networks")
+TABS = ("level", "containers", "images", "volumes", "networks", "swarm")
 
 
 def facts_table(details: LevelDetails, usage: VolumeUsage | None) -> Table:
@@ -53,6 +55,11 @@ def facts_table(details: LevelDetails, usage: VolumeUsage | None) -> Table:
             f"not known while it is {details.state}"
             + ("; v revives it and the levels inside it" if details.state in ("exited", "dead")
                else ""), style="dim"))
+    if details.swarm or details.cluster:
+        table.add_row("swarm", Text.assemble(
+            (details.swarm or "not answering", "cyan" if details.swarm else "red"),
+            f" of cluster {details.cluster}" if details.cluster else " (made by hand)",
+            ("  6: its swarm", "dim")))
     if details.error:
         table.add_row("error", Text(details.error, style="red"))
     return table
@@ -195,6 +202,12 @@ class LevelTabs(Vertical):
                 yield VolumesTable(id="volumes-table")
             with TabPane("networks", id="networks"):
                 yield NetworksTable(id="networks-table")
+            with TabPane("swarm", id="swarm"):
+                yield SwarmPanel()
+
+    def on_mount(self) -> None:
+        # Shown only for a level that is a swarm node (DetailPane.show).
+        self.call_after_refresh(self.query_one(TabbedContent).hide_tab, "swarm")
 
 
 class DetailPane(Vertical):
@@ -225,6 +238,9 @@ class DetailPane(Vertical):
     def _show_pending(self) -> None:
         if self._pending is not None:
             self.show(*self._pending)
+        if self._pending_activate is not None:
+            tab, self._pending_activate = self._pending_activate, None
+            self.activate(tab)
         if self._pending_tab is not None:
             tab, self._pending_tab = self._pending_tab, None
             self.show_tab(tab)
@@ -244,11 +260,21 @@ class DetailPane(Vertical):
         self.query_one(ImagesTable).show(details.images)
         self.query_one(VolumesTable).show(details.volumes)
         self.query_one(NetworksTable).show(details.networks)
+        self.in_swarm = bool(details.swarm)
+        tabs = self.query_one(TabbedContent)
+        if self.in_swarm:
+            tabs.show_tab("swarm")
+            self.query_one(SwarmPanel).show(self.swarm_view)  # read before the pane was built
+        else:
+            if tabs.active == "swarm":
+                tabs.active = "level"
+            tabs.hide_tab("swarm")
         self._label_tabs()
 
     narrow = False
     SHORT = {"level": "lvl", "containers": "ctr", "images": "img", "volumes": "vol",
-             "networks": "net"}
+             "networks": "net", "swarm": "swm"}
+    in_swarm = False
 
     def set_narrow(self, narrow: bool) -> None:
         """A narrow pane: the tabs' short names, so that every tab and its count shows."""
@@ -268,6 +294,12 @@ class DetailPane(Vertical):
                        "images": f" {len(details.images)}",
                        "volumes": f" {len(details.volumes)}",
                        "networks": f" {len(details.networks)}"}
+        swarm = self.swarm_view
+        if swarm is not None and swarm.manager:
+            counts["swarm"] = f" {swarm.ready}/{len(swarm.nodes)}"
+        if self.narrow and self.in_swarm:  # six tabs in a narrow pane: fewer figures
+            for tab in ("volumes", "networks", "swarm"):
+                counts.pop(tab, None)
         for tab in self.SHORT:
             name = self.SHORT[tab] if self.narrow else tab
             tabs.get_tab(tab).label = name + counts.get(tab, "")
@@ -280,13 +312,33 @@ class DetailPane(Vertical):
         self.query_one(ResourceGraphs).show(depth, level_usage, disk)
         self.query_one(ContainersTable).show_usage(container_usage)
 
+    swarm_view: SwarmView | None = None
+
+    def show_swarm(self, view: SwarmView | None, note: str = "") -> None:
+        """A fresh reading of the selected level's swarm (None: it is in none)."""
+        self.swarm_view = view
+        if self.query(SwarmPanel):
+            self.query_one(SwarmPanel).show(view, note)
+            self._label_tabs()
+
+    _pending_activate: str | None = None
+
+    def activate(self, tab: str) -> None:
+        """Show `tab` without taking the focus (the tree keeps the keys)."""
+        if self.query(TabbedContent) and self.query("#networks-table"):
+            self.query_one(TabbedContent).active = tab
+        else:
+            self._pending_activate = tab
+
     def show_tab(self, tab: str) -> None:
         if not self.query(TabbedContent) or not self.query("#networks-table"):
             self._pending_tab = tab
             self.build()
             return
         self.query_one(TabbedContent).active = tab
-        if tab != "level":
+        if tab == "swarm":
+            self.query_one("#swarm-nodes", DataTable).focus()
+        elif tab != "level":
             self.query_one(f"#{tab}-table", DataTable).focus()
 
     @property

@@ -11,6 +11,16 @@ from ..actions import bindings
 from ..engine.tree.levels import READY, Level, walk_all
 from ..engine.explore.stats import Usage
 from ..formatting import STATE_ICON, STATE_STYLE, human, short_size, spark
+from ..model import cluster_key, cluster_nodes
+
+
+def cluster_label(name: str, nodes: list[Level]) -> Text:
+    """A cluster's line: its name, its managers and workers, how many of its levels run."""
+    managers = sum(1 for n in nodes if n.role == "manager")
+    up = sum(1 for n in nodes if n.state == READY)
+    return Text.assemble(("⎈ ", "cyan"), (name, "bold cyan"), "  ",
+                         (f"swarm {managers}+{len(nodes) - managers}", "dim"), "  ",
+                         (f"{up}/{len(nodes)} up", "green" if up == len(nodes) else "yellow"))
 
 
 def node_label(level: Level, size: int | None = None, stream: str | None = None,
@@ -64,6 +74,7 @@ class LevelTree(Tree[str]):
         self._sizes: dict[str, int] = {}
         self._streams: dict[str, str] = {}
         self._usage: dict[str, Usage] = {}
+        self._clusters: dict[str, tuple[Level, str]] = {}  # key -> (parent, name)
         self._restores = 0  # bumped by every rebuild and every explicit selection
 
     def show(self, roots: list[Level], sizes: dict[str, int] | None = None,
@@ -75,7 +86,7 @@ class LevelTree(Tree[str]):
                            streams.get(lv.endpoint or "")) for lv in walk_all(roots))
         if signature == self._signature:
             return
-        structure = tuple(lv.path for lv in walk_all(roots))
+        structure = tuple((lv.path, lv.cluster) for lv in walk_all(roots))
         self._signature = signature
         if structure == self._structure:  # the same levels: new labels, same nodes
             self._relabel()
@@ -83,15 +94,28 @@ class LevelTree(Tree[str]):
         self._structure = structure
         selected = self.cursor_node.data if self.cursor_node is not None else None
         self.clear()
+        self._clusters = {}
 
         def add(node, level: Level) -> None:
+            # A cluster's nodes under one line of their own, where its first node would be.
+            clusters: dict[str, TreeNode] = {}
             for child in level.children:
+                under = node
+                if child.cluster and child.role:
+                    key = cluster_key(level.path, child.cluster)
+                    if key not in clusters:
+                        clusters[key] = node.add(
+                            cluster_label(child.cluster, cluster_nodes(level, child.cluster)),
+                            data=key, expand=True)
+                        self._by_path[key] = clusters[key]
+                        self._clusters[key] = (level, child.cluster)
+                    under = clusters[key]
                 label = self._label(child)
                 if child.children:
-                    branch = node.add(label, data=child.path, expand=True)
+                    branch = under.add(label, data=child.path, expand=True)
                     add(branch, child)
                 else:
-                    branch = node.add_leaf(label, data=child.path)
+                    branch = under.add_leaf(label, data=child.path)
                 self._by_path[child.path] = branch
 
         if len(roots) == 1:
@@ -137,7 +161,13 @@ class LevelTree(Tree[str]):
     def _relabel(self) -> None:
         for path, node in self._by_path.items():
             level = self._levels.get(path)
-            if level is not None and level.depth:
+            if path in self._clusters:
+                parent, name = self._clusters[path]
+                parent = self._levels.get(parent.path, parent)
+                label = cluster_label(name, cluster_nodes(parent, name))
+                if label != node.label:
+                    node.set_label(label)
+            elif level is not None and level.depth:
                 label = self._label(level)
                 if label != node.label:
                     node.set_label(label)

@@ -34,6 +34,8 @@ class LevelDetails:
     images: list[ImageRow] = field(default_factory=list)
     volumes: list[VolumeRow] = field(default_factory=list)
     networks: list[NetworkRow] = field(default_factory=list)
+    swarm: str | None = None       # "manager" or "worker" when its daemon is a swarm node
+    cluster: str | None = None     # the dindtui cluster it was spawned into, if any
     error: str | None = None
 
 
@@ -44,7 +46,7 @@ def level_details(level: Level) -> LevelDetails:
                            endpoint=(f"{level.endpoint} (tunnel: level 0 is remote)"
                                      if level.depth and level.endpoint and place.is_remote(level)
                                      else level.endpoint), port=level.port, volume=level.volume,
-                           error=level.error)
+                           cluster=level.cluster, error=level.error)
     if level.depth and level.parent is not None and level.parent.endpoint:
         try:
             info = connect.client(level.parent.endpoint, check=False).api.inspect_container(
@@ -66,6 +68,9 @@ def level_details(level: Level) -> LevelDetails:
         elif info.get("Driver") == "overlay2":
             details.storage_driver = "overlay2 (classic image store)"
         details.cgroup_version = guard.text(info.get("CgroupVersion"), 4) or None
+        swarm = info.get("Swarm") if isinstance(info.get("Swarm"), dict) else {}
+        if swarm.get("LocalNodeState") == "active":
+            details.swarm = "manager" if swarm.get("ControlAvailable") is True else "worker"
         found = inside.contents(level)
         details.containers, details.images = found.containers, found.images
         details.volumes, details.networks = found.volumes, found.networks
