@@ -113,10 +113,23 @@ def test_cluster_3_managers_2_workers_runs_reschedules_and_goes(tree):
     assert run_cli("cluster", "scale", name, "sleeper=2").returncode == 0
     wait_for(lambda: len(running_tasks(show(name)["swarm"], "sleeper")) == 2, "2 tasks")
 
+    # Overlay networking at depth 1: a service reached by name from another node.
+    exec_ok(f"{name}-m1", "docker network create -d overlay --attachable ov >/dev/null")
+    exec_ok(f"{name}-m1", "docker service create -d -q --name echo --network ov --endpoint-mode "
+            f"dnsrr --replicas 1 --constraint node.hostname=={name}-w2 --entrypoint python3 "
+            f"{IMAGE} -c \"{ECHO}\" >/dev/null 2>&1")
+    wait_for(lambda: len(running_tasks(show(name)["swarm"], "echo")) == 1, "the echo task")
+    answer = wait_for(lambda: (r := run_cli("exec", f"{name}-m2", "--", "docker", "run", "--rm",
+                                            "--network", "ov", "--entrypoint", "python3",
+                                            IMAGE, "-c", ASK)).returncode == 0 and r.stdout,
+                      "an answer from echo over the overlay", timeout=30, step=1)
+    assert len(answer.strip().splitlines()) == 2
+
     # cluster rm: nothing of it is left, levels, volumes or socket directories.
     volumes = {n: node(ls_json(), n)["volume"] for n in nodes}
-    removed = run_cli("cluster", "rm", name)
+    removed = run_cli("cluster", "rm", name, "--json")
     assert removed.returncode == 0, removed.stderr
+    assert sorted(json.loads(removed.stdout)["exited"]) == nodes
     after = ls_json()
     assert not [n for n in nodes if node(after, n)]
     host = connect.client()
@@ -157,7 +170,7 @@ def test_cluster_at_depth_2_with_an_overlay_network_and_a_push(tree, client):
     client.images.get(IMAGE).tag("dindtui-test-push", tree.prefix.strip("-"))
     tag = f"dindtui-test-push:{tree.prefix.strip('-')}"
     try:
-        pushed = run_cli("cluster", "push", name, tag)
+        pushed = run_cli("push", name, tag)  # a cluster's name: every node
         assert pushed.returncode == 0, pushed.stderr
         assert f"is on 3 node(s) of {name}" in pushed.stdout
         for n in ("m1", "w1", "w2"):

@@ -132,7 +132,11 @@ def show(engine: "Engine", args: argparse.Namespace) -> int:
 
 
 def rm(engine: "Engine", args: argparse.Namespace) -> int:
-    exited = engine.remove_cluster(args.name, _print_exit, timeout=args.timeout)
+    exited = engine.remove_cluster(args.name, None if args.json else _print_exit,
+                                   timeout=args.timeout)
+    if args.json:
+        print(json.dumps({"cluster": args.name, "exited": exited}))
+        return 0
     out.print(f"cluster {shown(args.name)} removed: {len(exited)} level(s) exited, their "
               "volumes freed")
     return 0
@@ -228,7 +232,7 @@ COMMANDS = [
     Command("cluster scale", "set a service's replicas: SERVICE=REPLICAS", scale,
             _scale_arguments),
     Command("cluster rm", "the nodes leave the swarm and exit, volumes included", rm,
-            _rm_arguments),
+            _rm_arguments, json=True),
     Command("kill", "SIGKILL a level's container, a fault on purpose (`revive` starts it "
             "again)", kill, lambda p: p.add_argument("level")),
 ]

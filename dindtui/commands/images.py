@@ -7,6 +7,7 @@ import json
 from typing import TYPE_CHECKING
 
 from ..engine import config
+from ..engine.errors import DindtuiError, UnknownLevel
 from ..formatting import human
 from . import Command
 from .output import out, progress_bar
@@ -16,7 +17,16 @@ if TYPE_CHECKING:
 
 
 def push(engine: "Engine", args: argparse.Namespace) -> int:
-    level = engine.find(args.level)
+    try:
+        level = engine.find(args.level)
+    except UnknownLevel as unknown:
+        try:
+            engine.find_cluster(args.level)  # a cluster's name: every node of it
+        except DindtuiError:
+            raise unknown from None
+        from .cluster import push as push_cluster
+        args.name = args.level
+        return push_cluster(engine, args)
     with progress_bar(args.json) as report:
         result = engine.push(level, args.image, report)
     if args.json:
@@ -59,7 +69,8 @@ def _build_arguments(p: argparse.ArgumentParser) -> None:
 
 
 COMMANDS = [
-    Command("push", "move a local image down into LEVEL", push, _push_arguments, json=True),
+    Command("push", "move a local image down into LEVEL (or into every node of a cluster)",
+            push, _push_arguments, json=True),
     Command("flags", "print the `docker run` flags a level needs on this engine", flags,
             lambda p: p.add_argument("--image", default=config.image(),
                                      help="image to probe with")),
