@@ -26,6 +26,7 @@ CAPABILITY_FLAGS = [
     "--security-opt=systempaths=unconfined",
 ]
 
+MEMORY_ENTRIES = 64  # what worked on each daemon, written down: the newest 64 daemons
 _decided: dict[str, str] = {}   # daemon ID -> mode, from probes
 _started: dict[str, str] = {}   # endpoint -> the mode a level last started with there
 _lock = threading.Lock()
@@ -82,11 +83,17 @@ def _remembered(endpoint: str) -> str | None:
     with _lock:
         if endpoint in _started:
             return _started[endpoint]
+    return recall(endpoint)
+
+
+def recall(key: str) -> str | None:
+    """What an earlier process wrote down under `key` (the state directory's memory of what
+    worked on each daemon: a speed-up only, never trusted beyond a first try)."""
     try:
         with open(_memory_file()) as handle:
-            found = json.load(handle).get(endpoint)
+            found = json.load(handle).get(key)
             return found if isinstance(found, str) else None
-    except (OSError, ValueError):
+    except (OSError, ValueError, AttributeError):
         return None
 
 
@@ -104,12 +111,22 @@ def remember(endpoint: str, mode: str) -> None:
         if _started.get(endpoint) == mode:
             return
         _started[endpoint] = mode
+    write_down(endpoint, mode)
+
+
+def write_down(key: str, value: str) -> None:
+    with _lock:
         try:
             with open(_memory_file()) as handle:
                 memory = json.load(handle)
         except (OSError, ValueError):
             memory = {}
-        memory[endpoint] = mode
+        if not isinstance(memory, dict):
+            memory = {}
+        memory.pop(key, None)
+        memory[key] = value  # the newest last: the oldest go first when the file is full
+        while len(memory) > MEMORY_ENTRIES:
+            memory.pop(next(iter(memory)))
         try:
             from ..net.connect import ensure_dir
             ensure_dir(os.path.dirname(_memory_file()))

@@ -22,7 +22,7 @@ from ..progress import Progress, ProgressCallback, no_progress
 from ..tree import levels
 from ..tree.levels import Level
 from ..tree.place import Place
-from . import images, privileges
+from . import images, limits, privileges
 from .seeding import _Seeding, _verify_seed
 
 READY_TIMEOUT = 90.0  # DINDTUI_READY_TIMEOUT overrides it (config.seconds)
@@ -240,6 +240,7 @@ class _Starting:
         self.socket_source = at.child_socket_source(name)
         self.host_socket_dir = at.child_socket_dir(name)
         self.dir_made = False
+        self.limits = limits.first(at.endpoint, at.level.limits)
 
     def create(self, strategy: str, await_seed: bool, mode: str | None = None) -> None:
         self.strategy, self.await_seed = strategy, await_seed
@@ -253,7 +254,8 @@ class _Starting:
         ports = {}
         labels = _volume_labels(self.parent, self.name) | {
             levels.LABEL_PRIVILEGE: mode, levels.LABEL_VOLUME: self.volume,
-            levels.LABEL_SOCKETDIR: self.socket_source, levels.LABEL_STRATEGY: strategy}
+            levels.LABEL_SOCKETDIR: self.socket_source, levels.LABEL_STRATEGY: strategy,
+            limits.LABEL: self.limits.label}
         if self.store:
             labels[levels.LABEL_STORE] = self.store
         if self.cluster:
@@ -274,6 +276,7 @@ class _Starting:
                 ports=[self.port] if self.port else None, stop_timeout=LEVEL_STOP_TIMEOUT,
                 host_config=privileges.host_config(
                     self.client, mode, port_bindings=ports or None,
+                    ulimits=self.limits.ulimits(),
                     mounts=[docker.types.Mount(LEVEL_DATA_ROOT, self.volume, type="volume",
                                                no_copy=True, labels=volume_labels)],
                     binds={self.socket_source: {"bind": levels.SOCKET_MOUNT, "mode": "rw"}}))["Id"]
@@ -324,6 +327,17 @@ class _Starting:
                 if _port_in_use(exc):
                     raise SpawnFailed(f"port {self.port} is already in use on 127.0.0.1 of "
                                       f"{self.parent.label}: choose another --port") from None
+                text = str(exc.explanation or exc)
+                if limits.refused(text):  # the engine's own limits are lower: one step down
+                    lowered = limits.lower(self.limits, text)
+                    if lowered is None:
+                        raise SpawnFailed(f"{self.parent.label} refuses even "
+                                          f"{self.limits.nofile} open files for a level: "
+                                          f"{text}") from None
+                    self.limits = lowered
+                    self.remove_container()
+                    self.create(self.strategy, self.await_seed, self.mode)
+                    continue
                 tried = self.modes.index(levels.required(self.mode, "the mode"))
                 remaining = self.modes[tried + 1:]
                 if not remaining:
@@ -332,6 +346,7 @@ class _Starting:
                 self.create(self.strategy, self.await_seed, remaining[0])
                 continue
             privileges.remember(self.at.endpoint, levels.required(self.mode, "the privilege mode"))
+            limits.remember(self.at.endpoint, self.limits)
             return
 
     def restart_fresh(self) -> None:

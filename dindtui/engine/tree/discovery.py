@@ -26,6 +26,7 @@ from .levels import (
     LABEL_PORT,
     LABEL_PRIVILEGE,
     LABEL_CLUSTER,
+    LABEL_LIMITS,
     LABEL_ROLE,
     LABEL_STORE,
     ROLES,
@@ -205,6 +206,8 @@ def _child_of(place: Place, summary: dict[str, Any]) -> tuple[Level, str] | None
         strategy=guard.text(labels.get(LABEL_STRATEGY), 20) or None,
         store=store if store in ("overlay2", "containerd") else None,
         cluster=cluster, role=role,
+        limits=limits if isinstance(limits := labels.get(LABEL_LIMITS), str)
+        and re.fullmatch(r"[0-9]{1,8}:[0-9]{1,8}", limits) else None,
         status=guard.text(summary.get("Status"), 120) or None, parent=level)
     for published in summary.get("Ports") or []:
         if isinstance(published, dict) and guard.port(str(published.get("PublicPort"))):

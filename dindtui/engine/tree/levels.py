@@ -35,6 +35,7 @@ LABEL_STORE = "dindtui.store"      # the image store asked for at spawn (none: D
 LABEL_CLUSTER = "dindtui.cluster"  # the swarm cluster a level was spawned as a node of
 LABEL_ROLE = "dindtui.role"        # its role there: manager or worker
 ROLES = ("manager", "worker")
+LABEL_LIMITS = "dindtui.limits"    # "NOFILE:NPROC" its container asked for (lifecycle/limits.py)
 OWNER = "dindtui"
 CONTAINER_PREFIX = "dindtui-"
 SOCKET_MOUNT = "/run/dindtui"      # where a level sees its socket directory
@@ -88,6 +89,7 @@ class Level:
     port: int | None = None
     cluster: str | None = None     # the cluster it was spawned as a node of (engine/swarm)
     role: str | None = None        # manager or worker, in that cluster
+    limits: str | None = None      # "NOFILE:NPROC" its container was started with
     version: str | None = None
     started_at: str | None = None
     status: str | None = None      # the container's own status line
