@@ -25,6 +25,8 @@ command -v tmux >/dev/null || need+=(tmux)
 [ "${1:-}" = test ] && { command -v chromium >/dev/null || need+=(chromium); }
 [ "${1:-}" = test ] && { [ -x /usr/sbin/sshd ] || need+=(openssh-server); }
 [ "${1:-}" = test ] && { command -v ssh >/dev/null || need+=(openssh-client); }
+# ... and run levels under Podman's Docker API (Podman as level 0).
+[ "${1:-}" = test ] && { command -v podman >/dev/null || need+=(podman); }
 if [ ${#need[@]} -gt 0 ]; then
   say "installing ${need[*]}"
   apt-get update -qq

@@ -264,7 +264,20 @@ def push_image(source_endpoint: str, target_endpoint: str, name: str,
                 _raise_load_error(name, message.get("error") or str(message["errorDetail"]))
     except API_ERRORS as exc:
         _raise_load_error(name, getattr(exc, "explanation", None) or str(exc))
-    if image_id(target, name) != wanted and not same_content(source, target, name):
+    try:
+        arrived = image_id(target, name)
+    except ImageMissing:
+        # A source that names it otherwise in its save (Podman: localhost/NAME): the image
+        # is there by its id; give it the name asked for.
+        try:
+            target.images.get(wanted)
+        except docker.errors.ImageNotFound:
+            raise DindtuiError(f"{name} was loaded but is not there by its id or its name") \
+                from None
+        repository, tag = _split_tag(name)
+        target.api.tag(wanted, repository, tag)
+        arrived = wanted
+    if arrived != wanted and not same_content(source, target, name):
         raise DindtuiError(f"{name} arrived with another id than the source's")
     progress(Progress("push", f"{name} loaded", moved, moved))
     return PushResult(name, wanted, "loaded", moved, time.monotonic() - started)

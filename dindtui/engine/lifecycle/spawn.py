@@ -144,9 +144,9 @@ def _spawn_named(at: Place, name: str, client: DockerClient, image: str, image_i
                  progress: ProgressCallback, started: float,
                  store: str | None = None,
                  cluster: tuple[str, str] | None = None) -> SpawnResult:
-    """One try at `name`. The container's creation claims the name and makes the volume in one
-    call (Docker refuses a taken name before it makes anything), so a spawn that loses a race
-    has touched nothing; on failure this call removes exactly what it made, nothing else."""
+    """One try at `name`. The volume is made (with a token of this call), then the container's
+    creation claims the name; a spawn that loses a race removes its volume and has touched
+    nothing else; on failure this call removes exactly what it made, nothing else."""
     seed_ids = [image_id]
     if inherit:
         seed_ids += [i.id for i in client.images.list() if i.id != image_id]
@@ -156,7 +156,7 @@ def _spawn_named(at: Place, name: str, client: DockerClient, image: str, image_i
         raise SpawnFailed(f"seeding was asked for but cannot work: {check.reason}")
     will_seed = check is not None and check.ok
     level = _Starting(at, name, client, image, modes, port, progress, store, cluster)
-    level.create(SEED if will_seed else STREAM, await_seed=will_seed)  # NameTaken: nothing made
+    level.create(SEED if will_seed else STREAM, await_seed=will_seed)  # NameTaken: nothing left
     seeding = None
     try:
         level.claim_socket_dir()
@@ -269,6 +269,16 @@ class _Starting:
         if self.store:
             volume_labels[levels.LABEL_STORE] = self.store
         self.progress(Progress("spawn", f"starting level {self.name} ({mode})"))
+        first = not self.volume_made
+        if first:
+            # Made on its own, with its labels: an engine may ignore the labels of a volume
+            # made by a container's mount (Podman does), and the labels prove it is ours.
+            try:
+                self.client.api.create_volume(self.volume, labels=volume_labels)
+            except API_ERRORS as exc:
+                raise SpawnFailed(f"making the volume of level {self.name} failed: "
+                                  f"{getattr(exc, 'explanation', None) or exc}") from None
+            self.volume_made = True
         try:
             self.container = self.client.api.create_container(
                 self.image, name=levels.container_name(self.name), hostname=self.name,
@@ -278,21 +288,17 @@ class _Starting:
                     self.client, mode, port_bindings=ports or None,
                     ulimits=self.limits.ulimits(),
                     mounts=[docker.types.Mount(LEVEL_DATA_ROOT, self.volume, type="volume",
-                                               no_copy=True, labels=volume_labels)],
+                                               no_copy=True)],
                     binds={self.socket_source: {"bind": levels.SOCKET_MOUNT, "mode": "rw"}}))["Id"]
         except docker.errors.APIError as exc:
+            if first:
+                self.remove_volume()  # a spawn that lost the name leaves nothing behind
             if exc.status_code == 409:
                 raise NameTaken(f"level name {self.name!r} is taken on "
                                 f"{self.parent.label}") from None
             raise SpawnFailed(f"creating level {self.name} failed: "
                               f"{exc.explanation}") from None
         self.mode = mode
-        if not self.volume_made:
-            try:
-                made = self.client.api.inspect_volume(self.volume).get("Labels") or {}
-            except API_ERRORS:
-                made = {}
-            self.volume_made = made.get("dindtui.spawn") == self.token
 
     def claim_socket_dir(self) -> None:
         """Level 0's children: make the socket directory on this machine (0755 whatever the
