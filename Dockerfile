@@ -6,11 +6,25 @@ FROM ${BASE_IMAGE}
 # docker.io is the engine (Docker 26 on trixie); docker-cli is only recommended by it, and shell
 # mode wants a `docker` command. docker-compose and docker-buildx (the CLI plugins `docker
 # compose` and `docker buildx`) are what CI jobs run inside Docker-in-Docker. Everything
-# optional is left out and the leftovers trimmed.
-RUN apt-get update \
+# optional is left out and the leftovers trimmed. Other engines (`dindtui image build --docker`):
+# DOCKER_SUITE takes docker.io from another suite of the base's own archive (Docker 28 from
+# forky on trixie); a bookworm base has Docker 20.10, whose docker.io holds the CLI, and no
+# compose v2 or buildx (EXTRA_PACKAGES empty).
+ARG DOCKER_SUITE=""
+ARG EXTRA_PACKAGES="docker-cli docker-compose docker-buildx"
+RUN set -e \
+ && if [ -n "$DOCKER_SUITE" ]; then \
+      uri=$(sed -n 's/^deb \([^ ]*\) .*/\1/p' /etc/apt/sources.list 2>/dev/null | head -n 1); \
+      [ -n "$uri" ] || uri=$(sed -n 's/^URIs: *\([^ ]*\).*/\1/p' /etc/apt/sources.list.d/*.sources | head -n 1); \
+      echo "deb $uri $DOCKER_SUITE main" > /etc/apt/sources.list.d/engine.list; \
+      engine=""; \
+    else engine="docker.io"; fi \
+ && apt-get -o Acquire::Check-Valid-Until=false update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      docker.io docker-cli docker-compose docker-buildx iptables python3-minimal openssl \
-      ca-certificates \
+      $engine $EXTRA_PACKAGES tini iptables python3-minimal openssl ca-certificates \
+ && if [ -n "$DOCKER_SUITE" ]; then \
+      DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+        -t "$DOCKER_SUITE" docker.io docker-cli; fi \
  && apt-get clean \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/* /var/cache/debconf/*-old /var/log/* \
       /usr/share/doc /usr/share/man /usr/share/info /usr/share/locale /usr/share/lintian \

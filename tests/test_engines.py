@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import subprocess
+import time
 
 import pytest
 
@@ -136,3 +137,77 @@ async def test_the_tui_on_podman_shows_its_levels(podman, tree):
     finally:
         assert run_cli("exit", "--rm-volume", name,
                        env={"DOCKER_HOST": podman}).returncode == 0
+
+
+# ------------------------------------------------------------------ Docker 20.10, 26, 28 mixed
+
+MIXED = ("28", "20.10", "26", "28", "20.10")  # 20.10 under 28 and 28 under 20.10
+SERVER = {"20.10": "20.10.", "26": "26.1.", "28": "28.5."}
+
+
+def test_mixed_engines_to_depth_5_both_directions(tree, image):
+    """A chain host(20.10) -> 28 -> 20.10 -> 26 -> 28 -> 20.10, each level's image brought
+    from level 0 into its parent and seeded from there; every level answers ls, exec, shell,
+    ps, logs, stats, events and du, each with the API its daemon speaks; a killed level in the
+    middle is revived with the levels inside it; the chain exits."""
+    from dindtui.engine.lifecycle import images
+    from dindtui.engine.net.events import EventStream
+    import threading
+    for version in MIXED:  # built once, cached by their inputs
+        images.build_image(None, engine=version)
+    parent, paths = "host", []
+    for depth, version in enumerate(MIXED, start=1):
+        made = run_cli("spawn", parent, "--name", tree.name(f"v{depth}"), "--docker", version,
+                       "--json")
+        assert made.returncode == 0, (version, made.stderr)
+        spawned = json.loads(made.stdout)
+        assert spawned["strategy"] == "seed", spawned
+        parent = spawned["level"]
+        paths.append(parent)
+    shown = ls_json()
+    for path, version in zip(paths, MIXED, strict=True):
+        assert node(shown, path)["version"].startswith(SERVER[version]), path
+        assert exec_ok(path, "docker version --format '{{.Server.Version}}'").startswith(
+            SERVER[version])
+        shell = run_cli("shell", path, "sh", "-c", "echo in-$((6*7))", input="")
+        assert shell.returncode == 0 and "in-42" in shell.stdout, shell.stderr
+        exec_ok(path, MAKE_TINY + "docker run -d --name talker tiny /bin/echo hello-"
+                + version + " >/dev/null")
+        ps = json.loads(run_cli("ps", path, "--all", "--json").stdout)
+        assert "talker" in {row["name"] for row in ps}
+        logs = wait_for(lambda p=path: (r := run_cli("logs", p, "talker")).returncode == 0
+                        and r.stdout, f"the talker's log in {path}")
+        assert f"hello-{version}" in logs
+    stats = json.loads(run_cli("stats", "--json").stdout)
+    assert set(paths) <= {row["name"] for row in stats}
+    du = json.loads(run_cli("du", "--json").stdout)
+    assert set(paths) <= {v["level"] for v in du["volumes"]}
+
+    # Events from the deepest daemon (20.10): a container made there is seen.
+    deepest = next(lv for lv in tree.discover().walk() if lv.path == paths[-1])
+    stream, seen = EventStream(deepest.endpoint), threading.Event()
+
+    def watch() -> None:
+        for event in stream:
+            if event["type"] == "container" and event["action"] == "create":
+                seen.set()
+                return
+
+    threading.Thread(target=watch, daemon=True).start()
+    time.sleep(0.5)
+    exec_ok(paths[-1], "docker create --name quiet tiny /bin/true >/dev/null")
+    assert seen.wait(15), "no event from the Docker 20.10 daemon at depth 5"
+    stream.close()
+
+    # A fault in the middle: the Docker 26 level killed, everything inside it with it; revive
+    # brings it back and then the levels inside it, each with its own engine.
+    assert run_cli("kill", paths[2]).returncode == 0
+    revived = run_cli("revive", paths[2])
+    assert revived.returncode == 0, revived.stderr
+    shown = ls_json()
+    for path, version in zip(paths[2:], MIXED[2:], strict=True):
+        assert node(shown, path)["state"] == "ready", path
+        assert node(shown, path)["version"].startswith(SERVER[version])
+    gone = run_cli("exit", "--rm-volume", paths[0])
+    assert gone.returncode == 0, gone.stderr
+    assert "exited 5 level(s)" in gone.stdout

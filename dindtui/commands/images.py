@@ -46,7 +46,8 @@ def flags(engine: "Engine", args: argparse.Namespace) -> int:
 
 def build(engine: "Engine", args: argparse.Namespace) -> int:
     with progress_bar(args.json) as report:
-        result = engine.build_image(args.tag, args.base, args.force, report)
+        result = engine.build_image(args.tag, args.base, args.force, report,
+                                    engine=args.docker)
     if args.json:
         print(json.dumps(result.__dict__))
     else:
@@ -62,8 +63,14 @@ def _push_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _build_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--tag", default=config.image())
-    p.add_argument("--base", help="base image (default debian:trixie-slim, bootstrapped if "
+    p.add_argument("--docker", choices=list(config.DOCKER_VERSIONS), default=None,
+                   metavar="VERSION",
+                   help="the Docker engine inside the image: 20.10 (bookworm), 26 (trixie, the "
+                   "default) or 28 (forky's, on trixie); tagged dindtui:docker-VERSION "
+                   "unless --tag says otherwise")
+    p.add_argument("--tag", default=None, help=f"the image's name (default {config.image()}, "
+                   "or its docker-VERSION tag)")
+    p.add_argument("--base", help="base image (default debian:SUITE-slim, bootstrapped if "
                    "it cannot be pulled)")
     p.add_argument("--force", action="store_true", help="build even when up to date")
 

@@ -53,7 +53,7 @@ def spawn(engine: "Engine", args: argparse.Namespace) -> int:
     with progress_bar(args.json) as report:
         result = engine.spawn(args.parent, args.name, report, store=args.store, port=args.port,
                               image=args.image, strategy=args.strategy,
-                              inherit_images=args.inherit_images)
+                              inherit_images=args.inherit_images, engine_version=args.docker)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
         return 0
@@ -75,7 +75,8 @@ def _spawn_many(engine: "Engine", args: argparse.Namespace) -> int:
         outcomes = engine.spawn_many(args.parent, args.count, args.name, report,
                                      store=args.store, image=args.image,
                                      strategy=args.strategy,
-                                     inherit_images=args.inherit_images)
+                                     inherit_images=args.inherit_images,
+                                     engine_version=args.docker)
     failed = [o for o in outcomes if isinstance(o, DindtuiError)]
     if args.json:
         print(json.dumps([{"error": str(o)} if isinstance(o, DindtuiError) else o.to_dict()
@@ -139,7 +140,11 @@ def _spawn_arguments(p: argparse.ArgumentParser) -> None:
                    help="N sibling levels at once (1-64), started side by side")
     p.add_argument("--port", type=port_number, help="also expose its daemon on 127.0.0.1:PORT "
                    "with TLS")
-    p.add_argument("--image", default=config.image(), help="level image")
+    p.add_argument("--image", default=None, help=f"level image (default {config.image()})")
+    p.add_argument("--docker", choices=list(config.DOCKER_VERSIONS), default=None,
+                   metavar="VERSION", help="the Docker engine of the new level: 20.10, 26 (the "
+                   "default) or 28; its image (dindtui:docker-VERSION, built by `dindtui "
+                   "image build --docker VERSION`) is brought from the nearest level above")
     p.add_argument("--strategy", choices=["auto", "seed", "stream"], default="auto",
                    help="how images reach the new level (auto: seed when possible)")
     p.add_argument("--inherit-images", action="store_true",

@@ -76,3 +76,8 @@ def validate() -> None:
     choice("DINDTUI_STRATEGY", ("auto", "seed", "stream"), "auto")
     flag("DINDTUI_NO_ANIMATION")
     flag("DINDTUI_DEBUG")
+
+
+# The Docker engines a level image can carry (`image build --docker`, `spawn --docker`):
+# Debian's bookworm, trixie and forky. engine/lifecycle/images.py's FLAVOURS builds them.
+DOCKER_VERSIONS = ("20.10", "26", "28")

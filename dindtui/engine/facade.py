@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterator
 
 from .access import certs, reach
 from .disk import usage
-from .errors import DindtuiError, ImageMissing
+from .errors import DindtuiError
 from .explore import details, inside, logs, shell, stats
 from .explore.shell import ExecResult
 from .lifecycle import exiting, images, privileges, revival
@@ -262,10 +262,13 @@ class Engine:
 
     # ----------------------------------------------------------------- images
 
-    def build_image(self, tag: str, base: str | None, force: bool,
-                    progress: ProgressCallback = no_progress) -> images.BuildResult:
+    def build_image(self, tag: str | None, base: str | None, force: bool,
+                    progress: ProgressCallback = no_progress,
+                    engine: str | None = None) -> images.BuildResult:
+        """`engine`: the Docker inside the image ("20.10", "26", "28"; None: 26); `tag` None:
+        that flavour's name (dindtui:latest for 26, dindtui:docker-28 ...)."""
         return images.build_image(tag, base, force=force, progress=progress,
-                                  endpoint=self.endpoint)
+                                  endpoint=self.endpoint, engine=engine)
 
     def push(self, level: Level, image: str,
              progress: ProgressCallback = no_progress) -> images.PushResult:
@@ -275,18 +278,7 @@ class Engine:
         levels.require_ready(level, "receive an image")
         if level.depth == 0 or level.parent is None:
             raise DindtuiError("level 0 is where images come from: push to a level below it")
-        looked: list[str] = []
-        above: Level | None = level.parent
-        while above is not None:
-            if above.state == levels.READY and above.endpoint:
-                try:
-                    images.image_id(connect.client(above.endpoint, check=False), image)
-                    break
-                except ImageMissing:
-                    pass
-            looked.append(f"{above.label} ({above.state})" if above.state != levels.READY
-                          else above.label)
-            above = above.parent
+        above, looked = images.nearest_with(level, image)
         if above is None:
             raise DindtuiError(f"image {image} is on no level above {level.label} (looked in "
                                f"{', '.join(looked)}): build or load it on one of them first")

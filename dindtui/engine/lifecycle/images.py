@@ -22,17 +22,69 @@ from typing import Any, Iterator, NoReturn
 import docker.errors
 from docker import DockerClient
 
-from .. import guard
+from .. import config, guard
 from ..errors import BuildFailed, DindtuiError, DiskFull, ImageMissing
 from ..net import connect
 from ..net.connect import API_ERRORS
 from ..progress import Progress, ProgressCallback, no_progress
+from ..tree import levels
+from ..tree.levels import Level
 
 DEFAULT_IMAGE = os.environ.get("DINDTUI_IMAGE", "dindtui:latest")
 DEFAULT_BASE = "debian:trixie-slim"
 BOOTSTRAP_BASE = "dindtui-base:trixie"
 BOOTSTRAP_SUITE = "trixie"
 INPUTS_LABEL = "dindtui.inputs"
+
+
+@dataclass(frozen=True)
+class Flavour:
+    """A level image by the Docker engine inside it: Debian's three (bookworm's 20.10, trixie's
+    26, forky's 28 on a trixie base)."""
+
+    docker: str            # what `--docker` names: "20.10", "26", "28"
+    suite: str             # the base's Debian suite
+    engine_suite: str      # where docker.io comes from ("": the base's own)
+    extra_packages: str    # the CLI and its plugins, where the suite has them apart
+
+    @property
+    def base(self) -> str:
+        return f"debian:{self.suite}-slim"
+
+    @property
+    def bootstrap_base(self) -> str:
+        return f"dindtui-base:{self.suite}"
+
+    def tag(self, default: str = DEFAULT_IMAGE) -> str:
+        """The image's name: the default for Docker 26, else REPOSITORY:docker-VERSION."""
+        if self.docker == DEFAULT_DOCKER:
+            return default
+        repository = default.rpartition(":")[0] if ":" in default.rsplit("/", 1)[-1] \
+            else default
+        return f"{repository}:docker-{self.docker}"
+
+    @property
+    def build_args(self) -> dict[str, str]:
+        return {"DOCKER_SUITE": self.engine_suite, "EXTRA_PACKAGES": self.extra_packages}
+
+
+DEFAULT_DOCKER = "26"
+FLAVOURS = {
+    "20.10": Flavour("20.10", "bookworm", "", "libpython3-stdlib"),  # json is not minimal there
+    "26": Flavour("26", "trixie", "", "docker-cli docker-compose docker-buildx"),
+    "28": Flavour("28", "trixie", "forky", "docker-cli docker-compose docker-buildx"),
+}
+
+assert tuple(FLAVOURS) == config.DOCKER_VERSIONS
+
+
+def flavour(engine: str | None) -> Flavour:
+    """The flavour `--docker` names (None: the default, Docker 26)."""
+    wanted = (engine or DEFAULT_DOCKER).strip()
+    if wanted not in FLAVOURS:
+        raise DindtuiError(f"no level image for Docker {wanted!r}: choose one of "
+                           f"{', '.join(FLAVOURS)}")
+    return FLAVOURS[wanted]
 OVERLAY2, CONTAINERD = "overlay2", "containerd"
 
 
@@ -83,16 +135,19 @@ class BuildResult:
     size: int
 
 
-def build_image(tag: str = DEFAULT_IMAGE, base: str | None = None, *, force: bool = False,
-                progress: ProgressCallback = no_progress,
-                endpoint: str | None = None) -> BuildResult:
-    """Build the level image on level 0 (`endpoint`; the default engine when None).
-    Idempotent: unchanged inputs return in seconds."""
+def build_image(tag: str | None = DEFAULT_IMAGE, base: str | None = None, *,
+                force: bool = False, progress: ProgressCallback = no_progress,
+                endpoint: str | None = None, engine: str | None = None) -> BuildResult:
+    """Build the level image on level 0 (`endpoint`; the default engine when None), with the
+    Docker engine `engine` names ("20.10", "26", "28"; None: 26); `tag` None: the flavour's
+    own name. Idempotent: unchanged inputs return in seconds."""
     started = time.monotonic()
+    kind = flavour(engine)
+    tag = tag or kind.tag()
     client = connect.client(endpoint, slow=True)
-    base_image, bootstrapped = ensure_base(client, base, progress)
+    base_image, bootstrapped = ensure_base(client, base, progress, kind)
     files = build_inputs()
-    wanted = inputs_hash(files, base_image.id)
+    wanted = inputs_hash(files, base_image.id + json.dumps(kind.build_args, sort_keys=True))
     if not force:
         try:
             existing = client.images.get(tag)
@@ -111,7 +166,8 @@ def build_image(tag: str = DEFAULT_IMAGE, base: str | None = None, *, force: boo
         for chunk in client.api.build(fileobj=_context_tar(files), custom_context=True, tag=tag,
                                       rm=True, forcerm=True, decode=True, timeout=None,
                                       buildargs={"BASE_IMAGE": base_name,
-                                                 "DINDTUI_INPUTS": wanted}):
+                                                 "DINDTUI_INPUTS": wanted,
+                                                 **kind.build_args}):
             if "error" in chunk:
                 raise BuildFailed(f"image build failed: {chunk['error'].strip()}")
             line = (chunk.get("stream") or "").strip()
@@ -132,10 +188,11 @@ def build_image(tag: str = DEFAULT_IMAGE, base: str | None = None, *, force: boo
                        time.monotonic() - started, image.attrs.get("Size", 0))
 
 
-def ensure_base(client: DockerClient, base: str | None,
-                progress: ProgressCallback) -> tuple[Any, bool]:
+def ensure_base(client: DockerClient, base: str | None, progress: ProgressCallback,
+                kind: Flavour | None = None) -> tuple[Any, bool]:
     """The base image: local, else pulled, else (for the default) bootstrapped with debootstrap."""
-    candidates = [base] if base else [DEFAULT_BASE, BOOTSTRAP_BASE]
+    kind = kind or flavour(None)
+    candidates = [base] if base else [kind.base, kind.bootstrap_base]
     for name in candidates:
         try:
             return client.images.get(name), False
@@ -146,22 +203,27 @@ def ensure_base(client: DockerClient, base: str | None,
     try:
         return client.images.pull(first), False
     except API_ERRORS as exc:
-        if base and base != DEFAULT_BASE:
+        if base and base != kind.base:
             raise BuildFailed(f"base image {base} is neither local nor pullable: {exc}") from None
-        progress(Progress("base", f"{first} cannot be pulled: bootstrapping {BOOTSTRAP_BASE} "
-                                  "with debootstrap instead"))
-    return bootstrap_base(client, progress), True
+        progress(Progress("base", f"{first} cannot be pulled: bootstrapping "
+                                  f"{kind.bootstrap_base} with debootstrap instead"))
+    return bootstrap_base(client, progress, kind.suite), True
 
 
-def bootstrap_base(client: DockerClient, progress: ProgressCallback) -> Any:
-    """debootstrap a minimal Debian and import it as BOOTSTRAP_BASE (needs root and debootstrap)."""
+def bootstrap_base(client: DockerClient, progress: ProgressCallback,
+                   suite: str = BOOTSTRAP_SUITE) -> Any:
+    """debootstrap a minimal Debian `suite` and import it as dindtui-base:SUITE (needs root and
+    debootstrap)."""
+    if suite not in {f.suite for f in FLAVOURS.values()}:
+        raise BuildFailed(f"no base for Debian {suite!r}")
+    name = f"dindtui-base:{suite}"
     if shutil.which("debootstrap") is None:
         raise BuildFailed("no base image and no registry: install debootstrap "
                           "(apt-get install debootstrap) so dindtui can make one")
     if os.geteuid() != 0:
         raise BuildFailed("bootstrapping the base image needs root (debootstrap)")
     with tempfile.TemporaryDirectory(prefix="dindtui-rootfs-") as rootfs:
-        process = subprocess.Popen(["debootstrap", "--variant=minbase", BOOTSTRAP_SUITE, rootfs],
+        process = subprocess.Popen(["debootstrap", "--variant=minbase", suite, rootfs],
                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         tail: list[str] = []
         assert process.stdout is not None
@@ -171,11 +233,11 @@ def bootstrap_base(client: DockerClient, progress: ProgressCallback) -> Any:
                 progress(Progress("base", "debootstrap: " + line[3:].strip()))
         if process.wait() != 0:
             raise BuildFailed("debootstrap failed: " + " | ".join(tail))
-        progress(Progress("base", f"importing the root filesystem as {BOOTSTRAP_BASE}"))
+        progress(Progress("base", f"importing the root filesystem as {name}"))
         tar = subprocess.Popen(["tar", "-C", rootfs, "--exclude=./var/cache/apt/archives/*.deb",
                                 "--exclude=./var/lib/apt/lists/*", "-c", "."],
                                stdout=subprocess.PIPE)
-        repository, tag = BOOTSTRAP_BASE.split(":")
+        repository, tag = name.split(":")
         archive = tar.stdout
         assert archive is not None
         try:
@@ -184,7 +246,7 @@ def bootstrap_base(client: DockerClient, progress: ProgressCallback) -> Any:
         finally:
             archive.close()
             tar.wait()
-    return client.images.get(BOOTSTRAP_BASE)
+    return client.images.get(name)
 
 
 # --------------------------------------------------------------------------- streaming push
@@ -211,6 +273,24 @@ def image_id(client: DockerClient, name: str) -> str:
     except API_ERRORS as exc:  # a daemon that cannot read its own store (its database broken)
         raise DindtuiError(f"the daemon could not look up image {name}: "
                            + guard.text(getattr(exc, "explanation", None) or exc, 300)) from None
+
+
+def nearest_with(level: Level, image: str) -> tuple[Level | None, list[str]]:
+    """The nearest level above `level` (its parent, else its grandparent, up to level 0) whose
+    daemon has `image`, and the levels looked in on the way (for the message when none has)."""
+    looked: list[str] = []
+    above = level.parent
+    while above is not None:
+        if above.state == levels.READY and above.endpoint:
+            try:
+                image_id(connect.client(above.endpoint, check=False), image)
+                return above, looked
+            except ImageMissing:
+                pass
+        looked.append(f"{above.label} ({above.state})" if above.state != levels.READY
+                      else above.label)
+        above = above.parent
+    return None, looked
 
 
 def _split_tag(name: str) -> tuple[str, str]:

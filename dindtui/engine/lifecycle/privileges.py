@@ -140,6 +140,14 @@ def write_down(key: str, value: str) -> None:
             pass  # only a speed-up: the next spawn tries --privileged first again
 
 
+def refusal(error: str) -> bool:
+    """A start that failed for want of privilege (the next mode may work), not for another
+    reason (a missing file in the image, a broken daemon): those are said as they are."""
+    text = error.lower()
+    return any(word in text for word in ("operation not permitted", "permission denied",
+                                         "apply caps", "privileged", "capabilit"))
+
+
 def refused(exc: Exception | str) -> NotEnoughPrivilege:
     text = (getattr(exc, "explanation", None) or str(exc)).strip()
     return NotEnoughPrivilege("this engine can start neither privileged containers nor the "

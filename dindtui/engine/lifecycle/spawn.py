@@ -13,9 +13,9 @@ import docker.errors
 import docker.types
 from docker import DockerClient
 
-from .. import config, gate
+from .. import config, gate, guard
 from ..access import reach
-from ..errors import DindtuiError, NameTaken, SpawnFailed
+from ..errors import DindtuiError, ImageMissing, NameTaken, SpawnFailed
 from ..net import connect
 from ..net.connect import API_ERRORS
 from ..progress import Progress, ProgressCallback, no_progress
@@ -103,13 +103,20 @@ def _volume_labels(parent: Level, name: str) -> dict[str, Any]:
 def spawn(parent: Level | Place, name: str | None = None, *, port: int | None = None,
           image: str | None = None, strategy: str = AUTO, inherit_images: bool = False,
           store: str | None = None, cluster: tuple[str, str] | None = None,
+          engine_version: str | None = None,
           progress: ProgressCallback = no_progress) -> SpawnResult:
     """A new level under `parent`, with its daemon answering and `image` usable inside it.
     `store` chooses the new daemon's image store (overlay2 or containerd; None: Docker's own
     default). `cluster`: (cluster name, role) when the level is a swarm node (engine/swarm):
-    labelled so, and started without live-restore, which swarm mode refuses. `parent` is
-    resolved once (a `Place`) and handed on."""
+    labelled so, and started without live-restore, which swarm mode refuses.
+    `engine_version`: the Docker inside the new level ("20.10", "26", "28"), which picks its
+    level image (dindtui:docker-28 ...; `image` then must not be given). `parent` is resolved
+    once (a `Place`) and handed on."""
     started = time.monotonic()
+    if engine_version is not None:
+        if image is not None and image != images.flavour(engine_version).tag():
+            raise DindtuiError("--docker picks the level image: give --docker or --image")
+        image = images.flavour(engine_version).tag()
     image = image or images.DEFAULT_IMAGE
     at = Place.of(parent) if isinstance(parent, Level) else parent
     levels.require_ready(at.level, "spawn a child under it")
@@ -124,7 +131,7 @@ def spawn(parent: Level | Place, name: str | None = None, *, port: int | None = 
     if not auto_named and name in at.names_taken:
         raise NameTaken(f"level name {name!r} is taken: choose another with --name")
     client = connect.client(at.endpoint, check=False)
-    image_id = images.image_id(client, image)
+    image_id = _level_image_here(at, client, image, progress)
     known = next((c.privilege for c in at.level.children if c.privilege), None)
     modes = privileges.candidates(at.endpoint, known)
 
@@ -137,6 +144,28 @@ def spawn(parent: Level | Place, name: str | None = None, *, port: int | None = 
                 raise
             name = default_name(at) + f"-{secrets.token_hex(2)}"
     raise AssertionError("unreachable")
+
+
+def _level_image_here(at: Place, client: DockerClient, image: str,
+                      progress: ProgressCallback) -> str:
+    """The id of the level image on the parent's daemon; a parent that lacks it gets it first
+    from the nearest level above that has it (straight there, through no level between)."""
+    try:
+        return images.image_id(client, image)
+    except ImageMissing:
+        if at.level.depth == 0:
+            raise
+    above, looked = images.nearest_with(at.level, image)
+    if above is None:
+        raise ImageMissing(f"image {image} is on neither {at.level.label} nor any level above it "
+                           f"(looked in {', '.join(looked)}): build it on level 0 with `dindtui "
+                           "image build`" + (f" --docker {image.rsplit('docker-', 1)[1]}"
+                                             if "docker-" in image else ""))
+    progress(Progress("spawn", f"{image} is not on {at.level.label}: bringing it from "
+                               f"{above.label}"))
+    images.push_image(levels.required(above.endpoint, "its endpoint"), at.endpoint, image,
+                      progress)
+    return images.image_id(client, image)
 
 
 def _spawn_named(at: Place, name: str, client: DockerClient, image: str, image_id: str,
@@ -344,6 +373,9 @@ class _Starting:
                     self.remove_container()
                     self.create(self.strategy, self.await_seed, self.mode)
                     continue
+                if not privileges.refusal(text):
+                    raise SpawnFailed(f"starting level {self.name} failed: "
+                                      f"{guard.text(text, 400)}") from None
                 tried = self.modes.index(levels.required(self.mode, "the mode"))
                 remaining = self.modes[tried + 1:]
                 if not remaining:
