@@ -211,3 +211,29 @@ def test_mixed_engines_to_depth_5_both_directions(tree, image):
     gone = run_cli("exit", "--rm-volume", paths[0])
     assert gone.returncode == 0, gone.stderr
     assert "exited 5 level(s)" in gone.stdout
+
+
+# ------------------------------------------------------------------ cgroup v2 levels
+
+def test_cgroup_v2_levels_to_depth_3_run_containers_and_report_cpu_and_memory(tree):
+    """v2 forced in every level (this host is v1: no controller reaches them, so the daemons
+    answer their children's stats with zeros); each level still runs containers, and each
+    level's CPU and memory are reported, read inside its parent from the cgroup files."""
+    parent, paths = "host", []
+    for depth in (1, 2, 3):
+        made = run_cli("spawn", parent, "--name", tree.name(f"g{depth}"), "--cgroup", "v2",
+                       "--json")
+        assert made.returncode == 0, made.stderr
+        parent = json.loads(made.stdout)["level"]
+        paths.append(parent)
+    for path in paths:
+        assert exec_ok(path, "docker info --format '{{.CgroupVersion}}'").strip() == "2"
+        out = exec_ok(path, MAKE_TINY + "docker run --rm tiny /bin/echo ran-in-v2")
+        assert "ran-in-v2" in out
+    exec_ok(paths[-1], "docker run -d --name busy --entrypoint sh dindtui:latest -c "
+            "'while :; do :; done' >/dev/null")
+    stats = {row["name"]: row for row in json.loads(run_cli("stats", "--json").stdout)}
+    for path in paths:
+        assert stats[path]["memory_bytes"] > 10_000_000, (path, stats.get(path))
+    assert stats[paths[-1]]["cpu_percent"] > 30  # the busy loop inside it
+    exec_ok(paths[-1], "docker rm -f busy >/dev/null")

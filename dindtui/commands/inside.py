@@ -142,7 +142,7 @@ def stats(engine: "Engine", args: argparse.Namespace) -> int:
                     table.add_column(column, justify="left" if column == what else "right")
                 for name, u in readings.items():
                     table.add_row(name, percent(u.cpu_now), human(u.memory_now),
-                                  human(u.memory_limit))
+                                  human(u.memory_limit) if u.memory_limit else "-")
                 if live is not None:
                     live.update(table, refresh=True)
                 else:

@@ -53,7 +53,8 @@ def spawn(engine: "Engine", args: argparse.Namespace) -> int:
     with progress_bar(args.json) as report:
         result = engine.spawn(args.parent, args.name, report, store=args.store, port=args.port,
                               image=args.image, strategy=args.strategy,
-                              inherit_images=args.inherit_images, engine_version=args.docker)
+                              inherit_images=args.inherit_images, engine_version=args.docker,
+                              cgroup=args.cgroup)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
         return 0
@@ -76,7 +77,7 @@ def _spawn_many(engine: "Engine", args: argparse.Namespace) -> int:
                                      store=args.store, image=args.image,
                                      strategy=args.strategy,
                                      inherit_images=args.inherit_images,
-                                     engine_version=args.docker)
+                                     engine_version=args.docker, cgroup=args.cgroup)
     failed = [o for o in outcomes if isinstance(o, DindtuiError)]
     if args.json:
         print(json.dumps([{"error": str(o)} if isinstance(o, DindtuiError) else o.to_dict()
@@ -141,6 +142,8 @@ def _spawn_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--port", type=port_number, help="also expose its daemon on 127.0.0.1:PORT "
                    "with TLS")
     p.add_argument("--image", default=None, help=f"level image (default {config.image()})")
+    p.add_argument("--cgroup", choices=["v1", "v2"], default=None,
+                   help="the cgroup version inside the new level (default: its parent's)")
     p.add_argument("--docker", choices=list(config.DOCKER_VERSIONS), default=None,
                    metavar="VERSION", help="the Docker engine of the new level: 20.10, 26 (the "
                    "default) or 28; its image (dindtui:docker-VERSION, built by `dindtui "

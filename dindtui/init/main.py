@@ -1,5 +1,5 @@
 """`dindtui-init`'s commands: the init (no argument or a command), `seed`, `du`,
-`live-restore`."""
+`live-restore`, `usage`."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from .modes import init
 from .seed import seed_main
 from .supervise import Stopping
 from .swarm import live_restore_main
+from .usage import usage_main
 
 
 def main(argv: list[str]) -> int:
@@ -19,6 +20,8 @@ def main(argv: list[str]) -> int:
             return du_main(argv[1:])
         if argv[:1] == ["live-restore"]:
             return live_restore_main(argv[1:])
+        if argv[:1] == ["usage"]:
+            return usage_main(argv[1:])
         return init(argv)
     except InitError as exc:
         log(f"error: {exc}")

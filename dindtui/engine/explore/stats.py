@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import threading
 import time
@@ -104,6 +105,36 @@ def cgroup_sample(container_id: str, root: str = CGROUP_ROOT) -> Sample | None:
 
 
 _no_metrics: set[str] = set()  # endpoints whose daemon answered stats with zeros
+# A level's daemon -> (its parent's endpoint, its container): where `dindtui-init usage` runs
+# when that daemon answers zeros (cgroup v2 with no controller enabled: v2 forced on v1).
+_inside: dict[str, tuple[str, str]] = {}
+_inside_lock = threading.Lock()
+
+
+def exec_sample(endpoint: str, container_id: str) -> Sample | None:
+    """A reading of a container of the level whose daemon is `endpoint`, taken inside that
+    level from its cgroup files (dindtui-init usage); None when it cannot be."""
+    with _inside_lock:
+        where = _inside.get(endpoint)
+    if where is None or not re.fullmatch(r"[0-9a-f]{12,64}", container_id):
+        return None
+    try:
+        api = connect.client(where[0], check=False).api
+        made = api.exec_create(where[1], ["dindtui-init", "usage", container_id],
+                               stdout=True, stderr=False)
+        output = api.exec_start(made["Id"])
+        found = json.loads(output[:65536]) if isinstance(output, bytes) else {}
+    except (ValueError, *API_ERRORS):
+        return None
+    reading = found.get(container_id) if isinstance(found, dict) else None
+    if not isinstance(reading, dict):
+        return None
+    numbers = [reading.get("cpu_ns"), reading.get("memory"), found.get("_system_ns"),
+               found.get("_cpus")]
+    if not all(isinstance(n, int) and 0 <= n < 1 << 62 for n in numbers):
+        return None
+    cpu_ns, memory, system, cpus = (int(n) for n in numbers)  # type: ignore[arg-type]
+    return Sample(time.time(), cpu_ns, system, max(cpus, 1), memory, 0)
 
 
 JSON_LIMIT = 4 << 20  # bytes of one stats answer read at the most
@@ -156,6 +187,9 @@ def sample(endpoint: str, container_id: str) -> Sample | None:
             if reading is not None:
                 _no_metrics.add(endpoint)
             return reading
+        stopped = str(stats.get("read") or "0001").startswith("0001")  # no reading at all
+        if not stopped:  # a level's daemon with no metrics: read inside that level
+            return exec_sample(endpoint, str(stats.get("id") or container_id))
         return None
     memory, limit = _memory(stats)
     cpus = cpu.get("online_cpus") or len((cpu.get("cpu_usage") or {}).get("percpu_usage")
@@ -278,9 +312,16 @@ def container_key(level: Level, container_id: str) -> str:
 
 
 def level_targets(root: Level) -> dict[str, tuple[str, str]]:
-    """Every running level's container, read on its parent's daemon."""
+    """Every running level's container, read on its parent's daemon (and, for each level,
+    where a reading can be taken inside it when its daemon cannot give one)."""
     targets = {}
     for level in root.walk():
+        if level.depth and level.endpoint and level.container_id and level.parent is not None \
+                and level.parent.endpoint:
+            with _inside_lock:
+                if len(_inside) > 4096:
+                    _inside.clear()
+                _inside[level.endpoint] = (level.parent.endpoint, level.container_id)
         if (level.depth and level.parent is not None and level.parent.endpoint
                 and level.container_id
                 and level.state in (levels.READY, levels.STARTING, levels.UNREACHABLE)):

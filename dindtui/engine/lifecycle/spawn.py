@@ -103,7 +103,7 @@ def _volume_labels(parent: Level, name: str) -> dict[str, Any]:
 def spawn(parent: Level | Place, name: str | None = None, *, port: int | None = None,
           image: str | None = None, strategy: str = AUTO, inherit_images: bool = False,
           store: str | None = None, cluster: tuple[str, str] | None = None,
-          engine_version: str | None = None,
+          engine_version: str | None = None, cgroup: str | None = None,
           progress: ProgressCallback = no_progress) -> SpawnResult:
     """A new level under `parent`, with its daemon answering and `image` usable inside it.
     `store` chooses the new daemon's image store (overlay2 or containerd; None: Docker's own
@@ -118,6 +118,8 @@ def spawn(parent: Level | Place, name: str | None = None, *, port: int | None = 
             raise DindtuiError("--docker picks the level image: give --docker or --image")
         image = images.flavour(engine_version).tag()
     image = image or images.DEFAULT_IMAGE
+    if cgroup not in (None, "v1", "v2"):
+        raise DindtuiError(f"unknown cgroup version {cgroup!r}: use v1 or v2")
     at = Place.of(parent) if isinstance(parent, Level) else parent
     levels.require_ready(at.level, "spawn a child under it")
     strategy = config.choice("DINDTUI_STRATEGY", (AUTO, SEED, STREAM), "") or strategy or AUTO
@@ -138,7 +140,7 @@ def spawn(parent: Level | Place, name: str | None = None, *, port: int | None = 
     for attempt in range(8):
         try:
             return _spawn_named(at, name, client, image, image_id, modes, port, strategy,
-                                inherit_images, progress, started, store, cluster)
+                                inherit_images, progress, started, store, cluster, cgroup)
         except NameTaken:
             if not auto_named or attempt == 7:
                 raise
@@ -172,7 +174,8 @@ def _spawn_named(at: Place, name: str, client: DockerClient, image: str, image_i
                  modes: list[str], port: int | None, strategy: str, inherit: bool,
                  progress: ProgressCallback, started: float,
                  store: str | None = None,
-                 cluster: tuple[str, str] | None = None) -> SpawnResult:
+                 cluster: tuple[str, str] | None = None,
+                 cgroup: str | None = None) -> SpawnResult:
     """One try at `name`. The volume is made (with a token of this call), then the container's
     creation claims the name; a spawn that loses a race removes its volume and has touched
     nothing else; on failure this call removes exactly what it made, nothing else."""
@@ -184,7 +187,7 @@ def _spawn_named(at: Place, name: str, client: DockerClient, image: str, image_i
     if check is not None and not check.ok and strategy == SEED:
         raise SpawnFailed(f"seeding was asked for but cannot work: {check.reason}")
     will_seed = check is not None and check.ok
-    level = _Starting(at, name, client, image, modes, port, progress, store, cluster)
+    level = _Starting(at, name, client, image, modes, port, progress, store, cluster, cgroup)
     level.create(SEED if will_seed else STREAM, await_seed=will_seed)  # NameTaken: nothing left
     seeding = None
     try:
@@ -253,9 +256,9 @@ class _Starting:
 
     def __init__(self, at: Place, name: str, client: DockerClient, image: str, modes: list[str],
                  port: int | None, progress: ProgressCallback, store: str | None = None,
-                 cluster: tuple[str, str] | None = None) -> None:
+                 cluster: tuple[str, str] | None = None, cgroup: str | None = None) -> None:
         self.at, self.parent = at, at.level
-        self.cluster = cluster
+        self.cluster, self.cgroup = cluster, cgroup
         self.name, self.client, self.image = name, client, image
         self.store = store
         self.modes, self.port, self.progress = list(modes), port, progress
@@ -287,6 +290,8 @@ class _Starting:
             limits.LABEL: self.limits.label}
         if self.store:
             labels[levels.LABEL_STORE] = self.store
+        if self.cgroup:
+            environment["DINDTUI_CGROUP"] = self.cgroup  # forced (the init detects it else)
         if self.cluster:
             labels[levels.LABEL_CLUSTER], labels[levels.LABEL_ROLE] = self.cluster
             environment["DINDTUI_LIVE_RESTORE"] = "off"  # swarm mode refuses it
