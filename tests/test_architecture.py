@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 import subprocess
 import sys
 
@@ -15,6 +16,7 @@ import pytest
 pytestmark = pytest.mark.engine_free
 PACKAGE = os.path.join(os.path.dirname(__file__), "..", "dindtui")
 MAP = os.path.join(os.path.dirname(__file__), "..", "docs", "architecture.md")
+ROOT = os.path.join(os.path.dirname(__file__), "..")
 
 
 def area(module: str) -> str:
@@ -189,3 +191,25 @@ def test_the_registry_catches_a_key_bound_twice(monkeypatch):
     monkeypatch.setitem(actions.SCOPES, "main screen", actions.MAIN + (
         actions.Action("something_else", "n", "other", "another action on n"),))
     assert actions.clashes() == ["main screen: n is both spawn and something_else"]
+
+
+def test_the_readme_s_engine_table_has_the_shape_of_a_matrix_run():
+    """The README's compatibility table is bench/matrix.py's output: its columns, one row per
+    combination, every cell a ✓ with a time or a ✗ with a reason."""
+    import importlib.util
+    path = os.path.join(ROOT, "bench", "matrix.py")
+    spec = importlib.util.spec_from_file_location("matrix", path)
+    matrix = importlib.util.module_from_spec(spec)
+    sys.modules["matrix"] = matrix  # its dataclasses look their module up there
+    spec.loader.exec_module(matrix)
+    text = open(os.path.join(ROOT, "README.md")).read()
+    start = text.index("<!-- matrix: bench/matrix.py --markdown -->")
+    rows = text[start:text.index("<!-- /matrix -->")].strip().splitlines()[1:]
+    assert rows[0] == matrix.table([]).splitlines()[0]
+    assert rows[1] == matrix.table([]).splitlines()[1]
+    names = [row.split(" | ")[0].lstrip("| ") for row in rows[2:]]
+    assert names == [combo.name for combo in matrix.COMBOS]
+    for row in rows[2:]:
+        cells = [cell.strip() for cell in row.strip("|").split("|")][1:]
+        assert len(cells) == len(matrix.COLUMNS), row
+        assert all(re.match(r"(✓ \d+\.\ds|✗ .+)", cell) for cell in cells), row

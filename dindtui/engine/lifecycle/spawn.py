@@ -134,6 +134,8 @@ def spawn(parent: Level | Place, name: str | None = None, *, port: int | None = 
         raise NameTaken(f"level name {name!r} is taken: choose another with --name")
     client = connect.client(at.endpoint, check=False)
     image_id = _level_image_here(at, client, image, progress)
+    if store is None and strategy != STREAM:
+        store = _store_like_parent(client, progress)
     known = next((c.privilege for c in at.level.children if c.privilege), None)
     modes = privileges.candidates(at.endpoint, known)
 
@@ -146,6 +148,21 @@ def spawn(parent: Level | Place, name: str | None = None, *, port: int | None = 
                 raise
             name = default_name(at) + f"-{secrets.token_hex(2)}"
     raise AssertionError("unreachable")
+
+
+def _store_like_parent(client: DockerClient, progress: ProgressCallback) -> str | None:
+    """No store asked for: a parent on the containerd image store (Docker 29's default on a
+    fresh install) gets a child on it too, so that its images can be seeded into the child
+    (between the two stores they can only be streamed)."""
+    try:
+        parent_store = images.daemon_store(client.info())
+    except API_ERRORS:
+        return None
+    if parent_store != CONTAINERD:
+        return None
+    progress(Progress("spawn", "the parent keeps its images in the containerd image store: "
+                               "so does the new level, so that they can be seeded"))
+    return CONTAINERD
 
 
 def _level_image_here(at: Place, client: DockerClient, image: str,
