@@ -48,6 +48,8 @@ MAIN = (
     Action("exit_level", "x", "exit", "exit the selected level and everything below it"),
     Action("shell", "s", "shell", "shell into the selected level (exit the shell to come back)"),
     Action("run_image", "r", "run", "run an image in the selected level (image, command, name)"),
+    Action("cluster", "w", "cluster", "a Docker Swarm of sibling levels under the selected one "
+           "(asks name, managers, workers)", show=False),
     Action("find", "slash", "find", "find a container or an image in every level"),
     Action("usage", "d", "disk", "disk usage of every level's volume"),
     Action("cleanup", "c", "cleanup", "cleanup: free the volumes of dead and exited levels"),
@@ -244,7 +246,7 @@ SCOPES: dict[str, tuple[Action, ...]] = {
     "swarm services table": SWARM_SERVICES_TABLE,
     "container screen": CONTAINER_SCREEN, "disk screen": USAGE, "find": SEARCH, "help": HELP,
     "confirm dialog": CONFIRM, "name and run dialogs": CANCEL, "quit dialog": QUIT,
-    "cleanup dialog": CLEANUP,
+    "cleanup dialog": CLEANUP, "cluster dialog": CANCEL,
 }
 
 

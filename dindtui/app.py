@@ -38,7 +38,7 @@ from .messages import (DaemonEvent, DetailsLoaded, InspectLoaded, LevelExited, P
                        TaskProgress, TreeLoaded, UsageMeasured)
 from .screens.collapse import CollapseScreen
 from .screens.container import ContainerScreen
-from .screens.dialogs import ConfirmDialog, RunDialog, RunRequest
+from .screens.dialogs import ClusterRequest, ConfirmDialog, RunDialog, RunRequest
 from .screens.search import TreeSearch
 from .screens.main import MainScreen
 from .screens.usage import UsageScreen
@@ -443,6 +443,16 @@ class DindtuiApp(App[int]):
             return f"level {result.level.path} ready in {result.usable_seconds:.1f}s, {how}"
 
         self._run_task("spawn", body)
+
+    @work(thread=True, group="task", exit_on_error=False)
+    def create_cluster(self, parent_path: str, request: ClusterRequest) -> None:
+        def body() -> str:
+            made = self.engine.create_cluster(parent_path, request.name, request.managers,
+                                              request.workers, self._progress)
+            return (f"cluster {request.name}: {len(made.cluster.nodes)} nodes Ready in "
+                    f"{made.seconds:.1f}s (6 on its line in the tree shows its swarm)")
+
+        self._run_task("cluster", body)
 
     def collapse_all(self, then_quit: bool = False) -> None:
         if not self.has_levels():

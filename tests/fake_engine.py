@@ -24,6 +24,7 @@ from dindtui.engine.lifecycle.exiting import ExitEvent
 from dindtui.engine.lifecycle.images import PushResult
 from dindtui.engine.lifecycle.spawn import SpawnResult
 from dindtui.engine.disk.usage import CleanupItem, CleanupPlan, UsageReport, VolumeUsage
+from dindtui.engine.swarm.clusters import Cluster, Created
 from dindtui.engine.swarm.view import SwarmNode, SwarmService, SwarmTask, SwarmView
 
 MB = 1_000_000
@@ -391,6 +392,21 @@ class FakeEngine:
                                            f"{row.image}  {row.state}",
                                            f"{row.name} {row.image} {row.id}"))
         return hits, []
+
+    def create_cluster(self, parent_path: str, name: str, managers: int, workers: int,
+                       progress) -> Created:
+        """As the engine does: the nodes as sibling levels labelled with the cluster."""
+        self._call("create_cluster", parent_path, name, managers, workers)
+        parent = levels.find_in(self.roots, parent_path)
+        nodes = []
+        for node_name, role in ([(f"{name}-m{i}", "manager") for i in range(1, managers + 1)]
+                                + [(f"{name}-w{i}", "worker") for i in range(1, workers + 1)]):
+            node = Level(node_name, f"{parent.path}/{node_name}" if parent.path else node_name,
+                         parent.depth + 1, "ready", f"unix:///fake/{node_name}.sock",
+                         container_id="0" * 14, cluster=name, role=role, parent=parent)
+            parent.children.append(node)
+            nodes.append(node)
+        return Created(Cluster(name, parent, nodes), 1.5, 1.0, None, [])
 
     def swarm(self, level: Level) -> SwarmView | None:
         """The swarm as `level` knows it: a manager sees it all, a worker only itself."""

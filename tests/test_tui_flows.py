@@ -1007,3 +1007,33 @@ async def test_the_swarm_tab_is_only_for_swarm_nodes(ui):
         assert "this level is a worker" in screen_text(app)
         await pilot.press("a")
         assert any("select a manager" in n for n, _ in ui.notes)
+
+
+async def test_w_makes_a_cluster_under_the_selected_level_asking_name_and_size(ui):
+    from dindtui.screens.dialogs import ClusterDialog
+    from textual.widgets import Input, Select
+    app = await ui.start()
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, app)
+        await select(pilot, app, "l1")
+        await pilot.press("w")
+        await until(pilot, lambda: isinstance(app.screen, ClusterDialog), "the cluster dialog")
+        dialog = app.screen
+        assert dialog.query_one("#cluster-name", Input).value == "swarm"
+        dialog.query_one("#cluster-name", Input).value = "l2"  # a level's name: refused
+        await pilot.pause()
+        assert "taken" in str(dialog.query_one("#cluster-problem").render())
+        assert dialog.query_one("#create").disabled
+        dialog.query_one("#cluster-name", Input).value = "Bad Name"
+        await pilot.pause()
+        assert "invalid cluster name" in str(dialog.query_one("#cluster-problem").render())
+        dialog.query_one("#cluster-name", Input).value = "web"
+        dialog.query_one("#managers", Select).value = 3
+        await pilot.pause()
+        await pilot.click("#create")
+        await until(pilot, lambda: ui.engine.called("create_cluster") and not app._busy,
+                    "the cluster")
+        assert ui.engine.called("create_cluster") == [("l1", "web", 3, 2)]
+        assert "cluster web: 5 nodes Ready" in ui.infos()[-1]
+        await until(pilot, lambda: any(n.data == "⎈l1⎈web" for n in app.query_one(
+            LevelTree).root.children[0].children), "the cluster's line in the tree")

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from .lifecycle.exiting import ExitCallback
     from .lifecycle.spawn import SpawnResult
     from .progress import ProgressCallback
+    from .swarm.clusters import Created
     from .swarm.view import SwarmView
     from .tree.levels import Level
 
@@ -104,6 +105,9 @@ class TUIEngine(Protocol):
     def sampler(self, on_round: Callable[[set[str]], None]) -> Sampling: ...
 
     def index(self, roots: list["Level"]) -> tuple[list["Hit"], list[str]]: ...
+
+    def create_cluster(self, parent_path: str, name: str, managers: int, workers: int,
+                       progress: "ProgressCallback") -> "Created": ...
 
     def swarm(self, level: "Level") -> "SwarmView | None": ...
 

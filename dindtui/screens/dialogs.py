@@ -130,6 +130,90 @@ class NameDialog(Dialog[str | None]):
 
 
 @dataclass(frozen=True)
+class ClusterRequest:
+    name: str
+    managers: int
+    workers: int
+
+
+class ClusterDialog(Dialog["ClusterRequest | None"]):
+    """Asks for a cluster's name and its managers and workers; a name that is not valid, or
+    whose nodes' names are taken in this tree, is said as it is typed."""
+
+    BINDINGS = bindings(actions.CANCEL)
+    DEFAULT_CSS = """
+    ClusterDialog Select { margin-top: 1; width: 1fr; }
+    ClusterDialog #cluster-problem { color: $error; height: auto; }
+    """
+    NAME_LIMIT = 20  # engine/swarm/clusters.py: room for "-m32" in a level's name
+
+    def __init__(self, parent_label: str, default: str,
+                 taken: frozenset[str] = frozenset()) -> None:
+        super().__init__()
+        self.parent_label, self.default, self.taken = parent_label, default, taken
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(f"A Docker Swarm of sibling levels under [b]{self.parent_label}[/b], "
+                        "seeded with its images. The cluster's name:")
+            yield Input(value=self.default, id="cluster-name", max_length=64)
+            yield Static("", id="cluster-problem")
+            with Horizontal():
+                yield Select([(f"{n} manager{'s' if n > 1 else ''}", n) for n in (1, 3, 5)],
+                             value=1, allow_blank=False, id="managers")
+                yield Select([(f"{n} worker{'s' if n != 1 else ''}", n)
+                              for n in (0, 1, 2, 3, 4, 5, 8)],
+                             value=2, allow_blank=False, id="workers")
+            with Horizontal():
+                yield Button("Cancel", id="cancel")
+                yield Button("Create", id="create", variant="primary")
+
+    def _counts(self) -> tuple[int, int]:
+        managers = self.query_one("#managers", Select).value
+        workers = self.query_one("#workers", Select).value
+        return (managers if isinstance(managers, int) else 1,
+                workers if isinstance(workers, int) else 0)
+
+    def problem(self, name: str) -> str | None:
+        if not name:
+            return "a cluster needs a name"
+        found = levels.name_problem(name)
+        if found:
+            return found.replace("level name", "cluster name")
+        if len(name) > self.NAME_LIMIT:
+            return f"at most {self.NAME_LIMIT} characters (its nodes are named {name}-m1, ...)"
+        managers, workers = self._counts()
+        nodes = [f"{name}-m{i}" for i in range(1, managers + 1)] + \
+            [f"{name}-w{i}" for i in range(1, workers + 1)]
+        taken = [n for n in nodes if n in self.taken]
+        if name in self.taken or taken:
+            return f"taken in this tree: {', '.join(taken or [name])}"
+        return None
+
+    @on(Input.Changed, "#cluster-name")
+    @on(Select.Changed)
+    def changed(self) -> None:
+        problem = self.problem(self.query_one("#cluster-name", Input).value)
+        self.query_one("#cluster-problem", Static).update(Text(problem or ""))
+        self.query_one("#create", Button).disabled = problem is not None
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#create")
+    def accept(self) -> None:
+        name = self.query_one("#cluster-name", Input).value
+        problem = self.problem(name)
+        if problem is not None:
+            self.query_one("#cluster-problem", Static).update(Text(problem))
+            self.app.bell()
+            return
+        self.dismiss(ClusterRequest(name, *self._counts()))
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+@dataclass(frozen=True)
 class RunRequest:
     image: str
     command: str

@@ -33,7 +33,8 @@ from ..widgets.level_tree import LevelTree
 from ..widgets.swarm_panel import SwarmNodesTable, SwarmServicesTable
 from ..widgets.tables import ContainersTable, ImagesTable, VolumesTable, selected_key
 from ..widgets.task_bar import TaskBar
-from .dialogs import CleanupDialog, ConfirmDialog, NameDialog, QuitDialog
+from .dialogs import (CleanupDialog, ClusterDialog, ClusterRequest, ConfirmDialog, NameDialog,
+                      QuitDialog)
 from .search import SearchScreen
 from .help import HelpScreen
 from .usage import UsageScreen
@@ -262,6 +263,28 @@ class MainScreen(Screen[None]):
                 app.spawn_level(parent.path, name, dialog.store or None)
 
         self.app.push_screen(dialog, chosen)
+
+    def action_cluster(self) -> None:
+        parent = self._target("make a cluster under", allow_root=True)
+        if parent is None:
+            return
+        if parent.state != levels.READY:
+            self.notify(f"level {parent.label} is {parent.state}: it cannot hold a cluster",
+                        severity="error")
+            return
+        app = self.dindtui
+        taken = frozenset(level.name for level in levels.root_of(parent).walk()) | frozenset(
+            level.cluster for level in levels.root_of(parent).walk() if level.cluster)
+        default = next(name for n in range(1, 100)
+                       if (name := "swarm" if n == 1 else f"swarm{n}") not in taken
+                       and f"{name}-m1" not in taken)
+
+        def chosen(request: ClusterRequest | None) -> None:
+            if request is not None and app.start_task(
+                    f"cluster {request.name} under {parent.label}"):
+                app.create_cluster(parent.path, request)
+
+        self.app.push_screen(ClusterDialog(parent.label, default, taken), chosen)
 
     def action_exit_level(self) -> None:
         level = self._target("exit")
