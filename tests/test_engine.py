@@ -306,9 +306,12 @@ def test_error_parent_dead_name_taken_and_image_missing(tree):
     taken = run_cli("spawn", "--name", d1.name)
     assert f"level name '{d1.name}' is taken" in one_line_error(taken)
     missing = run_cli("spawn", d1.path, "--image", "no-such-image:0")
-    assert "image no-such-image:0 is missing" in one_line_error(missing)
+    # Where it looked: the parent, then every level above it (it would be brought from there).
+    said = one_line_error(missing)
+    assert f"image no-such-image:0 is on neither {d1.path} nor any level above it" in said
+    assert "looked in host" in said
     built_hint = run_cli("spawn", d1.path, "--image", images.DEFAULT_IMAGE + "-absent")
-    assert "missing" in one_line_error(built_hint)
+    assert "dindtui image build" in one_line_error(built_hint)
     connect.client().containers.get(d1.container_name).kill()
     dead = run_cli("spawn", d1.path)
     assert f"level {d1.path} is exited: cannot spawn" in one_line_error(dead)

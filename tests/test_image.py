@@ -43,7 +43,7 @@ def test_image_build_is_idempotent_and_labelled(image, client):
     assert result.returncode == 0, result.stderr
     assert '"built": false' in result.stdout
     base, _ = images.ensure_base(client, None, lambda report: None)
-    wanted = images.inputs_hash(images.build_inputs(), base.id)
+    wanted = images.flavour_inputs(images.build_inputs(), base.id, images.flavour(None))
     assert client.images.get(image).labels["dindtui.inputs"] == wanted
 
 

@@ -206,8 +206,14 @@ class LevelTabs(Vertical):
                 yield SwarmPanel()
 
     def on_mount(self) -> None:
-        # Shown only for a level that is a swarm node (DetailPane.show).
-        self.call_after_refresh(self.query_one(TabbedContent).hide_tab, "swarm")
+        self.call_after_refresh(self._hide_swarm)
+
+    def _hide_swarm(self) -> None:
+        """Shown only for a level that is a swarm node (DetailPane.show); the pane may be gone
+        already (an engine that stopped answering)."""
+        for tabs in self.query(TabbedContent).results(TabbedContent):
+            if not getattr(self.parent, "in_swarm", False):
+                tabs.hide_tab("swarm")
 
 
 class DetailPane(Vertical):

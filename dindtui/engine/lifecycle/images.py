@@ -106,6 +106,11 @@ def build_inputs() -> dict[str, bytes]:
     return files
 
 
+def flavour_inputs(files: dict[str, bytes], base_id: str, kind: Flavour) -> str:
+    """The inputs hash of one flavour's image: the files, its base, its build arguments."""
+    return inputs_hash(files, base_id + json.dumps(kind.build_args, sort_keys=True))
+
+
 def inputs_hash(files: dict[str, bytes], base_id: str) -> str:
     digest = hashlib.sha256(base_id.encode())
     for name in sorted(files):
@@ -147,7 +152,7 @@ def build_image(tag: str | None = DEFAULT_IMAGE, base: str | None = None, *,
     client = connect.client(endpoint, slow=True)
     base_image, bootstrapped = ensure_base(client, base, progress, kind)
     files = build_inputs()
-    wanted = inputs_hash(files, base_image.id + json.dumps(kind.build_args, sort_keys=True))
+    wanted = flavour_inputs(files, base_image.id, kind)
     if not force:
         try:
             existing = client.images.get(tag)
