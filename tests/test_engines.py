@@ -237,3 +237,87 @@ def test_cgroup_v2_levels_to_depth_3_run_containers_and_report_cpu_and_memory(tr
         assert stats[path]["memory_bytes"] > 10_000_000, (path, stats.get(path))
     assert stats[paths[-1]]["cpu_percent"] > 30  # the busy loop inside it
     exec_ok(paths[-1], "docker rm -f busy >/dev/null")
+
+
+# ------------------------------------------------------------------ a Docker-29-style host
+
+PACKAGED = '["/usr/bin/tini", "--", "/usr/local/bin/dindtui-init"]'
+
+
+def test_a_docker_29_style_host_seeds_its_first_level(tree, client, mode, tmp_path):
+    """Level 0 laid out as a packaged Docker 29 is: a system containerd rooted at
+    /var/lib/containerd beside Docker's data root on one filesystem, dockerd on the containerd
+    image store pointed at it (here a container of the Docker 28 level image, its /var/lib one
+    volume, its socket at the same path here and there, as a host's). A second dindtui on it
+    seeds the first level by hardlinks: a few MB of its own, a write in it never reaches the
+    parent, an rmi on either side leaves the other working."""
+    from dindtui.engine.lifecycle import images, privileges
+    images.build_image(None, engine="28")
+    tag = f"dindtui-test-packaged:{tree.prefix.strip('-')}"
+    made = client.api.create_container(images.flavour("28").tag())
+    try:  # no VOLUME /var/lib/docker: /var/lib must be one mount, as on a host
+        exported = client.api.export(made["Id"])
+        client.api.import_image_from_data(b"".join(exported), repository=tag.split(":")[0],
+                                          tag=tag.split(":")[1], changes=[
+                                              f"ENTRYPOINT {PACKAGED}"])
+    finally:
+        client.api.remove_container(made["Id"], force=True, v=True)
+    shared = str(tmp_path / "pk")
+    os.makedirs(shared)
+    volume = client.volumes.create(f"dindtui-test-packaged-{tree.prefix.strip('-')}")
+    host = client.api.create_container(
+        tag, environment={"DINDTUI_MODE": "daemon", "DINDTUI_STORE": "containerd",
+                          "DINDTUI_CONTAINERD": "system",
+                          "DOCKERD_ARGS": f"--host=unix://{shared}/docker.sock"},
+        name=f"dindtui-test-packaged-{tree.prefix.strip('-')}",
+        host_config=privileges.host_config(client, mode, binds={
+            volume.name: {"bind": "/var/lib", "mode": "rw"},
+            shared: {"bind": shared, "mode": "rw"}}))["Id"]
+    env = {"DOCKER_HOST": f"unix://{shared}/docker.sock",
+           "DINDTUI_STATE_DIR": f"{shared}/state"}
+    try:
+        client.api.start(host)
+        wait_for(lambda: os.path.exists(f"{shared}/docker.sock") and run_cli(
+            "ls", env=env).returncode == 0, "the packaged host's dockerd")
+        info = run_cli("exec", "--help", env=env)  # the CLI answers on it at all
+        assert info.returncode == 0
+        images.push_image("unix:///var/run/docker.sock", env["DOCKER_HOST"],
+                          images.DEFAULT_IMAGE)
+
+        def host_sh(script: str) -> str:
+            ran = client.api.exec_create(host, ["sh", "-c", script])
+            return client.api.exec_start(ran["Id"]).decode()
+
+        assert "/run/containerd/containerd.sock" in host_sh(
+            "docker -H unix:///var/run/docker.sock info --format '{{json .Containerd}}'")
+        spawned = run_cli("spawn", "--name", tree.name("c1"), "--json", env=env)
+        assert spawned.returncode == 0, spawned.stderr
+        result = json.loads(spawned.stdout)
+        assert result["strategy"] == "seed" and result["store"] == "containerd", result
+        # Its own bytes, each inode counted once with the parent's store: a few MB.
+        sizes = host_sh("du -s /var/lib/containerd /var/lib/docker/volumes/*-c1-*/_data")
+        own = int(sizes.split()[-2]) * 1024
+        image_bytes = client.images.get(images.DEFAULT_IMAGE).attrs["Size"]
+        assert own < 0.05 * image_bytes, (own, image_bytes)
+        child = tree.name("c1")
+        original = host_sh("docker run --rm --entrypoint cat dindtui:latest "
+                           "/usr/local/bin/docker | md5sum")
+        exec_ok_env = run_cli("exec", child, "--", "sh", "-c", "docker run --name writer "
+                              "--entrypoint sh dindtui:latest -c 'echo changed > "
+                              "/usr/local/bin/docker' && docker rmi -f dindtui:latest "
+                              ">/dev/null", env=env)
+        assert exec_ok_env.returncode == 0, exec_ok_env.stderr
+        assert host_sh("docker run --rm --entrypoint cat dindtui:latest "
+                       "/usr/local/bin/docker | md5sum") == original
+        second = run_cli("spawn", "--name", tree.name("c2"), "--json", env=env)
+        assert second.returncode == 0 and json.loads(second.stdout)["strategy"] == "seed"
+        host_sh("docker rmi -f dindtui:latest >/dev/null")
+        still = run_cli("exec", tree.name("c2"), "--", "docker", "run", "--rm",
+                        "--entrypoint", "true", "dindtui:latest", env=env)
+        assert still.returncode == 0, still.stderr
+        gone = run_cli("collapse", "-t", "2", "--rm-volume", env=env)
+        assert gone.returncode == 0, gone.stderr
+    finally:
+        client.api.remove_container(host, force=True)
+        volume.remove(force=True)
+        client.images.remove(tag, force=True)

@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 from .common import (
     DOCKERD_LOG,
+    EXIT_BAD_INPUT,
     EXIT_DOCKERD,
     EXIT_SEED,
     SEED_DB_MARKER,
@@ -28,6 +29,21 @@ from .supervise import Stopping, Supervisor, connects, ping, spawn, tail
 
 CONTAINERD = "/usr/bin/containerd"
 CONTAINERD_SOCKET = "/var/run/docker/containerd/containerd.sock"
+# DINDTUI_CONTAINERD=system: laid out as a packaged Docker 29 is, a system containerd rooted
+# outside Docker's data root (the level's volume is then mounted at /var/lib).
+SYSTEM_CONTAINERD = ("/run/containerd/containerd.sock", "/var/lib/containerd", "/run/containerd")
+
+
+def containerd_layout() -> tuple[str, str, str]:
+    """(address, root, state) of this level's containerd."""
+    kind = os.environ.get("DINDTUI_CONTAINERD", "").strip()
+    if kind not in ("", "docker", "system"):
+        raise InitError(f"DINDTUI_CONTAINERD must be docker or system, got {kind!r}",
+                        EXIT_BAD_INPUT)
+    if kind == "system":
+        return SYSTEM_CONTAINERD
+    return (CONTAINERD_SOCKET, "/var/lib/docker/containerd/daemon",
+            "/var/run/docker/containerd/daemon")
 CONTAINERD_CONFIG = "/run/dindtui-containerd.toml"
 CONTAINERD_PID = "/run/dindtui-containerd.pid"  # this level's own (pidof also sees deeper ones)
 
@@ -75,17 +91,17 @@ class Daemons:
             return
         with open(CONTAINERD_CONFIG, "w") as config:
             config.write('version = 2\ndisabled_plugins = ["io.containerd.grpc.v1.cri"]\n')
+        socket_path, root, state = containerd_layout()
         self.containerd = spawn([CONTAINERD, "--config", CONTAINERD_CONFIG,
-                                 "--address", CONTAINERD_SOCKET,
-                                 "--root", "/var/lib/docker/containerd/daemon",
-                                 "--state", "/var/run/docker/containerd/daemon"],
+                                 "--address", socket_path, "--root", root, "--state", state],
                                 self.log_path, session=True)
         with open(CONTAINERD_PID, "w") as handle:
             handle.write(f"{self.containerd}\n")
-        self._wait("containerd", self.containerd, lambda: connects(CONTAINERD_SOCKET), deadline)
+        self._wait("containerd", self.containerd, lambda: connects(socket_path), deadline)
 
     def _start_dockerd(self, deadline: float) -> None:
-        argv = self.argv + ([f"--containerd={CONTAINERD_SOCKET}"] if self.containerd else [])
+        argv = self.argv + ([f"--containerd={containerd_layout()[0]}"] if self.containerd
+                            else [])
         try:
             os.remove("/var/run/docker.pid")
         except OSError:

@@ -225,11 +225,14 @@ def _copy_dirs(source: str, target: str, relative: str) -> None:
             os.chmod(dst, stat_mod.S_IMODE(st.st_mode))
 
 
-def seed_containerd(source_root: str, target_root: str, image_ids: list[str]) -> dict[str, Any]:
+def seed_containerd(source_root: str, target_root: str, image_ids: list[str],
+                    source_containerd: str | None = None) -> dict[str, Any]:
     """Seed a fresh data root's containerd image store from a parent's: new bolt databases
     holding only the images' records (no container, lease or ingest records, and only committed
-    snapshots), the content blobs hardlinked, the snapshots' trees hardlinked."""
-    source = os.path.join(source_root, CONTAINERD_ROOT)
+    snapshots), the content blobs hardlinked, the snapshots' trees hardlinked.
+    `source_containerd`: the parent's containerd root when it is a system containerd outside
+    Docker's data root (a packaged Docker 29: /var/lib/containerd), on the same mount."""
+    source = source_containerd or os.path.join(source_root, CONTAINERD_ROOT)
     target = os.path.join(target_root, CONTAINERD_ROOT)
     if os.path.exists(os.path.join(target_root, "containerd")) or os.path.exists(
             os.path.join(target_root, "image")):
@@ -299,7 +302,10 @@ def seed_containerd(source_root: str, target_root: str, image_ids: list[str]) ->
 
     stats: dict[str, Any] = {"images": len(kept["images"]), "layers": len(chosen), "blobs": 0,
                    "linked_bytes": 0, "store": "containerd"}
-    _copy_dirs(source_root, target_root, CONTAINERD_ROOT)
+    if source_containerd is None:
+        _copy_dirs(source_root, target_root, CONTAINERD_ROOT)
+    else:  # the child's containerd is the init's, under its data root, owned by root
+        os.makedirs(os.path.join(target_root, CONTAINERD_ROOT), mode=0o711, exist_ok=True)
     for relative in (os.path.dirname(METADATA_DB), SNAPSHOTTER + "/snapshots",
                      CONTENT + "/blobs/sha256", CONTENT + "/ingest"):
         if os.path.exists(os.path.join(source, relative)):
@@ -415,11 +421,18 @@ SMALL_FILE_LIMIT = 16 << 20  # bytes of an image config or repositories.json rea
 def seed_main(argv: list[str]) -> int:
     """`dindtui-init seed [--store=S] SOURCE_ROOT TARGET_ROOT IMAGE_ID...`: prints one JSON line
     of counts."""
-    store = "overlay2"
-    if argv[:1] and argv[0].startswith("--store="):
-        store, argv = argv[0].split("=", 1)[1], argv[1:]
-    if store not in STORES or len(argv) < 3:
-        raise InitError("usage: dindtui-init seed [--store=overlay2|containerd] SOURCE_ROOT "
+    store, containerd = "overlay2", None
+    while argv[:1] and argv[0].startswith(("--store=", "--containerd-root=")):
+        option, _, value = argv[0].partition("=")
+        if option == "--store":
+            store = value
+        else:
+            containerd = value
+        argv = argv[1:]
+    if store not in STORES or len(argv) < 3 or (containerd is not None and (
+            store != "containerd" or not os.path.isabs(containerd))):
+        raise InitError("usage: dindtui-init seed [--store=overlay2|containerd] "
+                        "[--containerd-root=ABSOLUTE-PATH] SOURCE_ROOT "
                         "TARGET_ROOT IMAGE_ID...", EXIT_BAD_INPUT)
     source, target, images = argv[0], argv[1], argv[2:]
     started = time.monotonic()
@@ -430,7 +443,8 @@ def seed_main(argv: list[str]) -> int:
     signal.signal(signal.SIGALRM, too_long)
     signal.alarm(SEED_SECONDS)
     try:
-        stats = (seed_containerd if store == "containerd" else seed)(source, target, images)
+        stats = (seed_containerd(source, target, images, containerd) if store == "containerd"
+                 else seed(source, target, images))
     except Exception as exc:  # noqa: BLE001 - whatever the source holds: a marker, one line
         error = exc if isinstance(exc, InitError) else InitError(
             f"seeding failed: {type(exc).__name__}: {str(exc)[:300]}", EXIT_SEED)

@@ -446,6 +446,7 @@ class SeedCheck:
     reason: str = ""
     data_root: str = ""
     store: str = OVERLAY2          # the store seeded from and into
+    containerd_root: str | None = None  # a system containerd's root, outside the data root
 
 
 def same_content(source: DockerClient, target: DockerClient, name: str) -> bool:
@@ -491,16 +492,21 @@ def seed_check(client: DockerClient, target_store: str = OVERLAY2) -> SeedCheck:
     if source_store == CONTAINERD and info.get("Driver") != "overlayfs":
         return SeedCheck(False, f"containerd snapshotter is {info.get('Driver')}, not overlayfs")
     address = (info.get("Containerd") or {}).get("Address") or ""
+    containerd_root = None
     if source_store == CONTAINERD and address and not address.startswith(
             ("/var/run/docker/", "/run/docker/")):
-        # A system containerd (Docker Engine 29's default) keeps its images under its own
-        # root (/var/lib/containerd), not under Docker's data root where the new volume is.
-        return SeedCheck(False, f"the parent's images are in a containerd of its own "
-                                f"({address}), outside Docker's data root")
+        # A system containerd (a packaged Docker 29) keeps its images under its own root,
+        # /var/lib/containerd where it listens on /run/containerd/containerd.sock: seeded
+        # from there, with Docker's data root and that root on one mount (the seeder says so
+        # when they are not, and the image is streamed).
+        if address.removeprefix("unix://") not in SYSTEM_CONTAINERD_SOCKETS:
+            return SeedCheck(False, f"the parent's images are in a containerd of its own "
+                                    f"({address}) whose root is not known")
+        containerd_root = SYSTEM_CONTAINERD_ROOT
     if any("userns" in opt for opt in info.get("SecurityOptions") or []):
         return SeedCheck(False, "the daemon remaps user namespaces")
     return SeedCheck(True, data_root=info.get("DockerRootDir") or "/var/lib/docker",
-                     store=source_store)
+                     store=source_store, containerd_root=containerd_root)
 
 
 @dataclass
@@ -511,10 +517,16 @@ class SeedResult:
     seconds: float = 0.0
 
 
+SYSTEM_CONTAINERD_SOCKETS = ("/run/containerd/containerd.sock",
+                             "/var/run/containerd/containerd.sock")
+SYSTEM_CONTAINERD_ROOT = "/var/lib/containerd"
+
+
 def seed_command(source_root: str, target_root: str, ids: list[str],
-                 store: str = OVERLAY2) -> list[str]:
-    return ["/usr/local/bin/dindtui-init", "seed", f"--store={store}", source_root, target_root,
-            *ids]
+                 store: str = OVERLAY2, containerd_root: str | None = None) -> list[str]:
+    return ["/usr/local/bin/dindtui-init", "seed", f"--store={store}",
+            *([f"--containerd-root={containerd_root}"] if containerd_root else []),
+            source_root, target_root, *ids]
 
 
 def parse_seed_output(output: str, ids: list[str], started: float) -> SeedResult:

@@ -71,7 +71,7 @@ def _try_seed(at: place.Place, client: DockerClient, check: images.SeedCheck, vo
 def _is_local(level0: place.Place, check: images.SeedCheck, mountpoint: str) -> bool:
     """The engine's data root is this machine's, and ours to write (root, same files)."""
     marker = "image" if check.store == OVERLAY2 else "containerd"
-    return (os.geteuid() == 0 and not level0.remote
+    return (os.geteuid() == 0 and not level0.remote and check.containerd_root is None
             and os.path.isdir(os.path.join(check.data_root, marker))
             and os.path.isdir(mountpoint))
 
@@ -94,14 +94,26 @@ def _seed_with_helper(client: DockerClient, image: str, mode: str, check: images
     data_root = check.data_root
     if not mountpoint.startswith(data_root.rstrip("/") + "/"):
         raise DindtuiError(f"volume {mountpoint} is outside the data root {data_root}")
-    target = "/hostroot/" + os.path.relpath(mountpoint, data_root)
-    argv = images.seed_command("/hostroot", target, ids, check.store)
+    # One mount holds the source and the target: the data root, or, with a system containerd
+    # outside it (a packaged Docker 29), the directory above both (/var/lib).
+    top = data_root if check.containerd_root is None else os.path.commonpath(
+        [data_root, check.containerd_root])
+    if top == "/":
+        raise DindtuiError("Docker's data root and the containerd root share no directory "
+                           "but /")
+
+    def inside(path: str) -> str:
+        return os.path.normpath("/hostroot/" + os.path.relpath(path, top))
+
+    argv = images.seed_command(inside(data_root), inside(mountpoint), ids, check.store,
+                               inside(check.containerd_root) if check.containerd_root
+                               else None)
     helper = client.api.create_container(
         image, entrypoint=argv[:1], command=argv[1:],
         labels={"dindtui.helper": "seed"},
         host_config=privileges.host_config(
             client, mode, network_mode="none",
-            binds={data_root: {"bind": "/hostroot", "mode": "rw"}}))["Id"]
+            binds={top: {"bind": "/hostroot", "mode": "rw"}}))["Id"]
     try:
         client.api.start(helper)
         status = client.api.wait(helper, timeout=300).get("StatusCode")
@@ -118,7 +130,8 @@ def _seed_by_exec(parent: Level, check: images.SeedCheck, mountpoint: str,
     """A level parent: run the seeder inside the parent level, where its data root is one mount."""
     grandparent = levels.parent_client(parent)
     result = grandparent.containers.get(parent.container_id).exec_run(
-        images.seed_command(check.data_root, mountpoint, ids, check.store), demux=False)
+        images.seed_command(check.data_root, mountpoint, ids, check.store,
+                            check.containerd_root), demux=False)
     output = str(result.output.decode(errors="replace"))
     if result.exit_code != 0:
         raise DindtuiError(output.strip().splitlines()[-1] if output.strip()
