@@ -58,6 +58,7 @@ COMBOS = [
     Combo("podman 4.3", ("26", "28")),
     Combo("docker 28 (a level)", ("20.10", "26")),
     Combo("docker 28, containerd store (a level)", ("26", "26"), store="containerd"),
+    Combo("docker 28 packaged as 29 is (system containerd)", ("26", "26")),
 ]
 
 
@@ -92,8 +93,10 @@ class Cell:
                                                                     if self.note else "")
         else:
             self.combo.cells[self.column] = f"✗ {str(error)[:90]}"
+        from dindtui.engine.errors import DindtuiError
         return kind is not None and issubclass(kind, (Failed, subprocess.SubprocessError,
-                                                      OSError, KeyError, ValueError))
+                                                      OSError, KeyError, ValueError,
+                                                      DindtuiError))
 
 
 class Failed(Exception):
@@ -164,12 +167,36 @@ class LevelAsEngine:
         dindtui("exit", "--rm-volume", "-t", "0", self.name)
 
 
+class Packaged:
+    """A Docker-29-style level 0 (bench/packaged.py), holding the levels' images."""
+
+    def __init__(self, needs: tuple[str, ...]) -> None:
+        self.needs = needs
+
+    def __enter__(self) -> str:
+        from packaged import PackagedHost
+        from dindtui.engine.lifecycle import images
+        from dindtui.engine.net import connect
+        self.host = PackagedHost()
+        env = self.host.__enter__()
+        for image in sorted({image_of(v) for v in self.needs} - {images.DEFAULT_IMAGE}):
+            images.push_image(connect.default_endpoint(), env["DOCKER_HOST"], image)
+        os.environ["DINDTUI_STATE_DIR"] = env["DINDTUI_STATE_DIR"]  # its bind sources' root
+        return env["DOCKER_HOST"]
+
+    def __exit__(self, *_: object) -> None:
+        os.environ.pop("DINDTUI_STATE_DIR", None)
+        self.host.__exit__()
+
+
 # ---------------------------------------------------------------- one combination
 
 def try_combo(combo: Combo, prefix: str) -> None:
     level0: object
     if combo.level0.startswith("podman"):
         level0 = Podman(combo.levels)
+    elif combo.level0.startswith("docker 28 packaged"):
+        level0 = Packaged(combo.levels)
     elif combo.level0.startswith("docker 28"):
         level0 = LevelAsEngine(prefix, combo.store, combo.levels)
     else:
@@ -241,7 +268,11 @@ def features(combo: Combo, prefix: str, env: dict[str, str]) -> None:
             if missing:
                 raise Failed(f"no reading for {', '.join(missing)}")
         with Cell(combo, "events"):
-            events(deepest, image_of(combo.levels[-1]), env)
+            # In a process of its own, with the command's environment (its state directory
+            # and its engine), as the TUI would watch it.
+            ok(subprocess.run([sys.executable, __file__, "--events", deepest,
+                               image_of(combo.levels[-1])], capture_output=True, text=True,
+                              timeout=60, env={**os.environ, **env}))
         with Cell(combo, "du"):
             report = json.loads(ok(dindtui("du", "--json", env=env)).stdout)
             listed = {v["level"] for v in report["volumes"]}
@@ -264,12 +295,12 @@ def image_of(version: str) -> str:
     return "dindtui:latest" if version == "26" else f"dindtui:docker-{version}"
 
 
-def events(path: str, image: str, env: dict[str, str]) -> None:
+def events(path: str, image: str) -> None:
     """A container made in the level is seen on its daemon's event stream (as the TUI's),
     through an Engine of this process (its endpoint may be a tunnel this process serves)."""
     from dindtui.engine.facade import Engine
     from dindtui.engine.net.events import EventStream
-    engine = Engine.from_command_line([("--host", env["DOCKER_HOST"])] if env else [])
+    engine = Engine()
     level = engine.find(path)
     stream, seen = EventStream(level.endpoint or ""), threading.Event()
 
@@ -284,7 +315,7 @@ def events(path: str, image: str, env: dict[str, str]) -> None:
 
     threading.Thread(target=watch, daemon=True).start()
     time.sleep(0.5)
-    ok(dindtui("exec", path, "--", "docker", "create", "--name", "quiet", image, env=env))
+    ok(dindtui("exec", path, "--", "docker", "create", "--name", "quiet", image))
     if not seen.wait(15):
         stream.close()
         raise Failed("no event within 15 s")
@@ -304,7 +335,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--markdown", action="store_true", help="the table only, as Markdown")
     parser.add_argument("--only", help="the combinations to run, by number (1-based)")
+    parser.add_argument("--events", nargs=2, metavar=("LEVEL", "IMAGE"),
+                        help=argparse.SUPPRESS)  # one events check, in a process of its own
     args = parser.parse_args()
+    if args.events:
+        try:
+            events(*args.events)
+        except Exception as exc:  # noqa: BLE001 - one line for the cell
+            raise SystemExit(str(exc)[:200]) from None
+        return
     combos = COMBOS
     if args.only:
         combos = [COMBOS[int(n) - 1] for n in args.only.split(",")]
