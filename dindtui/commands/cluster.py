@@ -20,6 +20,7 @@ from .tree import _print_exit, seconds
 if TYPE_CHECKING:
     from ..engine.facade import Engine
     from ..engine.swarm.clusters import Cluster, Created
+    from ..engine.tree.levels import Level
     from ..engine.swarm.view import SwarmView
 
 
@@ -152,24 +153,25 @@ def push(engine: "Engine", args: argparse.Namespace) -> int:
     return 0
 
 
-def drain(engine: "Engine", args: argparse.Namespace) -> int:
-    cluster = engine.find_cluster(args.name)
+def _manager(engine: "Engine", name: str) -> "Level":
+    """The manager of cluster `name` that speaks for its swarm (the first that answers)."""
+    cluster = engine.find_cluster(name)
     manager = cluster.manager_level()
     if manager is None:
         raise DindtuiError(f"no manager of cluster {cluster.name} answers")
-    out.print(engine.set_availability(manager, args.node, args.availability))
+    return manager
+
+
+def drain(engine: "Engine", args: argparse.Namespace) -> int:
+    out.print(engine.set_availability(_manager(engine, args.name), args.node, args.availability))
     return 0
 
 
 def scale(engine: "Engine", args: argparse.Namespace) -> int:
-    cluster = engine.find_cluster(args.name)
-    manager = cluster.manager_level()
-    if manager is None:
-        raise DindtuiError(f"no manager of cluster {cluster.name} answers")
     service, _, count = args.service.partition("=")
     if not (count.isascii() and count.isdigit()):
         raise UsageError(f"scale takes SERVICE=REPLICAS, got {args.service!r}")
-    out.print(engine.scale_service(manager, service, int(count)))
+    out.print(engine.scale_service(_manager(engine, args.name), service, int(count)))
     return 0
 
 

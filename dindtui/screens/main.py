@@ -245,13 +245,18 @@ class MainScreen(Screen[None]):
             return None
         return level
 
-    def action_spawn(self) -> None:
-        parent = self._target("spawn under", allow_root=True)
-        if parent is None:
-            return
-        if parent.state != levels.READY:
-            self.notify(f"level {parent.label} is {parent.state}: it cannot spawn",
+    def _ready_parent(self, doing: str, cannot: str) -> Level | None:
+        """The selected level (level 0 included) when its daemon answers, to act under it."""
+        parent = self._target(doing, allow_root=True)
+        if parent is not None and parent.state != levels.READY:
+            self.notify(f"level {parent.label} is {parent.state}: it cannot {cannot}",
                         severity="error")
+            return None
+        return parent
+
+    def action_spawn(self) -> None:
+        parent = self._ready_parent("spawn under", "spawn")
+        if parent is None:
             return
         app = self.dindtui
 
@@ -265,12 +270,8 @@ class MainScreen(Screen[None]):
         self.app.push_screen(dialog, chosen)
 
     def action_cluster(self) -> None:
-        parent = self._target("make a cluster under", allow_root=True)
+        parent = self._ready_parent("make a cluster under", "hold a cluster")
         if parent is None:
-            return
-        if parent.state != levels.READY:
-            self.notify(f"level {parent.label} is {parent.state}: it cannot hold a cluster",
-                        severity="error")
             return
         app = self.dindtui
         taken = frozenset(level.name for level in levels.root_of(parent).walk()) | frozenset(
