@@ -195,7 +195,8 @@ def test_cluster_bad_input_is_one_line_and_makes_nothing(tree):
         (["create", tree.name("z"), "--workers", "40"], "at most 32 nodes"),
         (["create", tree.name("z"), "--parent", "nowhere"], "nowhere"),
         (["rm", "nothing-here"], "no cluster 'nothing-here'"),
-        (["scale", "nothing-here", "web"], "no cluster"),
+        (["scale", "nothing-here", "web=2"], "no cluster"),
+        (["scale", "nothing-here", "web"], "scale takes SERVICE=REPLICAS"),
     ):
         result = run_cli("cluster", *args)
         assert result.returncode != 0, args
