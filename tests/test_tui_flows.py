@@ -12,7 +12,7 @@ import time
 
 import pytest
 from rich.console import Console
-from textual.widgets import Button, DataTable
+from textual.widgets import Button, DataTable, TabbedContent
 
 import fake_engine
 from fake_engine import FakeEngine, fixed_details, fixed_usage
@@ -1037,3 +1037,34 @@ async def test_w_makes_a_cluster_under_the_selected_level_asking_name_and_size(u
         assert "cluster web: 5 nodes Ready" in ui.infos()[-1]
         await until(pilot, lambda: any(n.data == "⎈l1⎈web" for n in app.query_one(
             LevelTree).root.children[0].children), "the cluster's line in the tree")
+
+
+async def test_the_detail_pane_takes_details_and_swarms_at_any_step_of_building_its_tabs():
+    """Textual composes a tab strip's tabs a step after its panes: a swarm reading or a level's
+    details that arrive in between wait for the tabs, never raise (a CI run once failed on
+    it: "No nodes match '#--content-tab-level'"). Tried at every step of that window."""
+    import asyncio
+    from textual.app import App
+    from dindtui.widgets.swarm_panel import SwarmPanel
+
+    class PaneApp(App):
+        def compose(self):
+            yield DetailPane()
+
+    swarm = fake_engine.fixed_swarm()
+    details = dataclasses.replace(fixed_details("l1"), swarm="manager")
+    for steps in range(8):
+        app = PaneApp()
+        async with app.run_test(size=SIZE) as pilot:
+            pane = app.query_one(DetailPane)
+            pane.build()
+            for _ in range(steps):
+                await asyncio.sleep(0)
+            pane.show_swarm(swarm)
+            pane.show(details)
+            pane.activate("swarm")
+            await until(pilot, lambda: pane.details is not None and pane.active_tab == "swarm",
+                        f"the details shown after {steps} steps")
+            assert pane.in_swarm and app.query_one(SwarmPanel).view is swarm
+            label = str(pane.query_one(TabbedContent).get_tab("swarm").label)
+            assert label == f"swarm {swarm.ready}/{len(swarm.nodes)}"

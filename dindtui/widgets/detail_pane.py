@@ -11,7 +11,9 @@ from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widget import Widget
 from textual.widgets import DataTable, Sparkline, Static, TabbedContent, TabPane
+from textual.widgets._tabbed_content import ContentTab
 
 from ..engine.explore.details import LevelDetails
 from ..engine.explore.stats import SAMPLE_SECONDS, Usage
@@ -208,12 +210,23 @@ class LevelTabs(Vertical):
     def on_mount(self) -> None:
         self.call_after_refresh(self._hide_swarm)
 
-    def _hide_swarm(self) -> None:
+    def _hide_swarm(self, tries: int = 50) -> None:
         """Shown only for a level that is a swarm node (DetailPane.show); the pane may be gone
         already (an engine that stopped answering)."""
-        for tabs in self.query(TabbedContent).results(TabbedContent):
-            if not getattr(self.parent, "in_swarm", False):
-                tabs.hide_tab("swarm")
+        if not tabs_ready(self):
+            if tries and self.is_attached:
+                self.call_after_refresh(self._hide_swarm, tries - 1)
+            return
+        if not getattr(self.parent, "in_swarm", False):
+            self.query_one(TabbedContent).hide_tab("swarm")
+
+
+def tabs_ready(widget: Widget) -> bool:
+    """True once the tabs under `widget` can be read and changed. Textual composes the tab
+    strip's tabs a step after the panes, so a pane's tables can exist while its tab does not;
+    the last tab (swarm) and the last table tell that both are there."""
+    return bool(widget.query(TabbedContent) and widget.query("#networks-table") and
+                widget.query(f"#{ContentTab.add_prefix('swarm')}"))
 
 
 class DetailPane(Vertical):
@@ -235,13 +248,27 @@ class DetailPane(Vertical):
     def build(self) -> None:
         """The tabs and tables, made once, after the first tree is drawn (they double the cost
         of the first frame, and nothing shows them before a level is selected)."""
-        if self.built:
-            return
-        self.built = True
-        self.mount(LevelTabs())
-        self.call_after_refresh(self._show_pending)
+        if not self.built:
+            self.built = True
+            self.mount(LevelTabs())
+        self._wait_for_tabs()
 
-    def _show_pending(self) -> None:
+    _waiting = False
+
+    def _wait_for_tabs(self) -> None:
+        """Show what came before the tabs were there once they are (one wait at a time)."""
+        if not self._waiting:
+            self._waiting = True
+            self.call_after_refresh(self._show_pending)
+
+    def _show_pending(self, tries: int = 50) -> None:
+        if not tabs_ready(self):
+            if tries and self.is_attached:
+                self.call_after_refresh(self._show_pending, tries - 1)
+            else:
+                self._waiting = False
+            return
+        self._waiting = False
         if self._pending is not None:
             self.show(*self._pending)
         if self._pending_activate is not None:
@@ -253,8 +280,10 @@ class DetailPane(Vertical):
 
     def show(self, details: LevelDetails, usage: VolumeUsage | None = None,
              container_usage: dict[str, Usage] | None = None) -> None:
-        if not self.query("#networks-table") or not self.query("#facts"):
+        if not tabs_ready(self) or not self.query("#facts"):
             self._pending = (details, usage)  # details can come before the pane is composed
+            if self.built:
+                self._wait_for_tabs()
             return
         self._pending = None
         self.details = details
@@ -289,8 +318,8 @@ class DetailPane(Vertical):
             self._label_tabs()
 
     def _label_tabs(self) -> None:
-        if not self.query(TabbedContent):
-            return
+        if not tabs_ready(self):
+            return  # labelled by show() once the tabs are there
         tabs = self.query_one(TabbedContent)
         details = self.details
         counts: dict[str, str] = {"level": ""}
@@ -325,19 +354,21 @@ class DetailPane(Vertical):
         self.swarm_view = view
         if self.query(SwarmPanel):
             self.query_one(SwarmPanel).show(view, note)
-            self._label_tabs()
+        self._label_tabs()
 
     _pending_activate: str | None = None
 
     def activate(self, tab: str) -> None:
         """Show `tab` without taking the focus (the tree keeps the keys)."""
-        if self.query(TabbedContent) and self.query("#networks-table"):
+        if tabs_ready(self):
             self.query_one(TabbedContent).active = tab
         else:
             self._pending_activate = tab
+            if self.built:
+                self._wait_for_tabs()
 
     def show_tab(self, tab: str) -> None:
-        if not self.query(TabbedContent) or not self.query("#networks-table"):
+        if not tabs_ready(self):
             self._pending_tab = tab
             self.build()
             return
