@@ -37,6 +37,6 @@ def port_number(value: str) -> int:
 
 def all_commands() -> list[Command]:
     """Every command, in the order `dindtui --help` lists them."""
-    from . import cluster, disk, images, inside, reach, tree
+    from . import cluster, disk, images, inside, pool, reach, tree
     return [*tree.COMMANDS, *inside.COMMANDS, *reach.COMMANDS, *disk.COMMANDS,
-            *images.COMMANDS, *cluster.COMMANDS]
+            *images.COMMANDS, *cluster.COMMANDS, *pool.COMMANDS]

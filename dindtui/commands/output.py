@@ -75,7 +75,8 @@ def print_table(table: Table) -> None:
                 color_system=None).print(table)
 
 
-def render_tree(root: "Level") -> Tree:
+def render_tree(root: "Level", everything: bool = False) -> Tree:
+    """The tree; `everything` (ls --all): with the warm pool levels under their parents."""
     tree = Tree(f"[bold]level 0[/] engine {shown(root.version or '')} "
                 f"[dim]{shown(root.endpoint)}[/]")
 
@@ -89,9 +90,18 @@ def render_tree(root: "Level") -> Tree:
                           f"[dim]{shown(extra)}[/]")
         for child in level.children:
             add(branch, child)
+        pool(branch, level)
+
+    def pool(node: Tree, level: "Level") -> None:
+        for member in level.pool if everything else []:
+            state = ("warm" if member.container_state == "running"
+                     else shown(member.container_state or "?"))
+            node.add(f"[dim]{level.depth + 1} {shown(member.name)} pool {state} "
+                     "(a spawn here adopts it)[/]")
 
     for child in root.children:
         add(tree, child)
+    pool(tree, root)
     for level in root.walk():
         for look_alike in level.ignored:
             tree.add(f"[dim]ignored on {level.label}: {shown(look_alike['container_name'])} "

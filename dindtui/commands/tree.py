@@ -24,7 +24,7 @@ def ls(engine: "Engine", args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(roots[0].to_dict() | {"namespace": config.namespace()}, indent=2))
         else:
-            out.print(render_tree(roots[0]))
+            out.print(render_tree(roots[0], args.all))
         return 0
     # Each engine as it was given: its context's name, or its address.
     given = [origin.context or origin.endpoint for origin in engine.origins]
@@ -41,7 +41,7 @@ def ls(engine: "Engine", args: argparse.Namespace) -> int:
         for name, root in zip(given, roots, strict=True):
             if root not in failed:
                 out.print(f"[bold]engine {shown(name)}[/]")
-                out.print(render_tree(root))
+                out.print(render_tree(root, args.all))
     return 1 if failed else 0
 
 
@@ -133,6 +133,11 @@ def revive(engine: "Engine", args: argparse.Namespace) -> int:
     return 0
 
 
+def _ls_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--all", "-a", action="store_true",
+                   help="also the warm pool levels (DINDTUI_POOL), each under its parent")
+
+
 def _spawn_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("parent", nargs="?", default="host", help="parent level: name, path or host")
     p.add_argument("--name", help="name of the new level (default l<depth>); with --count, "
@@ -186,7 +191,8 @@ def _revive_arguments(p: argparse.ArgumentParser) -> None:
 
 
 COMMANDS = [
-    Command("ls", "show the tree of levels (of every engine given)", ls, json=True),
+    Command("ls", "show the tree of levels (of every engine given)", ls, _ls_arguments,
+            json=True),
     Command("spawn", "start a new level under PARENT (default: level 0)", spawn,
             _spawn_arguments, json=True),
     Command("exit", "exit LEVEL and its whole subtree, deepest first", exit_level,

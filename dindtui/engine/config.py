@@ -67,6 +67,21 @@ def image() -> str:
     return value
 
 
+POOL_MAX = 4
+
+
+def pool_size() -> int:
+    """How many warm levels to keep under a parent (lifecycle/pool.py): DINDTUI_POOL, 0-4;
+    0 (no pool) when unset."""
+    value = os.environ.get("DINDTUI_POOL", "")
+    if value == "":
+        return 0
+    if not (value.isdigit() and int(value) <= POOL_MAX):
+        raise BadSetting(f"DINDTUI_POOL must be a number of warm levels from 0 to {POOL_MAX}, "
+                         f"got {value!r}")
+    return int(value)
+
+
 def validate() -> None:
     """Check every setting at once, before a command does anything."""
     namespace()
@@ -76,6 +91,7 @@ def validate() -> None:
     choice("DINDTUI_STRATEGY", ("auto", "seed", "stream"), "auto")
     flag("DINDTUI_NO_ANIMATION")
     flag("DINDTUI_DEBUG")
+    pool_size()
 
 
 # The Docker engines a level image can carry (`image build --docker`, `spawn --docker`):

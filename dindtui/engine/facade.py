@@ -8,6 +8,9 @@ tests' fake engine to; the CLI uses the rest as well (builds, pushes, contexts, 
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Iterator
@@ -17,7 +20,7 @@ from .disk import usage
 from .errors import DindtuiError
 from .explore import details, inside, logs, shell, stats
 from .explore.shell import ExecResult
-from .lifecycle import exiting, images, privileges, revival
+from .lifecycle import exiting, images, pool, privileges, revival
 from .lifecycle import spawn as spawning
 from .net import connect
 from .net.connect import API_ERRORS
@@ -82,13 +85,41 @@ class Engine:
     # ----------------------------------------------------------------- lifecycle
 
     def default_name(self, parent: Level) -> str:
-        return spawning.default_name(parent)
+        """The name a spawn under `parent` takes unless told: its first warm pool level's, which
+        the spawn adopts; else l<depth>, l<depth>-2 ..."""
+        return parent.pool[0].name if parent.pool else spawning.default_name(parent)
 
     def spawn(self, parent_path: str, name: str | None, progress: ProgressCallback,
               store: str | None = None, **options: Any) -> spawning.SpawnResult:
-        """`options`: port, image, strategy, inherit_images (spawn.spawn's)."""
+        """`options`: port, image, strategy, inherit_images (spawn.spawn's). With a warm pool
+        (DINDTUI_POOL), a pool level is adopted when it fits, and the pool refilled behind."""
         at = self.place(parent_path)
-        return spawning.spawn(at, name, store=store, progress=progress, **options)
+        try:
+            return pool.spawn_or_adopt(at, name, progress, store=store, **options)
+        finally:
+            self.refill_behind(at)
+
+    def refill_behind(self, at: Place) -> None:
+        """With DINDTUI_POOL set, fill `at`'s pool again in a process of its own that outlives
+        this one (a CLI returns at once; its log: STATE_DIR/pool/fill.log)."""
+        if pool.size() == 0 or at.level.state != levels.READY:
+            return
+        origin = next((o for o in self.origins if o.endpoint == at.engine), None)
+        if origin is None:
+            return
+        engine = ["--context", origin.context] if origin.context else ["--host", origin.endpoint]
+        log = pool.log_path()
+        with open(log, "ab") as handle:
+            subprocess.Popen([sys.executable, "-m", "dindtui", *engine, "pool", "fill",
+                              at.level.tree_path or "host"],
+                             stdin=subprocess.DEVNULL, stdout=handle, stderr=handle,
+                             start_new_session=True, env=os.environ.copy())
+
+    def pool_fill(self, path: str, count: int | None, progress: ProgressCallback) -> list[str]:
+        return pool.fill(self.find(path), count, progress)
+
+    def pool_drain(self, path: str) -> list[str]:
+        return pool.drain(self.find(path))
 
     def spawn_many(self, parent_path: str, count: int, name: str | None,
                    progress: ProgressCallback, store: str | None = None,

@@ -10,6 +10,9 @@ read again from its daemon and must be provably ours and free to touch:
 - `container`: a container acted on from an explore view is not a level of any namespace nor
   one of dindtui's helpers (`guard.check_container`);
 - `plain_volume`: a volume removed from an explore view is no level's data root;
+- `pool_member`, `remove_pool_member`: a warm pool's level (lifecycle/pool.py) is still that
+  pool level, recognised by its shape and still named as one (never a level a spawn adopted in
+  between), before it is paused, adopted or removed with its volume and socket directory;
 - `remove_socket_dir`: a directory is removed only inside this namespace's level tree on this
   machine, and only when it is this user's.
 
@@ -20,6 +23,7 @@ from __future__ import annotations
 import os
 import shutil
 import stat
+import time
 from typing import Any
 
 import docker.errors
@@ -82,6 +86,58 @@ def level_volume(client: DockerClient, volume: str, daemon: Level,
     return owner, users
 
 
+def pool_member(client: DockerClient, daemon: Level, member: Level) -> dict[str, Any] | None:
+    """`member` of `daemon`'s warm pool inspected again: its data while it is still that pool
+    level (same id, recognised, this namespace, still named as a pool level), None when it is
+    gone. Refused when the container there is no longer one (adopted meanwhile, or not ours)."""
+    try:
+        info = client.api.inspect_container(member.container_id)
+    except docker.errors.NotFound:
+        return None
+    labels = (info.get("Config") or {}).get("Labels") or {}
+    shown = (info.get("Name") or "/")[1:]
+    reason = None if levels.in_namespace(labels) else "it belongs to another namespace"
+    reason = reason or Place.of(daemon).recognise(labels, shown, info.get("Mounts") or [])
+    if reason is None and not (Place.in_pool(labels, shown)
+                               and labels.get(levels.LABEL_NAME) == member.name):
+        reason = "it is no longer a pool level (a spawn adopted it)"
+    if reason:
+        raise Refused(f"refusing to touch container {(member.container_id or '?')[:12]}: "
+                      f"{reason}")
+    return dict(info)
+
+
+def remove_pool_member(daemon: Level, member: Level) -> bool:
+    """Remove a warm pool's level that no spawn adopted, with its volume and socket directory
+    (nothing of a user's is in it: it never was a level). False when the gate refused or it was
+    gone already."""
+    client = connect.client(daemon.endpoint, check=False)
+    try:
+        if pool_member(client, daemon, member) is None:
+            return False
+        client.api.remove_container(member.container_id, force=True, v=True)
+    except (Refused, docker.errors.NotFound):
+        return False
+    except API_ERRORS as exc:
+        raise DindtuiError(f"removing the pool level {member.name} of {daemon.label} failed: "
+                           f"{guard.text(str(exc), 200)}") from None
+    if member.volume:
+        for _ in range(10):
+            try:
+                level_volume(client, member.volume, daemon, member.name)
+                client.api.remove_volume(member.volume)
+                break
+            except (Refused, docker.errors.NotFound):
+                break
+            except API_ERRORS:
+                time.sleep(0.3)  # the container's removal may still hold it
+    if member.socket_dir and not name_in_use(client, member.name):
+        remove_socket_dir(member.socket_dir, daemon)
+    if member in daemon.pool:
+        daemon.pool.remove(member)
+    return True
+
+
 def _stopped_level(daemon: Level, summary: dict[str, Any], name: str) -> bool:
     """This container is a level of ours named `name` on `daemon`, and it is stopped now."""
     labels = summary.get("Labels") or {}
@@ -113,13 +169,15 @@ def plain_volume(inspected: dict[str, Any], where: str) -> None:
 
 
 def name_in_use(client: DockerClient, name: str) -> bool:
-    """Some container (a new spawn, say) holds this level's container name right now."""
+    """Some container (a new spawn, say, or a pool level of that name) holds this level's
+    container name right now."""
     wanted = levels.container_name(name)
+    names = {wanted, wanted + levels.POOL_SUFFIX}
     try:
         found = client.api.containers(all=True, filters={"name": wanted})
     except API_ERRORS:
         return True  # cannot tell: keep the directory
-    return any(wanted in [n.lstrip("/") for n in c.get("Names") or []] for c in found)
+    return any(names & {n.lstrip("/") for n in c.get("Names") or []} for c in found)
 
 
 def remove_socket_dir(path: str, within: Level | Place) -> bool:

@@ -17,7 +17,12 @@ DOCKERD_LOG = "/var/log/dockerd.log"
 SOCKET_TREE_DIR = "/run/dindtui"
 CAP_SYS_ADMIN = 21
 FORWARDED_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT,
-                     signal.SIGUSR1, signal.SIGUSR2)
+                     signal.SIGUSR1, signal.SIGUSR2, signal.SIGCONT)
+# A warm pool's level (the engine's lifecycle/pool.py) dozes until a spawn adopts it: the init,
+# told by DOZE_SIGNAL (`docker kill -s USR2`), stops its daemons with SIGSTOP, and starts them
+# again on WAKE_SIGNAL. A stopped process still dies of SIGKILL, unlike a frozen one (`docker
+# pause`): a level killed with a dozing level inside dies at once.
+DOZE_SIGNAL, WAKE_SIGNAL = signal.SIGUSR2, signal.SIGCONT
 
 
 SI_KERNEL = 0x80  # si_code of signals the kernel sends (a tty's ^C), as opposed to kill(2)

@@ -7,8 +7,10 @@ import signal
 
 from .common import (
     EXIT_BAD_INPUT,
+    DOZE_SIGNAL,
     SI_KERNEL,
     STOP_SIGNALS,
+    WAKE_SIGNAL,
     InitError,
     env_seconds,
     log,
@@ -99,6 +101,12 @@ def daemon_mode(sup: Supervisor, daemons: Daemons) -> int:
         if info.si_signo in STOP_SIGNALS:
             daemons.stop(info.si_signo)
             return 0
+        if info.si_signo == DOZE_SIGNAL:
+            daemons.doze()
+            continue
+        if info.si_signo == WAKE_SIGNAL:
+            daemons.wake()
+            continue
         if daemons.dockerd is not None and sup.alive(daemons.dockerd):
             os.kill(daemons.dockerd, info.si_signo)  # SIGHUP reloads dockerd's configuration
 

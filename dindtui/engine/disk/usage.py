@@ -26,7 +26,8 @@ from ..tree.levels import Level
 from . import cgroups
 
 LIVE, EXITED, DEAD, ORPHAN, IN_USE = "live", "exited", "dead", "orphan", "in use"
-CLEANABLE = (EXITED, DEAD, ORPHAN)  # live, paused, starting, ... and "in use" never are
+POOL = "pool"  # a warm pool's level that no spawn adopted (lifecycle/pool.py)
+CLEANABLE = (EXITED, DEAD, ORPHAN, POOL)  # live, paused, starting, ... and "in use" never are
 DU_TIMEOUT = 600   # seconds the helper that measures a remote engine's volumes may take
 
 
@@ -99,8 +100,11 @@ def _classify(daemon: Level, volume: dict[str, Any]) -> VolumeUsage:
     name = labels.get(levels.LABEL_NAME, "?")
     path = f"{daemon.path}/{name}" if daemon.path else name
     owner = next((c for c in daemon.children if c.volume == volume["Name"]), None)
-    container = owner.container_id if owner else None
-    if owner is not None:
+    member = next((m for m in daemon.pool if m.volume == volume["Name"]), None)
+    container = owner.container_id if owner else member.container_id if member else None
+    if member is not None:
+        state = POOL
+    elif owner is not None:
         state = owner.state if owner.state in levels.STOPPED else LIVE
     elif volume.get("_users"):
         state = IN_USE  # a container that is not a level (or a spawn not yet listed) holds it
@@ -319,6 +323,14 @@ def apply_cleanup(root: Level, plan: CleanupPlan,
                           len(plan.items)))
         daemon = levels.find(root, item.daemon)
         client = connect.client(daemon.endpoint, check=False)
+        member = next((m for m in daemon.pool if m.volume == item.volume), None)
+        if item.state == POOL:
+            try:
+                if member is not None and gate.remove_pool_member(daemon, member):
+                    removed.append(item)
+            except DindtuiError as exc:
+                progress(Progress("clean", str(exc)))
+            continue
         try:
             name, users = gate.level_volume(client, item.volume, daemon)
             for user in users:

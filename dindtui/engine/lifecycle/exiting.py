@@ -22,6 +22,7 @@ from ..net.connect import API_ERRORS
 from ..progress import ProgressCallback, no_progress
 from ..tree import discovery, levels, place
 from ..tree.levels import Level
+from . import pool
 from .spawn import _remove_quietly, _wait_ready
 
 EXIT_TIMEOUT = 10.0  # the default budget of an exit or a collapse, as `docker stop`'s
@@ -106,6 +107,8 @@ def _exit_tree(level: Level, rm_volume: bool, on_event: ExitCallback | None,
     now = time.monotonic()
     height = _height(level)
     inner = now + max(0.0, deadline - now) * height / (height + 1)
+    pool.drain(level, inner)  # its warm pool first: never left inside a stopped level
+    _thaw_inside(level)
     exited = _exit_all(list(level.children), rm_volume, on_event, inner)
     event = ExitEvent(level.path, level.depth, "exiting", (level.container_id or "")[:12])
     if on_event:
@@ -141,11 +144,28 @@ def kill_level(level: Level) -> None:
     client = levels.parent_client(level)
     if gate.level_container(level) is None:
         raise DindtuiError(f"level {level.path} has no container to kill")
+    for inner in level.walk():
+        _thaw_inside(inner)
     try:
         client.api.kill(level.container_id)
     except API_ERRORS as exc:
         raise DindtuiError(f"killing level {level.path} failed: {exc}") from None
     connect.forget(level.endpoint or "")
+
+
+def _thaw_inside(level: Level) -> None:
+    """Unpause what is paused inside `level` (a container a user paused): a frozen process
+    cannot die, so a level with one inside could be neither stopped nor killed (Docker: "tried
+    to kill container, but did not receive an exit event"). Best effort: a daemon that does
+    not answer has nothing it can unpause."""
+    if level.state != levels.READY or level.endpoint is None:
+        return
+    client = connect.client(level.endpoint, check=False)
+    try:
+        for paused in client.api.containers(filters={"status": "paused"}):
+            client.api.unpause(paused["Id"])
+    except API_ERRORS:
+        pass
 
 
 def remove_level_volume(client: DockerClient, daemon: Level, volume: str,
@@ -194,8 +214,9 @@ def collapse(root: Level, *, rm_volume: bool = False, on_event: ExitCallback | N
              timeout: float | None = None, deadline: float | None = None) -> list[str]:
     """Exit every level of the tree within one budget (see `exit_level`), the levels of level
     0 at the same time."""
+    deadline = deadline if deadline is not None else deadline_after(timeout)
     try:
-        return _exit_all(list(root.children), rm_volume, on_event,
-                         deadline if deadline is not None else deadline_after(timeout))
+        pool.drain(root, deadline)  # level 0's warm pool goes with the tree
+        return _exit_all(list(root.children), rm_volume, on_event, deadline)
     finally:
         reach.keep_in_step(root)

@@ -104,14 +104,15 @@ def spawn(parent: Level | Place, name: str | None = None, *, port: int | None = 
           image: str | None = None, strategy: str = AUTO, inherit_images: bool = False,
           store: str | None = None, cluster: tuple[str, str] | None = None,
           engine_version: str | None = None, cgroup: str | None = None,
-          progress: ProgressCallback = no_progress) -> SpawnResult:
+          progress: ProgressCallback = no_progress, pool: bool = False) -> SpawnResult:
     """A new level under `parent`, with its daemon answering and `image` usable inside it.
     `store` chooses the new daemon's image store (overlay2 or containerd; None: Docker's own
     default). `cluster`: (cluster name, role) when the level is a swarm node (engine/swarm):
     labelled so, and started without live-restore, which swarm mode refuses.
     `engine_version`: the Docker inside the new level ("20.10", "26", "28"), which picks its
     level image (dindtui:docker-28 ...; `image` then must not be given). `parent` is resolved
-    once (a `Place`) and handed on."""
+    once (a `Place`) and handed on. `pool`: a warm pool's level (lifecycle/pool.py), named as
+    one and kept in `parent.pool`, not among its children."""
     started = time.monotonic()
     if engine_version is not None:
         if image is not None and image != images.flavour(engine_version).tag():
@@ -142,7 +143,7 @@ def spawn(parent: Level | Place, name: str | None = None, *, port: int | None = 
     for attempt in range(8):
         try:
             return _spawn_named(at, name, client, image, image_id, modes, port, strategy,
-                                inherit_images, progress, started, store, cluster, cgroup)
+                                inherit_images, progress, started, store, cluster, cgroup, pool)
         except NameTaken:
             if not auto_named or attempt == 7:
                 raise
@@ -192,7 +193,7 @@ def _spawn_named(at: Place, name: str, client: DockerClient, image: str, image_i
                  progress: ProgressCallback, started: float,
                  store: str | None = None,
                  cluster: tuple[str, str] | None = None,
-                 cgroup: str | None = None) -> SpawnResult:
+                 cgroup: str | None = None, pool: bool = False) -> SpawnResult:
     """One try at `name`. The volume is made (with a token of this call), then the container's
     creation claims the name; a spawn that loses a race removes its volume and has touched
     nothing else; on failure this call removes exactly what it made, nothing else."""
@@ -204,7 +205,8 @@ def _spawn_named(at: Place, name: str, client: DockerClient, image: str, image_i
     if check is not None and not check.ok and strategy == SEED:
         raise SpawnFailed(f"seeding was asked for but cannot work: {check.reason}")
     will_seed = check is not None and check.ok
-    level = _Starting(at, name, client, image, modes, port, progress, store, cluster, cgroup)
+    level = _Starting(at, name, client, image, modes, port, progress, store, cluster, cgroup,
+                      pool)
     level.create(SEED if will_seed else STREAM, await_seed=will_seed)  # NameTaken: nothing left
     seeding = None
     try:
@@ -233,7 +235,7 @@ def _spawn_named(at: Place, name: str, client: DockerClient, image: str, image_i
                       depth=parent.depth + 1, state=levels.READY,
                       endpoint=connect.endpoint_for_socket(sock),
                       socket_dir=level.host_socket_dir, container_id=level.container,
-                      container_name=levels.container_name(name), container_state="running",
+                      container_name=level.container_name, container_state="running",
                       volume=level.volume, privilege=level.mode, strategy=used, port=port,
                       store=store, cluster=cluster[0] if cluster else None,
                       role=cluster[1] if cluster else None,
@@ -249,9 +251,13 @@ def _spawn_named(at: Place, name: str, client: DockerClient, image: str, image_i
             pushes = [images.push_image(at.endpoint, connect.endpoint_for_socket(sock), n,
                                         progress)
                       for n in names]
-        parent.children.append(child)
-        progress(Progress("spawn", f"level {child.path} ready", 1, 1))
-        reach.keep_in_step(parent)
+        if pool:
+            parent.pool.append(child)
+            progress(Progress("spawn", f"pool level {child.name} ready", 1, 1))
+        else:
+            parent.children.append(child)
+            progress(Progress("spawn", f"level {child.path} ready", 1, 1))
+            reach.keep_in_step(parent)
         return SpawnResult(child, used, fallback, ready_seconds, time.monotonic() - started,
                            seed_result, pushes)
     except BaseException:
@@ -273,8 +279,11 @@ class _Starting:
 
     def __init__(self, at: Place, name: str, client: DockerClient, image: str, modes: list[str],
                  port: int | None, progress: ProgressCallback, store: str | None = None,
-                 cluster: tuple[str, str] | None = None, cgroup: str | None = None) -> None:
+                 cluster: tuple[str, str] | None = None, cgroup: str | None = None,
+                 pool: bool = False) -> None:
         self.at, self.parent = at, at.level
+        self.pool = pool
+        self.container_name = levels.container_name(name) + (levels.POOL_SUFFIX if pool else "")
         self.cluster, self.cgroup = cluster, cgroup
         self.name, self.client, self.image = name, client, image
         self.store = store
@@ -307,6 +316,8 @@ class _Starting:
             limits.LABEL: self.limits.label}
         if self.store:
             labels[levels.LABEL_STORE] = self.store
+        if self.pool:
+            labels[levels.LABEL_POOL] = "1"
         if self.cgroup:
             environment["DINDTUI_CGROUP"] = self.cgroup  # forced (the init detects it else)
         if self.cluster:
@@ -332,7 +343,7 @@ class _Starting:
             self.volume_made = True
         try:
             self.container = self.client.api.create_container(
-                self.image, name=levels.container_name(self.name), hostname=self.name,
+                self.image, name=self.container_name, hostname=self.name,
                 detach=True, labels=labels, environment=environment,
                 ports=[self.port] if self.port else None, stop_timeout=LEVEL_STOP_TIMEOUT,
                 host_config=privileges.host_config(

@@ -130,10 +130,20 @@ def discover_below(level: Level) -> Level:
     return level
 
 
+def read_pool(level: Level) -> list[Level]:
+    """Read again `level`'s warm pool (lifecycle/pool.py) alone; its levels stay as read."""
+    children, ignored = level.children, level.ignored
+    try:
+        _list_children(level)
+    finally:
+        level.children, level.ignored = children, ignored
+    return level.pool
+
+
 def _list_children(level: Level) -> list[tuple[Level, str]]:
     """Read `level`'s levels into its children; (child, container state) pairs. Containers that
     carry dindtui labels but are not provably ours go to `level.ignored`, with the reason."""
-    level.children, level.ignored = [], []
+    level.children, level.ignored, level.pool = [], [], []
     try:
         containers = connect.client(level.endpoint, check=False).api.containers(
             all=True, filters={"label": LABEL_NAME})
@@ -150,9 +160,16 @@ def _list_children(level: Level) -> list[tuple[Level, str]]:
         except Exception as exc:  # noqa: BLE001 - whatever a daemon answers: ignored, shown why
             level.ignored.append(_ignored(summary, f"its data cannot be read ({exc!r})"))
             continue
-        if pair is not None:
+        if pair is None:
+            continue
+        if Place.in_pool(summary.get("Labels") or {}, pair[0].container_name or ""):
+            if pair[1] == "running":
+                pair[0].state = STARTING  # warming, or being adopted
+            level.pool.append(pair[0])  # warm, not a level yet: never probed nor shown
+        else:
             pairs.append(pair)
     pairs.sort(key=lambda pair: natural(pair[0].name))  # w2 before w10
+    level.pool.sort(key=lambda member: natural(member.name))
     level.children = [child for child, _ in pairs]
     return pairs
 

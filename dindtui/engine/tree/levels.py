@@ -36,6 +36,10 @@ LABEL_CLUSTER = "dindtui.cluster"  # the swarm cluster a level was spawned as a 
 LABEL_ROLE = "dindtui.role"        # its role there: manager or worker
 ROLES = ("manager", "worker")
 LABEL_LIMITS = "dindtui.limits"    # "NOFILE:NPROC" its container asked for (lifecycle/limits.py)
+LABEL_POOL = "dindtui.pool"        # "1": started in a warm pool (lifecycle/pool.py)
+# A pool level's container is named as its level will be, plus this; adoption renames it. No
+# level's container can be so named (a level name has no capital letter).
+POOL_SUFFIX = ".POOL"
 OWNER = "dindtui"
 CONTAINER_PREFIX = "dindtui-"
 SOCKET_MOUNT = "/run/dindtui"      # where a level sees its socket directory
@@ -96,6 +100,7 @@ class Level:
     error: str | None = None
     children: list["Level"] = field(default_factory=list)
     ignored: list[dict[str, Any]] = field(default_factory=list)  # look-alikes on this daemon
+    pool: list["Level"] = field(default_factory=list)  # warm levels waiting here, not yet levels
     parent: "Level | None" = field(default=None, repr=False, compare=False)
 
     @property
@@ -129,6 +134,8 @@ class Level:
             "port": self.port, "version": self.version, "started_at": self.started_at,
             "error": self.error, "ignored": self.ignored,
             "children": [c.to_dict() for c in self.children],
+            "pool": [{"name": m.name, "state": m.state, "container_state": m.container_state,
+                      "container_id": m.container_id, "volume": m.volume} for m in self.pool],
         }
 
 

@@ -84,7 +84,7 @@ def graft(root: Level, fresh: Level) -> bool:
     """Put a re-read subtree in place of the level with the same path; False when that level is
     no longer in the tree."""
     if fresh.depth == 0:
-        root.children, root.ignored = fresh.children, fresh.ignored
+        root.children, root.ignored, root.pool = fresh.children, fresh.ignored, fresh.pool
         for child in root.children:
             child.parent = root
         return True

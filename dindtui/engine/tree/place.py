@@ -17,8 +17,10 @@ from .levels import (
     DATA_ROOT,
     LABEL_NAME,
     LABEL_OWNER,
+    LABEL_POOL,
     LABEL_VOLUME,
     OWNER,
+    POOL_SUFFIX,
     SOCKET_MOUNT,
     Level,
     container_name,
@@ -52,8 +54,10 @@ class Place:
 
     @property
     def names_taken(self) -> set[str]:
-        """Every level name in this tree (a name is unique across a tree)."""
-        return {level.name for level in root_of(self.level).walk()}
+        """Every level name in this tree (a name is unique across a tree), with the names its
+        warm pools hold for the levels they will become."""
+        return {name for level in root_of(self.level).walk()
+                for name in [level.name, *(member.name for member in level.pool)]}
 
     def child_path(self, name: str) -> str:
         return f"{self.level.path}/{name}" if self.level.path else name
@@ -87,6 +91,11 @@ class Place:
                                      SOCKET_MOUNT + "".join(f"/c/{n}" for n in chain[1:]))
         return os.path.join(required(socket_dir, "the level's socket directory"), "docker.sock")
 
+    @staticmethod
+    def in_pool(labels: dict[str, Any], name_of_container: str) -> bool:
+        """A recognised container is a warm pool level, not yet a level: still named so."""
+        return labels.get(LABEL_POOL) == "1" and name_of_container.endswith(POOL_SUFFIX)
+
     def recognise(self, labels: dict[str, Any], name_of_container: str,
                   mounts: list[dict[str, Any]]) -> str | None:
         """Why a container carrying dindtui labels on this level's daemon is not one of our
@@ -98,7 +107,9 @@ class Place:
         problem = name_problem(name)
         if problem:
             return problem
-        if name_of_container != container_name(name):
+        if name_of_container != container_name(name) and not (
+                labels.get(LABEL_POOL) == "1" and
+                name_of_container == container_name(name) + POOL_SUFFIX):
             return f"container name {name_of_container!r} is not {container_name(name)!r}"
         binds = [m for m in mounts if m.get("Destination") == SOCKET_MOUNT]
         expected = self.child_socket_source(name)
