@@ -1063,8 +1063,8 @@ async def test_the_detail_pane_takes_details_and_swarms_at_any_step_of_building_
             pane.show_swarm(swarm)
             pane.show(details)
             pane.activate("swarm")
-            await until(pilot, lambda: pane.details is not None and pane.active_tab == "swarm",
-                        f"the details shown after {steps} steps")
+            await until(pilot, lambda pane=pane: pane.details is not None
+                        and pane.active_tab == "swarm", f"the details shown after {steps} steps")
             assert pane.in_swarm and app.query_one(SwarmPanel).view is swarm
             label = str(pane.query_one(TabbedContent).get_tab("swarm").label)
             assert label == f"swarm {swarm.ready}/{len(swarm.nodes)}"

@@ -131,8 +131,8 @@ def fill(parent: Level, count: int | None = None,
          progress: ProgressCallback = no_progress) -> list[str]:
     """Bring `parent`'s pool to `count` (default `size()`) warm, dozing levels: stopped or
     long-silent ones removed, the others woken, checked and dozing again, new ones started,
-    extra ones removed. One filler per pool at a time (a lock file): a second returns at once, leaving it
-    to the first. Returns the names of the pool levels started."""
+    extra ones removed. One filler per pool at a time (a lock file): a second returns at
+    once, leaving it to the first. Returns the names of the pool levels started."""
     count = size() if count is None else count
     if not 0 <= count <= MAX_SIZE:
         raise DindtuiError(f"a pool holds 0 to {MAX_SIZE} levels, not {count}")
