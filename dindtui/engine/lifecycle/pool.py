@@ -46,7 +46,8 @@ from ..tree import discovery, levels
 from ..tree.levels import Level
 from ..tree.place import Place
 from . import images
-from .spawn import AUTO, SEED, SpawnResult, _wait_ready, spawn
+from . import spawn as spawning
+from .spawn import AUTO, SEED, SpawnResult, _wait_ready
 
 MAX_SIZE = config.POOL_MAX
 DOZE, WAKE = "SIGUSR2", "SIGCONT"  # the init's DOZE_SIGNAL and WAKE_SIGNAL (init/common.py)
@@ -84,7 +85,7 @@ def spawn_or_adopt(at: Place, name: str | None, progress: ProgressCallback = no_
         for holder in levels.root_of(at.level).walk():
             for member in [m for m in holder.pool if m.name == name]:
                 gate.remove_pool_member(holder, member)
-    return spawn(at, name, progress=progress, **options)
+    return spawning.spawn(at, name, progress=progress, **options)
 
 
 def adopt(at: Place, name: str | None, progress: ProgressCallback = no_progress,
@@ -153,7 +154,7 @@ def fill(parent: Level, count: int | None = None,
                 break
             progress(Progress("pool", f"warming a level under {parent.label} "
                                       f"({len(warm) + 1} of {count})"))
-            result = spawn(Place.of(parent), None, pool=True, progress=progress)
+            result = spawning.spawn(Place.of(parent), None, pool=True, progress=progress)
             _doze(parent, result.level)
             made.append(result.level.name)
     return made
