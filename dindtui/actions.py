@@ -48,6 +48,8 @@ MAIN = (
     Action("exit_level", "x", "exit", "exit the selected level and everything below it"),
     Action("shell", "s", "shell", "shell into the selected level (exit the shell to come back)"),
     Action("run_image", "r", "run", "run an image in the selected level (image, command, name)"),
+    Action("bring_images", "b", "bring", "bring images down into the selected level from the "
+           "levels above (any of them, several at once)", show=False),
     Action("cluster", "w", "cluster", "a Docker Swarm of sibling levels under the selected one "
            "(asks name, managers, workers)", show=False),
     Action("find", "slash", "find", "find a container or an image in every level"),

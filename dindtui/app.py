@@ -38,7 +38,7 @@ from .messages import (DaemonEvent, DetailsLoaded, InspectLoaded, LevelExited, P
                        TaskProgress, TreeLoaded, UsageMeasured)
 from .screens.collapse import CollapseScreen
 from .screens.container import ContainerScreen
-from .screens.dialogs import ClusterRequest, ConfirmDialog, RunDialog, RunRequest
+from .screens.dialogs import BringDialog, ClusterRequest, ConfirmDialog, RunDialog, RunRequest
 from .screens.search import TreeSearch
 from .screens.main import MainScreen
 from .screens.usage import UsageScreen
@@ -588,6 +588,36 @@ class DindtuiApp(App[int]):
                 self.run_image(level, request)
 
         self.push_screen(RunDialog(level.label, image, tags, above), chosen)
+
+    @work(thread=True, group="ask", exit_on_error=False)
+    def ask_bring(self, level: Level) -> None:
+        """The images of the levels above that `level` lacks (read here, in a thread), offered
+        to be brought down, several at once."""
+        try:
+            above = self.engine.images_above(level)
+        except Exception as exc:  # noqa: BLE001 - said, nothing opened
+            self.call_from_thread(self.notify, one_line(exc), severity="error")
+            return
+        if not above:
+            self.call_from_thread(self.notify, f"{level.label} has every image of the levels "
+                                  "above it: nothing to bring down")
+            return
+
+        def chosen(tags: list[str] | None) -> None:
+            if tags and self.start_task(f"bringing {len(tags)} image(s) into {level.label}"):
+                self.bring_images(level, tags)
+
+        self.call_from_thread(self.push_screen, BringDialog(level.label, above), chosen)
+
+    @work(thread=True, group="task", exit_on_error=False)
+    def bring_images(self, level: Level, tags: list[str]) -> None:
+        def body() -> str:
+            done = [self.engine.push(level, tag, self._progress) for tag in tags]
+            moved = sum(result.bytes for result in done)
+            return (f"{len(done)} image(s) brought into {level.label} "
+                    f"({', '.join(tags)}; {human(moved)} moved)")
+
+        self._run_task("images", body)
 
     @work(thread=True, group="task", exit_on_error=False)
     def run_image(self, level: Level, request: RunRequest) -> None:

@@ -1068,3 +1068,26 @@ async def test_the_detail_pane_takes_details_and_swarms_at_any_step_of_building_
             assert pane.in_swarm and app.query_one(SwarmPanel).view is swarm
             label = str(pane.query_one(TabbedContent).get_tab("swarm").label)
             assert label == f"swarm {swarm.ready}/{len(swarm.nodes)}"
+
+
+async def test_b_brings_several_images_down_from_the_levels_above(ui):
+    from dindtui.screens.dialogs import BringDialog
+    app = await ui.start()
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, app)
+        await select(pilot, app, "l1/l2/l3")
+        await pilot.press("b")
+        await until(pilot, lambda: isinstance(app.screen, BringDialog), "the bring dialog")
+        assert "alpine:3.20  from host" in screen_text(app)
+        assert "tiny:latest  from l1" in screen_text(app)
+        await pilot.press("space", "down", "space", "enter")
+        await until(pilot, lambda: len(ui.engine.called("push")) == 2 and not app._busy,
+                    "both images brought down")
+        assert sorted(ui.engine.called("push")) == [("l1/l2/l3", "alpine:3.20"),
+                                                    ("l1/l2/l3", "tiny:latest")]
+        assert any("2 image(s) brought into l1/l2/l3" in note for note, _ in ui.notes)
+        await select(pilot, app, "l1")  # nothing above it that it lacks: said, no dialog
+        await pilot.press("b")
+        await until(pilot, lambda: any("nothing to bring down" in n for n, _ in ui.notes),
+                    "the note")
+        assert not isinstance(app.screen, BringDialog)

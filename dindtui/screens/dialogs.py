@@ -8,12 +8,12 @@ from typing import TypeVar
 
 from rich.table import Table
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.suggester import SuggestFromList
-from textual.widgets import Button, Input, Label, Select, Static
+from textual.widgets import Button, Input, Label, Select, SelectionList, Static
 
 from .. import actions
 from ..actions import bindings
@@ -268,6 +268,52 @@ class RunDialog(Dialog["RunRequest | None"]):
         self.dismiss(RunRequest(image, self.query_one("#command", Input).value,
                                 self.query_one("#name", Input).value,
                                 push_first=image in self.above))
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class BringDialog(Dialog["list[str] | None"]):
+    """Images of the levels above brought down into a level, several at once: each from the
+    nearest level that has it, straight there (through no level in between). Space ticks an
+    image, Enter brings the ticked ones (or the highlighted one)."""
+
+    BINDINGS = bindings(actions.CANCEL)
+    DEFAULT_CSS = """
+    BringDialog SelectionList { height: auto; max-height: 14; margin-bottom: 1; }
+    """
+
+    def __init__(self, level_label: str, above: dict[str, str]) -> None:
+        super().__init__()
+        self.level_label, self.above = level_label, dict(above)
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(f"Bring images down into [b]{self.level_label}[/b] "
+                        "(space ticks, enter brings).")
+            yield SelectionList[str](*[(Text(f"{tag}  from {where}"), tag)
+                                       for tag, where in sorted(self.above.items())],
+                                     id="images")
+            with Horizontal():
+                yield Button("Cancel", id="cancel")
+                yield Button("Bring down", id="bring", variant="primary")
+
+    def on_mount(self) -> None:
+        self.query_one(SelectionList).focus()
+
+    def on_key(self, event: events.Key) -> None:
+        if event.key == "enter" and self.query_one(SelectionList).has_focus:
+            event.stop()
+            self.accept()
+
+    @on(Button.Pressed, "#bring")
+    def accept(self) -> None:
+        images = self.query_one(SelectionList)
+        chosen = list(images.selected)
+        if not chosen and images.highlighted is not None:
+            chosen = [images.get_option_at_index(images.highlighted).value]
+        self.dismiss(chosen or None)
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:

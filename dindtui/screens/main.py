@@ -503,6 +503,16 @@ class MainScreen(Screen[None]):
                 image = chosen.tags[0] if chosen.tags[0] != "<none>" else chosen.id
         self.dindtui.ask_run(level, image, tags)
 
+    def action_bring_images(self) -> None:
+        level = self._target("bring images into")
+        if level is None:
+            return
+        if level.state != levels.READY:
+            self.notify(f"level {level.label} is {level.state}: nothing can be brought into it",
+                        severity="error")
+            return
+        self.dindtui.ask_bring(level)
+
     def action_usage(self) -> None:
         self.app.push_screen(UsageScreen(self.dindtui.report))
         self.dindtui.measure_usage()
