@@ -42,6 +42,7 @@ from .screens.dialogs import BringDialog, ClusterRequest, ConfirmDialog, RunDial
 from .screens.search import TreeSearch
 from .screens.main import MainScreen
 from .screens.usage import UsageScreen
+from .widgets.level_tree import LevelTree
 
 POLL_SECONDS = 30      # the safety net under the event streams
 USAGE_SECONDS = 120    # du walks every file: not often, and at once when the tree changes
@@ -362,9 +363,21 @@ class DindtuiApp(App[int]):
     # ----------------------------------------------------------------- resource use
 
     def follow_stats(self) -> None:
-        """Tell the sampler what to read (`Model.stats_targets`)."""
-        if self.model.roots is not None:
-            self.sampler.follow(self.model.stats_targets())
+        """Tell the sampler what to read (`Model.stats_targets`), and which of it is on
+        screen: the levels whose lines are, and the containers of the level shown (the rest
+        is read rarely)."""
+        if self.model.roots is None:
+            return
+        targets = self.model.stats_targets()
+        paths = self.main.visible_paths() if self.main.is_attached else None
+        visible = None if paths is None else {
+            key for key in targets
+            if not key.startswith("level:") or key[len("level:"):] in paths}
+        self.sampler.follow(targets, visible)
+
+    @on(LevelTree.Scrolled)
+    def tree_scrolled(self) -> None:
+        self.follow_stats()
 
     def level_usage(self) -> dict[str, Usage]:
         """Each level's CPU and memory history, by path."""

@@ -158,10 +158,13 @@ class FakeSampler:
     def __init__(self, on_round) -> None:
         self.on_round = on_round
         self.targets: dict[str, tuple[str, str]] = {}
+        self.visible: set[str] | None = None
         self.usage: dict[str, stats.Usage] = {}
 
-    def follow(self, targets: dict[str, tuple[str, str]]) -> None:
+    def follow(self, targets: dict[str, tuple[str, str]],
+               visible: set[str] | None = None) -> None:
         self.targets = dict(targets)
+        self.visible = None if visible is None else set(visible)
 
     def read(self, usage: dict[str, stats.Usage]) -> None:
         """A round of readings, as the real sampler's thread would report it."""

@@ -324,3 +324,30 @@ def test_the_sampler_reads_every_level_and_the_containers_inside(chain):
         assert usage[f"level:{path}"].memory_now > 0 and usage[f"level:{path}"].cpu
     spinning = usage[stats.container_key(level, busy.id)]
     assert spinning.cpu_now is not None and spinning.cpu_now > 30, list(spinning.cpu)
+
+
+def test_the_sampler_reads_what_is_on_screen_often_and_the_rest_rarely(chain):
+    """The cost follows the screen, not the tree: a level whose line is on screen is read every
+    round; the others once (a first reading), then every `rare` seconds."""
+    made, (d1, d2, d3) = chain
+    targets = stats.level_targets(made.discover())
+    rounds: list[set[str]] = []
+    sampler = stats.StatsSampler(rounds.append, interval=0.3, rare=60)
+    try:
+        sampler.follow(targets, visible={f"level:{d3}"})
+        deadline = time.monotonic() + 20
+        while len(rounds) < 5 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        seen = [set(r) for r in rounds]
+        sampler.follow(targets, visible={f"level:{d1}"})  # scrolled: d1 comes on screen
+        deadline = time.monotonic() + 20
+        while len(rounds) < len(seen) + 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        after = [set(r) for r in rounds[len(seen):]]
+    finally:
+        sampler.close()
+    assert len(seen) >= 5 and len(after) >= 3
+    assert seen[0] >= {f"level:{d1}", f"level:{d2}", f"level:{d3}"}  # a first reading each
+    assert all(r == {f"level:{d3}"} for r in seen[1:]), seen
+    # (the first round after may have begun before the scroll)
+    assert all(f"level:{d1}" in r and f"level:{d2}" not in r for r in after[1:]), after

@@ -1070,6 +1070,30 @@ async def test_the_detail_pane_takes_details_and_swarms_at_any_step_of_building_
             assert label == f"swarm {swarm.ready}/{len(swarm.nodes)}"
 
 
+async def test_the_sampler_is_told_which_levels_are_on_screen_and_follows_the_scroll(ui):
+    """64 levels in an 80x24 window: only the lines on screen are read often (the sampler's
+    cadence itself is tested on the real engine, test_explore.py)."""
+    root = fake_engine.fixed_tree(children=False)
+    for n in range(1, 65):
+        root.children.append(levels.Level(
+            f"w{n}", f"w{n}", 1, "ready", f"unix:///run/dindtui/c/w{n}/docker.sock",
+            socket_dir=f"/run/dindtui/c/w{n}", container_id=f"{n:02d}" + "a" * 12,
+            volume=f"dindtui-w{n}-aa", privilege="privileged", strategy="seed",
+            version="26.1.5+dfsg1", parent=root))
+    app = await ui.start(FakeEngine(tree=root))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot, app)
+        sampler = ui.engine.stats
+        await until(pilot, lambda: sampler.visible is not None and "level:w1" in sampler.visible,
+                    "the first lines on screen")
+        assert len([k for k in sampler.targets if k.startswith("level:")]) == 64
+        assert "level:w2" in sampler.visible and "level:w64" not in sampler.visible
+        assert 5 <= len(sampler.visible) <= 24, sampler.visible
+        app.query_one(LevelTree).scroll_end(animate=False)
+        await until(pilot, lambda: "level:w64" in sampler.visible, "the last lines on screen")
+        assert "level:w1" not in sampler.visible and len(sampler.visible) <= 24
+
+
 async def test_b_brings_several_images_down_from_the_levels_above(ui):
     from dindtui.screens.dialogs import BringDialog
     app = await ui.start()

@@ -37,7 +37,8 @@ class Sampling(Protocol):
 
     usage: dict[str, "Usage"]
 
-    def follow(self, targets: dict[str, tuple[str, str]]) -> None: ...
+    def follow(self, targets: dict[str, tuple[str, str]],
+               visible: set[str] | None = None) -> None: ...
 
     def close(self) -> None: ...
 

@@ -105,6 +105,11 @@ class MainScreen(Screen[None]):
         except NoMatches:
             return None
 
+    def visible_paths(self) -> set[str] | None:
+        """The levels whose lines are on screen (None before the tree is there)."""
+        trees = self.query(LevelTree)
+        return trees.first().visible_paths() if trees else None
+
     def show_tree(self) -> None:
         app = self.dindtui
         tree, greeting, pane = self._one(LevelTree), self._one(Greeting), self._one(DetailPane)

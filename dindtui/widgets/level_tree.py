@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from rich.text import Text
+from textual import events
+from textual.message import Message
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
@@ -76,6 +78,36 @@ class LevelTree(Tree[str]):
         self._usage: dict[str, Usage] = {}
         self._clusters: dict[str, tuple[Level, str]] = {}  # key -> (parent, name)
         self._restores = 0  # bumped by every rebuild and every explicit selection
+
+    class Scrolled(Message):
+        """The lines on screen changed (a scroll, a resize, a branch folded or unfolded): what
+        the stats sampler reads often follows them (`visible_paths`)."""
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if int(old_value) != int(new_value):
+            self.post_message(self.Scrolled())
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.post_message(self.Scrolled())
+
+    def on_tree_node_expanded(self, event: Tree.NodeExpanded) -> None:
+        self.post_message(self.Scrolled())
+
+    def on_tree_node_collapsed(self, event: Tree.NodeCollapsed) -> None:
+        self.post_message(self.Scrolled())
+
+    def visible_paths(self) -> set[str]:
+        """The paths (and cluster keys) of the lines on screen now."""
+        top = int(self.scroll_offset.y)
+        paths: set[str] = set()
+        for line in range(top, top + max(self.scrollable_content_region.height, 1)):
+            node = self.get_node_at_line(line)
+            if node is None:
+                break
+            if isinstance(node.data, str):
+                paths.add(node.data)
+        return paths
 
     def show(self, roots: list[Level], sizes: dict[str, int] | None = None,
              streams: dict[str, str] | None = None) -> None:

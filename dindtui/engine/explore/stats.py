@@ -234,6 +234,7 @@ class Usage:
         self.last = reading
 
 
+RARE_SECONDS = 30.0  # how often a level or container not on screen is read
 SAMPLE_SECONDS = 2.0
 
 
@@ -241,40 +242,66 @@ HISTORY = 150  # readings kept: five minutes at one every two seconds
 
 
 class StatsSampler:
-    """Reads the stats of a set of containers every SAMPLE_SECONDS in a thread of its own
-    (readings of one round in parallel) and keeps each one's recent history. The TUI says
-    what to follow (`follow`: key -> (endpoint, container id)): every level's container on
-    its parent, and the containers of the level on screen. `on_round` is called after each
-    round with the keys that got a reading."""
+    """Reads the stats of a set of containers in a thread of its own (readings of one round in
+    parallel) and keeps each one's recent history. The TUI says what to follow (`follow`: key
+    -> (endpoint, container id)): every level's container on its parent, and the containers of
+    the level on screen; and which of them are on screen (`visible`): those are read every
+    SAMPLE_SECONDS, the others every RARE_SECONDS, so that the cost follows the screen, not
+    the size of the tree. `on_round` is called after each round with the keys that got a
+    reading."""
 
-    def __init__(self, on_round: Callable[[set[str]], None], interval: float = SAMPLE_SECONDS):
+    def __init__(self, on_round: Callable[[set[str]], None], interval: float = SAMPLE_SECONDS,
+                 rare: float = RARE_SECONDS) -> None:
         self.on_round = on_round
-        self.interval = interval
+        self.interval, self.rare = interval, rare
         self.usage: dict[str, Usage] = {}
         self._targets: dict[str, tuple[str, str]] = {}
+        self._visible: set[str] | None = None  # None: every target is on screen
+        self._read_at: dict[str, float] = {}  # key -> when it was last read (monotonic)
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._closed = threading.Event()
         self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="stats")
         self._thread: threading.Thread | None = None
 
-    def follow(self, targets: dict[str, tuple[str, str]]) -> None:
+    def follow(self, targets: dict[str, tuple[str, str]],
+               visible: set[str] | None = None) -> None:
         with self._lock:
+            shown = set(targets) if visible is None else visible & set(targets)
             new = set(targets) - set(self._targets)
+            # A target that comes on screen without a recent reading gets one now.
+            before = set(self._targets) if self._visible is None else self._visible
+            new |= {key for key in shown - before
+                    if time.monotonic() - self._read_at.get(key, 0) > self.interval}
             self._targets = dict(targets)
+            self._visible = None if visible is None else set(visible)
             for key in list(self.usage):
                 if key not in targets:
                     del self.usage[key]
+            for key in list(self._read_at):
+                if key not in targets:
+                    del self._read_at[key]
         if self._thread is None and targets:
             self._thread = threading.Thread(target=self._run, daemon=True, name="stats")
             self._thread.start()
         elif new:
             self._wake.set()  # a new container gets its first reading now
 
+    def due(self, now: float) -> dict[str, tuple[str, str]]:
+        """The targets to read this round: those on screen, and the others not read for
+        RARE_SECONDS (or never)."""
+        with self._lock:
+            return {key: target for key, target in self._targets.items()
+                    if self._visible is None or key in self._visible
+                    or now - self._read_at.get(key, -self.rare) >= self.rare - 0.01}
+
     def _run(self) -> None:
         while not self._closed.is_set():
+            now = time.monotonic()
+            targets = self.due(now)
             with self._lock:
-                targets = dict(self._targets)
+                for key in targets:
+                    self._read_at[key] = now
             try:
                 readings = dict(zip(targets, self._pool.map(
                     lambda target: sample(*target), targets.values()), strict=True))
