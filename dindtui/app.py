@@ -9,6 +9,7 @@ that daemon's subtree is read again, lazily; a slow poll is the safety net."""
 from __future__ import annotations
 
 import time
+from concurrent.futures import Future
 from collections import deque
 from functools import partial
 from typing import Callable
@@ -185,10 +186,14 @@ class DindtuiApp(App[int]):
 
     # ----------------------------------------------------------------- loading
 
+    first_tree: "Future[list[Level]] | None" = None  # read while the app loaded (cli.py)
+
     @work(thread=True, exclusive=True, group="refresh", exit_on_error=False)
     def refresh_tree(self) -> None:
+        first, self.first_tree = self.first_tree, None
         try:
-            self.post_message(TreeLoaded(self.engine.discover()))
+            self.post_message(TreeLoaded(first.result() if first is not None
+                                         else self.engine.discover()))
         except Exception as exc:  # noqa: BLE001 - any failure: the banner says it, retries go on
             self.post_message(TreeLoaded(None, one_line(exc)))
 
@@ -728,10 +733,14 @@ def one_line(exc: BaseException | None) -> str:
     return f"unexpected error: {type(exc).__name__}: {text}"
 
 
-def run_app(engines: list[tuple[str, str]] | None = None, animation: bool = True) -> int:
-    """The TUI on the engines of the command line (none: the default one)."""
-    return DindtuiApp(animation=animation,
-                      engine=Engine.from_command_line(engines or [])).run() or 0
+def run_app(engines: list[tuple[str, str]] | None = None, animation: bool = True,
+            engine: Engine | None = None, first: "Future[list[Level]] | None" = None) -> int:
+    """The TUI on the engines of the command line (none: the default one), or on `engine`;
+    `first`: its first tree, being read already."""
+    app = DindtuiApp(animation=animation,
+                     engine=engine or Engine.from_command_line(engines or []))
+    app.first_tree = first
+    return app.run() or 0
 
 
 def _implements_controls(app: DindtuiApp) -> Controls:

@@ -36,7 +36,6 @@ from ..widgets.task_bar import TaskBar
 from .dialogs import (CleanupDialog, ClusterDialog, ClusterRequest, ConfirmDialog, NameDialog,
                       QuitDialog)
 from .search import SearchScreen
-from .help import HelpScreen
 from .usage import UsageScreen
 
 if TYPE_CHECKING:
@@ -548,6 +547,7 @@ class MainScreen(Screen[None]):
         self.dindtui.measure_usage()
 
     def action_help(self) -> None:
+        from .help import HelpScreen  # Markdown and its parser: only when asked for (start-up)
         self.app.push_screen(HelpScreen())
 
     def action_quit_app(self) -> None:
