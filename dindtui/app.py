@@ -233,9 +233,9 @@ class DindtuiApp(App[int]):
             self._retry_soon()
         else:
             self.main.clear_banner()
-        self._tree_changed(structure_changed)
-        if first:
-            self.measure_usage()
+        self._tree_changed(structure_changed, first)
+        if first:  # after the frame that draws the tree: its threads would slow that frame
+            self.call_after_refresh(self.measure_usage)
         self.reload_selected()
 
     @on(SubtreeLoaded)
@@ -245,15 +245,19 @@ class DindtuiApp(App[int]):
         if structure_changed is not None:
             self._tree_changed(structure_changed)
 
-    def _tree_changed(self, structure_changed: bool) -> None:
+    def _tree_changed(self, structure_changed: bool, first: bool = False) -> None:
         self.main.show_tree()
         moved_to = self.model.follow_selection()
         if moved_to is not None:
             # The selected level is gone (exited elsewhere, removed): its nearest ancestor
             # is shown instead of what the pane last said about it.
             self.main.select_path(moved_to)
-        self.sync_event_streams()
-        self.follow_stats()
+        if first:  # one event stream per daemon and the sampler: after the tree is on screen
+            self.call_after_refresh(self.sync_event_streams)
+            self.call_after_refresh(self.follow_stats)
+        else:
+            self.sync_event_streams()
+            self.follow_stats()
         if structure_changed and self.model.report is not None:
             self.measure_usage()
         for level in self.model.starting():  # a starting daemon sends no event when it answers
@@ -419,8 +423,17 @@ class DindtuiApp(App[int]):
 
     @on(StreamState)
     def stream_state(self, message: StreamState) -> None:
-        if self.model.stream_state(message.endpoint, message.state):
-            self.main.show_tree()
+        """A daemon's event stream connected or broke: its line says so. Many at once (every
+        daemon's stream connecting after the first tree): one redraw for them all."""
+        if self.model.stream_state(message.endpoint, message.state) and not self._redraw_due:
+            self._redraw_due = True
+            self.call_after_refresh(self._redraw_tree)
+
+    _redraw_due = False
+
+    def _redraw_tree(self) -> None:
+        self._redraw_due = False
+        self.main.show_tree()
 
     @on(DaemonEvent)
     def daemon_event(self, message: DaemonEvent) -> None:

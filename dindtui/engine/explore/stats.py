@@ -246,8 +246,9 @@ class StatsSampler:
     parallel) and keeps each one's recent history. The TUI says what to follow (`follow`: key
     -> (endpoint, container id)): every level's container on its parent, and the containers of
     the level on screen; and which of them are on screen (`visible`): those are read every
-    SAMPLE_SECONDS, the others every RARE_SECONDS, so that the cost follows the screen, not
-    the size of the tree. `on_round` is called after each round with the keys that got a
+    SAMPLE_SECONDS, the others every RARE_SECONDS (the first time too: a tree of 64 levels
+    is not read whole at start), so that the cost follows the screen, not the size of the
+    tree. `on_round` is called after each round with the keys that got a
     reading."""
 
     def __init__(self, on_round: Callable[[set[str]], None], interval: float = SAMPLE_SECONDS,
@@ -273,6 +274,10 @@ class StatsSampler:
             before = set(self._targets) if self._visible is None else self._visible
             new |= {key for key in shown - before
                     if time.monotonic() - self._read_at.get(key, 0) > self.interval}
+            now = time.monotonic()
+            for key in set(targets) - set(self._targets) - shown:
+                self._read_at[key] = now  # off screen: its first reading in RARE_SECONDS
+            new -= set(targets) - shown
             self._targets = dict(targets)
             self._visible = None if visible is None else set(visible)
             for key in list(self.usage):
