@@ -252,6 +252,8 @@ class DindtuiApp(App[int]):
             # The selected level is gone (exited elsewhere, removed): its nearest ancestor
             # is shown instead of what the pane last said about it.
             self.main.select_path(moved_to)
+        if self.model.roots is not None:
+            self.engine.forget_gone(self.model.roots)
         if first:  # one event stream per daemon and the sampler: after the tree is on screen
             self.call_after_refresh(self.sync_event_streams)
             self.call_after_refresh(self.follow_stats)

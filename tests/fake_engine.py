@@ -381,6 +381,9 @@ class FakeEngine:
         self.follower = FakeFollower(on_ready, LOG)
         return self.follower
 
+    def forget_gone(self, roots: list[Level]) -> None:
+        self.kept = {lv.endpoint for lv in levels.walk_all(roots) if lv.endpoint}
+
     def sampler(self, on_round) -> FakeSampler:
         self.stats = FakeSampler(on_round)
         return self.stats

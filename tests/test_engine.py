@@ -340,3 +340,22 @@ def test_spawn_with_a_port_serves_tls_and_certs_prints_the_environment(tree, tmp
     assert "serves no TCP port" in one_line_error(run_cli("certs", "host"))
 
 
+
+
+def test_the_connections_to_a_level_removed_by_another_process_are_closed(tree):
+    """A long TUI session with levels coming and going (exited by the CLI, the docker CLI)
+    keeps no connection to a daemon that is gone (bench/soak.py saw open files grow)."""
+    from dindtui.engine.facade import Engine
+    stays = tree.spawn(short="stays").level
+    goes = tree.spawn(short="goes").level
+    engine = Engine()
+    for level in (stays, goes):
+        connect.client(level.endpoint).ping()  # a kept-alive connection to its daemon
+    made = connect.client(goes.endpoint)
+    adapter = made.api.get_adapter(made.api.base_url)
+    assert len(adapter.pools) >= 1
+    connect.client().api.remove_container(goes.container_id, force=True)  # someone else
+    engine.forget_gone(engine.discover())
+    assert goes.endpoint not in connect._clients and len(adapter.pools) == 0
+    assert stays.endpoint in connect._clients  # what is still there keeps its connection
+    assert connect.client().ping()  # and level 0 its own

@@ -76,6 +76,12 @@ class Engine:
         """A level resolved once (tree/place.py): where it lives, for what acts on it."""
         return Place.of(self.find(ref))
 
+    def forget_gone(self, roots: list[Level]) -> None:
+        """Close the connections kept to daemons that are not in `roots` any more (a level
+        exited by another process): a long session would otherwise hold them all."""
+        connect.keep_only({level.endpoint for level in levels.walk_all(roots)
+                           if level.endpoint})
+
     def reread(self, level: Level) -> Level:
         return live.reread(level)
 

@@ -426,6 +426,23 @@ def forget(endpoint: str) -> None:
             _clients.pop(key, None)
 
 
+def keep_only(endpoints: set[str]) -> list[str]:
+    """Close the cached clients of daemons that are no longer in the trees (levels exited by
+    anyone: another dindtui, the docker CLI), whose kept-alive connections would stay open for
+    as long as this process runs; level 0s stay. Returns the endpoints closed."""
+    with _lock:
+        gone = [key for key in _clients
+                if key.removesuffix(" slow") not in endpoints
+                and key.removesuffix(" slow") not in _known]
+        closed = [_clients.pop(key) for key in gone]
+    for made in closed:
+        try:
+            made.close()  # a reading under way on it ends with an error, said as none
+        except Exception:  # noqa: BLE001 - closing what is gone: nothing to report
+            pass
+    return gone
+
+
 def describe_connection_error(endpoint: str, exc: Exception) -> DindtuiError:
     text = str(exc)
     if endpoint.startswith("ssh://"):
