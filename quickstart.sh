@@ -27,6 +27,9 @@ command -v tmux >/dev/null || need+=(tmux)
 [ "${1:-}" = test ] && { command -v ssh >/dev/null || need+=(openssh-client); }
 # ... and run levels under Podman's Docker API (Podman as level 0).
 [ "${1:-}" = test ] && { command -v podman >/dev/null || need+=(podman); }
+# ... and drive the zsh and fish completion scripts as those shells run them.
+[ "${1:-}" = test ] && { command -v zsh >/dev/null || need+=(zsh); }
+[ "${1:-}" = test ] && { command -v fish >/dev/null || need+=(fish); }
 if [ ${#need[@]} -gt 0 ]; then
   say "installing ${need[*]}"
   apt-get update -qq

@@ -65,3 +65,51 @@ def test_bash_completes_level_paths_from_the_real_engine(tree):
     made = tree.spawn(short="tab").level
     assert made.path in complete_in_bash(f"dindtui exec {made.path[:-1]}")
     assert complete_in_bash("dindtui exec ho") == ["host"]
+
+
+def complete_in_zsh(line: str) -> list[str]:
+    """What the function of `dindtui completion zsh` offers for `line`, run by zsh with the
+    words and cursor its completion system would set, and `compadd` printing what it gets."""
+    script = subprocess.run([sys.executable, "-m", "dindtui", "completion", "zsh"],
+                            capture_output=True, text=True, check=True).stdout
+    words = line.split(" ")
+    program = ("compadd() { [[ $1 == -Q ]] && shift; [[ $1 == -- ]] && shift; "
+               "print -rl -- \"$@\"; }\n" + script +
+               f"\nwords=({' '.join(repr(w) for w in words)})\nCURRENT={len(words)}\n_dindtui\n")
+    done = subprocess.run(["zsh", "-f", "-c", program], capture_output=True, text=True,
+                          timeout=60,
+                          env={**os.environ, "PATH": BIN + os.pathsep + os.environ["PATH"]})
+    assert done.returncode == 0, done.stderr
+    return [item for item in done.stdout.splitlines() if item]
+
+
+def complete_in_fish(line: str) -> list[str]:
+    """What fish itself completes for `line` (`complete -C`) with the script of `dindtui
+    completion fish` loaded."""
+    script = subprocess.run([sys.executable, "-m", "dindtui", "completion", "fish"],
+                            capture_output=True, text=True, check=True).stdout
+    done = subprocess.run(["fish", "--no-config", "-c", script + f"\ncomplete -C {line!r}\n"],
+                          capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "PATH": BIN + os.pathsep + os.environ["PATH"]})
+    assert done.returncode == 0, done.stderr
+    return [item.split("\t")[0] for item in done.stdout.splitlines() if item]
+
+
+@pytest.mark.engine_free
+@pytest.mark.skipif(shutil.which("zsh") is None, reason="no zsh (./quickstart.sh test installs it)")
+def test_zsh_completes_commands_options_and_choices():
+    assert complete_in_zsh("dindtui sp") == ["spawn"]
+    assert complete_in_zsh("dindtui spawn --st") == ["--store", "--strategy"]
+    assert complete_in_zsh("dindtui spawn --store ") == ["overlay2", "containerd"]
+    assert sorted(complete_in_zsh("dindtui pool ")) == ["drain", "fill", "ls"]
+
+
+@pytest.mark.engine_free
+@pytest.mark.skipif(shutil.which("fish") is None,
+                    reason="no fish (./quickstart.sh test installs it)")
+def test_fish_completes_commands_options_and_choices():
+    assert complete_in_fish("dindtui sp") == ["spawn"]
+    assert complete_in_fish("dindtui spawn --st") == ["--store", "--strategy"]
+    # (fish sorts what it offers)
+    assert complete_in_fish("dindtui spawn --store ") == ["containerd", "overlay2"]
+    assert complete_in_fish("dindtui completion ") == ["bash", "fish", "zsh"]
