@@ -96,3 +96,90 @@ def screen_text(app) -> str:
             line = line.ljust(column)[:column] + text + line[column + len(text):]
         lines.append(line)
     return "\n".join(lines)
+
+
+# A two-service compose project built with buildx and brought up: web answers, probe reaches it
+# by its service name and exits 0 (what CI jobs run inside Docker-in-Docker).
+COMPOSE_PROJECT = r"""set -e
+mkdir -p /tmp/demo && cd /tmp/demo
+cat > app.py <<'PY'
+import socket, sys, time
+if sys.argv[1] == "serve":
+    server = socket.create_server(("", 8000))
+    while True:
+        conn, _ = server.accept()
+        conn.sendall(b"hello from web\n")
+        conn.close()
+for _ in range(150):  # the probe: up to 30 s for web to answer, by its service name
+    try:
+        with socket.create_connection(("web", 8000), timeout=2) as conn:
+            print(conn.recv(100).decode().strip(), flush=True)
+            sys.exit(0)
+    except OSError:
+        time.sleep(0.2)
+sys.exit(1)
+PY
+cat > Dockerfile <<'DF'
+FROM dindtui:latest
+COPY app.py /srv/app.py
+ENTRYPOINT ["python3", "/srv/app.py"]
+DF
+cat > compose.yaml <<'YML'
+services:
+  web:
+    build: .
+    command: ["serve"]
+  probe:
+    build: .
+    command: ["probe"]
+    depends_on: [web]
+YML
+docker buildx version >/dev/null
+docker compose -p demo up --build -d --quiet-pull 2>&1 | tail -3
+state() { docker compose -p demo ps -a --format '{{.Service}} {{.State}}' | grep probe; }
+i=0; while [ "$(state)" != "probe exited" ] && [ $i -lt 150 ]; do sleep 0.2; i=$((i+1)); done
+docker compose -p demo logs --no-log-prefix probe
+docker compose -p demo ps -a --format '{{.Service}} {{.State}} {{.ExitCode}}'
+docker compose -p demo down --rmi local -v 2>/dev/null
+"""
+
+
+class PtyTUI:
+    """The real `dindtui` TUI in a pseudo-terminal of its own, as a user runs it."""
+
+    def __init__(self, columns: int = 120, lines: int = 36) -> None:
+        import pty
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:
+            os.environ.update({"TERM": "xterm-256color", "COLUMNS": str(columns),
+                               "LINES": str(lines)})
+            os.execvp(sys.executable, [sys.executable, "-m", "dindtui", "--no-animation"])
+        self.seen = b""
+
+    def read_until(self, marker: bytes, seconds: float) -> bytes:
+        """Everything shown since the last `clear` until `marker` appears (or the time is
+        up)."""
+        import select
+        deadline = time.monotonic() + seconds
+        while marker not in self.seen and time.monotonic() < deadline:
+            ready, _, _ = select.select([self.fd], [], [], 0.2)
+            if ready:
+                try:
+                    self.seen += os.read(self.fd, 65536)
+                except OSError:
+                    break
+        return self.seen
+
+    def write(self, data: bytes) -> None:
+        os.write(self.fd, data)
+
+    def clear(self) -> None:
+        self.seen = b""
+
+    def close(self) -> None:
+        try:
+            os.kill(self.pid, 9)
+        except ProcessLookupError:
+            pass
+        os.waitpid(self.pid, 0)
+        os.close(self.fd)

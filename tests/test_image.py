@@ -12,7 +12,7 @@ import docker
 import pytest
 import requests
 
-from helpers import run_cli
+from helpers import COMPOSE_PROJECT, run_cli
 from conftest import MAKE_TINY, wait_for_log
 from dindtui.engine.net import connect
 from dindtui.engine.lifecycle import images
@@ -257,48 +257,6 @@ def test_interactive_shell_mode_on_a_terminal(image):
         subprocess.run(["docker", "rm", "-fv", name], capture_output=True)
 
 
-COMPOSE_PROJECT = r"""set -e
-mkdir -p /tmp/demo && cd /tmp/demo
-cat > app.py <<'PY'
-import socket, sys, time
-if sys.argv[1] == "serve":
-    server = socket.create_server(("", 8000))
-    while True:
-        conn, _ = server.accept()
-        conn.sendall(b"hello from web\n")
-        conn.close()
-for _ in range(150):  # the probe: up to 30 s for web to answer, by its service name
-    try:
-        with socket.create_connection(("web", 8000), timeout=2) as conn:
-            print(conn.recv(100).decode().strip(), flush=True)
-            sys.exit(0)
-    except OSError:
-        time.sleep(0.2)
-sys.exit(1)
-PY
-cat > Dockerfile <<'DF'
-FROM dindtui:latest
-COPY app.py /srv/app.py
-ENTRYPOINT ["python3", "/srv/app.py"]
-DF
-cat > compose.yaml <<'YML'
-services:
-  web:
-    build: .
-    command: ["serve"]
-  probe:
-    build: .
-    command: ["probe"]
-    depends_on: [web]
-YML
-docker buildx version >/dev/null
-docker compose -p demo up --build -d --quiet-pull 2>&1 | tail -3
-state() { docker compose -p demo ps -a --format '{{.Service}} {{.State}}' | grep probe; }
-i=0; while [ "$(state)" != "probe exited" ] && [ $i -lt 150 ]; do sleep 0.2; i=$((i+1)); done
-docker compose -p demo logs --no-log-prefix probe
-docker compose -p demo ps -a --format '{{.Service}} {{.State}} {{.ExitCode}}'
-docker compose -p demo down --rmi local -v 2>/dev/null
-"""
 
 
 def test_compose_and_buildx_build_and_run_a_two_service_project_at_depth_2(tree):

@@ -4,14 +4,11 @@ collapse animation runs), clean a dead level's volume with `c`, shell with `s`/e
 from __future__ import annotations
 
 import os
-import pty
-import select
-import sys
 import time
 
 from textual.widgets import Input
 
-from helpers import until
+from helpers import COMPOSE_PROJECT, PtyTUI, run_cli, until
 from dindtui.app import DindtuiApp
 from dindtui.engine.net import connect
 from dindtui.engine.tree import discovery, levels
@@ -120,59 +117,67 @@ def test_the_real_shell_from_the_tui_through_a_pseudo_terminal(tree):
     """The whole thing in a terminal: open the TUI, select the level, press s, type in the
     shell, exit it, land back in the TUI (redrawn, with the shell's status), and quit cleanly."""
     level = tree.spawn(short="pty").level
-    pid, fd = pty.fork()
-    if pid == 0:
-        os.environ.update({"TERM": "xterm-256color", "COLUMNS": "120", "LINES": "36"})
-        os.execvp(sys.executable, [sys.executable, "-m", "dindtui", "--no-animation"])
-    seen = b""
-
-    def read_until(marker: bytes, seconds: float) -> bytes:
-        """Everything the terminal showed until `marker` appears (or the time is up)."""
-        nonlocal seen
-        deadline = time.monotonic() + seconds
-        while marker not in seen and time.monotonic() < deadline:
-            ready, _, _ = select.select([fd], [], [], 0.2)
-            if ready:
-                try:
-                    seen += os.read(fd, 65536)
-                except OSError:
-                    break
-        return seen
-
+    tui = PtyTUI()
     status = None
     try:
-        assert level.name.encode() in read_until(level.name.encode(), 20), seen[-2000:]
-        os.write(fd, b"\x1b[B")  # down: the level below host
-        read_until(b"never shown", 1)
-        os.write(fd, b"s")
+        assert level.name.encode() in tui.read_until(level.name.encode(), 20), tui.seen[-2000:]
+        tui.write(b"\x1b[B")  # down: the level below host
+        tui.read_until(b"never shown", 1)
+        tui.write(b"s")
         prompt = f"@{level.name}:".encode()  # the shell's prompt: it reads input from now on
-        assert prompt in read_until(prompt, 20), seen[-2000:]
-        seen = b""
-        os.write(fd, b"echo marker-$((20+22))-$(hostname)\r")
-        output = read_until(f"marker-42-{level.name}".encode(), 10)
+        assert prompt in tui.read_until(prompt, 20), tui.seen[-2000:]
+        tui.clear()
+        tui.write(b"echo marker-$((20+22))-$(hostname)\r")
+        output = tui.read_until(f"marker-42-{level.name}".encode(), 10)
         assert f"marker-42-{level.name}".encode() in output, output[-2000:]
-        seen = b""
-        os.write(fd, b"exit\r")
+        tui.clear()
+        tui.write(b"exit\r")
         # Back in the TUI: the notification of the shell's status, and the tree drawn again.
-        back = read_until(b"exited with status 0", 15)
+        back = tui.read_until(b"exited with status 0", 15)
         assert b"exited with status 0" in back, back[-2000:]
-        assert level.name.encode() in read_until(level.name.encode(), 5)
-        os.write(fd, b"q")  # levels are alive: the quit dialog, where q means "keep them"
-        read_until(b"Quit, keep levels", 5)
-        os.write(fd, b"q")
+        assert level.name.encode() in tui.read_until(level.name.encode(), 5)
+        tui.write(b"q")  # levels are alive: the quit dialog, where q means "keep them"
+        tui.read_until(b"Quit, keep levels", 5)
+        tui.write(b"q")
         deadline = time.monotonic() + 15
         while status is None and time.monotonic() < deadline:
-            read_until(b"never shown", 0.2)
-            done, code = os.waitpid(pid, os.WNOHANG)
+            tui.read_until(b"never shown", 0.2)
+            done, code = os.waitpid(tui.pid, os.WNOHANG)
             if done:
                 status = os.waitstatus_to_exitcode(code)
-        assert status == 0, (status, seen[-2000:])
+        assert status == 0, (status, tui.seen[-2000:])
     finally:
         if status is None:
-            try:
-                os.kill(pid, 9)
-            except ProcessLookupError:
-                pass
-            os.waitpid(pid, 0)
-        os.close(fd)
+            tui.close()
+        else:
+            os.close(tui.fd)
     assert tree.find(level.path).state == levels.READY  # "keep" kept it
+
+
+def test_a_compose_project_built_and_brought_up_from_the_tui_s_shell_at_depth_2(tree):
+    """What CI jobs do inside Docker-in-Docker, typed by a user in the TUI's shell of a level
+    at depth 2: buildx builds the image, compose brings up two services that reach each other
+    by name (the same project as by `dindtui exec` in test_image.py)."""
+    level = tree.chain(2)[-1].level
+    wrote = run_cli("exec", level.path, "--", "sh", "-c", 'printf "%s" "$1" > /root/demo.sh',
+                    "sh", COMPOSE_PROJECT)
+    assert wrote.returncode == 0, wrote.stderr
+    tui = PtyTUI()
+    try:
+        assert level.name.encode() in tui.read_until(level.name.encode(), 20), tui.seen[-2000:]
+        for _ in range(2):  # down, down: the level at depth 2
+            tui.write(b"\x1b[B")
+            tui.read_until(b"never shown", 0.5)
+        tui.write(b"s")
+        prompt = f"@{level.name}:".encode()
+        assert prompt in tui.read_until(prompt, 20), tui.seen[-2000:]
+        tui.clear()
+        tui.write(b"sh /root/demo.sh; echo compose-done-$((40+2))-$?\r")
+        shown = tui.read_until(b"compose-done-42-", 300)
+        assert b"compose-done-42-0" in tui.read_until(b"compose-done-42-0", 2), shown[-3000:]
+        assert b"hello from web" in shown and b"probe exited 0" in shown, shown[-3000:]
+        tui.clear()
+        tui.write(b"exit\r")
+        assert b"exited with status 0" in tui.read_until(b"exited with status 0", 15)
+    finally:
+        tui.close()
