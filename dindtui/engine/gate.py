@@ -6,7 +6,8 @@ read again from its daemon and must be provably ours and free to touch:
   shape, this namespace, the same name) before it is stopped, removed or started again;
 - `level_volume`: a volume is a level volume of this namespace (labels and the name dindtui
   gives it, never a label alone), of that level, and used by nothing but stopped containers of
-  that same level, which go with it;
+  that same level, which go with it (`remove_level_volume` removes one it allows, never
+  forced: exit --rm-volume, a pool level's);
 - `container`: a container acted on from an explore view is not a level of any namespace nor
   one of dindtui's helpers (`guard.check_container`);
 - `plain_volume`: a volume removed from an explore view is no level's data root;
@@ -122,20 +123,31 @@ def remove_pool_member(daemon: Level, member: Level) -> bool:
         raise DindtuiError(f"removing the pool level {member.name} of {daemon.label} failed: "
                            f"{guard.text(str(exc), 200)}") from None
     if member.volume:
-        for _ in range(10):
-            try:
-                level_volume(client, member.volume, daemon, member.name)
-                client.api.remove_volume(member.volume)
-                break
-            except (Refused, docker.errors.NotFound):
-                break
-            except API_ERRORS:
-                time.sleep(0.3)  # the container's removal may still hold it
+        remove_level_volume(client, daemon, member.volume, member.name)
     if member.socket_dir and not name_in_use(client, member.name):
         remove_socket_dir(member.socket_dir, daemon)
     if member in daemon.pool:
         daemon.pool.remove(member)
     return True
+
+
+def remove_level_volume(client: DockerClient, daemon: Level, volume: str,
+                        name: str | None = None) -> bool:
+    """Remove a level's volume on `daemon` when `level_volume` says it is provably one of this
+    namespace's level volumes (of level `name`) and nothing else uses it. Never forced; a
+    container's removal may still hold it for a moment. False when refused or not removed."""
+    for _ in range(10):
+        try:
+            level_volume(client, volume, daemon, name)
+            client.api.remove_volume(volume)
+            return True
+        except docker.errors.NotFound:
+            return True
+        except Refused:
+            return False
+        except API_ERRORS:
+            time.sleep(0.3)
+    return False
 
 
 def _stopped_level(daemon: Level, summary: dict[str, Any], name: str) -> bool:

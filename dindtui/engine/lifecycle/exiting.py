@@ -125,7 +125,7 @@ def _exit_tree(level: Level, rm_volume: bool, on_event: ExitCallback | None,
     if level.volume and level.parent is not None:  # a killed level's nested cgroups (v1)
         cgroups.remove_leftovers_of(level.parent, level.volume)
     if rm_volume and level.volume and level.parent is not None:
-        remove_level_volume(client, level.parent, level.volume, level.name)
+        gate.remove_level_volume(client, level.parent, level.volume, level.name)
     if level.socket_dir and not gate.name_in_use(client, level.name):
         gate.remove_socket_dir(level.socket_dir, level)
     connect.forget(level.endpoint or "")
@@ -166,27 +166,6 @@ def _thaw_inside(level: Level) -> None:
             client.api.unpause(paused["Id"])
     except API_ERRORS:
         pass
-
-
-def remove_level_volume(client: DockerClient, daemon: Level, volume: str,
-                        name: str | None = None) -> bool:
-    """Remove a level's volume on `daemon` when the gate says it is provably one of this
-    namespace's level volumes, of this level, and nothing else uses it. Never forced."""
-    try:
-        gate.level_volume(client, volume, daemon, name)
-    except gate.Refused:
-        return False
-    except API_ERRORS:
-        return False
-    for _ in range(10):
-        try:
-            client.api.remove_volume(volume)
-            return True
-        except docker.errors.NotFound:
-            return True
-        except API_ERRORS:
-            time.sleep(0.3)  # the container's removal may still hold it
-    return False
 
 
 def _unpause(client: DockerClient, level: Level) -> None:
