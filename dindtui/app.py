@@ -32,7 +32,7 @@ from .engine.explore.stats import Usage
 from .engine.tree.levels import Level
 from .engine.progress import Progress
 from .engine.disk.usage import CleanupPlan, UsageReport
-from .formatting import human, safe_text
+from .formatting import cleanup_summary, human, safe_text
 from .model import Model
 from .messages import (DaemonEvent, DetailsLoaded, InspectLoaded, LevelExited, PlanReady,
                        StatsRound, StreamState, SubtreeLoaded, SwarmLoaded, TaskDone,
@@ -703,9 +703,9 @@ class DindtuiApp(App[int]):
     @work(thread=True, group="task", exit_on_error=False)
     def apply_cleanup(self, plan: CleanupPlan) -> None:
         def body() -> str:
-            removed = self.engine.apply_cleanup(plan, self._progress)
-            freed = sum(item.bytes for item in removed)
-            return f"removed {len(removed)} volume(s), freed {human(freed)}"
+            result = self.engine.apply_cleanup(plan, self._progress)
+            return cleanup_summary(len(result.removed), result.freed, len(result.kept),
+                                   len(result.failed))
 
         self._run_task("clean", body)
 

@@ -38,6 +38,16 @@ def human(n: int | float | None) -> str:
     return ""
 
 
+def cleanup_summary(removed: int, freed: int, kept: int, failed: int) -> str:
+    """One line for what a cleanup did (engine/disk/usage.py's CleanupResult)."""
+    text = f"removed {removed} volume(s), freed {human(freed)}"
+    if kept:
+        text += f"; kept {kept} that changed since the plan"
+    if failed:
+        text += f"; {failed} could not be removed"
+    return text
+
+
 SPARK = "▁▂▃▄▅▆▇█"
 
 

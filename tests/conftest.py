@@ -16,6 +16,10 @@ import time
 
 # Before dindtui is imported: every engine call and every CLI run of this session is scoped.
 os.environ["DINDTUI_NAMESPACE"] = "test-" + secrets.token_hex(3)
+# Tests make orphans (a level exited, its volume kept) and clean them at once: the grace that
+# keeps a spawn's new, still unused volume from counting as one (gate.newly_made) is nearly
+# nothing here; the tests of that grace set it back.
+os.environ["DINDTUI_VOLUME_GRACE"] = "0.001"
 
 import docker  # noqa: E402
 import pytest  # noqa: E402

@@ -23,7 +23,8 @@ from dindtui.engine.tree.levels import Level
 from dindtui.engine.lifecycle.exiting import ExitEvent
 from dindtui.engine.lifecycle.images import PushResult
 from dindtui.engine.lifecycle.spawn import SpawnResult
-from dindtui.engine.disk.usage import CleanupItem, CleanupPlan, UsageReport, VolumeUsage
+from dindtui.engine.disk.usage import (CleanupItem, CleanupPlan, CleanupResult, UsageReport,
+                                       VolumeUsage)
 from dindtui.engine.swarm.clusters import Cluster, Created
 from dindtui.engine.swarm.view import SwarmNode, SwarmService, SwarmTask, SwarmView
 
@@ -329,9 +330,9 @@ class FakeEngine:
         self._call("plan_cleanup")
         return self.plan
 
-    def apply_cleanup(self, plan: CleanupPlan, progress) -> list[CleanupItem]:
+    def apply_cleanup(self, plan: CleanupPlan, progress) -> CleanupResult:
         self._call("apply_cleanup", [item.volume for item in plan.items])
-        return list(plan.items)
+        return CleanupResult(removed=list(plan.items))
 
     def shell(self, level: Level) -> int:
         self._call("shell", level.path)

@@ -203,13 +203,47 @@ def test_a_level_being_created_and_its_volume_are_never_cleanable(tree, client, 
     assert starting.volume not in {v.name for v in client.volumes.list()}
 
 
+GRACE = {"DINDTUI_VOLUME_GRACE": str(gate.VOLUME_GRACE)}  # as users have it
+
+
+def test_a_spawns_volume_between_two_containers_is_never_cleanable(tree, client, image,
+                                                                    monkeypatch):
+    """The window CI found: the engine refused a privilege mode, the spawn removed that container
+    and makes the next; meanwhile nothing uses the new volume. It is the spawn's, not an orphan:
+    neither listed nor removed; once older than the grace, an orphan it is."""
+    root = discovery.discover()
+    starting = spawn._Starting(Place.of(root), tree.name("w1"), client, image, ["privileged"],
+                               None, lambda report: None)
+    starting.create(spawn.STREAM, await_seed=False)
+    starting.remove_container()  # as start() does before it creates the next mode's
+    try:
+        monkeypatch.setenv("DINDTUI_VOLUME_GRACE", GRACE["DINDTUI_VOLUME_GRACE"])
+        plan = usage.plan_cleanup(discovery.discover())
+        assert starting.volume not in [item.volume for item in plan.items]
+        listed = [u for u in usage.measure(discovery.discover()).volumes
+                  if u.volume == starting.volume]
+        assert [u.state for u in listed] == [usage.NEW]
+        orphan = usage.CleanupItem(starting.volume, "", starting.name, usage.ORPHAN, None, 0)
+        kept = usage.apply_cleanup(discovery.discover(), usage.CleanupPlan([orphan]))
+        assert kept.removed == [] and "moments ago" in kept.kept[0][1]
+        assert client.api.inspect_volume(starting.volume)["Name"] == starting.volume
+        monkeypatch.setenv("DINDTUI_VOLUME_GRACE", "0.001")
+        plan = usage.plan_cleanup(discovery.discover())
+        assert starting.volume in [item.volume for item in plan.items]
+    finally:
+        starting.undo()
+    assert starting.volume not in {v.name for v in client.volumes.list()}
+
+
 def test_a_clean_racing_a_spawn_leaves_the_new_level_whole(tree):
     name = tree.name("race")
     spawning = subprocess.Popen([sys.executable, "-m", "dindtui", "spawn", "--name", name],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     cleans = 0
     while spawning.poll() is None:
-        assert run_cli("clean", "--yes", "--json").returncode == 0
+        cleaning = run_cli("clean", "--yes", "--json", env=GRACE)
+        # Something the plan saw and that changed before its removal is kept: not a failure.
+        assert cleaning.returncode == 0, (cleaning.stdout, cleaning.stderr)
         cleans += 1
     assert spawning.returncode == 0, spawning.stderr.read()
     assert cleans >= 1

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from rich.table import Table
 
 from ..engine.order import tree_order
-from ..formatting import human
+from ..formatting import cleanup_summary, human
 from . import Command, UsageError
 from .output import fail, out, print_table, progress_bar
 
@@ -65,13 +65,18 @@ def clean(engine: "Engine", args: argparse.Namespace) -> int:
             out.print("nothing removed")
             return 0
     with progress_bar(args.json) as report:
-        removed = engine.apply_cleanup(plan, report)
-    freed = sum(i.bytes for i in removed)
+        result = engine.apply_cleanup(plan, report)
+    for item, why in result.kept:
+        fail(f"kept {item.volume} ({item.level}): {why}")
+    for item, why in result.failed:
+        fail(f"not removed: {item.volume} ({item.level}): {why}")
     if args.json:
-        print(json.dumps({"removed": [i.to_dict() for i in removed], "freed": freed}))
+        print(json.dumps(result.to_dict()))
     else:
-        out.print(f"removed {len(removed)} volume(s), freed {human(freed)}")
-    return 0 if len(removed) == len(plan.items) else 1
+        out.print(cleanup_summary(len(result.removed), result.freed, len(result.kept),
+                                  len(result.failed)))
+    # What changed since the plan and was kept is the gate at work, not a failure.
+    return 1 if result.failed else 0
 
 
 def _clean_arguments(p: argparse.ArgumentParser) -> None:

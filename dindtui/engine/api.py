@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 if TYPE_CHECKING:
-    from .disk.usage import CleanupItem, CleanupPlan, UsageReport
+    from .disk.usage import CleanupPlan, CleanupResult, UsageReport
     from .explore.details import LevelDetails
     from .explore.inside import Hit, Ran
     from .explore.stats import Usage
@@ -81,7 +81,7 @@ class TUIEngine(Protocol):
     def plan_cleanup(self) -> "CleanupPlan": ...
 
     def apply_cleanup(self, plan: "CleanupPlan",
-                      progress: "ProgressCallback") -> list["CleanupItem"]: ...
+                      progress: "ProgressCallback") -> "CleanupResult": ...
 
     def shell(self, level: "Level") -> int: ...
 

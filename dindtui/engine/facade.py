@@ -218,7 +218,7 @@ class Engine:
         return usage.plan_cleanup_all(self.discover())
 
     def apply_cleanup(self, plan: usage.CleanupPlan,
-                      progress: ProgressCallback) -> list[usage.CleanupItem]:
+                      progress: ProgressCallback) -> usage.CleanupResult:
         return usage.apply_cleanup_all(self.discover(), plan, progress=progress)
 
     # ----------------------------------------------------------------- inside a level

@@ -6,8 +6,9 @@ read again from its daemon and must be provably ours and free to touch:
   shape, this namespace, the same name) before it is stopped, removed or started again;
 - `level_volume`: a volume is a level volume of this namespace (labels and the name dindtui
   gives it, never a label alone), of that level, and used by nothing but stopped containers of
-  that same level, which go with it (`remove_level_volume` removes one it allows, never
-  forced: exit --rm-volume, a pool level's);
+  that same level, which go with it; one that nothing uses yet and that was made moments ago
+  (`newly_made`) is a spawn's, between its volume and its container (`remove_level_volume`
+  removes one it allows, never forced: exit --rm-volume, a pool level's);
 - `container`: a container acted on from an explore view is not a level of any namespace nor
   one of dindtui's helpers (`guard.check_container`);
 - `plain_volume`: a volume removed from an explore view is no level's data root;
@@ -25,6 +26,7 @@ import os
 import shutil
 import stat
 import time
+from datetime import datetime
 from typing import Any
 
 import docker.errors
@@ -63,6 +65,32 @@ def level_container(level: Level) -> dict[str, Any] | None:
     return dict(info)
 
 
+# A spawn makes its level's volume, then the container; when the engine refuses a privilege mode
+# or a limit it removes that container and makes the next. Between those calls nothing uses the
+# volume: for this long after its making, such a volume is the spawn's, never an orphan.
+VOLUME_GRACE = 20.0
+
+
+def volume_age(inspected: dict[str, Any]) -> float | None:
+    """Seconds since the daemon made this volume (its CreatedAt, by this machine's clock), None
+    when the daemon gave no time this reads."""
+    created = inspected.get("CreatedAt")
+    if not isinstance(created, str) or len(created) > 64:
+        return None
+    try:
+        when = datetime.fromisoformat(created)
+    except ValueError:
+        return None
+    return None if when.tzinfo is None else time.time() - when.timestamp()
+
+
+def newly_made(inspected: dict[str, Any]) -> bool:
+    """Made within VOLUME_GRACE (DINDTUI_VOLUME_GRACE) seconds, either way of this clock (an
+    engine's clock a little ahead of this machine's)."""
+    age = volume_age(inspected)
+    return age is not None and abs(age) < config.seconds("DINDTUI_VOLUME_GRACE", VOLUME_GRACE)
+
+
 def level_volume(client: DockerClient, volume: str, daemon: Level,
                  name: str | None = None) -> tuple[str, list[dict[str, Any]]]:
     """Before `volume` (on `daemon`) is removed: the name of its level, and the containers that
@@ -84,6 +112,9 @@ def level_volume(client: DockerClient, volume: str, daemon: Level,
     if blocking:
         raise Refused(f"kept {volume}: in use by "
                       f"{guard.text((blocking[0].get('Names') or ['?'])[0], 80)}")
+    if not users and newly_made(inspected):
+        raise Refused(f"kept {volume}: made moments ago and not used yet (a spawn starting "
+                      "its level)")
     return owner, users
 
 

@@ -26,6 +26,7 @@ from ..tree.levels import Level
 from . import cgroups
 
 LIVE, EXITED, DEAD, ORPHAN, IN_USE = "live", "exited", "dead", "orphan", "in use"
+NEW = "new"  # no container uses it yet, made moments ago: a spawn's (gate.newly_made)
 POOL = "pool"  # a warm pool's level that no spawn adopted (lifecycle/pool.py)
 CLEANABLE = (EXITED, DEAD, ORPHAN, POOL)  # live, paused, starting, ... and "in use" never are
 DU_TIMEOUT = 600   # seconds the helper that measures a remote engine's volumes may take
@@ -38,7 +39,8 @@ class VolumeUsage:
     level: str             # path of the level the volume belongs (or belonged) to
     depth: int
     state: str             # live; exited or dead (its level's container stopped); orphan (no
-                           # container at all uses it); in use (by a container not a level)
+                           # container at all uses it); in use (by a container not a level);
+                           # new (unused, made moments ago: a spawn's)
     container_id: str | None = None
     bytes: int = 0         # bytes counted here; each inode is counted once in the whole tree
     shared_bytes: int = 0  # bytes in files hardlinked with other places (seeded layers)
@@ -108,6 +110,8 @@ def _classify(daemon: Level, volume: dict[str, Any]) -> VolumeUsage:
         state = owner.state if owner.state in levels.STOPPED else LIVE
     elif volume.get("_users"):
         state = IN_USE  # a container that is not a level (or a spawn not yet listed) holds it
+    elif gate.newly_made(volume):
+        state = NEW
     else:
         state = ORPHAN
     return VolumeUsage(volume["Name"], daemon.path, path, daemon.depth + 1, state, container)
@@ -286,6 +290,32 @@ class CleanupPlan:
         return {"total": self.total, "items": [i.to_dict() for i in self.items]}
 
 
+@dataclass
+class CleanupResult:
+    """What `apply_cleanup` did with each item of a plan: removed; kept, because re-read just
+    before it was no longer what the plan saw (taken by a level, gone already: the gate doing its
+    work, not a failure); or failed (the engine refused or did not answer)."""
+    removed: list[CleanupItem] = field(default_factory=list)
+    kept: list[tuple[CleanupItem, str]] = field(default_factory=list)
+    failed: list[tuple[CleanupItem, str]] = field(default_factory=list)
+
+    @property
+    def freed(self) -> int:
+        return sum(item.bytes for item in self.removed)
+
+    def extend(self, other: "CleanupResult") -> None:
+        self.removed += other.removed
+        self.kept += other.kept
+        self.failed += other.failed
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"removed": [i.to_dict() for i in self.removed], "freed": self.freed,
+                "kept": [{"volume": i.volume, "level": i.level, "reason": why}
+                         for i, why in self.kept],
+                "failed": [{"volume": i.volume, "level": i.level, "reason": why}
+                           for i, why in self.failed]}
+
+
 def plan_cleanup(root: Level, report: UsageReport | None = None) -> CleanupPlan:
     """What cleanup would remove: volumes of dead levels and orphaned volumes, never a volume of
     a live level (nor one nested inside what is removed anyway, which goes with it)."""
@@ -302,33 +332,44 @@ def plan_cleanup_all(roots: list[Level]) -> CleanupPlan:
 
 
 def apply_cleanup_all(roots: list[Level], plan: CleanupPlan,
-                      progress: ProgressCallback = no_progress) -> list[CleanupItem]:
+                      progress: ProgressCallback = no_progress) -> CleanupResult:
     """`apply_cleanup`, each item in the tree its daemon's path names."""
-    removed = []
+    result = CleanupResult()
     for root in roots:
         mine = [item for item in plan.items if levels.root_for(roots, item.daemon) is root]
         if mine:
-            removed += apply_cleanup(root, CleanupPlan(mine), progress)
-    return removed
+            result.extend(apply_cleanup(root, CleanupPlan(mine), progress))
+    return result
 
 
 def apply_cleanup(root: Level, plan: CleanupPlan,
-                  progress: ProgressCallback = no_progress) -> list[CleanupItem]:
+                  progress: ProgressCallback = no_progress) -> CleanupResult:
     """Remove what `plan` lists, re-reading each volume and its users just before: still ours,
-    and used by nothing but stopped levels of ours (removed with it). Returns the items actually
-    removed."""
-    removed = []
+    and used by nothing but stopped levels of ours (removed with it)."""
+    result = CleanupResult()
+
+    def keep(item: CleanupItem, why: str) -> None:
+        result.kept.append((item, why))
+        progress(Progress("clean", f"kept {item.volume}: {why}"))
+
     for index, item in enumerate(plan.items):
         progress(Progress("clean", f"removing {item.volume} ({item.level})", index,
                           len(plan.items)))
-        daemon = levels.find(root, item.daemon)
+        try:
+            daemon = levels.find(root, item.daemon)
+        except DindtuiError:
+            keep(item, f"its daemon {item.daemon} is gone")
+            continue
         client = connect.client(daemon.endpoint, check=False)
         member = next((m for m in daemon.pool if m.volume == item.volume), None)
         if item.state == POOL:
             try:
                 if member is not None and gate.remove_pool_member(daemon, member):
-                    removed.append(item)
+                    result.removed.append(item)
+                else:
+                    keep(item, "no longer a pool level (adopted or drained meanwhile)")
             except DindtuiError as exc:
+                result.failed.append((item, str(exc)))
                 progress(Progress("clean", str(exc)))
             continue
         try:
@@ -338,18 +379,19 @@ def apply_cleanup(root: Level, plan: CleanupPlan,
             cgroups.remove_leftovers_of(daemon, item.volume)
             client.api.remove_volume(item.volume)  # never forced: Docker refuses one in use
         except gate.Refused as refused:
-            progress(Progress("clean", str(refused)))
+            keep(item, str(refused))
             continue
         except docker.errors.NotFound:
+            keep(item, "gone already")
             continue
         except API_ERRORS as exc:
+            result.failed.append((item, f"could not remove {item.volume}: {exc}"))
             progress(Progress("clean", f"could not remove {item.volume}: {exc}"))
             continue
         if not gate.name_in_use(client, name):
             daemon_place = place.Place.of(daemon)
             gate.remove_socket_dir(daemon_place.child_socket_dir(name), daemon_place)
-        removed.append(item)
-    progress(Progress("clean", f"removed {len(removed)} volume(s)", len(plan.items),
+        result.removed.append(item)
+    progress(Progress("clean", f"removed {len(result.removed)} volume(s)", len(plan.items),
                       len(plan.items)))
-    return removed
-
+    return result
