@@ -29,6 +29,18 @@ class EngineOption(argparse.Action):
         namespace.engines = [*(getattr(namespace, "engines", None) or []), (self.kind, values)]
 
 
+class VersionOption(argparse.Action):
+    """--version: the installed version, read only when asked (importlib.metadata costs
+    about 30 ms of every command's start otherwise)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs | {"nargs": 0})
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        print(f"dindtui {version()}")
+        parser.exit()
+
+
 class Parser(argparse.ArgumentParser):
     def error(self, message):
         self.print_usage(sys.stderr)
@@ -39,7 +51,7 @@ class Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="dindtui", description="Run and explore Docker-in-Docker: nested "
                     "daemons at any depth. With no command, opens the terminal UI.")
-    parser.add_argument("--version", action="version", version=f"dindtui {version()}")
+    parser.add_argument("--version", action=VersionOption, help="show the version and exit")
     parser.add_argument("--context", metavar="NAME", action=EngineOption, kind="--context",
                         help="the docker CLI context that is level 0 (as DOCKER_CONTEXT); "
                              "repeated (and with --host), one tree per engine")

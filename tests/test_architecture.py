@@ -151,6 +151,16 @@ def test_help_loads_neither_the_docker_sdk_nor_textual():
     assert loaded.stdout.strip() == "[]", loaded.stderr
 
 
+def test_the_tui_and_the_engine_facade_import_no_docker_sdk():
+    """The SDK and its HTTP stack (about 110 ms) are loaded when a client is first made: the
+    TUI's first frame and `ls` read local daemons over the bare socket (lazy.py, bare.py)."""
+    loaded = subprocess.run([sys.executable, "-c", "import sys\n"
+                             "import dindtui.app, dindtui.engine.facade, dindtui.cli\n"
+                             "print(sorted(m for m in ('docker', 'requests', 'urllib3') "
+                             "if m in sys.modules))"], capture_output=True, text=True)
+    assert loaded.stdout.strip() == "[]", loaded.stderr
+
+
 def test_the_map_names_every_module():
     text = open(MAP).read()
     missing = [module for module, path in modules().items()

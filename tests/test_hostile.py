@@ -11,8 +11,10 @@ import os
 import re
 import secrets
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 
@@ -26,6 +28,7 @@ from dindtui.engine import gate, guard
 from dindtui.engine.explore import inside, logs
 from dindtui.engine.access import reach
 from dindtui.engine.errors import DindtuiError
+from dindtui.engine.net import bare, connect
 
 
 # ----------------------------------------------------------------------------- the gate
@@ -333,3 +336,54 @@ def test_no_traceback_no_escape_no_hang_for_a_bad_engine_answer():
         server.close()
         os.unlink(path)
         os.rmdir(directory)
+
+
+# --------------------------------------------------------------------------- the bare reader
+
+def _serve_once(path: str, answer: bytes | None, hold: float) -> threading.Thread:
+    """A unix socket at `path` that accepts one connection, sends `answer` (None: nothing) and
+    holds the connection open `hold` seconds: a daemon that stalls, or says too much."""
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(path)
+    server.listen(1)
+
+    def serve() -> None:
+        with server:
+            server.settimeout(10)
+            connection, _ = server.accept()
+            with connection:
+                connection.recv(4096)
+                try:
+                    if answer is not None:
+                        connection.sendall(answer)
+                    time.sleep(hold)
+                except OSError:  # the reader gave up and closed: what is tested
+                    pass
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_the_bare_reader_reads_what_the_sdk_reads_and_is_bounded(client, tmp_path):
+    """Discovery reads local daemons without the SDK (net/bare.py): the same answers, the
+    daemon's own error said, and a daemon that stalls or floods costs a bounded wait."""
+    path = connect.bare_socket(connect.default_endpoint())
+    assert path is not None
+    listed = bare.get_json(path, connect.query("/containers/json", all=1))
+    assert {c["Id"] for c in listed} == {c["Id"] for c in client.api.containers(all=True)}
+    with pytest.raises(bare.BareError) as missing:
+        bare.get_json(path, "/containers/no-such-container-of-dindtui/json")
+    assert missing.value.status == 404 and "no such container" in str(missing.value).lower()
+
+    stalled = str(tmp_path / "stalled.sock")
+    _serve_once(stalled, None, hold=5)
+    started = time.monotonic()
+    with pytest.raises(bare.BareError, match="within"):
+        bare.get_json(stalled, "/containers/json", timeout=0.5)
+    assert time.monotonic() - started < 2
+
+    flood = str(tmp_path / "flood.sock")
+    _serve_once(flood, b"HTTP/1.0 200 OK\r\n\r\n" + b"[" + b"1," * (1 << 20), hold=1)
+    with pytest.raises(bare.BareError, match="larger than 1 MB"):
+        bare.get_json(flood, "/containers/json", limit=1 << 20)

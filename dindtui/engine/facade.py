@@ -13,24 +13,39 @@ import subprocess
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
-from .access import certs, reach
-from .disk import usage
 from .errors import DindtuiError
-from .explore import details, inside, logs, shell, stats
-from .explore.shell import ExecResult
-from .lifecycle import exiting, images, pool, privileges, revival
-from .lifecycle import spawn as spawning
+from .lazy import LazyModule
 from .net import connect
-from .net.connect import API_ERRORS
-from .net.watcher import EventCallback, EventWatcher, StateCallback
 from .progress import Progress, ProgressCallback, no_progress
-from .swarm import clusters as swarm_clusters
-from .swarm import view as swarm_view
 from .tree import discovery, levels, live
 from .tree.levels import Level
 from .tree.place import Place
+
+if TYPE_CHECKING:
+    from .access import certs, reach
+    from .disk import usage
+    from .explore import details, inside, logs, shell, stats
+    from .explore.shell import ExecResult
+    from .lifecycle import exiting, images, pool, privileges, revival
+    from .lifecycle import spawn as spawning
+    from .net import watcher as watching
+    from .net.watcher import EventCallback, EventWatcher, StateCallback
+    from .swarm import clusters as swarm_clusters
+    from .swarm import view as swarm_view
+else:  # imported when first used (lazy.py): `ls` and the TUI's first frame need none of them
+    def _lazy(name: str) -> LazyModule:
+        return LazyModule(f"{__package__}.{name}")
+
+    certs, reach, usage = _lazy("access.certs"), _lazy("access.reach"), _lazy("disk.usage")
+    details, inside = _lazy("explore.details"), _lazy("explore.inside")
+    logs, shell, stats = _lazy("explore.logs"), _lazy("explore.shell"), _lazy("explore.stats")
+    exiting, images = _lazy("lifecycle.exiting"), _lazy("lifecycle.images")
+    pool, privileges = _lazy("lifecycle.pool"), _lazy("lifecycle.privileges")
+    revival, spawning = _lazy("lifecycle.revival"), _lazy("lifecycle.spawn")
+    watching = _lazy("net.watcher")
+    swarm_clusters, swarm_view = _lazy("swarm.clusters"), _lazy("swarm.view")
 
 
 MAX_PARALLEL_SPAWNS = 32  # `spawn --count`: levels started at the same time, at most
@@ -177,7 +192,7 @@ class Engine:
             try:
                 exited += exiting.collapse(root, rm_volume=rm_volume, on_event=on_event,
                                            deadline=deadline)
-            except (DindtuiError,) + API_ERRORS as exc:  # the other engines still collapse
+            except (DindtuiError, *connect.API_ERRORS) as exc:  # the other engines still collapse
                 failed.append(f"{root.label}: {' '.join(str(exc).split())[:300]}")
         if failed:
             raise DindtuiError(f"exited {len(exited)} level(s), but not every engine's: "
@@ -237,7 +252,7 @@ class Engine:
     def rows(self, level: Level) -> list[inside.ContainerRow]:
         try:
             return inside.container_rows(level)
-        except API_ERRORS as exc:
+        except connect.API_ERRORS as exc:
             raise DindtuiError(f"{level.label}: {inside.explanation(exc)}") from None
 
     def inspect(self, level: Level, ref: str) -> dict[str, Any]:
@@ -295,7 +310,7 @@ class Engine:
         return hits, problems
 
     def watcher(self, on_event: EventCallback, on_state: StateCallback) -> EventWatcher:
-        return EventWatcher(on_event, on_state)
+        return watching.EventWatcher(on_event, on_state)
 
     # ----------------------------------------------------------------- images
 

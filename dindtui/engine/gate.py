@@ -27,18 +27,21 @@ import shutil
 import stat
 import time
 from datetime import datetime
-from typing import Any
-
-import docker.errors
-from docker import DockerClient
+from typing import TYPE_CHECKING, Any
 
 from . import config, guard
 from .errors import DindtuiError
 from .net import connect
-from .net.connect import API_ERRORS
 from .tree import levels
 from .tree.levels import Level
 from .tree.place import Place
+from .lazy import LazyModule
+
+if TYPE_CHECKING:
+    import docker.errors
+    from docker import DockerClient
+else:  # imported when first used (lazy.py): the SDK is no part of a first frame
+    docker = LazyModule("docker")
 
 
 class Refused(DindtuiError):
@@ -150,7 +153,7 @@ def remove_pool_member(daemon: Level, member: Level) -> bool:
         client.api.remove_container(member.container_id, force=True, v=True)
     except (Refused, docker.errors.NotFound):
         return False
-    except API_ERRORS as exc:
+    except connect.API_ERRORS as exc:
         raise DindtuiError(f"removing the pool level {member.name} of {daemon.label} failed: "
                            f"{guard.text(str(exc), 200)}") from None
     if member.volume:
@@ -176,7 +179,7 @@ def remove_level_volume(client: DockerClient, daemon: Level, volume: str,
             return True
         except Refused:
             return False
-        except API_ERRORS:
+        except connect.API_ERRORS:
             time.sleep(0.3)
     return False
 
@@ -218,7 +221,7 @@ def name_in_use(client: DockerClient, name: str) -> bool:
     names = {wanted, wanted + levels.POOL_SUFFIX}
     try:
         found = client.api.containers(all=True, filters={"name": wanted})
-    except API_ERRORS:
+    except connect.API_ERRORS:
         return True  # cannot tell: keep the directory
     return any(names & {n.lstrip("/") for n in c.get("Names") or []} for c in found)
 

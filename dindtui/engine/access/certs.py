@@ -6,8 +6,8 @@ import io
 import os
 import tarfile
 
+from ..net import connect
 from ..errors import DindtuiError
-from ..net.connect import API_ERRORS
 from ..tree import levels
 from ..tree.levels import Level
 
@@ -24,7 +24,7 @@ def fetch_client_certs(level: Level, into: str) -> str:
     client = levels.parent_client(level)
     try:
         stream, _ = client.api.get_archive(level.container_id, "/certs/client")
-    except API_ERRORS as exc:
+    except connect.API_ERRORS as exc:
         raise DindtuiError(f"no client certificates in {level.path}: {exc}") from None
     files = {}
     with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as archive:

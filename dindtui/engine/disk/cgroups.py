@@ -18,7 +18,6 @@ import stat
 import time
 
 from ..net import connect
-from ..net.connect import API_ERRORS
 from ..tree import levels, place
 from ..tree.levels import Level
 
@@ -53,7 +52,7 @@ def volume_on_host(daemon: Level, volume: str) -> str | None:
     try:
         mountpoint = connect.client(daemon.endpoint, check=False).api.inspect_volume(
             volume)["Mountpoint"]
-    except API_ERRORS + (KeyError, TypeError):
+    except connect.API_ERRORS + (KeyError, TypeError):
         return None
     if not isinstance(mountpoint, str):
         return None

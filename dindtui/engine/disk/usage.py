@@ -11,19 +11,22 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
-from typing import Any, Callable
-
-import docker.errors
+from typing import TYPE_CHECKING, Any, Callable
 
 from ...init.du import measure_volumes
 from .. import config, gate
 from ..errors import DindtuiError
 from ..net import connect
-from ..net.connect import API_ERRORS
 from ..progress import Progress, ProgressCallback, no_progress
 from ..tree import discovery, levels, place
 from ..tree.levels import Level
 from . import cgroups
+from ..lazy import LazyModule
+
+if TYPE_CHECKING:
+    import docker.errors
+else:  # imported when first used (lazy.py): the SDK is no part of a first frame
+    docker = LazyModule("docker")
 
 LIVE, EXITED, DEAD, ORPHAN, IN_USE = "live", "exited", "dead", "orphan", "in use"
 NEW = "new"  # no container uses it yet, made moments ago: a spawn's (gate.newly_made)
@@ -87,7 +90,7 @@ def _list_volumes(root: Level) -> list[tuple[Level, dict[str, Any]]]:
             listed = client.api.volumes(filters={
                 "label": f"{levels.LABEL_OWNER}={levels.OWNER}"}).get("Volumes") or []
             containers = client.api.containers(all=True)
-        except API_ERRORS:
+        except connect.API_ERRORS:
             continue
         for volume in listed:
             if levels.is_level_volume(volume):
@@ -132,7 +135,7 @@ def measure(root: Level, progress: ProgressCallback = no_progress) -> UsageRepor
         # The files are on the engine's machine: measured there, by a helper container.
         try:
             return _measure_on_engine(root, data_root, usages, progress)
-        except (DindtuiError,) + API_ERRORS + (ValueError, KeyError):
+        except (DindtuiError,) + connect.API_ERRORS + (ValueError, KeyError):
             pass
     return _measure_daemon(root, usages)
 
@@ -169,7 +172,7 @@ def _data_paths(root: Level, listed: list[tuple[Level, dict[str, Any]]],
     try:
         data_roots[root.path] = connect.client(root.endpoint,
                                                check=False).info()["DockerRootDir"]
-    except (API_ERRORS + (KeyError,)):
+    except (connect.API_ERRORS + (KeyError,)):
         return None
     pending = list(zip(listed, usages, strict=True))
     while pending:
@@ -249,7 +252,7 @@ def _measure_daemon(root: Level, usages: list[VolumeUsage]) -> UsageReport:
         level = levels.find(root, daemon)
         try:
             df = connect.client(level.endpoint, check=False).api.df()
-        except API_ERRORS:
+        except connect.API_ERRORS:
             continue
         for volume in df.get("Volumes") or []:
             size = (volume.get("UsageData") or {}).get("Size", -1)
@@ -384,7 +387,7 @@ def apply_cleanup(root: Level, plan: CleanupPlan,
         except docker.errors.NotFound:
             keep(item, "gone already")
             continue
-        except API_ERRORS as exc:
+        except connect.API_ERRORS as exc:
             result.failed.append((item, f"could not remove {item.volume}: {exc}"))
             progress(Progress("clean", f"could not remove {item.volume}: {exc}"))
             continue

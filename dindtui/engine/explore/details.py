@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 
 from .. import guard
 from ..net import connect
-from ..net.connect import API_ERRORS
 from ..tree import levels, place
 from ..tree.levels import Level
 from . import inside
@@ -54,7 +53,7 @@ def level_details(level: Level) -> LevelDetails:
             started = levels.docker_time(info["State"].get("StartedAt"))
             if started and info["State"].get("Running"):
                 details.uptime_seconds = time.time() - started
-        except API_ERRORS:
+        except connect.API_ERRORS:
             pass
     if level.state != levels.READY or not level.endpoint:
         return details
@@ -74,6 +73,6 @@ def level_details(level: Level) -> LevelDetails:
         found = inside.contents(level)
         details.containers, details.images = found.containers, found.images
         details.volumes, details.networks = found.volumes, found.networks
-    except API_ERRORS as exc:
+    except connect.API_ERRORS as exc:
         details.error = guard.text(f"daemon did not answer: {exc}", 600)
     return details

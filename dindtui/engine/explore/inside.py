@@ -13,16 +13,19 @@ import shlex
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from typing import Any
-
-from docker import DockerClient
+from typing import TYPE_CHECKING, Any
 
 from .. import gate, guard
 from ..errors import DindtuiError
 from ..net import connect
-from ..net.connect import API_ERRORS
 from ..tree import levels
 from ..tree.levels import Level
+from ..lazy import LazyModule
+
+if TYPE_CHECKING:
+    from docker import DockerClient
+else:  # imported when first used (lazy.py): the SDK is no part of a first frame
+    docker = LazyModule("docker")
 
 ACTIONS = ("start", "stop", "restart", "kill", "remove")
 DESTRUCTIVE = ("stop", "restart", "kill", "remove")
@@ -261,7 +264,7 @@ def resolve(level: Level, ref: str, client: DockerClient | None = None) -> dict[
         raise DindtuiError("no container named: give a name or an id")
     try:
         return dict(client.api.inspect_container(ref))
-    except API_ERRORS as exc:
+    except connect.API_ERRORS as exc:
         if getattr(exc, "status_code", None) == 404 or "No such container" in str(exc):
             raise DindtuiError(f"no container {ref!r} in level {level.label} "
                                f"(`dindtui ps {level.path or 'host'}` lists them)") from None
@@ -301,7 +304,7 @@ def act(level: Level, ref: str, action: str) -> str:
             client.api.kill(info["Id"])
         else:
             client.api.remove_container(info["Id"], force=True)
-    except API_ERRORS as exc:
+    except connect.API_ERRORS as exc:
         raise DindtuiError(f"{action} {name} in {level.label} failed: {explanation(exc)}") \
             from None
     past = {"start": "started", "stop": "stopped", "restart": "restarted", "kill": "killed",
@@ -315,7 +318,7 @@ def remove_image(level: Level, ref: str) -> str:
     client = level_client(level)
     try:
         client.api.remove_image(ref)
-    except API_ERRORS as exc:
+    except connect.API_ERRORS as exc:
         raise DindtuiError(f"image {guard.text(ref, 80)} in {level.label} was kept: "
                            f"{explanation(exc)}") from None
     return f"image {guard.text(ref, 80)} removed from {level.label}"
@@ -327,13 +330,13 @@ def remove_volume(level: Level, name: str) -> str:
     client = level_client(level)
     try:
         inspected = client.api.inspect_volume(name)
-    except API_ERRORS as exc:
+    except connect.API_ERRORS as exc:
         raise DindtuiError(f"volume {guard.text(name, 80)} in {level.label}: "
                            f"{explanation(exc)}") from None
     gate.plain_volume(inspected, f"level {level.label}")
     try:
         client.api.remove_volume(name)
-    except API_ERRORS as exc:
+    except connect.API_ERRORS as exc:
         raise DindtuiError(f"volume {guard.text(name, 80)} in {level.label} was kept: "
                            f"{explanation(exc)}") from None
     return f"volume {guard.text(name, 80)} removed from {level.label}"
@@ -357,7 +360,7 @@ def images_above(level: Level) -> dict[str, str]:
         if above.state == levels.READY and above.endpoint:
             try:
                 tags = _tags(connect.client(above.endpoint, check=False))
-            except API_ERRORS:
+            except connect.API_ERRORS:
                 tags = []
             for tag in tags:
                 if tag not in own:
@@ -393,21 +396,21 @@ def run(level: Level, image: str, command: str = "", name: str = "") -> Ran:
         raise DindtuiError(f"the command cannot be read: {exc}") from None
     try:
         client.api.inspect_image(image)
-    except API_ERRORS:
+    except connect.API_ERRORS:
         raise DindtuiError(f"level {level.label} has no image {image!r} (no registry is "
                            "pulled from here: `dindtui push` brings one down)") from None
     try:
         created = client.api.create_container(image, command=argv, name=name.strip() or None,
                                               detach=True)
         client.api.start(created["Id"])
-    except API_ERRORS as exc:
+    except connect.API_ERRORS as exc:
         raise DindtuiError(f"run {image} in {level.label} failed: {explanation(exc)}") from None
     deadline = time.monotonic() + RUN_SETTLE
     exit_code: int | None = None
     while time.monotonic() < deadline:
         try:
             state = client.api.inspect_container(created["Id"])["State"]
-        except API_ERRORS:
+        except connect.API_ERRORS:
             break
         if not state.get("Running") and state.get("Status") in ("exited", "dead"):
             code = state.get("ExitCode")
@@ -418,7 +421,7 @@ def run(level: Level, image: str, command: str = "", name: str = "") -> Ran:
     if exit_code is not None:
         try:
             tail = client.api.logs(created["Id"], tail=5).decode(errors="replace")
-        except API_ERRORS:
+        except connect.API_ERRORS:
             tail = ""
         lines = [line for line in tail.splitlines() if line.strip()]
         last_line = guard.text(lines[-1], 300) if lines else ""
@@ -477,7 +480,7 @@ def index(root: Level) -> tuple[list[Hit], list[str]]:
         for lv, future in futures:
             try:
                 hits.extend(future.result())
-            except (DindtuiError, *API_ERRORS) as exc:
+            except (DindtuiError, *connect.API_ERRORS) as exc:
                 problems.append(f"{lv.label}: {exc}")
     return hits, problems
 

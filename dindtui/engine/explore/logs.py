@@ -5,16 +5,20 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
-from docker import DockerClient
-
+from ..net import connect
 from .. import guard
 from ..errors import DindtuiError
-from ..net.connect import API_ERRORS
 from ..net.served import Frames
 from ..tree.levels import Level
 from .inside import explanation, level_client, resolve
+from ..lazy import LazyModule
+
+if TYPE_CHECKING:
+    from docker import DockerClient
+else:  # imported when first used (lazy.py): the SDK is no part of a first frame
+    docker = LazyModule("docker")
 
 
 def _line(pending: bytearray, cut: int) -> str:
@@ -92,7 +96,7 @@ def log_lines(level: Level, ref: str, *, tail: int | None = None, follow: bool =
     try:
         stream = LogStream(client, info, follow=follow, timestamps=timestamps,
                            tail="all" if tail is None else tail)
-    except API_ERRORS as exc:
+    except connect.API_ERRORS as exc:
         raise DindtuiError(f"logs of {ref} in {level.label}: {explanation(exc)}") from None
     try:
         yield from stream.lines()

@@ -10,15 +10,19 @@ import socket
 import sys
 import time
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-from docker import DockerClient
-
+from ..net import connect
 from ..errors import DindtuiError
-from ..net.connect import API_ERRORS
 from ..tree import levels
 from ..tree.levels import Level
 from . import inside
+from ..lazy import LazyModule
+
+if TYPE_CHECKING:
+    from docker import DockerClient
+else:  # imported when first used (lazy.py): the SDK is no part of a first frame
+    docker = LazyModule("docker")
 
 # The login shell from /etc/passwd when it exists, else bash, else sh; printed, not run.
 FIND_SHELL = r"""
@@ -86,7 +90,7 @@ def exec_at(target: Target, argv: list[str]) -> ExecResult:
                                          stderr=True)["Id"]
         out, err = client.api.exec_start(exec_id, demux=True)
         code = client.api.exec_inspect(exec_id).get("ExitCode")
-    except API_ERRORS as exc:
+    except connect.API_ERRORS as exc:
         raise DindtuiError(f"exec in {target.label} failed: "
                            f"{getattr(exc, 'explanation', None) or exc}") from None
     if code is None:
@@ -144,7 +148,7 @@ def interactive_at(target: Target, argv: list[str] | None = None,
         exec_id = client.api.exec_create(container, argv, stdin=True, tty=is_tty,
                                          environment=environment)["Id"]
         conn = client.api.exec_start(exec_id, tty=is_tty, socket=True)
-    except API_ERRORS as exc:
+    except connect.API_ERRORS as exc:
         raise DindtuiError(f"shell in {target.label} failed: "
                            f"{getattr(exc, 'explanation', None) or exc}") from None
     sock = getattr(conn, "_sock", conn)
@@ -155,7 +159,7 @@ def interactive_at(target: Target, argv: list[str] | None = None,
         size = os.get_terminal_size(stdin.fileno())
         try:
             client.api.exec_resize(exec_id, height=size.lines, width=size.columns)
-        except API_ERRORS:
+        except connect.API_ERRORS:
             pass
 
     previous_winch = signal.getsignal(signal.SIGWINCH)
@@ -189,7 +193,7 @@ def _exit_code(client: DockerClient, exec_id: str, label: str, timeout: float = 
     while True:
         try:
             info = client.api.exec_inspect(exec_id)
-        except API_ERRORS as exc:
+        except connect.API_ERRORS as exc:
             raise DindtuiError(f"the shell in {label} ended, but its exit status could "
                                f"not be read: {exc}") from None
         if not info.get("Running") and info.get("ExitCode") is not None:

@@ -18,7 +18,6 @@ from typing import Any, Callable
 from .. import guard
 from ..errors import DindtuiError
 from ..net import connect
-from ..net.connect import API_ERRORS
 from ..tree import levels
 from ..tree.levels import Level
 
@@ -124,7 +123,7 @@ def exec_sample(endpoint: str, container_id: str) -> Sample | None:
                                stdout=True, stderr=False)
         output = api.exec_start(made["Id"])
         found = json.loads(output[:65536]) if isinstance(output, bytes) else {}
-    except (ValueError, *API_ERRORS):
+    except (ValueError, *connect.API_ERRORS):
         return None
     reading = found.get(container_id) if isinstance(found, dict) else None
     if not isinstance(reading, dict):
@@ -174,7 +173,7 @@ def sample(endpoint: str, container_id: str) -> Sample | None:
     try:
         stats = _get_json(endpoint, f"/containers/{container_id}/stats?stream=false"
                                     "&one-shot=true")
-    except (OSError, ValueError, DindtuiError, *API_ERRORS):
+    except (OSError, ValueError, DindtuiError, *connect.API_ERRORS):
         return None
     cpu = stats.get("cpu_stats") or {}
     usage = (cpu.get("cpu_usage") or {}).get("total_usage")

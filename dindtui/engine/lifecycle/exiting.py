@@ -7,23 +7,26 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Callable
-
-import docker.errors
-import docker.types
-from docker import DockerClient
+from typing import TYPE_CHECKING, Callable
 
 from .. import gate
 from ..access import reach
 from ..disk import cgroups
 from ..errors import DindtuiError
 from ..net import connect
-from ..net.connect import API_ERRORS
 from ..progress import ProgressCallback, no_progress
 from ..tree import discovery, levels, place
 from ..tree.levels import Level
 from . import pool
 from .spawn import _remove_quietly, _wait_ready
+from ..lazy import LazyModule
+
+if TYPE_CHECKING:
+    import docker.errors
+    import docker.types
+    from docker import DockerClient
+else:  # imported when first used (lazy.py): the SDK is no part of a first frame
+    docker = LazyModule("docker")
 
 EXIT_TIMEOUT = 10.0  # the default budget of an exit or a collapse, as `docker stop`'s
 
@@ -88,7 +91,7 @@ def _exit_all(children: list[Level], rm_volume: bool, on_event: ExitCallback | N
     for future in futures:
         try:
             exited += future.result()
-        except (DindtuiError,) + API_ERRORS as exc:
+        except (DindtuiError,) + connect.API_ERRORS as exc:
             failures.append(exc)
     if failures:
         raise failures[0]
@@ -119,7 +122,7 @@ def _exit_tree(level: Level, rm_volume: bool, on_event: ExitCallback | None,
             client.api.stop(level.container_id, timeout=left)
         except docker.errors.NotFound:
             pass
-        except API_ERRORS as exc:
+        except connect.API_ERRORS as exc:
             raise DindtuiError(f"stopping level {level.path} failed: {exc}") from None
         _remove_quietly(client, level.container_id, None)
     if level.volume and level.parent is not None:  # a killed level's nested cgroups (v1)
@@ -148,7 +151,7 @@ def kill_level(level: Level) -> None:
         _thaw_inside(inner)
     try:
         client.api.kill(level.container_id)
-    except API_ERRORS as exc:
+    except connect.API_ERRORS as exc:
         raise DindtuiError(f"killing level {level.path} failed: {exc}") from None
     connect.forget(level.endpoint or "")
 
@@ -164,14 +167,14 @@ def _thaw_inside(level: Level) -> None:
     try:
         for paused in client.api.containers(filters={"status": "paused"}):
             client.api.unpause(paused["Id"])
-    except API_ERRORS:
+    except connect.API_ERRORS:
         pass
 
 
 def _unpause(client: DockerClient, level: Level) -> None:
     try:
         client.api.unpause(level.container_id)
-    except API_ERRORS as exc:
+    except connect.API_ERRORS as exc:
         raise DindtuiError(f"level {level.path} is paused and could not be unpaused: "
                            f"{exc}") from None
     _now_ready(client, level, no_progress)

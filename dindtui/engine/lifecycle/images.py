@@ -17,18 +17,21 @@ import threading
 import time
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any, Iterator, NoReturn
-
-import docker.errors
-from docker import DockerClient
+from typing import TYPE_CHECKING, Any, Iterator, NoReturn
 
 from .. import config, guard
 from ..errors import BuildFailed, DindtuiError, DiskFull, ImageMissing
 from ..net import connect
-from ..net.connect import API_ERRORS
 from ..progress import Progress, ProgressCallback, no_progress
 from ..tree import levels
 from ..tree.levels import Level
+from ..lazy import LazyModule
+
+if TYPE_CHECKING:
+    import docker.errors
+    from docker import DockerClient
+else:  # imported when first used (lazy.py): the SDK is no part of a first frame
+    docker = LazyModule("docker")
 
 DEFAULT_IMAGE = os.environ.get("DINDTUI_IMAGE", "dindtui:latest")
 DEFAULT_BASE = "debian:trixie-slim"
@@ -184,7 +187,7 @@ def build_image(tag: str | None = DEFAULT_IMAGE, base: str | None = None, *,
                 progress(Progress("build", line[-200:]))
             if "aux" in chunk and "ID" in chunk["aux"]:
                 image_id = chunk["aux"]["ID"]
-    except API_ERRORS as exc:
+    except connect.API_ERRORS as exc:
         raise BuildFailed(f"image build failed: {exc}") from None
     image = client.images.get(image_id or tag)
     progress(Progress("build", f"built {tag} ({image.attrs.get('Size', 0) / 1e6:.0f} MB)",
@@ -207,7 +210,7 @@ def ensure_base(client: DockerClient, base: str | None, progress: ProgressCallba
     progress(Progress("base", f"pulling {first}"))
     try:
         return client.images.pull(first), False
-    except API_ERRORS as exc:
+    except connect.API_ERRORS as exc:
         if base and base != kind.base:
             raise BuildFailed(f"base image {base} is neither local nor pullable: {exc}") from None
         progress(Progress("base", f"{first} cannot be pulled: bootstrapping "
@@ -275,7 +278,7 @@ def image_id(client: DockerClient, name: str) -> str:
     except docker.errors.ImageNotFound:
         raise ImageMissing(f"image {name} is missing" + (
             ": run `dindtui image build`" if name == DEFAULT_IMAGE else "")) from None
-    except API_ERRORS as exc:  # a daemon that cannot read its own store (its database broken)
+    except connect.API_ERRORS as exc:  # a daemon that cannot read its own store (broken)
         raise DindtuiError(f"the daemon could not look up image {name}: "
                            + guard.text(getattr(exc, "explanation", None) or exc, 300)) from None
 
@@ -347,7 +350,7 @@ def push_image(source_endpoint: str, target_endpoint: str, name: str,
         for message in _load(target, chunks(), platform):
             if "error" in message or "errorDetail" in message:
                 _raise_load_error(name, message.get("error") or str(message["errorDetail"]))
-    except API_ERRORS as exc:
+    except connect.API_ERRORS as exc:
         _raise_load_error(name, getattr(exc, "explanation", None) or str(exc))
     try:
         arrived = image_id(target, name)
@@ -385,7 +388,7 @@ def target_platform(target: DockerClient) -> str | None:
     load on the other side for want of the other platforms' layers."""
     try:
         version = target.version()
-    except API_ERRORS:
+    except connect.API_ERRORS:
         return None
     return json.dumps({"os": version.get("Os") or "linux",
                        "architecture": version.get("Arch") or "amd64"})
@@ -455,7 +458,7 @@ def same_content(source: DockerClient, target: DockerClient, name: str) -> bool:
     uncompressed digests) and its creation time are the same whichever the store."""
     try:
         a, b = source.api.inspect_image(name), target.api.inspect_image(name)
-    except API_ERRORS:
+    except connect.API_ERRORS:
         return False
     layers = (a.get("RootFS") or {}).get("Layers")
     return bool(layers) and layers == (b.get("RootFS") or {}).get("Layers") and \
@@ -480,7 +483,7 @@ def seed_check(client: DockerClient, target_store: str = OVERLAY2) -> SeedCheck:
     remapping."""
     try:
         info = client.info()
-    except API_ERRORS as exc:
+    except connect.API_ERRORS as exc:
         return SeedCheck(False, f"docker info failed: {exc}")
     source_store = daemon_store(info)
     if source_store != target_store:

@@ -12,14 +12,20 @@ children start."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import re
 import threading
 from dataclasses import dataclass
 
-import docker.types
-
 from ..tree.levels import LABEL_LIMITS
 from . import privileges
+from ..lazy import LazyModule
+
+if TYPE_CHECKING:
+    import docker.types
+else:  # imported when first used (lazy.py): the SDK is no part of a first frame
+    docker = LazyModule("docker")
 
 LABEL = LABEL_LIMITS  # "NOFILE:NPROC" a level's container asked for: where its children start
 NOFILE = (1048576, 524288, 262144, 131072, 65536, 32768, 16384, 8192, 4096)

@@ -32,15 +32,12 @@ import hashlib
 import os
 import time
 from collections.abc import Iterator
-from typing import Any
-
-import docker.errors
+from typing import TYPE_CHECKING, Any
 
 from .. import config, gate
 from ..access import reach
 from ..errors import DindtuiError
 from ..net import connect
-from ..net.connect import API_ERRORS
 from ..progress import Progress, ProgressCallback, no_progress
 from ..tree import discovery, levels
 from ..tree.levels import Level
@@ -48,6 +45,12 @@ from ..tree.place import Place
 from . import images
 from . import spawn as spawning
 from .spawn import AUTO, SEED, SpawnResult, _wait_ready
+from ..lazy import LazyModule
+
+if TYPE_CHECKING:
+    import docker.errors
+else:  # imported when first used (lazy.py): the SDK is no part of a first frame
+    docker = LazyModule("docker")
 
 MAX_SIZE = config.POOL_MAX
 DOZE, WAKE = "SIGUSR2", "SIGCONT"  # the init's DOZE_SIGNAL and WAKE_SIGNAL (init/common.py)
@@ -111,7 +114,7 @@ def adopt(at: Place, name: str | None, progress: ProgressCallback = no_progress,
                 continue  # another spawn took it first
             raise DindtuiError(f"adopting the pool level {member.name} failed: "
                                f"{exc.explanation or exc}") from None
-        except API_ERRORS as exc:
+        except connect.API_ERRORS as exc:
             raise DindtuiError(f"adopting the pool level {member.name} failed: {exc}") from None
         sock = at.child_socket(member.name, container, member.socket_dir)
         _wait_ready(client, container, sock, member.name, progress)  # at once when warm
@@ -203,7 +206,7 @@ def _tidy(parent: Level, progress: ProgressCallback) -> list[Level]:
         if state.get("Running") and not state.get("Paused"):
             sock = Place.of(parent).child_socket(member.name, member.container_id,
                                                  member.socket_dir)
-            with contextlib.suppress(*API_ERRORS):
+            with contextlib.suppress(*connect.API_ERRORS):
                 client.api.kill(member.container_id, WAKE)
             if connect.ping_socket(sock, timeout=2).ok:
                 _doze(parent, member)
@@ -228,7 +231,7 @@ def _doze(parent: Level, member: Level) -> None:
             member.state = levels.PAUSED
     except gate.Refused:
         pass  # adopted between the fill and now: a level, left awake
-    except API_ERRORS as exc:
+    except connect.API_ERRORS as exc:
         raise DindtuiError(f"the pool level {member.name} could not doze: {exc}") from None
 
 

@@ -7,13 +7,18 @@ from __future__ import annotations
 import json
 import os
 import threading
-from typing import Any
-
-import docker.errors
-import requests.exceptions
-from docker import DockerClient
+from typing import TYPE_CHECKING, Any
 
 from ..errors import DindtuiError, ImageMissing, NotEnoughPrivilege
+from ..lazy import LazyModule
+
+if TYPE_CHECKING:
+    import docker.errors
+    import requests.exceptions
+    from docker import DockerClient
+else:  # imported when first used (lazy.py): the SDK is no part of a first frame
+    docker = LazyModule("docker")
+    requests = LazyModule("requests")
 
 PRIVILEGED = "privileged"
 CAPABILITIES = "capabilities"

@@ -7,7 +7,6 @@ from .. import gate
 from ..disk import cgroups
 from ..errors import DindtuiError, UnknownLevel
 from ..net import connect
-from ..net.connect import API_ERRORS
 from ..progress import Progress, ProgressCallback, no_progress
 from ..tree import discovery, levels, place
 from ..tree.levels import Level
@@ -44,7 +43,7 @@ def _start_stopped(level: Level, progress: ProgressCallback) -> None:
     progress(Progress("revive", f"starting {level.path}"))
     try:
         client.api.start(level.container_id)
-    except API_ERRORS as exc:
+    except connect.API_ERRORS as exc:
         raise DindtuiError(f"level {level.path} could not be started: "
                            f"{getattr(exc, 'explanation', None) or exc}") from None
     _now_ready(client, level, progress)
@@ -60,7 +59,7 @@ def revive_volume(parent: Level, name: str, progress: ProgressCallback = no_prog
     client = connect.client(parent.endpoint, check=False)
     try:
         listed = client.api.volumes(filters={"label": f"{levels.LABEL_NAME}={name}"})
-    except API_ERRORS as exc:
+    except connect.API_ERRORS as exc:
         raise DindtuiError(f"listing volumes on {parent.label} failed: {exc}") from None
     candidates = [v for v in listed.get("Volumes") or [] if levels.is_level_volume(v)
                   and not client.api.containers(all=True, filters={"volume": v["Name"]})]
@@ -112,7 +111,7 @@ def kept_level_names(level: Level) -> list[str]:
             "label": f"{levels.LABEL_OWNER}={levels.OWNER}"}).get("Volumes") or []
         used = {m.get("Name") for c in client.api.containers(all=True)
                 for m in c.get("Mounts") or []}
-    except API_ERRORS:
+    except connect.API_ERRORS:
         return []
     present = {c.name for c in level.children}
     return sorted({v["Labels"][levels.LABEL_NAME] for v in listed if levels.is_level_volume(v)

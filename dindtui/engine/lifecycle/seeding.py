@@ -10,18 +10,21 @@ import sys
 import threading
 import time
 from importlib import resources
-from typing import Any
-
-from docker import DockerClient
+from typing import TYPE_CHECKING, Any
 
 from ..errors import DindtuiError
 from ..net import connect
-from ..net.connect import API_ERRORS
 from ..progress import Progress, ProgressCallback
 from ..tree import levels, place
 from ..tree.levels import Level
 from . import images, privileges
 from .images import OVERLAY2
+from ..lazy import LazyModule
+
+if TYPE_CHECKING:
+    from docker import DockerClient
+else:  # imported when first used (lazy.py): the SDK is no part of a first frame
+    docker = LazyModule("docker")
 
 
 class _Seeding(threading.Thread):
@@ -61,7 +64,7 @@ def _try_seed(at: place.Place, client: DockerClient, check: images.SeedCheck, vo
         else:
             output = _seed_by_exec(parent, check, mountpoint, ids)
         result = images.parse_seed_output(output, ids, started)
-    except (DindtuiError,) + API_ERRORS as exc:
+    except (DindtuiError,) + connect.API_ERRORS as exc:
         return None, f"seeding failed: {exc}"
     progress(Progress("seed", f"seeded {result.layers} layers ({result.linked_bytes / 1e6:.0f} "
                               f"MB linked) in {result.seconds:.2f}s", len(ids), len(ids)))

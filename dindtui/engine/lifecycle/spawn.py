@@ -7,23 +7,26 @@ import os
 import secrets
 import time
 from dataclasses import dataclass
-from typing import Any
-
-import docker.errors
-import docker.types
-from docker import DockerClient
+from typing import TYPE_CHECKING, Any
 
 from .. import config, gate, guard
 from ..access import reach
 from ..errors import DindtuiError, ImageMissing, NameTaken, SpawnFailed
 from ..net import connect
-from ..net.connect import API_ERRORS
 from ..progress import Progress, ProgressCallback, no_progress
 from ..tree import levels
 from ..tree.levels import Level
 from ..tree.place import Place
 from . import images, limits, privileges
 from .seeding import _Seeding, _verify_seed
+from ..lazy import LazyModule
+
+if TYPE_CHECKING:
+    import docker.errors
+    import docker.types
+    from docker import DockerClient
+else:  # imported when first used (lazy.py): the SDK is no part of a first frame
+    docker = LazyModule("docker")
 
 READY_TIMEOUT = 90.0  # DINDTUI_READY_TIMEOUT overrides it (config.seconds)
 # A level's own stop timeout, for whoever stops it without saying one (its parent's daemon
@@ -157,7 +160,7 @@ def _store_like_parent(client: DockerClient, progress: ProgressCallback) -> str 
     (between the two stores they can only be streamed)."""
     try:
         parent_store = images.daemon_store(client.info())
-    except API_ERRORS:
+    except connect.API_ERRORS:
         return None
     if parent_store != CONTAINERD:
         return None
@@ -337,7 +340,7 @@ class _Starting:
             # made by a container's mount (Podman does), and the labels prove it is ours.
             try:
                 self.client.api.create_volume(self.volume, labels=volume_labels)
-            except API_ERRORS as exc:
+            except connect.API_ERRORS as exc:
                 raise SpawnFailed(f"making the volume of level {self.name} failed: "
                                   f"{getattr(exc, 'explanation', None) or exc}") from None
             self.volume_made = True
@@ -476,7 +479,7 @@ def _wait_ready(client: DockerClient, container: str, sock: str, name: str,
 def _last_logs(client: DockerClient, container: str, lines: int = 6) -> str:
     try:
         text = client.api.logs(container, tail=lines).decode(errors="replace")
-    except API_ERRORS:
+    except connect.API_ERRORS:
         return "(no logs)"
     return " | ".join(line.strip() for line in text.strip().splitlines()) or "(no logs)"
 
@@ -485,7 +488,7 @@ def _remove_quietly(client: DockerClient, container: str | None, volume: str | N
     if container:
         try:
             client.api.remove_container(container, force=True, v=True)
-        except API_ERRORS:
+        except connect.API_ERRORS:
             pass
     if volume:
         for _ in range(10):
@@ -494,7 +497,7 @@ def _remove_quietly(client: DockerClient, container: str | None, volume: str | N
                 break
             except docker.errors.NotFound:
                 break
-            except API_ERRORS:
+            except connect.API_ERRORS:
                 time.sleep(0.3)  # the container's removal may still hold it
 
 

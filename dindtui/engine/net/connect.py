@@ -11,18 +11,16 @@ import socket
 import stat
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-
-import docker
-import docker.errors
-import requests.exceptions
-import requests.utils
 
 from .. import config, guard
 from ..errors import DindtuiError, EngineUnreachable, NotEnoughPrivilege
-from . import sshproxy
+from . import bare, sshproxy
 from .served import served_here
+
+if TYPE_CHECKING:
+    import docker
 
 try:
     STATE_DIR = config.state_dir()
@@ -39,8 +37,40 @@ _clients: dict[str, docker.DockerClient] = {}
 PLACEHOLDER_API = "1.24"  # replaced by the daemon's own version before the client is used
 _lock = threading.Lock()
 
-# What a daemon's API can fail with: the one tuple every module catches.
-API_ERRORS = (docker.errors.APIError, requests.exceptions.RequestException)
+
+
+def __getattr__(name: str) -> Any:
+    """The docker SDK and its HTTP stack (about 110 ms to import) are loaded when a client is
+    first made or one of these is first asked for, never for a command or a first frame that
+    reads only local sockets (bare.py). `API_ERRORS`: what a daemon's API can fail with, the
+    one tuple every module catches; `READ_ERRORS`: what `read_json` can fail with, over the SDK
+    or the bare socket; `SDK_ERRORS`: the SDK's own failures and its HTTP stack's."""
+    if name in ("API_ERRORS", "READ_ERRORS", "SDK_ERRORS"):
+        import docker.errors
+        import requests.exceptions
+        sdk = (docker.errors.DockerException, requests.exceptions.RequestException)
+        errors: dict[str, tuple[type[Exception], ...]] = {
+            "API_ERRORS": (docker.errors.APIError, requests.exceptions.RequestException),
+            "SDK_ERRORS": sdk, "READ_ERRORS": (*sdk, bare.BareError)}
+        globals().update(errors)
+        return errors[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _errors(name: str) -> tuple[type[Exception], ...]:
+    """One of the tuples above, from inside this module (where `__getattr__` is not asked)."""
+    found: tuple[type[Exception], ...] = __getattr__(name)
+    return found
+
+
+if TYPE_CHECKING:
+    import docker.errors
+    import requests.exceptions
+    API_ERRORS: tuple[type[docker.errors.APIError], type[requests.exceptions.RequestException]]
+    SDK_ERRORS: tuple[type[docker.errors.DockerException],
+                      type[requests.exceptions.RequestException]]
+    READ_ERRORS: tuple[type[docker.errors.DockerException],
+                       type[requests.exceptions.RequestException], type[bare.BareError]]
 
 
 @dataclass(frozen=True)
@@ -338,6 +368,7 @@ def _ping_kept_alive(endpoint: str, timeout: float) -> Ping:
     kept-alive connection: there, every new connection costs an exec (or an ssh session) on
     the remote engine. A client made here takes its API version from the answer, so the
     wait stays bounded by `timeout`."""
+    import docker
     with _lock:
         made = _clients.get(endpoint)
     fresh = made is None
@@ -347,7 +378,7 @@ def _ping_kept_alive(endpoint: str, timeout: float) -> Ping:
     api = made.api
     try:
         response = api._get(api._url("/_ping"), timeout=timeout)
-    except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+    except _errors("SDK_ERRORS") as exc:
         return Ping(False, error=" ".join(str(exc).split())[:200] or type(exc).__name__)
     if response.status_code != 200:
         return Ping(False, error=f"HTTP {response.status_code}")
@@ -363,6 +394,33 @@ def _ping_kept_alive(endpoint: str, timeout: float) -> Ping:
     return Ping(True, version=version, api_version=api_version)
 
 
+def bare_socket(endpoint: str) -> str | None:
+    """The socket path through which `endpoint` is read without the SDK (bare.py): a unix
+    socket this process does not serve itself."""
+    if endpoint.startswith("unix://") and not served_here(endpoint):
+        return short_socket_path(endpoint[len("unix://"):])
+    return None
+
+
+def read_json(endpoint: str, url: str, timeout: float = API_TIMEOUT) -> Any:
+    """GET `url` (unversioned: "/containers/json?all=1") from `endpoint`'s API, as JSON: over
+    the bare socket when there is one, else through the endpoint's SDK client. Raises
+    `READ_ERRORS`."""
+    path = bare_socket(endpoint)
+    if path is not None:
+        return bare.get_json(path, url, timeout)
+    api = client(endpoint, check=False).api
+    return api._result(api._get(api.base_url + url, timeout=timeout), json=True)
+
+
+def query(url: str, **params: Any) -> str:
+    """`url` with its query string; a dict or list parameter is sent as JSON (filters)."""
+    from urllib.parse import urlencode
+    pairs = {key: json.dumps(value) if isinstance(value, (dict, list)) else value
+             for key, value in params.items() if value is not None}
+    return f"{url}?{urlencode(pairs)}" if pairs else url
+
+
 def client(endpoint: str | None = None, *, check: bool = True,
            slow: bool = False) -> docker.DockerClient:
     """A cached SDK client for `endpoint` (level 0 when None). Raises one-line errors.
@@ -374,6 +432,8 @@ def client(endpoint: str | None = None, *, check: bool = True,
         cached = _clients.get(key)
     if cached is not None:
         return cached
+    import docker
+    import docker.utils
     timeout = SLOW_TIMEOUT if slow else API_TIMEOUT
     origin = origin_of(endpoint)
     try:
@@ -402,7 +462,7 @@ def client(endpoint: str | None = None, *, check: bool = True,
     if check:
         try:
             made.ping()
-        except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+        except _errors("SDK_ERRORS") as exc:
             raise describe_connection_error(endpoint, exc) from None
     with _lock:
         _clients[key] = made
@@ -414,6 +474,7 @@ def _trust_only_its_ca(made: docker.DockerClient) -> None:
     against REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE: requests lets those variables override a
     session's CA file, and then no engine certificate verifies. Proxies still come from the
     environment, as the docker CLI takes them."""
+    import requests.utils
     api = made.api
     if api.base_url.startswith("https://") and isinstance(api.verify, str):
         api.proxies = requests.utils.get_environ_proxies(api.base_url)

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import threading
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
-import docker
+from . import connect
+from ..lazy import LazyModule
 
-from ..net.connect import API_ERRORS
+if TYPE_CHECKING:
+    import docker
+else:  # imported when first used (lazy.py): the SDK is no part of a first frame
+    docker = LazyModule("docker")
 
 
 class EventStream:
@@ -33,7 +37,7 @@ class EventStream:
                        "id": (event.get("Actor") or {}).get("ID", ""),
                        "time_nano": event.get("timeNano"),  # the daemon's clock (the host's)
                        "attributes": (event.get("Actor") or {}).get("Attributes") or {}}
-        except API_ERRORS + (OSError, docker.errors.DockerException):
+        except connect.API_ERRORS + (OSError, docker.errors.DockerException):
             if not self._closed.is_set():
                 raise
         finally:

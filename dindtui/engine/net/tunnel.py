@@ -20,14 +20,10 @@ import socket
 import threading
 from typing import Any
 
-import docker.errors
-import requests.exceptions
-
 from . import connect
 from .served import Frames, Listener, pump
 
 DIAL = ["docker", "system", "dial-stdio"]
-ERRORS = (docker.errors.DockerException, requests.exceptions.RequestException, OSError)
 
 _tunnels: dict[tuple[str, str, str], Tunnel] = {}
 _lock = threading.Lock()
@@ -67,7 +63,7 @@ class Tunnel:
     def _carry(self, conn: socket.socket) -> None:
         try:
             upstream, keep = self._open()
-        except ERRORS:
+        except (*connect.SDK_ERRORS, OSError):
             conn.close()  # the client sees a closed connection: the daemon does not answer
             return
         try:

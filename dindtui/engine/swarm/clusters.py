@@ -25,7 +25,6 @@ from ..errors import DindtuiError, NameTaken
 from ..lifecycle import exiting
 from ..lifecycle import spawn as spawning
 from ..net import connect
-from ..net.connect import API_ERRORS
 from ..progress import Progress, ProgressCallback, no_progress
 from ..tree import levels
 from ..tree.levels import Level
@@ -195,7 +194,7 @@ def _spawn_nodes(at: Place, name: str, nodes: list[tuple[str, str]], store: str 
         try:
             return spawning.spawn(at, node[0], store=store, image=image, inherit_images=True,
                                   cluster=(name, node[1]), progress=counted)
-        except (DindtuiError, *API_ERRORS) as exc:
+        except (DindtuiError, *connect.API_ERRORS) as exc:
             return exc
 
     with ThreadPoolExecutor(max_workers=min(len(nodes), MAX_NODES)) as pool:
@@ -214,7 +213,7 @@ def node_address(level: Level) -> str:
     """The node's address on its parent's bridge (what the others join), checked to be an IP."""
     try:
         info = levels.parent_client(level).api.inspect_container(level.container_id)
-    except API_ERRORS as exc:
+    except connect.API_ERRORS as exc:
         raise ClusterError(f"the address of {level.path} could not be read: {exc}") from None
     settings = info.get("NetworkSettings") or {}
     candidates = [settings.get("IPAddress")] + [
@@ -241,7 +240,7 @@ def _form_swarm(cluster: Cluster, progress: ProgressCallback) -> None:
                                swarm_spec={"Labels": {swarm_view.CLUSTER_LABEL: cluster.name},
                                            "Dispatcher": {"HeartbeatPeriod": HEARTBEAT_NS}})
         tokens = _api(first).inspect_swarm().get("JoinTokens") or {}
-    except API_ERRORS as exc:
+    except connect.API_ERRORS as exc:
         raise ClusterError(f"swarm init on {first.path} failed: {guard.text(exc, 300)}") \
             from None
     remotes = [f"{node_address(first)}:{SWARM_PORT}"]
@@ -261,7 +260,7 @@ def _join(node: Level, remotes: list[str], token: object, progress: ProgressCall
     try:
         _api(node).join_swarm(remotes, token, listen_addr=f"0.0.0.0:{SWARM_PORT}",
                               advertise_addr=ADVERTISE)
-    except API_ERRORS as exc:
+    except connect.API_ERRORS as exc:
         raise ClusterError(f"{node.path} could not join the swarm: {guard.text(exc, 300)}") \
             from None
 
@@ -308,5 +307,5 @@ def remove(cluster: Cluster, *, timeout: float | None = None,
 def _leave(node: Level) -> None:
     try:
         _api(node).leave_swarm(force=True)
-    except API_ERRORS:
+    except connect.API_ERRORS:
         pass  # not in a swarm any more, or its daemon broken: it is exited next anyway

@@ -13,7 +13,6 @@ from typing import Any
 from .. import guard
 from ..errors import DindtuiError
 from ..net import connect
-from ..net.connect import API_ERRORS
 from ..tree import levels
 from ..tree.levels import Level
 
@@ -132,7 +131,7 @@ def local_state(level: Level) -> dict[str, Any] | None:
         return None
     try:
         info = connect.client(level.endpoint, check=False).info()
-    except API_ERRORS:
+    except connect.API_ERRORS:
         return None
     swarm = _dict(_dict(info).get("Swarm"))
     return swarm if swarm.get("LocalNodeState") == "active" else None
@@ -157,7 +156,7 @@ def read(level: Level) -> SwarmView | None:
         nodes = _list(api.nodes(), MAX_NODES)
         services = _list(api.services(), MAX_SERVICES)
         tasks = _list(api.tasks(), MAX_TASKS)
-    except API_ERRORS as exc:
+    except connect.API_ERRORS as exc:
         view.error = guard.text(f"the swarm could not be read: {exc}", 300)
         return view
     view.nodes = sorted((_node(n) for n in nodes), key=lambda n: (n.role != "manager",
@@ -239,7 +238,7 @@ def set_availability(level: Level, node: str, availability: str) -> str:
         spec = _dict(found[0].get("Spec")) | {"Availability": availability}
         version = _dict(found[0].get("Version")).get("Index")
         api.update_node(found[0]["ID"], version, spec)
-    except API_ERRORS as exc:
+    except connect.API_ERRORS as exc:
         raise DindtuiError(f"setting node {guard.text(node, 64)} to {availability} failed: "
                            f"{guard.text(exc, 300)}") from None
     return f"node {guard.text(node, 64)} is {availability}"
@@ -263,7 +262,7 @@ def scale(level: Level, service: str, replicas: int) -> str:
         version = _dict(found[0].get("Version")).get("Index")
         api.update_service(found[0]["ID"], version, mode={"Replicated": {"Replicas": replicas}},
                            fetch_current_spec=True)
-    except API_ERRORS as exc:
+    except connect.API_ERRORS as exc:
         raise DindtuiError(f"scaling {guard.text(service, 64)} failed: "
                            f"{guard.text(exc, 300)}") from None
     return f"service {guard.text(service, 64)} scaled to {replicas}"

@@ -13,13 +13,14 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Iterator, TypeVar
-
-from docker import DockerClient
+from typing import TYPE_CHECKING, Any, Iterator, TypeVar
 
 from .. import config
 from ..errors import DindtuiError, LevelNotReady, UnknownLevel
 from ..net import connect
+
+if TYPE_CHECKING:
+    from docker import DockerClient
 
 LABEL_NAME = "dindtui.name"
 LABEL_DEPTH = "dindtui.level"
