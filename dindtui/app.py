@@ -17,6 +17,7 @@ from typing import Callable
 from rich.markup import escape
 from textual import on, work
 from textual.app import App, SystemCommand
+from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
 from . import actions
@@ -47,6 +48,8 @@ from .widgets.level_tree import LevelTree
 
 POLL_SECONDS = 30      # the safety net under the event streams
 USAGE_SECONDS = 120    # du walks every file: not often, and at once when the tree changes
+USAGE_CPU_SHARE = 0.005  # ...and never more than this share of one CPU on average: a walk that
+#                          took 4 s (64 levels, 1,000 containers) is made again in 800 s
 REREAD_DELAY = 0.3     # after an event, read that daemon's subtree again (bursts collapse)
 STARTING_PROBE = 0.5   # while a level starts, look again this often
 SWARM_SECONDS = 1.0    # the swarm tab, while on screen, is read again this often
@@ -122,7 +125,7 @@ class DindtuiApp(App[int]):
     def on_mount(self) -> None:
         self.refresh_tree()  # disk usage waits for the first tree: it must not slow its paint
         self.set_interval(POLL_SECONDS, self.refresh_tree)
-        self.set_interval(USAGE_SECONDS, self.measure_usage)
+        self._usage_timer = self.set_timer(USAGE_SECONDS, self.measure_usage)
         self.set_interval(SWARM_SECONDS, self._poll_swarm)
 
     def top_screen(self):
@@ -199,10 +202,14 @@ class DindtuiApp(App[int]):
 
     @work(thread=True, exclusive=True, group="usage", exit_on_error=False)
     def measure_usage(self) -> None:
+        started = time.thread_time()  # the walk runs in this thread (on this machine)
         try:
-            self.post_message(UsageMeasured(self.engine.measure()))
+            report = self.engine.measure()
         except Exception as exc:  # noqa: BLE001 - measured again at the next interval
-            self.post_message(UsageMeasured(None, one_line(exc)))
+            self.post_message(UsageMeasured(None, one_line(exc),
+                                            cpu_seconds=time.thread_time() - started))
+            return
+        self.post_message(UsageMeasured(report, cpu_seconds=time.thread_time() - started))
 
     @work(thread=True, exclusive=True, group="details", exit_on_error=False)
     def load_details(self, level: Level) -> None:
@@ -408,8 +415,15 @@ class DindtuiApp(App[int]):
         if isinstance(screen, ContainerScreen):
             screen.show_usage(self.container_usage(screen.level.path).get(screen.row.id))
 
+    _usage_timer: Timer | None = None
+
     @on(UsageMeasured)
     def usage_measured(self, message: UsageMeasured) -> None:
+        # The next walk: after USAGE_SECONDS, or later when walks cost more (many levels).
+        if self._usage_timer is not None:
+            self._usage_timer.stop()
+        self._usage_timer = self.set_timer(usage_interval(message.cpu_seconds),
+                                           self.measure_usage)
         if message.report is not None:
             self.model.record_usage(message.report, time.time())
             self.main.show_stats()
@@ -746,6 +760,11 @@ def one_line(exc: BaseException | None) -> str:
         return str(exc)
     text = " ".join(str(exc).split()) if exc is not None else "no detail"
     return f"unexpected error: {type(exc).__name__}: {text}"
+
+
+def usage_interval(cpu_seconds: float) -> float:
+    """Seconds to the next disk walk after one that cost `cpu_seconds` of this process."""
+    return max(USAGE_SECONDS, cpu_seconds / USAGE_CPU_SHARE)
 
 
 def run_app(engines: list[tuple[str, str]] | None = None, animation: bool = True,

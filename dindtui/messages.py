@@ -52,6 +52,7 @@ class SwarmLoaded(Message):
 class UsageMeasured(Message):
     report: UsageReport | None
     error: str | None = None
+    cpu_seconds: float = 0.0  # what the walk cost this process
 
 
 @dataclass

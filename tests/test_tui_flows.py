@@ -719,8 +719,21 @@ async def test_readings_reach_the_tree_the_graphs_and_the_table(ui):
         label = app.query_one(LevelTree)._by_path["l1/l2/l3"].label.plain
         assert "69M" in label and "21%" in label
         assert str(table.get_row("0a1b2c3d4e5f")[5]) == "69.0 MB"
+        # The graphs are on the level tab, off screen: drawn when it shows, not before.
         graph = app.query_one("#cpu-graph")
-        assert "21.0%" in str(graph.query_one(".label").render())
+        assert "21.0%" not in str(graph.query_one(".label").render())
+        app.query_one(DetailPane).activate("level")
+        await until(pilot, lambda: "21.0%" in str(graph.query_one(".label").render()),
+                    "the graph drawn as its tab shows")
+        # And the table, off screen now, gets the next round when its tab shows again.
+        later = fixed_usage()
+        later.memory.append(99_000_000)
+        ui.engine.stats.read({"level:l1/l2/l3": fixed_usage(), "l1/l2/l3:0a1b2c3d4e5f": later})
+        await pilot.pause(0.1)
+        assert str(table.get_row("0a1b2c3d4e5f")[5]) == "69.0 MB"
+        app.query_one(DetailPane).activate("containers")
+        await until(pilot, lambda: str(table.get_row("0a1b2c3d4e5f")[5]) == "99.0 MB",
+                    "the table's figures as its tab shows")
 
 
 async def test_the_command_palette_has_container_actions_and_tree_search(ui):

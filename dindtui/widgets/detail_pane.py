@@ -105,14 +105,20 @@ class Graph(Horizontal):
     def show(self, value: str, data: Sequence[float], scale: str = "") -> None:
         """Kept, and drawn now or when composed (a reading can come first)."""
         # Fewer than two readings draw nothing: one value alone would fill the line.
-        self.value, self.data = value, list(data) if len(data) > 1 else []
-        self.scale = scale if self.data else ""
-        for label in self.query(".label").results(Static):
-            label.update(f"{self.label} {value}")
-        for line in self.query(Sparkline):
-            line.data = self.data
-        for shown in self.query(".axis").results(Static):
-            shown.update(self.scale)
+        # A Static's update lays the screen out again: only a text that changed is given
+        # (a round of readings on 64 levels laid it out every two seconds).
+        new_data = list(data) if len(data) > 1 else []
+        new_scale = scale if new_data else ""
+        if value != self.value:
+            for label in self.query(".label").results(Static):
+                label.update(f"{self.label} {value}")
+        if new_data != self.data:
+            for line in self.query(Sparkline):
+                line.data = new_data
+        if new_scale != self.scale:
+            for shown in self.query(".axis").results(Static):
+                shown.update(new_scale)
+        self.value, self.data, self.scale = value, new_data, new_scale
 
 
 def cpu_axis(usage: Usage) -> str:
@@ -137,6 +143,8 @@ class ResourceGraphs(Vertical):
     ResourceGraphs > .note { color: $text-muted; }
     """
 
+    _note: str | None = None
+
     def compose(self) -> ComposeResult:
         yield Graph("cpu", id="cpu-graph")
         yield Graph("memory", id="memory-graph")
@@ -148,10 +156,16 @@ class ResourceGraphs(Vertical):
         children's (a stats round just as the pane is built)."""
         return bool(self.query("#disk-graph")) and bool(self.query(".note"))
 
+    _waiting: tuple[int, Usage | None, Sequence[tuple[float, int]]] | None = None
+
     def show(self, depth: int, usage: Usage | None,
              disk: Sequence[tuple[float, int]]) -> None:
         if not self.composed():
             return  # the next round (2 s) draws them
+        if not self.is_on_screen:  # another tab: drawn when this one shows
+            self._waiting = (depth, usage, disk)
+            return
+        self._waiting = None
         cpu, memory = self.query_one("#cpu-graph", Graph), self.query_one("#memory-graph", Graph)
         if usage is not None:
             cpu.show(percent(usage.cpu_now) or "…", usage.cpu, cpu_axis(usage))
@@ -171,6 +185,10 @@ class ResourceGraphs(Vertical):
             if len(values) > 1 else "")
         self.show_depth(depth)
 
+    def on_show(self) -> None:
+        if self._waiting is not None:
+            self.show(*self._waiting)
+
     def show_depth(self, depth: int) -> None:
         """Level 0 has no container of its own to read: a note instead of the graphs."""
         if not self.composed():
@@ -178,9 +196,11 @@ class ResourceGraphs(Vertical):
             return
         for graph in self.query(Graph):
             graph.display = depth > 0
-        self.query_one(".note", Static).update(
-            "" if depth else "level 0 is the engine itself: each level below it has its CPU, "
-                             "memory and disk graphs here")
+        note = ("" if depth else "level 0 is the engine itself: each level below it has its "
+                                 "CPU, memory and disk graphs here")
+        if note != self._note:
+            self._note = note
+            self.query_one(".note", Static).update(note)
 
 
 class LevelTabs(Vertical):

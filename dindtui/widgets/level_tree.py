@@ -76,6 +76,7 @@ class LevelTree(Tree[str]):
         self._sizes: dict[str, int] = {}
         self._streams: dict[str, str] = {}
         self._usage: dict[str, Usage] = {}
+        self._inputs: dict[str, tuple] = {}  # path -> what its line was last made from
         self._clusters: dict[str, tuple[Level, str]] = {}  # key -> (parent, name)
         self._restores = 0  # bumped by every rebuild and every explicit selection
 
@@ -126,6 +127,7 @@ class LevelTree(Tree[str]):
         self._structure = structure
         selected = self.cursor_node.data if self.cursor_node is not None else None
         self.clear()
+        self._inputs = {}
         self._clusters = {}
 
         def add(node, level: Level) -> None:
@@ -200,6 +202,16 @@ class LevelTree(Tree[str]):
                 if label != node.label:
                     node.set_label(label)
             elif level is not None and level.depth:
+                # Only a line whose inputs changed is made again (a round of readings
+                # changes the lines on screen; the others are read every 30 s).
+                usage = self._usage.get(level.path)
+                inputs = (level, level.state, self._sizes.get(level.path),
+                          self._streams.get(level.endpoint or ""),
+                          usage.last if usage is not None else None, len(usage.memory)
+                          if usage is not None else 0, self.compact)
+                if self._inputs.get(path) == inputs:
+                    continue
+                self._inputs[path] = inputs
                 label = self._label(level)
                 if label != node.label:
                     node.set_label(label)
@@ -215,6 +227,7 @@ class LevelTree(Tree[str]):
         self._structure = ()
         self._by_path = {}
         self.clear()
+        self._inputs = {}
         self.show_root = True
         self.root.set_label(Text.assemble(("◆ ", "bold"), ("0 ", "dim"), ("host", "bold"), "  ",
                                           ("unreachable", "red")))

@@ -216,8 +216,21 @@ class ContainersTable(RowsTable[ContainerRow]):
         return (name, Text(row.state, style=STATE_COLOURS.get(row.state, "")), row.uptime,
                 row.image, cpu, memory, row.ports)
 
+    _usage_waiting = False
+
     def show_usage(self, usage: dict[str, Usage]) -> None:
+        """A round of readings: drawn now when the table is on screen, else when it shows
+        (redrawing a hidden tab's table every two seconds laid the screen out each time)."""
+        self.usage = usage
+        if not self.is_on_screen:
+            self._usage_waiting = True
+            return
+        self._usage_waiting = False
         self.show(self.level_path, list(self.by_key.values()), usage)
+
+    def on_show(self) -> None:
+        if self._usage_waiting:
+            self.show_usage(self.usage)
 
 
 class ImagesTable(RowsTable[ImageRow]):

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import threading
 import time
 from collections import deque
@@ -15,9 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from .. import guard
 from ..errors import DindtuiError
-from ..net import connect
+from ..net import bare, connect
 from ..tree import levels
 from ..tree.levels import Level
 
@@ -140,23 +138,14 @@ JSON_LIMIT = 4 << 20  # bytes of one stats answer read at the most
 
 
 def _get_json(endpoint: str, path: str, timeout: float = 5) -> dict[str, Any]:
-    """GET `path` from a daemon. On a unix socket, a bare HTTP/1.0 request (a tenth of the
-    SDK's CPU: the sampler asks every level's container every two seconds)."""
-    if not endpoint.startswith("unix://"):
-        client = connect.client(endpoint, check=False)
-        answered: dict[str, Any] = client.api._result(client.api._get(client.api._url(path)),
-                                                      json=True)
-        return answered
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-        sock.settimeout(timeout)
-        sock.connect(endpoint[len("unix://"):])
-        sock.sendall(f"GET {path} HTTP/1.0\r\nHost: docker\r\n\r\n".encode())
-        answer = guard.read_capped(iter(lambda: sock.recv(65536), b""), JSON_LIMIT,
-                                   f"the answer to {path}")
-    head, _, body = answer.partition(b"\r\n\r\n")
-    if head.split(b" ", 2)[1:2] != [b"200"]:
-        raise DindtuiError(f"{path}: {head.splitlines()[0].decode(errors='replace')}")
-    parsed = json.loads(body)
+    """GET `path` from a daemon (connect.read_json: on a local unix socket a bare HTTP/1.0
+    request, a tenth of the SDK's CPU: the sampler asks every level on screen every two
+    seconds; on a tunnel or a TCP engine, the kept-alive client)."""
+    path_socket = connect.bare_socket(endpoint)
+    if path_socket is not None:
+        parsed = bare.get_json(path_socket, path, timeout, limit=JSON_LIMIT)
+    else:
+        parsed = connect.read_json(endpoint, path, timeout)
     if not isinstance(parsed, dict):
         raise DindtuiError(f"{path}: the answer is not a JSON object")
     return parsed
@@ -173,7 +162,7 @@ def sample(endpoint: str, container_id: str) -> Sample | None:
     try:
         stats = _get_json(endpoint, f"/containers/{container_id}/stats?stream=false"
                                     "&one-shot=true")
-    except (OSError, ValueError, DindtuiError, *connect.API_ERRORS):
+    except (OSError, ValueError, DindtuiError, *connect.READ_ERRORS):
         return None
     cpu = stats.get("cpu_stats") or {}
     usage = (cpu.get("cpu_usage") or {}).get("total_usage")
