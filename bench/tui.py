@@ -80,8 +80,22 @@ async def idle_cpu(app: App, seconds: float, ready) -> float:
         return 100 * (cpu_seconds() - start_cpu) / (time.monotonic() - start)
 
 
+async def quiet(limit: float = 60) -> None:
+    """Until this process is idle (under 5 % of a CPU over half a second), at most `limit` s:
+    the threads of an app that ended (its disk walk) must not be measured in the next one."""
+    waited = time.monotonic()
+    while time.monotonic() - waited < limit:
+        cpu, wall = cpu_seconds(), time.monotonic()
+        await asyncio.sleep(0.5)
+        if (cpu_seconds() - cpu) / (time.monotonic() - wall) < 0.05:
+            return
+
+
 async def first_paint() -> tuple[float, float]:
-    """From creating the app to it mounted, and to the tree drawn on screen."""
+    """From creating the app to it mounted, and to the tree drawn on screen. Each run starts
+    once the last one's threads ended: the disk walk that follows a first frame (4 s of CPU
+    at 64 levels) outlives its app, and would be measured in the next one's frame."""
+    await quiet()
     started = time.monotonic()
     app = DindtuiApp(animation=False)
     async with app.run_test(size=SIZE) as pilot:
@@ -362,6 +376,7 @@ async def wide(count: int, containers: int, idle: float, peers: str | None) -> N
     print("die event -> drawn:               "
           + ", ".join(f"{x * 1000:.0f}" for x in from_event) + " ms (of which in dindtui "
           + ", ".join(f"{x * 1000:.0f}" for x in in_ui) + " ms)")
+    await quiet()  # the event measure's app and its disk walk ended
     bare = await idle_cpu(Bare(), idle, lambda app: True)
     memory: list[float] = []
 

@@ -8,6 +8,7 @@ that daemon's subtree is read again, lazily; a slow poll is the safety net."""
 
 from __future__ import annotations
 
+import threading
 import time
 from concurrent.futures import Future
 from collections import deque
@@ -48,6 +49,7 @@ from .widgets.level_tree import LevelTree
 
 POLL_SECONDS = 30      # the safety net under the event streams
 USAGE_SECONDS = 120    # du walks every file: not often, and at once when the tree changes
+USAGE_SOON = 3.0       # after a change of the tree, the walk waits this long for the rest
 USAGE_CPU_SHARE = 0.005  # ...and never more than this share of one CPU on average: a walk that
 #                          took 4 s (64 levels, 1,000 containers) is made again in 800 s
 REREAD_DELAY = 0.3     # after an event, read that daemon's subtree again (bursts collapse)
@@ -125,7 +127,7 @@ class DindtuiApp(App[int]):
     def on_mount(self) -> None:
         self.refresh_tree()  # disk usage waits for the first tree: it must not slow its paint
         self.set_interval(POLL_SECONDS, self.refresh_tree)
-        self._usage_timer = self.set_timer(USAGE_SECONDS, self.measure_usage)
+        self._schedule_usage(USAGE_SECONDS)
         self.set_interval(SWARM_SECONDS, self._poll_swarm)
 
     def top_screen(self):
@@ -185,11 +187,26 @@ class DindtuiApp(App[int]):
             self.exit(0)
             return
         self.refresh_tree()
-        self.measure_usage()
+        self.measure_usage_soon()
 
     # ----------------------------------------------------------------- loading
 
     first_tree: "Future[list[Level]] | None" = None  # read while the app loaded (cli.py)
+
+    def on_load(self) -> None:
+        """Before the screens are composed: the first tree is read meanwhile (in a thread of
+        its own), unless the CLI has been reading it since before Textual was imported."""
+        if self.first_tree is None:
+            first: Future[list[Level]] = Future()
+
+            def read() -> None:
+                try:
+                    first.set_result(self.engine.discover())
+                except BaseException as exc:  # noqa: BLE001 - refresh_tree says it
+                    first.set_exception(exc)
+
+            threading.Thread(target=read, daemon=True, name="first-tree").start()
+            self.first_tree = first
 
     @work(thread=True, exclusive=True, group="refresh", exit_on_error=False)
     def refresh_tree(self) -> None:
@@ -268,7 +285,7 @@ class DindtuiApp(App[int]):
             self.sync_event_streams()
             self.follow_stats()
         if structure_changed and self.model.report is not None:
-            self.measure_usage()
+            self.measure_usage_soon()
         for level in self.model.starting():  # a starting daemon sends no event when it answers
             self._schedule_reread(level, STARTING_PROBE)
 
@@ -417,13 +434,32 @@ class DindtuiApp(App[int]):
 
     _usage_timer: Timer | None = None
 
+    def measure_usage_soon(self) -> None:
+        """The tree changed: a walk in USAGE_SOON seconds (unless one comes sooner), not at
+        once. A level that dies takes its children with it, a spawn comes with its pool: one
+        walk for the burst, and not while the change is being drawn (at 64 levels a walk is
+        4 s of CPU, which held the frame that drew a level's death by 200 ms)."""
+        due = self._usage_due - time.monotonic()
+        if due < 0:  # a walk is under way: it may have passed the change; one more after it
+            self._usage_again = True
+        elif self._usage_timer is None or due > USAGE_SOON:
+            self._schedule_usage(USAGE_SOON)
+
+    _usage_again = False
+
+    _usage_due = 0.0  # when the timer walks (monotonic)
+
+    def _schedule_usage(self, delay: float) -> None:
+        if self._usage_timer is not None:
+            self._usage_timer.stop()
+        self._usage_due = time.monotonic() + delay
+        self._usage_timer = self.set_timer(delay, self.measure_usage)
+
     @on(UsageMeasured)
     def usage_measured(self, message: UsageMeasured) -> None:
         # The next walk: after USAGE_SECONDS, or later when walks cost more (many levels).
-        if self._usage_timer is not None:
-            self._usage_timer.stop()
-        self._usage_timer = self.set_timer(usage_interval(message.cpu_seconds),
-                                           self.measure_usage)
+        again, self._usage_again = self._usage_again, False
+        self._schedule_usage(USAGE_SOON if again else usage_interval(message.cpu_seconds))
         if message.report is not None:
             self.model.record_usage(message.report, time.time())
             self.main.show_stats()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from typing import Any, Callable
 
 from .common import EXIT_BAD_INPUT, InitError
@@ -96,3 +97,31 @@ def du_main(argv: list[str]) -> int:
     results, total = measure_volumes(volumes)
     print(json.dumps({"volumes": results, "total": total}), flush=True)
     return 0
+
+
+def walk_here() -> int:
+    """`python -m dindtui.init.du`: the same measurement in a process of its own, for the
+    engine on this machine (engine/disk/usage.py): the volumes' JSON on stdin; one line per
+    volume as it is walked ({"walking": I, "of": N, "volume": NAME}), then the result line.
+    The walk of a big tree is seconds of CPU and a dictionary of every inode: apart, at a
+    lower priority, it neither holds the TUI's interpreter lock nor keeps that memory."""
+    os.nice(10)
+    try:
+        volumes = json.loads(sys.stdin.read(64 << 20))
+    except ValueError:
+        volumes = None
+    if not isinstance(volumes, list):
+        print("expected the volumes as a JSON list on stdin", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+    def walking(index: int, count: int, item: dict[str, Any]) -> None:
+        print(json.dumps({"walking": index, "of": count, "volume": item.get("volume")}),
+              flush=True)
+
+    results, total = measure_volumes(volumes, walking)
+    print(json.dumps({"volumes": results, "total": total}), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(walk_here())

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
+import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
-from ...init.du import measure_volumes
-from .. import config, gate
+from .. import config, gate, guard
 from ..errors import DindtuiError
 from ..net import connect
 from ..progress import Progress, ProgressCallback, no_progress
@@ -32,7 +34,8 @@ LIVE, EXITED, DEAD, ORPHAN, IN_USE = "live", "exited", "dead", "orphan", "in use
 NEW = "new"  # no container uses it yet, made moments ago: a spawn's (gate.newly_made)
 POOL = "pool"  # a warm pool's level that no spawn adopted (lifecycle/pool.py)
 CLEANABLE = (EXITED, DEAD, ORPHAN, POOL)  # live, paused, starting, ... and "in use" never are
-DU_TIMEOUT = 600   # seconds the helper that measures a remote engine's volumes may take
+DU_TIMEOUT = 600   # seconds a walk of the volumes (here, or a remote engine's helper) may take
+LINE_LIMIT = 64 << 20  # characters of the walker's answer read at the most
 
 
 @dataclass
@@ -211,12 +214,44 @@ def _apply(usages: list[VolumeUsage], results: dict[str, Any], total: int) -> Us
 
 
 def _measure_inodes(usages: list[VolumeUsage], progress: ProgressCallback) -> UsageReport:
-    """On this machine: every volume walked here (init/du.py's measure_volumes)."""
-    def on_volume(index: int, count: int, item: dict[str, Any]) -> None:
-        level = next(u.level for u in usages if u.volume == item["volume"])
-        progress(Progress("du", f"measuring {level}", index, count))
-
-    results, total = measure_volumes(_items(usages, lambda path: path), on_volume)
+    """On this machine: every volume walked by init/du.py's measure_volumes, in a process of
+    its own at a lower priority (`python -m dindtui.init.du`): a walk of 64 levels is 4 s of
+    CPU and a dictionary of every inode, which in this process held the TUI's interpreter
+    lock (a level's death drawn 200 ms late) and kept ~150 MB."""
+    level_of = {u.volume: u.level for u in usages}
+    walker = subprocess.Popen([sys.executable, "-m", "dindtui.init.du"], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    overdue = threading.Timer(DU_TIMEOUT, walker.kill)  # every wait has its deadline
+    overdue.start()
+    answer: Any = None
+    try:
+        assert walker.stdin is not None and walker.stdout is not None
+        walker.stdin.write(json.dumps(_items(usages, lambda path: path)))
+        walker.stdin.close()
+        for line in walker.stdout:
+            try:
+                said = json.loads(line[:LINE_LIMIT])
+            except ValueError:
+                continue
+            if isinstance(said, dict) and isinstance(said.get("walking"), int):
+                level = level_of.get(str(said.get("volume")), "?")
+                progress(Progress("du", f"measuring {level}", said["walking"],
+                                  len(usages)))
+            elif isinstance(said, dict) and "volumes" in said:
+                answer = said
+        errors = walker.stderr.read(4096) if walker.stderr is not None else ""
+        status = walker.wait()
+    finally:
+        overdue.cancel()
+        if walker.poll() is None:
+            walker.kill()
+            walker.wait()
+    if status != 0 or not isinstance(answer, dict) or not isinstance(answer.get("volumes"), dict):
+        raise DindtuiError("measuring the volumes failed" + (
+            f" (after {DU_TIMEOUT} s)" if status == -9 else f": {guard.text(errors, 300)}"))
+    results, total = answer["volumes"], answer.get("total")
+    if set(results) != set(level_of) or not isinstance(total, int):
+        raise DindtuiError("measuring the volumes failed: an answer that does not fit")
     progress(Progress("du", "measured", len(usages), len(usages)))
     return _apply(usages, results, total)
 
