@@ -13,7 +13,7 @@ import time
 from concurrent.futures import Future
 from collections import deque
 from functools import partial
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from rich.markup import escape
 from textual import on, work
@@ -22,7 +22,6 @@ from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
 from . import actions
-from .engine.lifecycle import exiting, spawn
 from .engine.explore import inside, stats
 from .engine.tree import levels
 from .engine.errors import DindtuiError
@@ -34,6 +33,7 @@ from .engine.explore.stats import Usage
 from .engine.tree.levels import Level
 from .engine.progress import Progress
 from .engine.disk.usage import CleanupPlan, UsageReport
+from .engine.lazy import LazyModule
 from .formatting import cleanup_summary, human, safe_text
 from .model import Model
 from .messages import (DaemonEvent, DetailsLoaded, InspectLoaded, LevelExited, PlanReady,
@@ -46,6 +46,11 @@ from .screens.search import TreeSearch
 from .screens.main import MainScreen
 from .screens.usage import UsageScreen
 from .widgets.level_tree import LevelTree
+
+if TYPE_CHECKING:
+    from .engine.lifecycle import exiting, spawn
+else:  # the lifecycle (about 40 ms to import) is no part of a first frame (engine/lazy.py)
+    spawn = LazyModule("dindtui.engine.lifecycle.spawn")
 
 POLL_SECONDS = 30      # the safety net under the event streams
 USAGE_SECONDS = 120    # du walks every file: not often, and at once when the tree changes

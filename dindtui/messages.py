@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from typing import TYPE_CHECKING
+
 from textual.message import Message
 
 from .engine.api import LogFollowing
@@ -13,9 +15,11 @@ from .engine.explore.details import LevelDetails
 from .engine.explore.inside import Hit
 from .engine.tree.levels import Level
 from .engine.progress import Progress
-from .engine.lifecycle.exiting import ExitEvent
 from .engine.disk.usage import CleanupPlan, UsageReport
 from .engine.swarm.view import SwarmView
+
+if TYPE_CHECKING:  # the lifecycle is no part of a first frame
+    from .engine.lifecycle.exiting import ExitEvent
 
 
 @dataclass

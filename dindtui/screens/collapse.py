@@ -5,6 +5,8 @@ exit goes on in its worker)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from dataclasses import dataclass, field
 
 from rich.console import Group, RenderableType
@@ -17,8 +19,10 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from ..engine.tree.levels import Level
-from ..engine.lifecycle.exiting import ExitEvent
 from ..widgets.spin_top import SpinTop
+
+if TYPE_CHECKING:  # the lifecycle is no part of a first frame
+    from ..engine.lifecycle.exiting import ExitEvent
 
 WAITING, EXITING, EXITED = "waiting", "exiting", "exited"
 
