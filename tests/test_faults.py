@@ -235,6 +235,16 @@ def test_a_spawns_volume_between_two_containers_is_never_cleanable(tree, client,
     assert starting.volume not in {v.name for v in client.volumes.list()}
 
 
+def test_exit_rm_volume_removes_the_volume_its_daemon_just_wrote_to(tree, client):
+    """Docker's local driver dates a volume by its directory's last change, and a level's
+    daemon writes there as it stops: the grace that keeps a spawn's unused volume from clean
+    must not keep a level's own volume from its exit --rm-volume (it did, silently)."""
+    level = tree.spawn(short="g").level
+    result = run_cli("exit", level.path, "--rm-volume", env=GRACE)
+    assert result.returncode == 0, result.stderr
+    assert level.volume not in {v.name for v in client.volumes.list()}
+
+
 def test_a_clean_racing_a_spawn_leaves_the_new_level_whole(tree):
     name = tree.name("race")
     spawning = subprocess.Popen([sys.executable, "-m", "dindtui", "spawn", "--name", name],

@@ -6,8 +6,9 @@ read again from its daemon and must be provably ours and free to touch:
   shape, this namespace, the same name) before it is stopped, removed or started again;
 - `level_volume`: a volume is a level volume of this namespace (labels and the name dindtui
   gives it, never a label alone), of that level, and used by nothing but stopped containers of
-  that same level, which go with it; one that nothing uses yet and that was made moments ago
-  (`newly_made`) is a spawn's, between its volume and its container (`remove_level_volume`
+  that same level, which go with it; an orphan (no level named) that nothing uses and that
+  was made or changed moments ago (`newly_made`) may be a spawn's, between its volume and its
+  container, and clean keeps it (`remove_level_volume`
   removes one it allows, never forced: exit --rm-volume, a pool level's);
 - `container`: a container acted on from an explore view is not a level of any namespace nor
   one of dindtui's helpers (`guard.check_container`);
@@ -70,7 +71,10 @@ def level_container(level: Level) -> dict[str, Any] | None:
 
 # A spawn makes its level's volume, then the container; when the engine refuses a privilege mode
 # or a limit it removes that container and makes the next. Between those calls nothing uses the
-# volume: for this long after its making, such a volume is the spawn's, never an orphan.
+# volume: for this long after its making, such a volume is the spawn's, never an orphan that
+# clean may take. Docker's local driver dates a volume by its directory's last change (a level's
+# daemon writes there as it stops), so an orphan is also "new" for this long after its level
+# exited; a level's own exit --rm-volume is not held by it.
 VOLUME_GRACE = 20.0
 
 
@@ -115,20 +119,29 @@ def level_volume(client: DockerClient, volume: str, daemon: Level,
     if blocking:
         raise Refused(f"kept {volume}: in use by "
                       f"{guard.text((blocking[0].get('Names') or ['?'])[0], 80)}")
-    if not users and newly_made(inspected):
-        raise Refused(f"kept {volume}: made moments ago and not used yet (a spawn starting "
-                      "its level)")
+    if name is None and not users and newly_made(inspected):
+        # An orphan that clean would take; never a level's own volume after its exit, whose
+        # daemon's last writes date it "now" too (the local driver's CreatedAt is its
+        # directory's last change).
+        raise Refused(f"kept {volume}: made or changed moments ago and used by nothing yet (a "
+                      "spawn may be starting its level)")
     return owner, users
 
 
-def pool_member(client: DockerClient, daemon: Level, member: Level) -> dict[str, Any] | None:
+def pool_member(daemon: Level, member: Level) -> dict[str, Any] | None:
     """`member` of `daemon`'s warm pool inspected again: its data while it is still that pool
     level (same id, recognised, this namespace, still named as a pool level), None when it is
-    gone. Refused when the container there is no longer one (adopted meanwhile, or not ours)."""
+    gone. Refused when the container there is no longer one (adopted meanwhile, or not ours).
+    Read bare when it can be (connect.read_json): an adoption needs no SDK."""
+    container = levels.required(member.container_id, "its container")
     try:
-        info = client.api.inspect_container(member.container_id)
-    except docker.errors.NotFound:
-        return None
+        found = connect.read_json(levels.required(daemon.endpoint, "the endpoint"),
+                                  f"/containers/{container}/json")
+    except connect.READ_ERRORS as exc:
+        if connect.status_of(exc) == 404:
+            return None
+        raise
+    info: dict[str, Any] = found if isinstance(found, dict) else {}
     labels = (info.get("Config") or {}).get("Labels") or {}
     shown = (info.get("Name") or "/")[1:]
     reason = None if levels.in_namespace(labels) else "it belongs to another namespace"
@@ -148,7 +161,7 @@ def remove_pool_member(daemon: Level, member: Level) -> bool:
     gone already."""
     client = connect.client(daemon.endpoint, check=False)
     try:
-        if pool_member(client, daemon, member) is None:
+        if pool_member(daemon, member) is None:
             return False
         client.api.remove_container(member.container_id, force=True, v=True)
     except (Refused, docker.errors.NotFound):

@@ -32,7 +32,7 @@ import hashlib
 import os
 import time
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from .. import config, gate
 from ..access import reach
@@ -49,6 +49,7 @@ from ..lazy import LazyModule
 
 if TYPE_CHECKING:
     import docker.errors
+    from docker import DockerClient
 else:  # imported when first used (lazy.py): the SDK is no part of a first frame
     docker = LazyModule("docker")
 
@@ -97,25 +98,27 @@ def adopt(at: Place, name: str | None, progress: ProgressCallback = no_progress,
     none is there to take (gone, adopted by another spawn meanwhile, not running)."""
     started = time.monotonic() if started is None else started
     parent = at.level
-    client = connect.client(at.endpoint, check=False)
+    # Bare reads and posts on a local daemon: an adoption imports no SDK (connect.post);
+    # the client is made only if the daemon does not answer at once (_wait_ready).
+    client = cast("DockerClient", connect.LazyClient(at.endpoint))
     for member in [m for m in parent.pool if name is None or m.name == name]:
         try:
-            info = gate.pool_member(client, parent, member)
+            info = gate.pool_member(parent, member)
         except gate.Refused:
             continue
         if info is None or not (info.get("State") or {}).get("Running"):
             continue
         container = levels.required(member.container_id, "its container")
         try:
-            client.api.kill(container, WAKE)
-            client.api.rename(container, levels.container_name(member.name))
-        except docker.errors.APIError as exc:
-            if exc.status_code in (404, 409):
+            connect.post(at.endpoint, connect.query(f"/containers/{container}/kill",
+                                                    signal=WAKE))
+            connect.post(at.endpoint, connect.query(f"/containers/{container}/rename",
+                                                    name=levels.container_name(member.name)))
+        except connect.READ_ERRORS as exc:
+            if connect.status_of(exc) in (404, 409):
                 continue  # another spawn took it first
             raise DindtuiError(f"adopting the pool level {member.name} failed: "
-                               f"{exc.explanation or exc}") from None
-        except connect.API_ERRORS as exc:
-            raise DindtuiError(f"adopting the pool level {member.name} failed: {exc}") from None
+                               f"{getattr(exc, 'explanation', None) or exc}") from None
         sock = at.child_socket(member.name, container, member.socket_dir)
         _wait_ready(client, container, sock, member.name, progress)  # at once when warm
         member.container_name = levels.container_name(member.name)
@@ -195,7 +198,7 @@ def _tidy(parent: Level, progress: ProgressCallback) -> list[Level]:
     client = connect.client(parent.endpoint, check=False)
     for member in list(parent.pool):
         try:
-            info = gate.pool_member(client, parent, member)
+            info = gate.pool_member(parent, member)
         except gate.Refused:
             parent.pool.remove(member)  # adopted meanwhile: a level now
             continue
@@ -226,7 +229,7 @@ def _doze(parent: Level, member: Level) -> None:
     """Have a warm level's init stop its daemons: no CPU until a spawn wakes it."""
     client = connect.client(parent.endpoint, check=False)
     try:
-        if gate.pool_member(client, parent, member) is not None:
+        if gate.pool_member(parent, member) is not None:
             client.api.kill(member.container_id, DOZE)
             member.state = levels.PAUSED
     except gate.Refused:

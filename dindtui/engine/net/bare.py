@@ -29,6 +29,16 @@ class BareError(DindtuiError):
 
 def get_json(path: str, url: str, timeout: float = 20.0, limit: int = LIMIT) -> Any:
     """GET `url` ("/containers/json?all=1") from the daemon listening on unix socket `path`."""
+    return request(path, "GET", url, timeout, limit)
+
+
+def post(path: str, url: str, timeout: float = 20.0) -> Any:
+    """POST `url` with no body ("/containers/ID/kill?signal=CONT"): the answer, None when the
+    daemon says nothing (204)."""
+    return request(path, "POST", url, timeout, 1 << 20)
+
+
+def request(path: str, method: str, url: str, timeout: float, limit: int) -> Any:
     deadline = time.monotonic() + timeout
     chunks: list[bytes] = []
     size = 0
@@ -36,7 +46,9 @@ def get_json(path: str, url: str, timeout: float = 20.0, limit: int = LIMIT) -> 
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
             sock.settimeout(timeout)
             sock.connect(path)
-            sock.sendall(f"GET {url} HTTP/1.0\r\nHost: docker\r\n\r\n".encode("ascii"))
+            length = "Content-Length: 0\r\n" if method == "POST" else ""
+            sock.sendall(f"{method} {url} HTTP/1.0\r\nHost: docker\r\n{length}\r\n"
+                         .encode("ascii"))
             while True:
                 left = deadline - time.monotonic()
                 if left <= 0:
@@ -66,7 +78,7 @@ def get_json(path: str, url: str, timeout: float = 20.0, limit: int = LIMIT) -> 
         answer = json.loads(body) if body.strip() else None
     except ValueError:
         raise BareError(f"{url}: the answer is not JSON (HTTP {status})", status) from None
-    if status != 200:
+    if status not in (200, 201, 204):
         message = answer.get("message") if isinstance(answer, dict) else None
         raise BareError(f"{url}: HTTP {status}: {str(message or '')[:300]}", status)
     return answer

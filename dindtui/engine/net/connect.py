@@ -413,6 +413,37 @@ def read_json(endpoint: str, url: str, timeout: float = API_TIMEOUT) -> Any:
     return api._result(api._get(api.base_url + url, timeout=timeout), json=True)
 
 
+def post(endpoint: str, url: str, timeout: float = API_TIMEOUT) -> None:
+    """POST `url` (no body) to `endpoint`'s API, bare or through the SDK as `read_json`.
+    Raises `READ_ERRORS` (`status_of` tells the HTTP status of a refusal)."""
+    path = bare_socket(endpoint)
+    if path is not None:
+        bare.post(path, url, timeout)
+        return
+    api = client(endpoint, check=False).api
+    api._raise_for_status(api._post(api.base_url + url, timeout=timeout))
+
+
+def status_of(exc: BaseException) -> int | None:
+    """The HTTP status a daemon refused with (either reader), None for no answer at all."""
+    status = getattr(exc, "status", None)
+    if status is None:
+        status = getattr(exc, "status_code", None)
+    return status if isinstance(status, int) else None
+
+
+class LazyClient:
+    """Stands for `client(endpoint)`, made (with the SDK's import) only if it is used: for a
+    path that needs it only when something goes wrong."""
+
+    def __init__(self, endpoint: str) -> None:
+        self.endpoint = endpoint
+
+    @property
+    def api(self) -> Any:
+        return client(self.endpoint, check=False).api
+
+
 def query(url: str, **params: Any) -> str:
     """`url` with its query string; a dict or list parameter is sent as JSON (filters)."""
     from urllib.parse import urlencode
