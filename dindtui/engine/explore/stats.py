@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..errors import DindtuiError
-from ..net import bare, connect
+from ..net import connect
 from ..tree import levels
 from ..tree.levels import Level
 
@@ -141,11 +141,7 @@ def _get_json(endpoint: str, path: str, timeout: float = 5) -> dict[str, Any]:
     """GET `path` from a daemon (connect.read_json: on a local unix socket a bare HTTP/1.0
     request, a tenth of the SDK's CPU: the sampler asks every level on screen every two
     seconds; on a tunnel or a TCP engine, the kept-alive client)."""
-    path_socket = connect.bare_socket(endpoint)
-    if path_socket is not None:
-        parsed = bare.get_json(path_socket, path, timeout, limit=JSON_LIMIT)
-    else:
-        parsed = connect.read_json(endpoint, path, timeout)
+    parsed = connect.read_json(endpoint, path, timeout, JSON_LIMIT)
     if not isinstance(parsed, dict):
         raise DindtuiError(f"{path}: the answer is not a JSON object")
     return parsed

@@ -402,13 +402,14 @@ def bare_socket(endpoint: str) -> str | None:
     return None
 
 
-def read_json(endpoint: str, url: str, timeout: float = API_TIMEOUT) -> Any:
+def read_json(endpoint: str, url: str, timeout: float = API_TIMEOUT,
+              limit: int = bare.LIMIT) -> Any:
     """GET `url` (unversioned: "/containers/json?all=1") from `endpoint`'s API, as JSON: over
-    the bare socket when there is one, else through the endpoint's SDK client. Raises
-    `READ_ERRORS`."""
+    the bare socket (at most `limit` bytes) when there is one, else through the endpoint's SDK
+    client. Raises `READ_ERRORS`."""
     path = bare_socket(endpoint)
     if path is not None:
-        return bare.get_json(path, url, timeout)
+        return bare.get_json(path, url, timeout, limit)
     api = client(endpoint, check=False).api
     return api._result(api._get(api.base_url + url, timeout=timeout), json=True)
 
