@@ -5,7 +5,8 @@ runs, log views, `ls`, `ps`, and faults: a level's dockerd killed inside it (its
 again), a level's container killed (revived later). What the "user" made at the start (the 20
 levels, and in some of them a container writing into a named volume) must all be there at the
 end; every level must answer; the TUI's memory, threads and open files, and the host's cgroups
-must be flat (printed at start, middle and end).
+must be flat (printed at start, middle and end). Before the end's figures the levels the soak
+spawned are exited, so that the start and the end are measured on a tree of the same size.
 Ends with: RESULT minutes=N levels_start=N levels_end=N actions=N faults=N lost=N
 rss_mb_start=N rss_mb_end=N
 threads_start=N threads_end=N fds_start=N fds_end=N cgroups_start=N cgroups_end=N
@@ -183,6 +184,10 @@ def main() -> None:
             actions += 1
             time.sleep(rng.uniform(0.5, 1.5))
         figures.setdefault("middle", (*tui.figures(), host_cgroups(), levels_now()))
+        # The end is measured on the tree the start was: the levels the soak spawned go, so
+        # that the TUI's figures compare like with like (a leak shows; a bigger tree does not).
+        for path in spawned:
+            cli("exit", path, "--rm-volume", "-t", "2")
         cli("revive", "--all")
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
