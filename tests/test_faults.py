@@ -245,6 +245,27 @@ def test_exit_rm_volume_removes_the_volume_its_daemon_just_wrote_to(tree, client
     assert level.volume not in {v.name for v in client.volumes.list()}
 
 
+def test_exit_rm_volume_says_so_when_the_volume_stays(tree, client):
+    """A volume asked to go that the engine or the gate keeps (here: another container of the
+    user's mounts it) is named on stderr with why, the exit still succeeds and the volume is
+    untouched (it said nothing before)."""
+    level = tree.spawn(short="k").level
+    holder = client.api.create_container(
+        IMAGE, command=["true"], labels={"dindtui.test": "1"},
+        host_config=client.api.create_host_config(binds={level.volume: {"bind": "/data"}}))["Id"]
+    try:
+        result = run_cli("exit", level.path, "--rm-volume", "-t", "2", env=GRACE)
+        assert result.returncode == 0, result.stderr
+        assert f"volume {level.volume} kept" in result.stderr, result.stderr
+        assert level.volume in {v.name for v in client.volumes.list()}
+    finally:
+        client.api.remove_container(holder, force=True, v=True)
+        try:
+            client.api.remove_volume(level.volume)
+        except docker.errors.NotFound:
+            pass
+
+
 def test_a_clean_racing_a_spawn_leaves_the_new_level_whole(tree):
     name = tree.name("race")
     spawning = subprocess.Popen([sys.executable, "-m", "dindtui", "spawn", "--name", name],

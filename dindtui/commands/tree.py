@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING
 from ..engine import config
 from ..engine.errors import DindtuiError, UnknownLevel
 from ..engine.progress import Progress
+from ..formatting import safe_text
 from . import Command, UsageError, port_number
-from .output import fail, out, progress_bar, render_tree, shown
+from .output import err, fail, out, progress_bar, render_tree, shown
 
 if TYPE_CHECKING:
     from ..engine.facade import Engine
@@ -96,6 +97,8 @@ def _print_exit(event: "ExitEvent") -> None:
     if event.phase == "exited":
         out.print(f"{'  ' * (event.depth - 1)}exited {event.path}  "
                   f"[dim](container {event.container_id})[/]")
+        if event.note:  # asked to go and kept: said, on stderr, as text
+            err.print(f"{'  ' * (event.depth - 1)}{safe_text(event.note, 400)}", markup=False)
 
 
 def exit_level(engine: "Engine", args: argparse.Namespace) -> int:

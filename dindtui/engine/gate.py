@@ -183,18 +183,27 @@ def remove_level_volume(client: DockerClient, daemon: Level, volume: str,
     """Remove a level's volume on `daemon` when `level_volume` says it is provably one of this
     namespace's level volumes (of level `name`) and nothing else uses it. Never forced; a
     container's removal may still hold it for a moment. False when refused or not removed."""
+    return not why_volume_kept(client, daemon, volume, name)
+
+
+def why_volume_kept(client: DockerClient, daemon: Level, volume: str,
+                    name: str | None = None) -> str:
+    """`remove_level_volume`, saying why the volume stays ("" when it is gone): the gate's
+    refusal, or the engine's last answer."""
+    answer = "the engine did not remove it"
     for _ in range(10):
         try:
             level_volume(client, volume, daemon, name)
             client.api.remove_volume(volume)
-            return True
+            return ""
         except docker.errors.NotFound:
-            return True
-        except Refused:
-            return False
-        except connect.API_ERRORS:
+            return ""
+        except Refused as exc:
+            return str(exc)
+        except connect.API_ERRORS as exc:
+            answer = guard.text(str(exc), 200)
             time.sleep(0.3)
-    return False
+    return answer
 
 
 def _stopped_level(daemon: Level, summary: dict[str, Any], name: str) -> bool:

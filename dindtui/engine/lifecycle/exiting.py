@@ -37,6 +37,7 @@ class ExitEvent:
     depth: int
     phase: str            # "exiting" or "exited"
     container_id: str
+    note: str = ""        # at "exited": what stayed that was asked to go (a kept volume)
 
 
 ExitCallback = Callable[[ExitEvent], None]
@@ -127,15 +128,18 @@ def _exit_tree(level: Level, rm_volume: bool, on_event: ExitCallback | None,
         _remove_quietly(client, level.container_id, None)
     if level.volume and level.parent is not None:  # a killed level's nested cgroups (v1)
         cgroups.remove_leftovers_of(level.parent, level.volume)
+    note = ""
     if rm_volume and level.volume and level.parent is not None:
-        gate.remove_level_volume(client, level.parent, level.volume, level.name)
+        kept = gate.why_volume_kept(client, level.parent, level.volume, level.name)
+        if kept:
+            note = f"volume {level.volume} kept: {kept}"
     if level.socket_dir and not gate.name_in_use(client, level.name):
         gate.remove_socket_dir(level.socket_dir, level)
     connect.forget(level.endpoint or "")
     if level.parent is not None and level in level.parent.children:
         level.parent.children.remove(level)
     if on_event:
-        on_event(ExitEvent(level.path, level.depth, "exited", event.container_id))
+        on_event(ExitEvent(level.path, level.depth, "exited", event.container_id, note))
     return exited + [level.path]
 
 
