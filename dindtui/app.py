@@ -8,9 +8,9 @@ that daemon's subtree is read again, lazily; a slow poll is the safety net."""
 
 from __future__ import annotations
 
-import threading
 import time
-from concurrent.futures import Future
+from concurrent.futures import CancelledError, Future
+from concurrent.futures import TimeoutError as FuturesTimeout
 from collections import deque
 from functools import partial
 from typing import TYPE_CHECKING, Callable
@@ -61,6 +61,7 @@ REREAD_DELAY = 0.3     # after an event, read that daemon's subtree again (burst
 STARTING_PROBE = 0.5   # while a level starts, look again this often
 SWARM_SECONDS = 1.0    # the swarm tab, while on screen, is read again this often
 RETRY_SECONDS = 2
+FIRST_FRAME_WAIT = 0.25  # the first frame waits this long for the first tree, then draws
 
 
 class DindtuiApp(App[int]):
@@ -130,7 +131,6 @@ class DindtuiApp(App[int]):
         return self.main
 
     def on_mount(self) -> None:
-        self.refresh_tree()  # disk usage waits for the first tree: it must not slow its paint
         self.set_interval(POLL_SECONDS, self.refresh_tree)
         self._schedule_usage(USAGE_SECONDS)
         self.set_interval(SWARM_SECONDS, self._poll_swarm)
@@ -199,19 +199,27 @@ class DindtuiApp(App[int]):
     first_tree: "Future[list[Level]] | None" = None  # read while the app loaded (cli.py)
 
     def on_load(self) -> None:
-        """Before the screens are composed: the first tree is read meanwhile (in a thread of
-        its own), unless the CLI has been reading it since before Textual was imported."""
+        """Before the screens are composed: the first tree is read meanwhile, unless the CLI
+        has been reading it since before Textual was imported."""
         if self.first_tree is None:
-            first: Future[list[Level]] = Future()
+            self.first_tree = self.engine.discover_soon()
 
-            def read() -> None:
-                try:
-                    first.set_result(self.engine.discover())
-                except BaseException as exc:  # noqa: BLE001 - refresh_tree says it
-                    first.set_exception(exc)
-
-            threading.Thread(target=read, daemon=True, name="first-tree").start()
-            self.first_tree = first
+    def main_composed(self) -> None:
+        """The main screen is composed and nothing is drawn yet: a first tree that is read by
+        now (or within FIRST_FRAME_WAIT) is in the first frame, one layout instead of two
+        (waiting here frees the interpreter for the threads reading it); a slower one comes
+        through refresh_tree. Disk usage waits for the first tree: it must not slow its
+        paint."""
+        first = self.first_tree
+        if first is not None and wait_for(first, FIRST_FRAME_WAIT):
+            self.first_tree = None
+            try:
+                loaded = TreeLoaded(first.result())
+            except Exception as exc:  # noqa: BLE001 - the banner says it, retries go on
+                loaded = TreeLoaded(None, one_line(exc))
+            self.tree_loaded(loaded)
+        else:
+            self.refresh_tree()
 
     @work(thread=True, exclusive=True, group="refresh", exit_on_error=False)
     def refresh_tree(self) -> None:
@@ -794,6 +802,17 @@ class DindtuiApp(App[int]):
             yield SystemCommand(title, action.does,
                                 partial(self.run_action, action.action, target))
 
+
+
+def wait_for(future: Future, seconds: float) -> bool:
+    """True when `future` is done within `seconds` (a failure counts: it is done)."""
+    try:
+        future.exception(timeout=seconds)
+    except FuturesTimeout:
+        return False
+    except CancelledError:
+        return False
+    return True
 
 
 def one_line(exc: BaseException | None) -> str:

@@ -109,16 +109,13 @@ def main(argv: list[str] | None = None) -> int:
             args.engines = args.engines + every_context(args.engines)
         run = getattr(args, "run", None)
         if run is None:  # no command: the TUI, on the same engines
-            from concurrent.futures import ThreadPoolExecutor
-
             from .engine.facade import Engine
             engine = Engine.from_command_line(args.engines)
             # The first tree is read while Textual loads: its daemons' answers are waits,
             # Textual's import is work, and the first frame needs both.
-            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="first-tree") as early:
-                first = early.submit(engine.discover)
-                from .app import run_app
-                return run_app(engine=engine, animation=not args.no_animation, first=first)
+            first = engine.discover_soon()
+            from .app import run_app
+            return run_app(engine=engine, animation=not args.no_animation, first=first)
         from .engine.facade import Engine  # the docker SDK, for a command that runs
         return run(Engine.from_command_line(args.engines), args)
     except UsageError as exc:

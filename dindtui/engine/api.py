@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
     from .disk.usage import CleanupPlan, CleanupResult, UsageReport
     from .explore.details import LevelDetails
     from .explore.inside import Hit, Ran
@@ -56,6 +57,8 @@ class TUIEngine(Protocol):
     thread, never in its event loop."""
 
     def discover(self) -> list["Level"]: ...
+
+    def discover_soon(self) -> "Future[list[Level]]": ...
 
     def forget_gone(self, roots: list["Level"]) -> None: ...
 

@@ -12,7 +12,7 @@ import os
 import subprocess
 import sys
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from .errors import DindtuiError
@@ -78,6 +78,21 @@ class Engine:
 
     def discover(self) -> list[Level]:
         return discovery.discover_all(self.origins)
+
+    def discover_soon(self) -> Future[list[Level]]:
+        """`discover` in a thread of its own, started now: the TUI's first tree, read while
+        Textual loads and the screens are made (the daemons' answers are waits, that is
+        work). A daemon thread: a TUI that quits first does not wait for a slow engine."""
+        first: Future[list[Level]] = Future()
+
+        def read() -> None:
+            try:
+                first.set_result(self.discover())
+            except BaseException as exc:  # noqa: BLE001 - whoever waits for it says it
+                first.set_exception(exc)
+
+        threading.Thread(target=read, daemon=True, name="first-tree").start()
+        return first
 
     def tree(self, path: str = "") -> Level:
         """The tree (read afresh) that `path` is in."""

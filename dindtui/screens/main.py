@@ -73,6 +73,7 @@ class MainScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one(LevelTree).focus()
         self.fit(self.size.width)
+        self.dindtui.main_composed()  # the first tree, in the first frame when it is read
 
     @property
     def active_bindings(self) -> dict[str, ActiveBinding]:
