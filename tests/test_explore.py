@@ -23,6 +23,7 @@ from dindtui.engine import gate
 from dindtui.engine.facade import Engine
 from dindtui.engine.explore import stats
 from dindtui.engine.explore import inside, shell
+from dindtui.engine.net import connect
 from dindtui.engine.tree import levels
 from dindtui.engine.errors import DindtuiError
 from dindtui.screens.container import ContainerScreen
@@ -324,6 +325,34 @@ def test_the_sampler_reads_every_level_and_the_containers_inside(chain):
         assert usage[f"level:{path}"].memory_now > 0 and usage[f"level:{path}"].cpu
     spinning = usage[stats.container_key(level, busy.id)]
     assert spinning.cpu_now is not None and spinning.cpu_now > 30, list(spinning.cpu)
+
+
+def test_a_nested_container_is_read_from_its_cgroup_here_as_its_daemon_reads_it(chain,
+                                                                                 monkeypatch):
+    """The sampler reads a container of any level from its cgroup files on this machine (a
+    request to its daemon costs ten times the CPU, every 2 s for every line on screen): the
+    same counters its daemon reports, between two of the daemon's own readings."""
+    made, (_, _, d3) = chain
+    run_in(made, d3, "docker rm -f busy >/dev/null 2>&1; "
+                     "docker run -d --name busy tinysh sh -c 'while :; do :; done' >/dev/null")
+    try:
+        level = levels.find(made.discover(), d3)
+        busy = next(r for r in inside.container_rows(level) if r.name == "busy")
+        full = next(c["Id"] for c in connect.client(level.endpoint).api.containers()
+                    if c["Id"].startswith(busy.id))
+        before = stats.daemon_sample(level.endpoint, full)
+        here = stats.cgroup_sample(full)
+        after = stats.daemon_sample(level.endpoint, full)
+        assert before is not None and here is not None and after is not None
+        assert before.cpu_total <= here.cpu_total <= after.cpu_total
+        assert after.cpu_total - before.cpu_total < 5e9  # the same counter, moments apart
+        low, high = sorted((before.memory, after.memory))
+        assert low // 2 <= here.memory <= high * 2
+        # The sampler's reading asks no daemon.
+        monkeypatch.setattr(stats, "daemon_sample", lambda *_: None)
+        assert stats.sample(level.endpoint, full) is not None
+    finally:
+        run_in(made, d3, "docker rm -f busy >/dev/null")
 
 
 def test_the_sampler_reads_what_is_on_screen_often_and_the_rest_rarely(chain):

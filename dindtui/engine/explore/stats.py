@@ -1,6 +1,6 @@
-"""CPU and memory of containers: one-shot readings (the cgroup files for level 0's when its
-daemon answers zeros), the sampler thread the TUI follows, and `docker stats --no-stream`'s
-two readings for the CLI."""
+"""CPU and memory of containers: one-shot readings (the cgroup files on this machine when the
+container is on its kernel, any level's; else the daemon's one-shot stats), the sampler thread
+the TUI follows, and `docker stats --no-stream`'s two readings for the CLI."""
 
 from __future__ import annotations
 
@@ -72,9 +72,10 @@ def _system_ns() -> int:
 
 
 def cgroup_sample(container_id: str, root: str = CGROUP_ROOT) -> Sample | None:
-    """A reading straight from the cgroup files of a container of level 0's daemon, for the
-    hosts whose daemon answers stats with zeros ("no metrics received": seen with Docker
-    20.10 here). cgroup v1 (cgroupfs driver) and v2 (cgroupfs or systemd driver)."""
+    """A reading straight from the cgroup files of a container on this machine's kernel (level
+    0's, or any level's where their cgroups sit beside it), the same counters the daemon
+    reads — and the only ones where it answers zeros ("no metrics received": Docker 20.10
+    here). cgroup v1 (cgroupfs driver) and v2 (cgroupfs or systemd driver)."""
     v1_memory = os.path.join(root, "memory", "docker", container_id)
     if os.path.isdir(v1_memory):
         cpu = _read_int(os.path.join(root, "cpuacct", "docker", container_id, "cpuacct.usage"))
@@ -101,7 +102,7 @@ def cgroup_sample(container_id: str, root: str = CGROUP_ROOT) -> Sample | None:
                   min(limit, os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")))
 
 
-_no_metrics: set[str] = set()  # endpoints whose daemon answered stats with zeros
+FULL_ID = re.compile(r"[0-9a-f]{64}")
 # A level's daemon -> (its parent's endpoint, its container): where `dindtui-init usage` runs
 # when that daemon answers zeros (cgroup v2 with no controller enabled: v2 forced on v1).
 _inside: dict[str, tuple[str, str]] = {}
@@ -150,11 +151,22 @@ def _get_json(endpoint: str, path: str, timeout: float = 5) -> dict[str, Any]:
 def sample(endpoint: str, container_id: str) -> Sample | None:
     """One reading, at once (one-shot: the daemon does not wait for a second reading); None
     when the container is not running or the daemon does not answer."""
-    local = connect.is_level0(endpoint) and not connect.is_remote(endpoint)
-    if local and endpoint in _no_metrics and len(container_id) == 64:
+    if FULL_ID.fullmatch(container_id):
+        # A container of this machine's kernel, at any depth, has its cgroup here (a nested
+        # level's daemon makes its containers' cgroups beside its own on a cgroup v1 host, as
+        # level 0's): its files are the daemon's own source, read for a tenth of a request's
+        # CPU. An id is 256 random bits: a cgroup named by it is that container's. Elsewhere
+        # (a remote engine, a v2 level's private tree) nothing is found and the daemon is asked.
         reading = cgroup_sample(container_id)
         if reading is not None:
             return reading
+    return daemon_sample(endpoint, container_id)
+
+
+def daemon_sample(endpoint: str, container_id: str) -> Sample | None:
+    """One reading from the daemon's one-shot stats (the cgroup files where it answers
+    zeros); None when the container is not running or the daemon does not answer."""
+    local = connect.is_level0(endpoint) and not connect.is_remote(endpoint)
     try:
         stats = _get_json(endpoint, f"/containers/{container_id}/stats?stream=false"
                                     "&one-shot=true")
@@ -166,11 +178,8 @@ def sample(endpoint: str, container_id: str) -> Sample | None:
         # Zeros: a stopped container, or a daemon that cannot read its metrics ("no metrics
         # received": Docker 20.10 here). Level 0's own containers are then read from their
         # cgroup files on this machine, directly from now on.
-        if local and stats.get("id"):
-            reading = cgroup_sample(stats["id"])
-            if reading is not None:
-                _no_metrics.add(endpoint)
-            return reading
+        if local and FULL_ID.fullmatch(str(stats.get("id") or "")):
+            return cgroup_sample(stats["id"])
         stopped = str(stats.get("read") or "0001").startswith("0001")  # no reading at all
         if not stopped:  # a level's daemon with no metrics: read inside that level
             return exec_sample(endpoint, str(stats.get("id") or container_id))
