@@ -52,7 +52,10 @@ if TYPE_CHECKING:
 else:  # the lifecycle (about 40 ms to import) is no part of a first frame (engine/lazy.py)
     spawn = LazyModule("dindtui.engine.lifecycle.spawn")
 
-POLL_SECONDS = 30      # the safety net under the event streams
+POLL_SECONDS = 30      # the safety net under the event streams...
+POLL_CPU_SHARE = 0.002  # ...costs at most this share of one CPU on average (a whole tree read
+POLL_MAX = 120          # of 64 levels and 1,000 containers: ~0.15 s, then every ~75 s), and
+#                         comes at least this often
 USAGE_SECONDS = 120    # du walks every file: not often, and at once when the tree changes
 USAGE_SOON = 3.0       # after a change of the tree, the walk waits this long for the rest
 USAGE_CPU_SHARE = 0.005  # ...and never more than this share of one CPU on average: a walk that
@@ -131,7 +134,7 @@ class DindtuiApp(App[int]):
         return self.main
 
     def on_mount(self) -> None:
-        self.set_interval(POLL_SECONDS, self.refresh_tree)
+        self.set_interval(POLL_SECONDS, self._poll)
         self._schedule_usage(USAGE_SECONDS)
         self.set_interval(SWARM_SECONDS, self._poll_swarm)
 
@@ -221,14 +224,26 @@ class DindtuiApp(App[int]):
         else:
             self.refresh_tree()
 
+    _tree_read_at = 0.0          # when the last whole tree arrived (monotonic)
+    _poll_every: float = POLL_SECONDS  # what the safety-net poll waits after it
+
+    def _poll(self) -> None:
+        """The safety net under the event streams: the whole tree read again, when the last
+        whole read is older than its cost allows (any read resets the wait)."""
+        if time.monotonic() - self._tree_read_at >= self._poll_every - 1:
+            self.refresh_tree()
+
     @work(thread=True, exclusive=True, group="refresh", exit_on_error=False)
     def refresh_tree(self) -> None:
         first, self.first_tree = self.first_tree, None
+        started = time.process_time()  # every thread's: the read is pipelined over many
         try:
-            self.post_message(TreeLoaded(first.result() if first is not None
-                                         else self.engine.discover()))
+            roots = first.result() if first is not None else self.engine.discover()
         except Exception as exc:  # noqa: BLE001 - any failure: the banner says it, retries go on
             self.post_message(TreeLoaded(None, one_line(exc)))
+            return
+        self.post_message(TreeLoaded(roots, cpu_seconds=None if first is not None
+                                     else time.process_time() - started))
 
     @work(thread=True, exclusive=True, group="usage", exit_on_error=False)
     def measure_usage(self) -> None:
@@ -258,6 +273,9 @@ class DindtuiApp(App[int]):
     @on(TreeLoaded)
     def tree_loaded(self, message: TreeLoaded) -> None:
         first = self.model.roots is None and self.model.report is None
+        self._tree_read_at = time.monotonic()
+        if message.cpu_seconds is not None:
+            self._poll_every = poll_interval(message.cpu_seconds)
         structure_changed = self.model.load(message.roots)
         if message.roots is None:
             self.main.show_unreachable(message.error or "no answer")
@@ -820,6 +838,12 @@ def one_line(exc: BaseException | None) -> str:
         return str(exc)
     text = " ".join(str(exc).split()) if exc is not None else "no detail"
     return f"unexpected error: {type(exc).__name__}: {text}"
+
+
+def poll_interval(cpu_seconds: float) -> float:
+    """Seconds from a whole tree read that cost `cpu_seconds` (of this process, all its
+    threads) to the safety net's next one."""
+    return min(POLL_MAX, max(POLL_SECONDS, cpu_seconds / POLL_CPU_SHARE))
 
 
 def usage_interval(cpu_seconds: float) -> float:

@@ -29,6 +29,7 @@ class TreeLoaded(Message):
 
     roots: list[Level] | None
     error: str | None = None
+    cpu_seconds: float | None = None  # what reading it cost this process (None: not measured)
 
 
 @dataclass

@@ -164,3 +164,13 @@ def test_the_disk_walk_waits_longer_when_it_costs_more():
     assert app.usage_interval(0.3) == app.USAGE_SECONDS
     assert app.usage_interval(4.0) == pytest.approx(4.0 / app.USAGE_CPU_SHARE)
     assert 4.0 / app.usage_interval(4.0) <= app.USAGE_CPU_SHARE + 1e-9
+
+
+def test_the_safety_net_poll_waits_longer_when_a_tree_read_costs_more():
+    """The whole-tree poll under the event streams takes at most POLL_CPU_SHARE of one CPU on
+    average, between every POLL_SECONDS and every POLL_MAX."""
+    from dindtui import app
+    assert app.poll_interval(0.0) == app.POLL_SECONDS
+    assert app.poll_interval(0.15) == pytest.approx(0.15 / app.POLL_CPU_SHARE)
+    assert 0.15 / app.poll_interval(0.15) <= app.POLL_CPU_SHARE + 1e-9
+    assert app.poll_interval(10.0) == app.POLL_MAX

@@ -754,6 +754,22 @@ async def test_the_command_palette_has_container_actions_and_tree_search(ui):
         await until(pilot, lambda: isinstance(app.screen, MainScreen), "the main screen")
 
 
+async def test_the_safety_net_poll_reads_the_tree_only_when_the_last_read_is_old(ui):
+    """Any whole read resets the poll's wait (a task's refresh, a retry): a poll due moments
+    after one reads nothing; one due after the wait reads the tree again."""
+    app = await ui.start()
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, app)
+        reads = len([c for c in ui.engine.calls if c[0] == "discover"])
+        app._poll()
+        await pilot.pause(0.2)
+        assert len([c for c in ui.engine.calls if c[0] == "discover"]) == reads
+        app._tree_read_at -= app._poll_every
+        app._poll()
+        await until(pilot, lambda: len([c for c in ui.engine.calls
+                                        if c[0] == "discover"]) == reads + 1, "a poll")
+
+
 # ------------------------------------------------------------------ several engines
 
 async def test_several_engines_one_root_each_and_every_action_under_each(ui):
