@@ -40,8 +40,6 @@ from .messages import (DaemonEvent, DetailsLoaded, InspectLoaded, LevelExited, P
                        StatsRound, StreamState, SubtreeLoaded, SwarmLoaded, TaskDone,
                        TaskProgress, TreeLoaded, UsageMeasured)
 from .screens.collapse import CollapseScreen
-from .screens.container import ContainerScreen
-from .screens.dialogs import BringDialog, ClusterRequest, ConfirmDialog, RunDialog, RunRequest
 from .screens.search import TreeSearch
 from .screens.main import MainScreen
 from .screens.usage import UsageScreen
@@ -49,8 +47,13 @@ from .widgets.level_tree import LevelTree
 
 if TYPE_CHECKING:
     from .engine.lifecycle import exiting, spawn
-else:  # the lifecycle (about 40 ms to import) is no part of a first frame (engine/lazy.py)
+    from .screens import container, dialogs
+    from .screens.dialogs import ClusterRequest, RunRequest
+else:  # no part of a first frame (engine/lazy.py): the lifecycle (about 40 ms to import), a
+    #    container's screen and the dialogs (about 15 ms)
     spawn = LazyModule("dindtui.engine.lifecycle.spawn")
+    container = LazyModule("dindtui.screens.container")
+    dialogs = LazyModule("dindtui.screens.dialogs")
 
 POLL_SECONDS = 30      # the safety net under the event streams...
 POLL_CPU_SHARE = 0.002  # ...costs at most this share of one CPU on average (a whole tree read
@@ -404,7 +407,7 @@ class DindtuiApp(App[int]):
             if yes and self.start_task(f"kill {level.label}"):
                 self._kill(level)
 
-        self.push_screen(ConfirmDialog(question, "Kill"), confirmed)
+        self.push_screen(dialogs.ConfirmDialog(question, "Kill"), confirmed)
 
     @work(thread=True, group="task", exit_on_error=False)
     def _kill(self, level: Level) -> None:
@@ -421,7 +424,7 @@ class DindtuiApp(App[int]):
             self.model.shown_containers = message.details.containers
             self.follow_stats()
         for screen in self.screen_stack:
-            if isinstance(screen, ContainerScreen) and \
+            if isinstance(screen, container.ContainerScreen) and \
                     screen.level.label == message.details.path:
                 screen.show_row(next((row for row in message.details.containers
                                       if row.id == screen.row.id), None))
@@ -460,7 +463,7 @@ class DindtuiApp(App[int]):
     def stats_round(self, message: StatsRound) -> None:
         self.main.show_stats()
         screen = self.top_screen()
-        if isinstance(screen, ContainerScreen):
+        if isinstance(screen, container.ContainerScreen):
             screen.show_usage(self.container_usage(screen.level.path).get(screen.row.id))
 
     _usage_timer: Timer | None = None
@@ -622,7 +625,7 @@ class DindtuiApp(App[int]):
     # ----------------------------------------------------------------- containers
 
     def open_container(self, level: Level, row: ContainerRow, tab: str = "logs") -> None:
-        screen = ContainerScreen(level, row)
+        screen = container.ContainerScreen(level, row)
         self.push_screen(screen)
         self.follow_stats()
         if tab == "inspect":
@@ -639,7 +642,7 @@ class DindtuiApp(App[int]):
     @on(InspectLoaded)
     def inspect_loaded(self, message: InspectLoaded) -> None:
         for screen in self.screen_stack:
-            if isinstance(screen, ContainerScreen) and screen.key == message.key:
+            if isinstance(screen, container.ContainerScreen) and screen.key == message.key:
                 if message.data is not None:
                     screen.show_inspect(message.data)
                 else:
@@ -672,7 +675,7 @@ class DindtuiApp(App[int]):
             if yes and self.start_task(f"{action} {row.name} in {level.label}"):
                 self.container_action(level, row, action)
 
-        self.push_screen(ConfirmDialog(question, what), confirmed)
+        self.push_screen(dialogs.ConfirmDialog(question, what), confirmed)
 
     @work(thread=True, group="task", exit_on_error=False)
     def container_action(self, level: Level, row: ContainerRow, action: str) -> None:
@@ -701,7 +704,7 @@ class DindtuiApp(App[int]):
                                                        f"{level.label}"):
                 self.run_image(level, request)
 
-        self.push_screen(RunDialog(level.label, image, tags, above), chosen)
+        self.push_screen(dialogs.RunDialog(level.label, image, tags, above), chosen)
 
     @work(thread=True, group="ask", exit_on_error=False)
     def ask_bring(self, level: Level) -> None:
@@ -721,7 +724,7 @@ class DindtuiApp(App[int]):
             if tags and self.start_task(f"bringing {len(tags)} image(s) into {level.label}"):
                 self.bring_images(level, tags)
 
-        self.call_from_thread(self.push_screen, BringDialog(level.label, above), chosen)
+        self.call_from_thread(self.push_screen, dialogs.BringDialog(level.label, above), chosen)
 
     @work(thread=True, group="task", exit_on_error=False)
     def bring_images(self, level: Level, tags: list[str]) -> None:
@@ -810,7 +813,7 @@ class DindtuiApp(App[int]):
         main = self.main
         # A container's screen: its own keys. Otherwise the main screen's, and the container
         # keys acting on the row under the containers table's cursor.
-        target = screen if isinstance(screen, ContainerScreen) else main
+        target = screen if isinstance(screen, container.ContainerScreen) else main
         offered = ([(a, "") for a in actions.palette(actions.CONTAINER_SCREEN)]
                    if target is not main else
                    [(a, "") for a in actions.palette(actions.MAIN + actions.PALETTE_ONLY)]

@@ -22,6 +22,7 @@ from ..engine.tree import levels
 from ..engine.explore.details import LevelDetails
 from ..engine.explore.inside import ContainerRow, Hit
 from ..engine.tree.levels import Level
+from ..engine.lazy import LazyModule
 from ..engine.progress import Progress
 from ..engine.disk.usage import CleanupPlan
 from ..model import parse_cluster_key, stopped_ancestor
@@ -33,14 +34,16 @@ from ..widgets.level_tree import LevelTree
 from ..widgets.swarm_panel import SwarmNodesTable, SwarmServicesTable
 from ..widgets.tables import ContainersTable, ImagesTable, VolumesTable, selected_key
 from ..widgets.task_bar import TaskBar
-from .dialogs import (CleanupDialog, ClusterDialog, ClusterRequest, ConfirmDialog, NameDialog,
-                      QuitDialog)
 from .search import SearchScreen
 from .usage import UsageScreen
 
 if TYPE_CHECKING:
+    from . import dialogs
+    from .dialogs import ClusterRequest
     from ..controls import Controls
     from ..engine.swarm.view import SwarmView
+else:  # the dialogs are no part of a first frame (engine/lazy.py)
+    dialogs = LazyModule("dindtui.screens.dialogs")
 
 W = TypeVar("W", bound=Widget)
 
@@ -265,7 +268,7 @@ class MainScreen(Screen[None]):
             return
         app = self.dindtui
 
-        dialog = NameDialog(parent.label, app.engine.default_name(parent), frozenset(
+        dialog = dialogs.NameDialog(parent.label, app.engine.default_name(parent), frozenset(
             level.name for level in levels.root_of(parent).walk()))
 
         def chosen(name: str | None) -> None:
@@ -290,7 +293,7 @@ class MainScreen(Screen[None]):
                     f"cluster {request.name} under {parent.label}"):
                 app.create_cluster(parent.path, request)
 
-        self.app.push_screen(ClusterDialog(parent.label, default, taken), chosen)
+        self.app.push_screen(dialogs.ClusterDialog(parent.label, default, taken), chosen)
 
     def action_exit_level(self) -> None:
         level = self._target("exit")
@@ -308,7 +311,7 @@ class MainScreen(Screen[None]):
                     app.show_collapse(level.path)
                 app.exit_level(level.path, "exit")
 
-        self.app.push_screen(ConfirmDialog(question, "Exit"), confirmed)
+        self.app.push_screen(dialogs.ConfirmDialog(question, "Exit"), confirmed)
 
     def action_shell(self) -> None:
         level = self._target("shell into")
@@ -489,7 +492,7 @@ class MainScreen(Screen[None]):
             if yes and app.start_task(f"removing {kind} {shown} in {level.label}"):
                 app.remove_in_level(level, kind, key)
 
-        self.app.push_screen(ConfirmDialog(question, "Remove"), confirmed)
+        self.app.push_screen(dialogs.ConfirmDialog(question, "Remove"), confirmed)
 
     def action_run_image(self) -> None:
         level = self._target("run an image in", allow_root=True)
@@ -533,7 +536,7 @@ class MainScreen(Screen[None]):
             if yes and app.start_task("cleaning up"):
                 app.apply_cleanup(plan)
 
-        self.app.push_screen(CleanupDialog(plan), confirmed)
+        self.app.push_screen(dialogs.CleanupDialog(plan), confirmed)
 
     def action_revive(self) -> None:
         level = self._target("revive", allow_root=True)
@@ -563,8 +566,8 @@ class MainScreen(Screen[None]):
             elif choice == "collapse":
                 app.collapse_all(then_quit=True)
 
-        self.app.push_screen(QuitDialog(sum(1 for level in app.all_levels() if level.depth)),
-                        chosen)
+        inside = sum(1 for level in app.all_levels() if level.depth)
+        self.app.push_screen(dialogs.QuitDialog(inside), chosen)
 
     def action_collapse_all(self) -> None:
         self.dindtui.collapse_all()
