@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from .engine.api import TUIEngine
-    from .engine.explore.inside import ContainerRow, Hit
+    from .engine.explore.rows import ContainerRow, Hit
     from .engine.explore.stats import Usage
     from .engine.tree.levels import Level
     from .engine.disk.usage import CleanupPlan, UsageReport

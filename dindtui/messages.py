@@ -12,14 +12,14 @@ from textual.message import Message
 
 from .engine.api import LogFollowing
 from .engine.explore.details import LevelDetails
-from .engine.explore.inside import Hit
+from .engine.explore.rows import Hit
 from .engine.tree.levels import Level
 from .engine.progress import Progress
-from .engine.disk.usage import CleanupPlan, UsageReport
-from .engine.swarm.view import SwarmView
 
-if TYPE_CHECKING:  # the lifecycle is no part of a first frame
+if TYPE_CHECKING:  # no part of a first frame: the lifecycle, disk usage, the swarm's view
+    from .engine.disk.usage import CleanupPlan, UsageReport
     from .engine.lifecycle.exiting import ExitEvent
+    from .engine.swarm.view import SwarmView
 
 
 @dataclass

@@ -18,7 +18,7 @@ from textual.widgets import (Footer, Header, Input, Log, Static, TabbedContent, 
 from .. import actions
 from ..actions import bindings
 from ..engine.api import LogFollowing
-from ..engine.explore.inside import ContainerRow
+from ..engine.explore.rows import ContainerRow
 from ..engine.explore.stats import Usage
 from ..engine.explore.logs import split_timestamp
 from ..engine.tree.levels import Level

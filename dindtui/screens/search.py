@@ -19,8 +19,8 @@ from textual.widgets.option_list import Option
 
 from .. import actions
 from ..actions import bindings
-from ..engine.explore.inside import Hit as Found
-from ..engine.explore.inside import search
+from ..engine.explore.rows import Hit as Found
+from ..engine.explore.rows import search
 from ..messages import IndexLoaded
 
 if TYPE_CHECKING:

@@ -4,6 +4,8 @@ wanted), and the classic visualizer: one column per node, the tasks on it as the
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -12,8 +14,10 @@ from textual.widgets import Static
 
 from .. import actions
 from ..actions import bindings
-from ..engine.swarm.view import SwarmNode, SwarmService, SwarmView
 from .tables import KeyedTable, selected_key, sync
+
+if TYPE_CHECKING:
+    from ..engine.swarm.view import SwarmNode, SwarmService, SwarmView
 
 TASK_STYLE = {"running": "green", "failed": "red", "rejected": "red", "shutdown": "dim",
               "complete": "dim", "orphaned": "red"}

@@ -12,7 +12,7 @@ from textual.widgets import DataTable
 
 from .. import actions
 from ..actions import bindings
-from ..engine.explore.inside import ContainerRow, ImageRow, NetworkRow, VolumeRow
+from ..engine.explore.rows import ContainerRow, ImageRow, NetworkRow, VolumeRow
 from ..engine.explore.stats import Usage
 from ..formatting import human, percent, spark
 

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .. import guard
 from ..net import connect
 from ..tree import levels, place
 from ..tree.levels import Level
-from . import inside
-from .inside import ContainerRow, ImageRow, NetworkRow, VolumeRow
+from ..lazy import LazyModule
+from .rows import ContainerRow, ImageRow, NetworkRow, VolumeRow
+
+if TYPE_CHECKING:
+    from . import inside
+else:  # the reader is not needed to import the pane's data (the TUI's first frame)
+    inside = LazyModule(f"{__package__}.inside")
 
 __all__ = ["ContainerRow", "ImageRow", "LevelDetails", "NetworkRow", "VolumeRow", "level_details"]
 
