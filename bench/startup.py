@@ -70,7 +70,9 @@ def _cpu_seconds(pids: list[int]) -> float:
         try:
             with open(f"/proc/{pid}/stat") as handle:
                 fields = handle.read().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
+            # its own, and that of its children it waited for (a helper that ended within
+            # the window: without it, the sum fell when it ended)
+            total += sum(int(x) for x in fields[11:15])
         except (OSError, IndexError, ValueError):
             pass
     return total / TICK

@@ -22,17 +22,16 @@ from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
 from . import actions
-from .engine.explore import inside, stats
+from .engine.explore import rows, stats
 from .engine.tree import levels
 from .engine.errors import DindtuiError
 from .controls import Controls
 from .engine.api import TUIEngine
 from .engine.facade import Engine
-from .engine.explore.inside import ContainerRow
+from .engine.explore.rows import ContainerRow
 from .engine.explore.stats import Usage
 from .engine.tree.levels import Level
 from .engine.progress import Progress
-from .engine.disk.usage import CleanupPlan, UsageReport
 from .engine.lazy import LazyModule
 from .formatting import cleanup_summary, human, safe_text
 from .model import Model
@@ -42,17 +41,19 @@ from .messages import (DaemonEvent, DetailsLoaded, InspectLoaded, LevelExited, P
 from .screens.collapse import CollapseScreen
 from .screens.search import TreeSearch
 from .screens.main import MainScreen
-from .screens.usage import UsageScreen
 from .widgets.level_tree import LevelTree
 
 if TYPE_CHECKING:
+    from .engine.disk.usage import CleanupPlan, UsageReport
     from .engine.lifecycle import exiting, spawn
     from .screens import container, dialogs
+    from .screens import usage as usage_screen
     from .screens.dialogs import ClusterRequest, RunRequest
 else:  # no part of a first frame (engine/lazy.py): the lifecycle (about 40 ms to import), a
     #    container's screen and the dialogs (about 15 ms)
     spawn = LazyModule("dindtui.engine.lifecycle.spawn")
     container = LazyModule("dindtui.screens.container")
+    usage_screen = LazyModule("dindtui.screens.usage")
     dialogs = LazyModule("dindtui.screens.dialogs")
 
 POLL_SECONDS = 30      # the safety net under the event streams...
@@ -323,7 +324,7 @@ class DindtuiApp(App[int]):
         for level in self.model.starting():  # a starting daemon sends no event when it answers
             self._schedule_reread(level, STARTING_PROBE)
 
-    def go_to(self, hit: inside.Hit) -> None:
+    def go_to(self, hit: rows.Hit) -> None:
         """A find result: its level selected, its row under the cursor."""
         self.main.go_to(hit)
 
@@ -499,7 +500,7 @@ class DindtuiApp(App[int]):
             self.main.show_stats()
             self.main.show_tree()
         screen = self.top_screen()
-        if isinstance(screen, UsageScreen):
+        if isinstance(screen, usage_screen.UsageScreen):
             screen.show(message.report)
 
     # ----------------------------------------------------------------- live events
@@ -659,14 +660,14 @@ class DindtuiApp(App[int]):
             self.notify(f"{row.name} is not touched from here: {row.protected}",
                         severity="error", markup=False)
             return
-        if action not in inside.DESTRUCTIVE:
+        if action not in rows.DESTRUCTIVE:
             if self.start_task(f"{action} {row.name} in {level.label}"):
                 self.container_action(level, row, action)
             return
         what = {"stop": "Stop", "restart": "Restart", "kill": "Kill", "remove": "Remove"}[action]
         extra = {"remove": " Its own filesystem goes with it (named volumes stay).",
                  "kill": " It gets SIGKILL: no time to clean up.",
-                 "stop": f" It gets SIGTERM, then SIGKILL after {inside.STOP_TIMEOUT}s.",
+                 "stop": f" It gets SIGTERM, then SIGKILL after {rows.STOP_TIMEOUT}s.",
                  "restart": ""}[action]
         question = (f"{what} container [b]{escape(row.name)}[/b] ({escape(row.image)}, "
                     f"{escape(row.state)}) in level [b]{escape(level.label)}[/b]?{extra}")

@@ -67,9 +67,12 @@ def percent(value: float | None) -> str:
 
 
 def short_size(n: int | float | None) -> str:
-    """1234567 -> '1.2M', 75000000 -> '75M': for tight places (the tree's labels)."""
+    """1234567 -> '1.2M', 75000000 -> '75M', 312000000 -> '310M': two figures, for tight
+    places (the tree's labels, read again every 2 s: a third figure changed at every reading
+    of a level's memory, and each change draws its line and those below it again)."""
     if n is None:
         return ""
+    n = float(f"{n:.2g}")
     for unit in ("B", "K", "M", "G", "T"):
         if abs(n) < 1000 or unit == "T":
             return f"{n:.0f}{unit}" if unit == "B" or n >= 10 else f"{n:.1f}{unit}"

@@ -10,7 +10,8 @@ from fake_engine import fixed_forest, fixed_report, fixed_tree
 
 from dindtui.engine.explore.inside import ContainerRow
 from dindtui.engine.tree import levels
-from dindtui.model import DISK_HISTORY, Model, stopped_ancestor
+from dindtui.engine import config
+from dindtui.model import DISK_HISTORY, Model, paths, stopped_ancestor
 
 pytestmark = pytest.mark.engine_free
 
@@ -174,3 +175,22 @@ def test_the_safety_net_poll_waits_longer_when_a_tree_read_costs_more():
     assert app.poll_interval(0.15) == pytest.approx(0.15 / app.POLL_CPU_SHARE)
     assert 0.15 / app.poll_interval(0.15) <= app.POLL_CPU_SHARE + 1e-9
     assert app.poll_interval(10.0) == app.POLL_MAX
+
+
+def test_a_die_event_keeps_the_levels_inside_as_unreachable_and_the_tree_s_shape():
+    """A level's die event: it is shown exited at once and the levels inside it stay, marked
+    unreachable, as a whole read keeps them — the tree's shape does not change (at 64 levels a
+    rebuild of the tree's widget cost most of an event's 200 ms)."""
+    model = Model()
+    model.load([fixed_tree()])
+    before = paths(model.roots)
+    l2 = model.find("l1/l2")
+    labels = {levels.LABEL_NAME: "l2", levels.LABEL_NAMESPACE: config.namespace()}
+    applied = model.apply_event(l2.parent.endpoint, {
+        "type": "container", "action": "die", "id": l2.container_id, "attributes": labels})
+    assert applied is not None and applied.changed
+    assert model.find("l1/l2").state == levels.EXITED
+    l3 = model.find("l1/l2/l3")
+    assert l3.path == "l1/l2/l3" and l3.state == levels.UNREACHABLE and l3.endpoint is None
+    assert "inside l1/l2, which is exited" in l3.error
+    assert paths(model.roots) == before

@@ -378,7 +378,9 @@ async def test_an_event_reaches_the_tree_at_once_and_only_that_daemon_is_read_ag
         await pilot.pause()
         node = next(n for n in app.query_one(LevelTree)._tree_lines if n.node.data == "l1/l2")
         assert "exited" in str(node.node.label)  # drawn before any Docker call
-        assert levels.find_in(app.roots, "l1/l2").children == []  # nothing is known below it now
+        # Nothing is known below it now: what was seen there stays, unreachable, as after a read
+        below = levels.find_in(app.roots, "l1/l2").children
+        assert [(c.path, c.state) for c in below] == [("l1/l2/l3", levels.UNREACHABLE)]
         await until(pilot, lambda: ui.engine.called("reread"), "the lazy re-read")
         assert ui.engine.called("reread") == [("l1",)]
         assert len(ui.engine.called("discover")) == discovered  # never the whole tree
@@ -844,6 +846,42 @@ async def test_several_engines_search_revive_and_collapse_reach_every_tree(ui):
         await until(pilot, lambda: not app.is_running, "the app to quit", timeout=10)
     assert engine.called("collapse") == [()]
     assert [root.children for root in forest] == [[], [], []]
+
+
+async def test_a_round_of_idle_readings_draws_no_tree_line_again(ui):
+    """Textual draws again every line below a node whose label is set: a round of readings
+    that changes nothing shown (an idle daemon's noise) sets no label — level 0's neither, which
+    drew the whole tree every two seconds — and a busy level's new reading sets its own."""
+    from dindtui.engine.explore import stats as stats_module
+
+    readings = iter(range(1, 1000))
+
+    def idle(*cpu: float) -> stats_module.Usage:
+        usage = stats_module.Usage()
+        for value in cpu:
+            usage.cpu.append(value)
+            usage.memory.append(50_000_000)
+        usage.last = stats_module.Sample(next(readings), 0, 0, 1, 50_000_000, 0)  # a new one
+        return usage
+
+    app = await ui.start()
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, app)
+        tree = app.query_one(LevelTree)
+        paths = ("l1", "l1/l2", "l1/l2/l3")
+        ui.engine.stats.read({f"level:{p}": idle(0.2, 0.3, 0.1, 0.2, 0.3) for p in paths})
+        await pilot.pause(0.1)
+        updates = {p: tree._by_path[p]._updates for p in ("", *paths)}
+        ui.engine.stats.read({f"level:{p}": idle(0.3, 0.1, 0.2, 0.3, 0.4) for p in paths})
+        await pilot.pause(0.1)
+        assert {p: tree._by_path[p]._updates for p in ("", *paths)} == updates
+        busy = {f"level:{p}": idle(0.3, 0.1, 0.2, 0.3, 0.4) for p in paths}
+        busy["level:l1/l2"] = idle(0.1, 0.2, 0.3, 0.4, 55.0)
+        ui.engine.stats.read(busy)
+        await pilot.pause(0.1)
+        assert tree._by_path["l1/l2"]._updates > updates["l1/l2"]
+        assert tree._by_path[""]._updates == updates[""]
+        assert tree._by_path["l1"]._updates == updates["l1"]
 
 
 async def test_a_stats_round_while_the_pane_is_being_built_is_no_crash(ui):

@@ -20,11 +20,10 @@ from .. import actions
 from ..actions import bindings
 from ..engine.tree import levels
 from ..engine.explore.details import LevelDetails
-from ..engine.explore.inside import ContainerRow, Hit
+from ..engine.explore.rows import ContainerRow, Hit
 from ..engine.tree.levels import Level
 from ..engine.lazy import LazyModule
 from ..engine.progress import Progress
-from ..engine.disk.usage import CleanupPlan
 from ..model import parse_cluster_key, stopped_ancestor
 from ..widgets.banner import Banner
 from ..widgets.detail_pane import DetailPane
@@ -35,15 +34,17 @@ from ..widgets.swarm_panel import SwarmNodesTable, SwarmServicesTable
 from ..widgets.tables import ContainersTable, ImagesTable, VolumesTable, selected_key
 from ..widgets.task_bar import TaskBar
 from .search import SearchScreen
-from .usage import UsageScreen
 
 if TYPE_CHECKING:
+    from ..engine.disk.usage import CleanupPlan
     from . import dialogs
+    from . import usage as usage_screen
     from .dialogs import ClusterRequest
     from ..controls import Controls
     from ..engine.swarm.view import SwarmView
 else:  # the dialogs are no part of a first frame (engine/lazy.py)
     dialogs = LazyModule("dindtui.screens.dialogs")
+    usage_screen = LazyModule("dindtui.screens.usage")
 
 W = TypeVar("W", bound=Widget)
 
@@ -58,6 +59,10 @@ class MainScreen(Screen[None]):
     MainScreen .hidden { display: none; }
     """
     BINDINGS = bindings(actions.MAIN)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._found: dict[type, Widget] = {}
 
     @property
     def dindtui(self) -> "Controls":
@@ -103,10 +108,15 @@ class MainScreen(Screen[None]):
     # is drawn.
 
     def _one(self, kind: type[W]) -> W | None:
-        try:
-            return self.query_one(kind)
-        except NoMatches:
-            return None
+        """The screen's one `kind` widget, found once and kept while it is mounted (every
+        round of readings asks: a query walks the whole screen)."""
+        found = self._found.get(kind)
+        if found is None or not found.is_attached:
+            try:
+                found = self._found[kind] = self.query_one(kind)
+            except NoMatches:
+                return None
+        return cast(W, found)
 
     def visible_paths(self) -> set[str] | None:
         """The levels whose lines are on screen (None before the tree is there)."""
@@ -522,7 +532,7 @@ class MainScreen(Screen[None]):
         self.dindtui.ask_bring(level)
 
     def action_usage(self) -> None:
-        self.app.push_screen(UsageScreen(self.dindtui.report))
+        self.app.push_screen(usage_screen.UsageScreen(self.dindtui.report))
         self.dindtui.measure_usage()
 
     def action_cleanup(self) -> None:

@@ -5,11 +5,13 @@ and networks, as live tables (widgets/tables.py)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, TypeVar, cast
 
 from rich.table import Table
 from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
+from textual.css.query import NoMatches
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widget import Widget
 from textual.widgets import DataTable, Sparkline, Static, TabbedContent, TabPane
@@ -17,11 +19,15 @@ from textual.widgets._tabbed_content import ContentTab
 
 from ..engine.explore.details import LevelDetails
 from ..engine.explore.stats import SAMPLE_SECONDS, Usage
-from ..engine.disk.usage import VolumeUsage
 from ..formatting import STATE_STYLE, duration, human, percent
-from ..engine.swarm.view import SwarmView
 from .swarm_panel import SwarmPanel
 from .tables import ContainersTable, ImagesTable, NetworksTable, VolumesTable
+
+if TYPE_CHECKING:  # no part of a first frame
+    from ..engine.disk.usage import VolumeUsage
+    from ..engine.swarm.view import SwarmView
+
+K = TypeVar("K", bound=Widget)
 
 TABS = ("level", "containers", "images", "volumes", "networks", "swarm")
 
@@ -262,6 +268,10 @@ class DetailPane(Vertical):
     details: LevelDetails | None = None
     built = False
 
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._found: dict[type, Widget] = {}
+
     def on_mount(self) -> None:
         self.border_title = "level"
 
@@ -362,10 +372,23 @@ class DetailPane(Vertical):
     def show_usage(self, depth: int, level_usage: Usage | None,
                    container_usage: dict[str, Usage],
                    disk: Sequence[tuple[float, int]]) -> None:
-        if not self.query("#networks-table") or not self.query(ResourceGraphs):
+        # Every round of readings (2 s): found once, not by a query of the whole pane each time
+        # (at 64 levels those queries were half of the idle rounds' CPU).
+        graphs, table = self._kept(ResourceGraphs), self._kept(ContainersTable)
+        if self._kept(NetworksTable) is None or graphs is None or table is None:
             return
-        self.query_one(ResourceGraphs).show(depth, level_usage, disk)
-        self.query_one(ContainersTable).show_usage(container_usage)
+        graphs.show(depth, level_usage, disk)
+        table.show_usage(container_usage)
+
+    def _kept(self, kind: type[K]) -> K | None:
+        """The pane's one `kind` widget, found once and kept while it is mounted."""
+        found = self._found.get(kind)
+        if found is None or not found.is_attached:
+            try:
+                found = self._found[kind] = self.query_one(kind)
+            except NoMatches:
+                return None
+        return cast(K, found)
 
     swarm_view: SwarmView | None = None
 

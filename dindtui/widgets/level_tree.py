@@ -25,6 +25,9 @@ def cluster_label(name: str, nodes: list[Level]) -> Text:
                          (f"{up}/{len(nodes)} up", "green" if up == len(nodes) else "yellow"))
 
 
+SPARK_TOP = 25.0  # % of a CPU: the least a tree line's CPU bars are scaled to
+
+
 def node_label(level: Level, size: int | None = None, stream: str | None = None,
                usage: Usage | None = None, compact: bool = False) -> Text:
     """A node's line; `compact` (a narrow terminal): the icon says the state, and neither the
@@ -50,7 +53,10 @@ def node_label(level: Level, size: int | None = None, stream: str | None = None,
         cpu = "…" if usage.cpu_now is None else f"{usage.cpu_now:.0f}%"
         parts += ["  ", (cpu, "green"), " ", (short_size(usage.memory_now), "blue")]
         if not compact:
-            parts += [" ", (spark(usage.cpu, 5), "green")]
+            # A full bar is at least SPARK_TOP %: an idle daemon's noise (0.1-1.5 %) is one
+            # flat line that does not change every round (each change draws the line again).
+            parts += [" ", (spark(usage.cpu, 5, max([SPARK_TOP, *list(usage.cpu)[-5:]])),
+                            "green")]
     return Text.assemble(*parts)
 
 
@@ -216,7 +222,12 @@ class LevelTree(Tree[str]):
                 if label != node.label:
                     node.set_label(label)
             elif level is not None:
-                node.set_label(node_label(level))
+                # Level 0's line only when it changed: Textual draws again every line below a
+                # node whose label is set (its cache key holds each ancestor's updates), so
+                # setting the root's label drew the whole tree every round of readings.
+                label = node_label(level)
+                if label != node.label:
+                    node.set_label(label)
 
     def _restore(self, token: int, path: str) -> None:
         if token == self._restores:
