@@ -57,8 +57,8 @@ else:  # no part of a first frame (engine/lazy.py): the lifecycle (about 40 ms t
     dialogs = LazyModule("dindtui.screens.dialogs")
 
 POLL_SECONDS = 30      # the safety net under the event streams...
-POLL_CPU_SHARE = 0.002  # ...costs at most this share of one CPU on average (a whole tree read
-POLL_MAX = 120          # of 64 levels and 1,000 containers: ~0.15 s, then every ~75 s), and
+POLL_CPU_SHARE = 0.001  # ...costs at most this share of one CPU on average (a whole tree read
+POLL_MAX = 120          # of 64 levels and 1,000 containers: ~75 ms of CPU, then every ~75 s), and
 #                         comes at least this often
 USAGE_SECONDS = 120    # du walks every file: not often, and at once when the tree changes
 USAGE_SOON = 3.0       # after a change of the tree, the walk waits this long for the rest

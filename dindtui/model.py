@@ -247,5 +247,6 @@ class Model:
         if level is not None and level.state == levels.READY and level.endpoint:
             for row in self.shown_containers:
                 if row.state == "running":
-                    targets[stats.container_key(level, row.id)] = (level.endpoint, row.id)
+                    targets[stats.container_key(level, row.id)] = (level.endpoint,
+                                                                    row.full_id or row.id)
         return targets

@@ -172,8 +172,8 @@ def test_the_safety_net_poll_waits_longer_when_a_tree_read_costs_more():
     average, between every POLL_SECONDS and every POLL_MAX."""
     from dindtui import app
     assert app.poll_interval(0.0) == app.POLL_SECONDS
-    assert app.poll_interval(0.15) == pytest.approx(0.15 / app.POLL_CPU_SHARE)
-    assert 0.15 / app.poll_interval(0.15) <= app.POLL_CPU_SHARE + 1e-9
+    assert app.poll_interval(0.075) == pytest.approx(0.075 / app.POLL_CPU_SHARE)
+    assert 0.075 / app.poll_interval(0.075) <= app.POLL_CPU_SHARE + 1e-9
     assert app.poll_interval(10.0) == app.POLL_MAX
 
 

@@ -9,6 +9,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+FULL_ID = re.compile(r"[0-9a-f]{64}")
+
 ACTIONS = ("start", "stop", "restart", "kill", "remove")
 DESTRUCTIVE = ("stop", "restart", "kill", "remove")
 STOP_TIMEOUT = 10  # seconds a stopped container gets before it is killed (docker's default)
@@ -28,6 +30,7 @@ class ContainerRow:
     command: str = ""
     created: int = 0
     up_since: float | None = None  # when it started, as its status said when it was read
+    full_id: str = ""       # all 64 hex digits (the sampler finds its cgroup files by it)
 
     @property
     def uptime(self) -> str:

@@ -18,6 +18,7 @@ from ..errors import DindtuiError
 from ..net import connect
 from ..tree import levels
 from ..tree.levels import Level
+from .rows import FULL_ID
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,8 @@ def _system_ns() -> int:
     return sum(int(x) for x in fields) * (1_000_000_000 // os.sysconf("SC_CLK_TCK"))
 
 
-def cgroup_sample(container_id: str, root: str = CGROUP_ROOT) -> Sample | None:
+def cgroup_sample(container_id: str, root: str = CGROUP_ROOT,
+                  system_ns: int | None = None) -> Sample | None:
     """A reading straight from the cgroup files of a container on this machine's kernel (level
     0's, or any level's where their cgroups sit beside it), the same counters the daemon
     reads — and the only ones where it answers zeros ("no metrics received": Docker 20.10
@@ -98,11 +100,11 @@ def cgroup_sample(container_id: str, root: str = CGROUP_ROOT) -> Sample | None:
         cache = _stat_field(os.path.join(group, "memory.stat"), ("inactive_file",))
         limit = _read_int(os.path.join(group, "memory.max")) or 0
     cpus = os.cpu_count() or 1
-    return Sample(time.time(), cpu, _system_ns(), cpus, max(usage - cache, 0),
+    system = _system_ns() if system_ns is None else system_ns  # a round reads it once
+    return Sample(time.time(), cpu, system, cpus, max(usage - cache, 0),
                   min(limit, os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")))
 
 
-FULL_ID = re.compile(r"[0-9a-f]{64}")
 # A level's daemon -> (its parent's endpoint, its container): where `dindtui-init usage` runs
 # when that daemon answers zeros (cgroup v2 with no controller enabled: v2 forced on v1).
 _inside: dict[str, tuple[str, str]] = {}
@@ -300,13 +302,22 @@ class StatsSampler:
             with self._lock:
                 for key in targets:
                     self._read_at[key] = now
+            # The cgroup files of this machine here, in this thread (a few small files each:
+            # handing them to the pool cost more than reading them); the daemons' answers,
+            # waits of ~250 ms each, in parallel.
+            system = _system_ns()
+            readings: dict[str, Sample | None] = {}
+            for key, (_, container_id) in targets.items():
+                if FULL_ID.fullmatch(container_id):
+                    readings[key] = cgroup_sample(container_id, system_ns=system)
+            asked = {key: target for key, target in targets.items()
+                     if readings.get(key) is None}
             try:
-                readings = dict(zip(targets, self._pool.map(
-                    lambda target: sample(*target), targets.values()), strict=True))
+                readings.update(zip(asked, self._pool.map(
+                    lambda target: daemon_sample(*target), asked.values()), strict=True))
             except Exception:  # noqa: BLE001 - closed meanwhile (its futures cancelled)
                 if self._closed.is_set():
                     return
-                readings = {}
             got = set()
             with self._lock:
                 for key, reading in readings.items():
