@@ -66,7 +66,7 @@ def baseline_exit(top: levels.Level) -> None:
     """Before budgets: deepest first, one level after another, each given docker stop's 10 s."""
     for level in reversed(list(top.walk())):
         levels.parent_client(level).api.stop(level.container_id, timeout=10)
-    exiting.exit_level(levels.find(discovery.discover(), top.path), timeout=0)
+    exiting.exit_level(levels.find(discovery.discover(), top.path), timeout=0, rm_volume=True)
 
 
 def remove_own(prefix: str) -> None:
