@@ -11,7 +11,6 @@ from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import ActiveBinding
 from textual.containers import Horizontal
-from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import DataTable, Footer, Header, Tree
@@ -29,6 +28,7 @@ from ..widgets.banner import Banner
 from ..widgets.detail_pane import DetailPane
 from ..widgets.footer import fit_footer
 from ..widgets.greeting import Greeting
+from ..widgets.kept import Kept
 from ..widgets.level_tree import LevelTree
 from ..widgets.swarm_panel import SwarmNodesTable, SwarmServicesTable
 from ..widgets.tables import ContainersTable, ImagesTable, VolumesTable, selected_key
@@ -62,7 +62,7 @@ class MainScreen(Screen[None]):
 
     def __init__(self) -> None:
         super().__init__()
-        self._found: dict[type, Widget] = {}
+        self._kept = Kept(self)
 
     @property
     def dindtui(self) -> "Controls":
@@ -108,15 +108,8 @@ class MainScreen(Screen[None]):
     # is drawn.
 
     def _one(self, kind: type[W]) -> W | None:
-        """The screen's one `kind` widget, found once and kept while it is mounted (every
-        round of readings asks: a query walks the whole screen)."""
-        found = self._found.get(kind)
-        if found is None or not found.is_attached:
-            try:
-                found = self._found[kind] = self.query_one(kind)
-            except NoMatches:
-                return None
-        return cast(W, found)
+        """The screen's one `kind` widget (kept: every round of readings asks)."""
+        return self._kept.one(kind)
 
     def visible_paths(self) -> set[str] | None:
         """The levels whose lines are on screen (None before the tree is there)."""

@@ -5,13 +5,12 @@ and networks, as live tables (widgets/tables.py)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, TypeVar, cast
+from typing import TYPE_CHECKING
 
 from rich.table import Table
 from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
-from textual.css.query import NoMatches
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widget import Widget
 from textual.widgets import DataTable, Sparkline, Static, TabbedContent, TabPane
@@ -20,14 +19,13 @@ from textual.widgets._tabbed_content import ContentTab
 from ..engine.explore.details import LevelDetails
 from ..engine.explore.stats import SAMPLE_SECONDS, Usage
 from ..formatting import STATE_STYLE, duration, human, percent
+from .kept import Kept
 from .swarm_panel import SwarmPanel
 from .tables import ContainersTable, ImagesTable, NetworksTable, VolumesTable
 
 if TYPE_CHECKING:  # no part of a first frame
     from ..engine.disk.usage import VolumeUsage
     from ..engine.swarm.view import SwarmView
-
-K = TypeVar("K", bound=Widget)
 
 TABS = ("level", "containers", "images", "volumes", "networks", "swarm")
 
@@ -270,7 +268,7 @@ class DetailPane(Vertical):
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
-        self._found: dict[type, Widget] = {}
+        self._kept = Kept(self)
 
     def on_mount(self) -> None:
         self.border_title = "level"
@@ -374,21 +372,12 @@ class DetailPane(Vertical):
                    disk: Sequence[tuple[float, int]]) -> None:
         # Every round of readings (2 s): found once, not by a query of the whole pane each time
         # (at 64 levels those queries were half of the idle rounds' CPU).
-        graphs, table = self._kept(ResourceGraphs), self._kept(ContainersTable)
-        if self._kept(NetworksTable) is None or graphs is None or table is None:
+        graphs, table = self._kept.one(ResourceGraphs), self._kept.one(ContainersTable)
+        if self._kept.one(NetworksTable) is None or graphs is None or table is None:
             return
         graphs.show(depth, level_usage, disk)
         table.show_usage(container_usage)
 
-    def _kept(self, kind: type[K]) -> K | None:
-        """The pane's one `kind` widget, found once and kept while it is mounted."""
-        found = self._found.get(kind)
-        if found is None or not found.is_attached:
-            try:
-                found = self._found[kind] = self.query_one(kind)
-            except NoMatches:
-                return None
-        return cast(K, found)
 
     swarm_view: SwarmView | None = None
 

@@ -27,7 +27,7 @@ from .rows import Contents as Contents, Hit as Hit, search as search
 from .rows import ContainerRow as ContainerRow, ImageRow as ImageRow
 from .rows import NetworkRow as NetworkRow, VolumeRow as VolumeRow
 from .rows import docker_age as docker_age, human_duration as human_duration
-from . import rows as rows_
+from .rows import FULL_ID
 
 if TYPE_CHECKING:
     from docker import DockerClient
@@ -95,7 +95,7 @@ def container_rows(level: Level, client: DockerClient | None = None,
             ports=guard.text(ports, 200), command=guard.text(summary.get("Command"), 300),
             created=created if isinstance(created, int) else 0,
             up_since=None if age is None else read_at - age,
-            full_id=summary["Id"] if rows_.FULL_ID.fullmatch(str(summary["Id"])) else ""))
+            full_id=summary["Id"] if FULL_ID.fullmatch(str(summary["Id"])) else ""))
     rows.sort(key=lambda r: (r.state != "running", r.name))
     return rows
 

@@ -178,8 +178,8 @@ def daemon_sample(endpoint: str, container_id: str) -> Sample | None:
     usage = (cpu.get("cpu_usage") or {}).get("total_usage")
     if not usage and not (stats.get("memory_stats") or {}).get("usage"):
         # Zeros: a stopped container, or a daemon that cannot read its metrics ("no metrics
-        # received": Docker 20.10 here). Level 0's own containers are then read from their
-        # cgroup files on this machine, directly from now on.
+        # received": Docker 20.10 here). A container of level 0's on this machine is then
+        # read from its cgroup files (`sample` tries them first; this is for a short id).
         if local and FULL_ID.fullmatch(str(stats.get("id") or "")):
             return cgroup_sample(stats["id"])
         stopped = str(stats.get("read") or "0001").startswith("0001")  # no reading at all
