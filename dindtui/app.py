@@ -830,9 +830,7 @@ def wait_for(future: Future, seconds: float) -> bool:
     """True when `future` is done within `seconds` (a failure counts: it is done)."""
     try:
         future.exception(timeout=seconds)
-    except FuturesTimeout:
-        return False
-    except CancelledError:
+    except (FuturesTimeout, CancelledError):
         return False
     return True
 

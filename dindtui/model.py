@@ -74,12 +74,16 @@ def keep_children_of_stopped(old: list[Level] | None, new: list[Level]) -> None:
     """A level that stopped (killed, exited, its daemon silent) cannot list what is inside it:
     the levels last seen there stay in the tree, marked unreachable, with the reason and the
     key that brings them back, instead of vanishing."""
-    before = {level.path: level for level in levels.walk_all(old or [])}
+    keep_children_seen({level.path: level.children for level in levels.walk_all(old or [])
+                        if level.children}, new)
+
+
+def keep_children_seen(seen: dict[str, list[Level]], new: list[Level]) -> None:
+    """`keep_children_of_stopped`, from the levels seen inside each path before."""
     for level in list(levels.walk_all(new)):
-        seen = before.get(level.path)
-        if level.depth and not level.children and level.state != levels.READY \
-                and seen is not None and seen.children:
-            level.children = [_unreachable(child, level, level) for child in seen.children]
+        inside = seen.get(level.path)
+        if level.depth and not level.children and level.state != levels.READY and inside:
+            level.children = [_unreachable(child, level, level) for child in inside]
 
 
 def stopped_ancestor(level: Level) -> Level | None:
@@ -154,13 +158,10 @@ class Model:
         applied = live.apply_event(root, endpoint, event)
         if applied.changed:
             # A level that stopped keeps what was last seen inside it, unreachable, as a read
-            # does (keep_children_of_stopped): the tree's shape stays, its lines are relabelled
-            # (at 64 levels a rebuild of the tree cost 150 ms of a die event, twice: when its
-            # children went and when the read 0.3 s later brought them back).
-            for level in root.walk():
-                seen = inside.get(level.path)
-                if seen and not level.children and level.state != levels.READY:
-                    level.children = [_unreachable(child, level, level) for child in seen]
+            # does: the tree's shape stays, its lines are relabelled (at 64 levels a rebuild of
+            # the tree cost 150 ms of a die event, twice: when its children went and when the
+            # read 0.3 s later brought them back).
+            keep_children_seen(inside, [root])
         return applied
 
     def all_levels(self) -> list[Level]:

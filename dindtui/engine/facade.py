@@ -81,7 +81,7 @@ class Engine:
 
     def discover_soon(self) -> Future[list[Level]]:
         """`discover` in a thread of its own, started now: the TUI's first tree, read while
-        Textual loads and the screens are made (the daemons' answers are waits, that is
+        Textual loads and the screens are made (the daemons' answers are waits; loading is
         work). A daemon thread: a TUI that quits first does not wait for a slow engine."""
         first: Future[list[Level]] = Future()
 
