@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import os
 
-from helpers import exec_ok, ls_json, run_cli
+from helpers import exec_ok, ls_json, node, run_cli
 
 from dindtui.engine.net import connect
 
@@ -50,6 +50,35 @@ def test_a_budget_of_0_kills_at_once_and_a_generous_one_stops_gracefully(tree):
     assert inside in (record_of(graceful.volume) or "")  # stopped by its init, written down
     names = [v.name for v in connect.client().volumes.list()]
     assert graceful.volume in names and killed.volume in names  # kept: no --rm-volume asked
+
+
+def test_a_budget_of_0_ends_a_tree_in_one_stroke_and_revive_starts_it_again_whole(tree):
+    """No budget: the top of the subtree is killed (the kernel ends what is inside at once),
+    not each level in turn; what is paused inside is thawed first (a frozen process cannot
+    die); the levels inside stay in the kept volume as a killed tree leaves them, and revive
+    starts the same containers again, the stubborn container's level with it."""
+    top, middle, bottom = (result.level for result in tree.chain(3))
+    exec_ok(bottom.path, MAKE_TINYSH + STUBBORN)
+    exec_ok(middle.path, MAKE_TINYSH + "docker run -d --name frozen tinysh sleep 100000 "
+            ">/dev/null && docker pause frozen")
+    zero = run_cli("exit", top.path, "--timeout", "0")
+    assert zero.returncode == 0, zero.stderr
+    said = [line.split()[1] for line in zero.stdout.splitlines() if "(container" in line]
+    assert said == [bottom.path, middle.path, top.path]  # deepest first, as ever
+    assert node(ls_json(), top.path) is None
+    assert record_of(top.volume) is None  # killed: its init wrote nothing down
+    back = run_cli("revive", top.name)
+    assert back.returncode == 0, back.stderr
+    shown = ls_json()
+    assert [(node(shown, level.path) or {}).get("state")
+            for level in (top, middle, bottom)] == ["ready"] * 3
+    # The same containers inside, started again: never stopped one by one and removed.
+    assert [(node(shown, level.path) or {}).get("container_id")
+            for level in (middle, bottom)] == [middle.container_id, bottom.container_id]
+    assert "stubborn" in exec_ok(bottom.path, "docker ps -a --format '{{.Names}}'")
+    gone = run_cli("exit", top.path, "--timeout", "0", "--rm-volume")
+    assert gone.returncode == 0, gone.stderr
+    assert top.volume not in [v.name for v in connect.client().volumes.list()]
 
 
 def test_a_budget_must_be_seconds():
