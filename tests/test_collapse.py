@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 
 from helpers import exec_ok, ls_json, node, run_cli
 
+from dindtui.engine.lifecycle import exiting
 from dindtui.engine.net import connect
 
 STUBBORN = ("docker run -d --name stubborn tinysh sh -c "
@@ -79,6 +81,28 @@ def test_a_budget_of_0_ends_a_tree_in_one_stroke_and_revive_starts_it_again_whol
     gone = run_cli("exit", top.path, "--timeout", "0", "--rm-volume")
     assert gone.returncode == 0, gone.stderr
     assert top.volume not in [v.name for v in connect.client().volumes.list()]
+
+
+def test_a_budget_ends_what_is_still_exiting_inside_when_it_runs_out(tree):
+    """A daemon that stops answering after the tree was read (SIGSTOP) can neither stop the
+    level inside it nor say what is paused in it: those requests would wait for the engine
+    client's own timeout. When the budget of the level above ends, that level is killed with
+    everything inside, and the exit ends without waiting for them, every level said."""
+    top, middle, bottom = (result.level for result in tree.chain(3))
+    read = tree.find(top.path)  # the tree as the TUI holds it, read while every daemon answered
+    exec_ok(middle.path, "kill -STOP $(pidof dockerd)")  # through top's daemon: it answers
+    said: list[str] = []
+    ended: list[list[str]] = []
+    exiting_ = threading.Thread(target=lambda: ended.append(exiting.exit_level(
+        read, timeout=3, on_event=lambda e: said.append(e.path) if e.phase == "exited"
+        else None)), daemon=True)
+    exiting_.start()
+    exiting_.join(15)  # a wait for the engine client's own timeout (20 s) does not end here
+    assert ended, "the exit still waits for a daemon that does not answer"
+    assert sorted(ended[0]) == sorted(said) == sorted([bottom.path, middle.path, top.path])
+    assert said[-1] == top.path
+    assert node(ls_json(), top.path) is None
+    assert top.volume in [v.name for v in connect.client().volumes.list()]  # kept
 
 
 def test_a_budget_must_be_seconds():

@@ -5,7 +5,8 @@ provably its own; its socket directory; the cgroups a killed level left (v1)."""
 from __future__ import annotations
 
 import time
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
@@ -52,7 +53,9 @@ def exit_level(level: Level, *, rm_volume: bool = False, on_event: ExitCallback 
                timeout: float | None = None, deadline: float | None = None) -> list[str]:
     """Exit `level` and its subtree within one budget (`timeout` seconds, as `docker stop -t`;
     or a `deadline` shared with other trees): deepest first, siblings at the same time, each
-    level stopped gracefully with what is left of its share and killed when that ends.
+    level stopped gracefully with what is left of its share and killed when that ends; what
+    is still exiting inside a level when its own budget ends (a daemon that stopped
+    answering, a kill the kernel is still carrying out) is killed with it, at once.
     Every container, volume and directory is checked again just before it is removed.
     Returns the paths exited, deepest first."""
     try:
@@ -66,7 +69,7 @@ def exit_many(levels_: list[Level], *, rm_volume: bool = False,
               on_event: ExitCallback | None = None, timeout: float | None = None) -> list[str]:
     """Several subtrees (a cluster's nodes) exited side by side within one budget."""
     try:
-        return _exit_all(list(levels_), rm_volume, on_event, deadline_after(timeout))
+        return _exit_all(list(levels_), rm_volume, on_event, deadline_after(timeout))[0]
     finally:
         parents = {id(p): p for p in (level.parent for level in levels_) if p is not None}
         for parent in parents.values():
@@ -82,26 +85,63 @@ def _height(level: Level) -> int:
 
 
 def _exit_all(children: list[Level], rm_volume: bool, on_event: ExitCallback | None,
-              deadline: float) -> list[str]:
+              deadline: float, until: float | None = None
+              ) -> tuple[list[str], list[Level], set[str]]:
     """Sibling subtrees exited at the same time, each within `deadline`; every one is tried,
-    and the first failure is raised once all have ended."""
+    and the first failure is raised once all have ended. With `until`, no wait goes past
+    it: the paths exited by then, the levels not exited yet (their threads go on, their
+    events no longer said; whoever called ends them at once), and the paths of those said to
+    be exiting already."""
     if not children:
-        return []
+        return [], [], set()
     # One thread each: they wait for their daemons, and a pool smaller than the siblings
     # stopped them in waves, each wave a whole budget (16 levels with -t 5: 12.8 s).
-    with ThreadPoolExecutor(max_workers=min(MAX_SIBLINGS, len(children))) as pool:
-        futures = [pool.submit(_exit_tree, child, rm_volume, on_event, deadline)
-                   for child in children]
+    said = _Said(on_event)
+    below = {id(child): list(child.walk()) for child in children}  # as it was at the start
+    threads = ThreadPoolExecutor(max_workers=min(MAX_SIBLINGS, len(children)))
+    futures = {threads.submit(_exit_tree, child, rm_volume, said, deadline): child
+               for child in children}
+    done, late = wait(futures, None if until is None else max(0.0, until - time.monotonic()))
+    if late:
+        said.mute()
+    threads.shutdown(wait=False)
     exited: list[str] = []
     failures = []
     for future in futures:
+        if future not in done:
+            continue
         try:
             exited += future.result()
         except (DindtuiError,) + connect.API_ERRORS as exc:
             failures.append(exc)
     if failures:
         raise failures[0]
-    return exited
+    left = [each for future in late for each in below[id(futures[future])]]
+    exited += [each.path for each in left if ("exited", each.path) in said.said]  # in time
+    return (exited, [each for each in left if ("exited", each.path) not in said.said],
+            {path for phase, path in said.said if phase == "exiting"})
+
+
+class _Said:
+    """Passes a subtree's events on until muted: a subtree ended at once from above is said
+    so there, once, and its threads still ending below say nothing after."""
+
+    def __init__(self, on_event: ExitCallback | None) -> None:
+        self.on_event, self.muted = on_event, False
+        self.said: set[tuple[str, str]] = set()  # (phase, path) of every event said
+        self.lock = threading.Lock()
+
+    def mute(self) -> None:
+        with self.lock:
+            self.muted = True
+
+    def __call__(self, event: ExitEvent) -> None:
+        with self.lock:
+            if self.muted:
+                return
+            self.said.add((event.phase, event.path))
+            if self.on_event is not None:
+                self.on_event(event)
 
 
 def _exit_tree(level: Level, rm_volume: bool, on_event: ExitCallback | None,
@@ -120,7 +160,15 @@ def _exit_tree(level: Level, rm_volume: bool, on_event: ExitCallback | None,
     inner = now + max(0.0, deadline - now) * height / (height + 1)
     pool.drain(level, inner)  # its warm pool first: never left inside a stopped level
     _thaw_inside(level)
-    exited = _exit_all(list(level.children), rm_volume, on_event, inner)
+    # The levels inside end by this level's own deadline: what is still exiting then (a
+    # stubborn container being killed, a daemon that does not answer) ends at once with it.
+    exited, late, begun = _exit_all(list(level.children), rm_volume, on_event, inner,
+                                    until=deadline)
+    if late:
+        if gate.level_container(level) is None:
+            raise DindtuiError(f"levels inside {level.path} were still exiting when its budget "
+                               "ended, and its container is not one dindtui can end")
+        return exited + _exit_at_once(level, client, rm_volume, on_event, late, begun)
     event = ExitEvent(level.path, level.depth, "exiting", (level.container_id or "")[:12])
     if on_event:
         on_event(event)
@@ -131,7 +179,8 @@ def _exit_tree(level: Level, rm_volume: bool, on_event: ExitCallback | None,
 
 
 def _exit_at_once(level: Level, client: DockerClient, rm_volume: bool,
-                  on_event: ExitCallback | None) -> list[str]:
+                  on_event: ExitCallback | None, inside: list[Level] | None = None,
+                  begun: frozenset[str] | set[str] = frozenset()) -> list[str]:
     """No budget left for a level with levels inside (`--timeout 0`, or a deadline passed):
     it is killed in one stroke, as `dindtui kill` does, and the kernel ends everything inside
     at once; one level after another, each killed and removed through its parent's daemon,
@@ -139,13 +188,19 @@ def _exit_at_once(level: Level, client: DockerClient, rm_volume: bool,
     as a killed tree leaves them (revive brings them back with it), and go with the volume
     when it is removed. Their warm pools go first, and what is paused inside is thawed: a
     frozen process cannot die."""
-    inside = list(level.walk())[:0:-1]  # deepest first, `level` left out
-    for each in [*inside, level]:
-        pool.drain(each, time.monotonic())
-        _thaw_inside(each)
+    if inside is None:
+        inside = list(level.walk())[1:]
+        for each in [*inside, level]:
+            pool.drain(each, time.monotonic())
+            _thaw_inside(each)
+    # else: what was still exiting inside when the deadline came, each drained and thawed
+    # by its own exit already (asking a daemon being stopped could hang).
+    inside = sorted(inside, key=lambda each: -each.depth)  # deepest first
     if on_event:
         for each in [*inside, level]:
-            on_event(ExitEvent(each.path, each.depth, "exiting", (each.container_id or "")[:12]))
+            if each.path not in begun:  # (said by its own exit before the deadline came)
+                on_event(ExitEvent(each.path, each.depth, "exiting",
+                                   (each.container_id or "")[:12]))
     note = _stop_and_remove(level, client, rm_volume, time.monotonic())
     for each in inside:
         connect.forget(each.endpoint or "")
@@ -245,6 +300,6 @@ def collapse(root: Level, *, rm_volume: bool = False, on_event: ExitCallback | N
     deadline = deadline if deadline is not None else deadline_after(timeout)
     try:
         pool.drain(root, deadline)  # level 0's warm pool goes with the tree
-        return _exit_all(list(root.children), rm_volume, on_event, deadline)
+        return _exit_all(list(root.children), rm_volume, on_event, deadline)[0]
     finally:
         reach.keep_in_step(root)
