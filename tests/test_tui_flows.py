@@ -884,6 +884,40 @@ async def test_a_round_of_idle_readings_draws_no_tree_line_again(ui):
         assert tree._by_path["l1"]._updates == updates["l1"]
 
 
+async def test_a_cpu_figure_holds_while_an_idle_daemon_s_readings_wander_around_it(ui):
+    """Readings of 0.4, 1.3, 0.7 % rounded afresh flip a line between 0% and 1% every round
+    (each flip draws the line and those below it again): the figure shown holds within a
+    point of its readings, and moves when the use does."""
+    from dindtui.engine.explore import stats as stats_module
+
+    readings = iter(range(1, 1000))
+
+    def usage(*cpu: float) -> stats_module.Usage:
+        made = stats_module.Usage()
+        for value in cpu:
+            made.cpu.append(value)
+            made.memory.append(50_000_000)
+        made.last = stats_module.Sample(next(readings), 0, 0, 1, 50_000_000, 0)
+        return made
+
+    app = await ui.start()
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, app)
+        tree = app.query_one(LevelTree)
+        history = [0.5, 0.6, 0.5, 0.6]
+        ui.engine.stats.read({"level:l1/l2/l3": usage(*history, 0.4)})
+        await pilot.pause(0.1)
+        updates = tree._by_path["l1/l2/l3"]._updates
+        assert "  0% " in tree._by_path["l1/l2/l3"].label.plain
+        for wandering in (1.3, 0.7, 1.4, 0.2):
+            ui.engine.stats.read({"level:l1/l2/l3": usage(*history, wandering)})
+            await pilot.pause(0.1)
+            assert tree._by_path["l1/l2/l3"]._updates == updates, wandering
+        ui.engine.stats.read({"level:l1/l2/l3": usage(*history, 2.6)})
+        await pilot.pause(0.1)
+        assert "  3% " in tree._by_path["l1/l2/l3"].label.plain
+
+
 async def test_a_stats_round_while_the_pane_is_being_built_is_no_crash(ui):
     """A reading can reach the graphs between their container's mounting and theirs (seen once
     in CI: the app died of it): it waits for the next round; the level's depth is applied once

@@ -25,13 +25,17 @@ def cluster_label(name: str, nodes: list[Level]) -> Text:
                          (f"{up}/{len(nodes)} up", "green" if up == len(nodes) else "yellow"))
 
 
-SPARK_TOP = 25.0  # % of a CPU: the least a tree line's CPU bars are scaled to
+CPU_STEADY = 1.5  # points a reading is off the CPU figure shown before the figure moves (the
+# detail pane shows the reading itself)
+SPARK_TOP = 50.0  # % of a CPU: the least a tree line's CPU bars are scaled to
 
 
 def node_label(level: Level, size: int | None = None, stream: str | None = None,
-               usage: Usage | None = None, compact: bool = False) -> Text:
+               usage: Usage | None = None, compact: bool = False,
+               cpu_shown: int | None = None) -> Text:
     """A node's line; `compact` (a narrow terminal): the icon says the state, and neither the
-    daemon's version nor the CPU sparkline is shown."""
+    daemon's version nor the CPU sparkline is shown. `cpu_shown`: the CPU figure to show (a
+    steady one, see `LevelTree.steady_cpu`), else the last reading's."""
     if level.depth == 0:
         return Text.assemble(("◆ ", "bold"), ("0 ", "dim"), (level.label, "bold"), "  ",
                              (level.version or "", "cyan") if level.state == READY
@@ -50,10 +54,11 @@ def node_label(level: Level, size: int | None = None, stream: str | None = None,
     if stream == "retrying":
         parts += ["  ", ("events: retrying", "magenta")]
     if usage is not None and usage.memory:
-        cpu = "…" if usage.cpu_now is None else f"{usage.cpu_now:.0f}%"
+        cpu = ("…" if usage.cpu_now is None else
+               f"{usage.cpu_now if cpu_shown is None else cpu_shown:.0f}%")
         parts += ["  ", (cpu, "green"), " ", (short_size(usage.memory_now), "blue")]
         if not compact:
-            # A full bar is at least SPARK_TOP %: an idle daemon's noise (0.1-1.5 %) is one
+            # A full bar is at least SPARK_TOP %: an idle daemon's noise (0.1-3 %) is one
             # flat line that does not change every round (each change draws the line again).
             parts += [" ", (spark(usage.cpu, 5, max([SPARK_TOP, *list(usage.cpu)[-5:]])),
                             "green")]
@@ -84,6 +89,7 @@ class LevelTree(Tree[str]):
         self._usage: dict[str, Usage] = {}
         self._inputs: dict[str, tuple] = {}  # path -> what its line was last made from
         self._clusters: dict[str, tuple[Level, str]] = {}  # key -> (parent, name)
+        self._cpu_shown: dict[str, int] = {}  # path -> the CPU figure its line shows
         self._restores = 0  # bumped by every rebuild and every explicit selection
 
     class Scrolled(Message):
@@ -189,9 +195,24 @@ class LevelTree(Tree[str]):
             self._relabel()
 
     def _label(self, level: Level) -> Text:
+        usage = self._usage.get(level.path)
         return node_label(level, self._sizes.get(level.path),
-                          self._streams.get(level.endpoint or ""), self._usage.get(level.path),
-                          self.compact)
+                          self._streams.get(level.endpoint or ""), usage, self.compact,
+                          self.steady_cpu(level.path, usage))
+
+    def steady_cpu(self, path: str, usage: Usage | None) -> int | None:
+        """The whole percent a line shows for a level's CPU: the last reading rounded, kept
+        while the readings stay within CPU_STEADY of it. An idle daemon's readings wander
+        around a figure (0.4, 1.3, 0.7 %): rounded afresh they flipped between two figures on
+        a third of the lines every round, and each flip draws the line and those below it
+        again; held, the figure moves when the use does."""
+        if usage is None or usage.cpu_now is None:
+            self._cpu_shown.pop(path, None)
+            return None
+        now, shown = usage.cpu_now, self._cpu_shown.get(path)
+        if shown is None or abs(now - shown) >= CPU_STEADY:
+            shown = self._cpu_shown[path] = round(now)
+        return shown
 
     def show_usage(self, usage: dict[str, Usage]) -> None:
         """New CPU and memory readings: only the labels change."""
