@@ -137,6 +137,8 @@ class LevelTree(Tree[str]):
             self._relabel()
             return
         self._structure = structure
+        self._cpu_shown = {path: cpu for path, cpu in self._cpu_shown.items()
+                           if path in self._levels}  # the figures of levels gone go too
         selected = self.cursor_node.data if self.cursor_node is not None else None
         self.clear()
         self._inputs = {}
