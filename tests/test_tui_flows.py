@@ -848,22 +848,29 @@ async def test_several_engines_search_revive_and_collapse_reach_every_tree(ui):
     assert [root.children for root in forest] == [[], [], []]
 
 
-async def test_a_round_of_idle_readings_draws_no_tree_line_again(ui):
-    """Textual draws again every line below a node whose label is set: a round of readings
-    that changes nothing shown (an idle daemon's noise) sets no label — level 0's neither, which
-    drew the whole tree every two seconds — and a busy level's new reading sets its own."""
+def _readings():
+    """A level's readings as the sampler hands them over: `made(*cpu)` is a history of CPU
+    percentages (the last the newest) at 50 MB, each call a new sample."""
     from dindtui.engine.explore import stats as stats_module
 
-    readings = iter(range(1, 1000))
+    samples = iter(range(1, 1000))
 
-    def idle(*cpu: float) -> stats_module.Usage:
+    def made(*cpu: float) -> stats_module.Usage:
         usage = stats_module.Usage()
         for value in cpu:
             usage.cpu.append(value)
             usage.memory.append(50_000_000)
-        usage.last = stats_module.Sample(next(readings), 0, 0, 1, 50_000_000, 0)  # a new one
+        usage.last = stats_module.Sample(next(samples), 0, 0, 1, 50_000_000, 0)  # a new one
         return usage
 
+    return made
+
+
+async def test_a_round_of_idle_readings_draws_no_tree_line_again(ui):
+    """Textual draws again every line below a node whose label is set: a round of readings
+    that changes nothing shown (an idle daemon's noise) sets no label — level 0's neither, which
+    drew the whole tree every two seconds — and a busy level's new reading sets its own."""
+    idle = _readings()
     app = await ui.start()
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot, app)
@@ -888,18 +895,7 @@ async def test_a_cpu_figure_holds_while_an_idle_daemon_s_readings_wander_around_
     """Readings of 0.4, 1.3, 0.7 % rounded afresh flip a line between 0% and 1% every round
     (each flip draws the line and those below it again): the figure shown holds within a
     point of its readings, and moves when the use does."""
-    from dindtui.engine.explore import stats as stats_module
-
-    readings = iter(range(1, 1000))
-
-    def usage(*cpu: float) -> stats_module.Usage:
-        made = stats_module.Usage()
-        for value in cpu:
-            made.cpu.append(value)
-            made.memory.append(50_000_000)
-        made.last = stats_module.Sample(next(readings), 0, 0, 1, 50_000_000, 0)
-        return made
-
+    usage = _readings()
     app = await ui.start()
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot, app)
