@@ -1212,3 +1212,18 @@ async def test_b_brings_several_images_down_from_the_levels_above(ui):
         await until(pilot, lambda: any("nothing to bring down" in n for n, _ in ui.notes),
                     "the note")
         assert not isinstance(app.screen, BringDialog)
+
+
+async def test_a_disk_walk_that_cost_seconds_elsewhere_is_made_again_only_that_much_later(ui):
+    """The walker is a process of its own: its CPU (the report's, not the app thread's clock)
+    sets when the next walk comes, so that walks cost at most USAGE_CPU_SHARE of a CPU."""
+    engine = FakeEngine()
+    engine.report = dataclasses.replace(fake_engine.fixed_report(), cpu_seconds=4.0)
+    app = await ui.start(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, app)
+        await until(pilot, lambda: engine.called("measure") and app.model.report is not None,
+                    "the first walk")
+        await pilot.pause()
+        wait = app._usage_due - time.monotonic()
+        assert wait > 4.0 / app_module.USAGE_CPU_SHARE - 60, wait

@@ -71,6 +71,9 @@ class UsageReport:
     total: int               # distinct bytes on disk for all the volumes of the tree
     method: str              # "inode" or "daemon"
     unmeasured: list[str] = field(default_factory=list)  # engines that did not answer, why
+    # CPU seconds this machine spent measuring in processes apart from the caller's (the
+    # walker; the kernel's count): what the caller's own clock does not see of the cost.
+    cpu_seconds: float = 0.0
 
     def by_level(self) -> dict[str, VolumeUsage]:
         return {v.level: v for v in self.volumes if v.state == LIVE}
@@ -159,12 +162,13 @@ def measure_all(roots: list[Level]) -> UsageReport:
             other.volumes = [v for v in other.volumes if v not in twice]
             other.total -= sum(v.bytes for v in twice)
     methods = {report.method for _, report in reports}
+    cpu = sum(report.cpu_seconds for _, report in reports)
     method = (methods.pop() if len(methods) == 1 else
               ", ".join(f"{root.label}: {report.method}" for root, report in reports))
     return UsageReport([v for _, report in reports for v in report.volumes],
                        sum(report.total for _, report in reports), method or "inode",
                        [f"engine {root.label}: {root.error or root.state}" for root in roots
-                        if root.state != levels.READY])
+                        if root.state != levels.READY], cpu)
 
 
 def _data_paths(root: Level, listed: list[tuple[Level, dict[str, Any]]],
@@ -240,7 +244,7 @@ def _measure_inodes(usages: list[VolumeUsage], progress: ProgressCallback) -> Us
             elif isinstance(said, dict) and "volumes" in said:
                 answer = said
         errors = walker.stderr.read(4096) if walker.stderr is not None else ""
-        status = walker.wait()
+        status, cpu = _reap(walker)
     finally:
         overdue.cancel()
         if walker.poll() is None:
@@ -253,7 +257,17 @@ def _measure_inodes(usages: list[VolumeUsage], progress: ProgressCallback) -> Us
     if set(results) != set(level_of) or not isinstance(total, int):
         raise DindtuiError("measuring the volumes failed: an answer that does not fit")
     progress(Progress("du", "measured", len(usages), len(usages)))
-    return _apply(usages, results, total)
+    report = _apply(usages, results, total)
+    report.cpu_seconds = cpu
+    return report
+
+
+def _reap(process: subprocess.Popen[str]) -> tuple[int, float]:
+    """Wait for `process`: its exit code (as Popen's: -N for signal N) and the CPU it spent
+    (user and system, as the kernel counted it at its end)."""
+    _, raw, spent = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(raw)
+    return process.returncode, spent.ru_utime + spent.ru_stime
 
 
 def _measure_on_engine(root: Level, data_root: str, usages: list[VolumeUsage],
