@@ -59,28 +59,44 @@ def measure_volumes(volumes: list[dict[str, Any]], on_volume: Callable[..., obje
 
 def _count_links(top: str, skip: dict[str, Any],
                  inodes: dict[Inode, tuple[int, int]]) -> dict[Inode, int]:
-    """The links to each inode under `top`, not descending into other volumes (`skip`)."""
+    """The links to each inode under `top`, not descending into other volumes (`skip`).
+
+    A file's inode number is in its directory entry, and a file lies on its directory's
+    device (a mount point is a directory): a file is stat'ed only when its inode is not known
+    yet. A layer seeded into 64 levels is stat'ed once, not 64 times. Where the entry's
+    number is not the inode's (a file system that says otherwise), the stat's is the key, and
+    every such file is stat'ed, as before."""
     counts: dict[Inode, int] = {}
-    stack = [top]
+    try:
+        stack = [(top, os.lstat(top).st_dev)]
+    except OSError:
+        return counts
     while stack:
+        path, dev = stack.pop()
         try:
-            entries = list(os.scandir(stack.pop()))
+            entries = list(os.scandir(path))
         except OSError:
             continue
         for entry in entries:
             try:
-                st = entry.stat(follow_symlinks=False)
+                if entry.is_dir(follow_symlinks=False):
+                    if entry.path in skip:
+                        continue  # another level's volume: measured on its own
+                    st = entry.stat(follow_symlinks=False)
+                    stack.append((entry.path, st.st_dev))
+                    key = (st.st_dev, st.st_ino)
+                    if key not in inodes:
+                        inodes[key] = (st.st_blocks * 512, 1)
+                else:
+                    key = (dev, entry.inode())
+                    if key not in inodes:
+                        st = entry.stat(follow_symlinks=False)
+                        key = (st.st_dev, st.st_ino)
+                        if key not in inodes:
+                            inodes[key] = (st.st_blocks * 512, st.st_nlink)
             except OSError:
                 continue
-            is_dir = entry.is_dir(follow_symlinks=False)
-            if is_dir:
-                if entry.path in skip:
-                    continue  # another level's volume: measured on its own
-                stack.append(entry.path)
-            key = (st.st_dev, st.st_ino)
             counts[key] = counts.get(key, 0) + 1
-            if key not in inodes:
-                inodes[key] = (st.st_blocks * 512, 1 if is_dir else st.st_nlink)
     return counts
 
 
