@@ -83,6 +83,21 @@ def test_a_budget_of_0_ends_a_tree_in_one_stroke_and_revive_starts_it_again_whol
     assert top.volume not in [v.name for v in connect.client().volumes.list()]
 
 
+def test_rm_volume_frees_the_volume_after_the_exit_and_what_was_inside_goes_with_it(tree):
+    """With --rm-volume, each level is said exited as soon as its container is gone, deepest
+    first; the volume of the level asked for is removed after that, said on a line of its own
+    (gigabytes of it are no part of the exit's budget), and the levels inside, whose volumes
+    were in it, went with it: never removed one by one in their parents' daemons first."""
+    top, bottom = (result.level for result in tree.chain(2))
+    gone = run_cli("exit", top.path, "--rm-volume", "-t", "5")
+    assert gone.returncode == 0, gone.stderr
+    said = [line.split()[:2] if line.lstrip().startswith("exited") else line.split()[-1:]
+            for line in gone.stdout.splitlines() if "(container" in line or "volume of" in line]
+    assert said == [["exited", bottom.path], ["exited", top.path], [top.path]], gone.stdout
+    assert top.volume not in [v.name for v in connect.client().volumes.list()]
+    assert node(ls_json(), top.path) is None
+
+
 def test_a_budget_ends_what_is_still_exiting_inside_when_it_runs_out(tree):
     """A daemon that stops answering after the tree was read (SIGSTOP) can neither stop the
     level inside it nor say what is paused in it: those requests would wait for the engine

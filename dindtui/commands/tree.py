@@ -94,11 +94,13 @@ def _spawn_many(engine: "Engine", args: argparse.Namespace) -> int:
 
 
 def _print_exit(event: "ExitEvent") -> None:
+    indent = "  " * (event.depth - 1)
     if event.phase == "exited":
-        out.print(f"{'  ' * (event.depth - 1)}exited {event.path}  "
-                  f"[dim](container {event.container_id})[/]")
-        if event.note:  # asked to go and kept: said, on stderr, as text
-            err.print(f"{'  ' * (event.depth - 1)}{safe_text(event.note, 400)}", markup=False)
+        out.print(f"{indent}exited {event.path}  [dim](container {event.container_id})[/]")
+    elif event.phase == "freed" and event.note:  # asked to go and kept: on stderr, as text
+        err.print(f"{indent}{safe_text(event.note, 400)}", markup=False)
+    elif event.phase == "freed":
+        out.print(f"{indent}removed the volume of {event.path}")
 
 
 def exit_level(engine: "Engine", args: argparse.Namespace) -> int:

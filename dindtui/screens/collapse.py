@@ -108,7 +108,10 @@ class CollapseScreen(ModalScreen[None]):
         return Group(*shown)
 
     def add_event(self, event: ExitEvent) -> None:
-        """One real step of the exit: the level is exiting, or has exited."""
+        """One real step of the exit: the level is exiting, or has exited (its volume freed
+        after that is no step of the dream)."""
+        if event.phase not in (EXITING, EXITED):
+            return
         self.history.append((event.path, event.phase))
         frame, parent = self._find(event.path)
         if frame is None:  # a level the screen was not told about: a frame at the top
