@@ -49,6 +49,10 @@ class Refused(DindtuiError):
     """The gate said no: the object is not provably ours, or not free to touch."""
 
 
+class Gone(Refused):
+    """The object is not there (any more): nothing to touch."""
+
+
 def level_container(level: Level) -> dict[str, Any] | None:
     """`level`'s container inspected again: its data when it is still this level, None when it
     is gone. Refused when the container there now is not ours."""
@@ -107,7 +111,7 @@ def level_volume(client: DockerClient, volume: str, daemon: Level,
     try:
         inspected = client.api.inspect_volume(volume)
     except docker.errors.NotFound:
-        raise Refused(f"volume {volume} is gone") from None
+        raise Gone(f"volume {volume} is gone") from None
     labels = inspected.get("Labels") or {}
     if not levels.is_level_volume(inspected):
         raise Refused(f"kept {volume}: not provably dindtui's")
@@ -191,13 +195,15 @@ def why_volume_kept(client: DockerClient, daemon: Level, volume: str,
     """`remove_level_volume`, saying why the volume stays ("" when it is gone): the gate's
     refusal, or the engine's last answer."""
     answer = "the engine did not remove it"
-    for _ in range(10):
+    for attempt in range(10):
         try:
             level_volume(client, volume, daemon, name)
             client.api.remove_volume(volume)
             return ""
         except docker.errors.NotFound:
             return ""
+        except Gone as exc:  # removed after all, when an earlier answer came too late
+            return "" if attempt else str(exc)
         except Refused as exc:
             return str(exc)
         except connect.API_ERRORS as exc:
