@@ -7,7 +7,14 @@ way it was before budgets (one level after another, deepest first, each with `do
 own 10 s). Goal: any tree exits within its budget + 1 s; budget 0 within 1 s.
 Ends with: RESULT depth=N siblings=N t0_s=N t3_s=N t10_s=N siblings_t3_s=N baseline_s=N
 
+With --wide N: instead, a tree of N levels (a quarter at depth 1, three below each) running
+--containers sleeping containers (a sleep as a container's first process ignores SIGTERM)
+is built (minutes) and collapsed with --rm-volume and a budget of 5 s: when its last level
+was said exited, and when its volumes were removed after that (no part of the budget).
+Ends with: RESULT wide=N containers=N budget_s=5 exit_s=N volumes_s=N within=yes|no
+
 Usage: python bench/collapse.py [--depth 3] [--siblings 8]
+       python bench/collapse.py --wide 64 [--containers 1000]
 """
 
 from __future__ import annotations
@@ -80,11 +87,48 @@ def remove_own(prefix: str) -> None:
     usage.apply_cleanup(root, plan)
 
 
+def wide(count: int, containers: int, budget: float = 5.0) -> None:
+    import tui  # bench/tui.py: the same wide tree its --levels mode draws
+
+    started = time.monotonic()
+    tui.build_wide(count, containers)
+    print(f"built {count} levels with {containers} containers in "
+          f"{time.monotonic() - started:.0f} s", flush=True)
+    phases: dict[str, list[float]] = {"exited": [], "freed": []}
+    kept: list[str] = []
+
+    def on_event(event: exiting.ExitEvent) -> None:
+        if event.phase in phases:
+            phases[event.phase].append(time.monotonic() - began)
+        if event.note:
+            kept.append(event.note)
+
+    began = time.monotonic()
+    exited = exiting.collapse(discovery.discover(), rm_volume=True, timeout=budget,
+                              on_event=on_event)
+    whole = time.monotonic() - began
+    exit_s = max(phases["exited"], default=0.0)
+    print(f"\n{len(exited)} levels exited in {exit_s:.2f} s (budget {budget:g} s); "
+          f"{len(phases['freed'])} volumes removed after that, all gone at {whole:.2f} s"
+          + "".join(f"\n  kept: {note}" for note in kept))
+    print(f"\nRESULT wide={count} containers={containers} budget_s={budget:g} "
+          f"exit_s={exit_s:.2f} volumes_s={whole:.2f} "
+          f"within={'yes' if exit_s <= budget + 1 else 'no'}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--depth", type=int, default=3)
     parser.add_argument("--siblings", type=int, default=8)
+    parser.add_argument("--wide", type=int, default=0, metavar="N")
+    parser.add_argument("--containers", type=int, default=1000)
     args = parser.parse_args()
+    if args.wide:
+        try:
+            wide(args.wide, args.containers)
+        finally:
+            remove_own("s")  # build_wide's names: s1.. at depth 1
+        return
     prefix = "c" + secrets.token_hex(2)
     rows = []
     try:
