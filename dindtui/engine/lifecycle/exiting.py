@@ -206,8 +206,9 @@ def _free_all(exited: list[Level], rm_volume: bool, on_event: ExitCallback | Non
     if len(exited) == 1:
         _free(exited[0], rm_volume, on_event)
     elif exited:
+        said = _Said(on_event)  # one event at a time, as the exit's own
         with ThreadPoolExecutor(max_workers=min(MAX_SIBLINGS, len(exited))) as threads:
-            list(threads.map(lambda level: _free(level, rm_volume, on_event), exited))
+            list(threads.map(lambda level: _free(level, rm_volume, said), exited))
 
 
 def _free(level: Level, rm_volume: bool, on_event: ExitCallback | None) -> None:
