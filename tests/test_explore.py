@@ -308,6 +308,11 @@ def test_the_sampler_reads_every_level_and_the_containers_inside(chain):
     busy = next(r for r in inside.container_rows(level) if r.name == "busy")
     targets = stats.level_targets(root)
     targets[stats.container_key(level, busy.id)] = (level.endpoint, busy.id)
+    # d1's container is also a row of level 0's table, as the TUI follows it with level 0
+    # selected: one reading a round serves both.
+    top = levels.find(root, d1)
+    row_key = stats.container_key(root, top.container_id)
+    targets[row_key] = (root.endpoint, top.container_id)
     Engine()  # as the TUI has: level 0 known, so its own containers may be read from cgroups
     rounds = []
     sampler = stats.StatsSampler(rounds.append, interval=0.5)
@@ -323,6 +328,7 @@ def test_the_sampler_reads_every_level_and_the_containers_inside(chain):
     assert len(rounds) >= 3
     for path in (d1, d2, d3):
         assert usage[f"level:{path}"].memory_now > 0 and usage[f"level:{path}"].cpu
+    assert usage[row_key].last is usage[f"level:{d1}"].last
     spinning = usage[stats.container_key(level, busy.id)]
     assert spinning.cpu_now is not None and spinning.cpu_now > 30, list(spinning.cpu)
 
