@@ -866,11 +866,18 @@ def _readings():
     return made
 
 
-async def test_a_round_of_idle_readings_draws_no_tree_line_again(ui):
+async def test_a_round_of_idle_readings_draws_no_tree_line_again(ui, monkeypatch):
     """Textual draws again every line below a node whose label is set: a round of readings
     that changes nothing shown (an idle daemon's noise) sets no label — level 0's neither, which
-    drew the whole tree every two seconds — and a busy level's new reading sets its own."""
+    drew the whole tree every two seconds — and makes none (a round comes for every line on
+    screen, every 2 s); a busy level's new reading makes and sets its own."""
+    from dindtui.widgets import level_tree
+
     idle = _readings()
+    made: list[str] = []
+    real_label = level_tree.node_label
+    monkeypatch.setattr(level_tree, "node_label", lambda level, *args, **kwargs: (
+        made.append(level.path), real_label(level, *args, **kwargs))[1])
     app = await ui.start()
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot, app)
@@ -878,14 +885,18 @@ async def test_a_round_of_idle_readings_draws_no_tree_line_again(ui):
         paths = ("l1", "l1/l2", "l1/l2/l3")
         ui.engine.stats.read({f"level:{p}": idle(0.2, 0.3, 0.1, 0.2, 0.3) for p in paths})
         await pilot.pause(0.1)
+        assert set(made) >= set(paths)  # the first readings are shown
         updates = {p: tree._by_path[p]._updates for p in ("", *paths)}
+        made.clear()
         ui.engine.stats.read({f"level:{p}": idle(0.3, 0.1, 0.2, 0.3, 0.4) for p in paths})
         await pilot.pause(0.1)
         assert {p: tree._by_path[p]._updates for p in ("", *paths)} == updates
+        assert made == []
         busy = {f"level:{p}": idle(0.3, 0.1, 0.2, 0.3, 0.4) for p in paths}
         busy["level:l1/l2"] = idle(0.1, 0.2, 0.3, 0.4, 55.0)
         ui.engine.stats.read(busy)
         await pilot.pause(0.1)
+        assert made == ["l1/l2"]
         assert tree._by_path["l1/l2"]._updates > updates["l1/l2"]
         assert tree._by_path[""]._updates == updates[""]
         assert tree._by_path["l1"]._updates == updates["l1"]

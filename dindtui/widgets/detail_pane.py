@@ -155,22 +155,37 @@ class ResourceGraphs(Vertical):
         yield Graph("disk", id="disk-graph")
         yield Static("", classes="note")
 
+    _parts: tuple[Graph, Graph, Graph, Static] | None = None
+
+    def parts(self) -> tuple[Graph, Graph, Graph, Static] | None:
+        """Its graphs and its note, once they are there (a reading can arrive between this
+        widget's mounting and its children's: a stats round just as the pane is built); found
+        once, not by queries every round of readings."""
+        if self._parts is None or not all(part.is_attached for part in self._parts):
+            graphs = {graph.id: graph for graph in self.query(Graph)}
+            notes = self.query(".note").results(Static)
+            note = next(iter(notes), None)
+            if note is None or {"cpu-graph", "memory-graph", "disk-graph"} - set(graphs):
+                return None
+            self._parts = (graphs["cpu-graph"], graphs["memory-graph"], graphs["disk-graph"],
+                           note)
+        return self._parts
+
     def composed(self) -> bool:
-        """Its graphs are there: a reading can arrive between this widget's mounting and its
-        children's (a stats round just as the pane is built)."""
-        return bool(self.query("#disk-graph")) and bool(self.query(".note"))
+        return self.parts() is not None
 
     _waiting: tuple[int, Usage | None, Sequence[tuple[float, int]]] | None = None
 
     def show(self, depth: int, usage: Usage | None,
              disk: Sequence[tuple[float, int]]) -> None:
-        if not self.composed():
+        parts = self.parts()
+        if parts is None:
             return  # the next round (2 s) draws them
         if not self.is_on_screen:  # another tab: drawn when this one shows
             self._waiting = (depth, usage, disk)
             return
         self._waiting = None
-        cpu, memory = self.query_one("#cpu-graph", Graph), self.query_one("#memory-graph", Graph)
+        cpu, memory, disk_graph, _ = parts
         if usage is not None:
             cpu.show(percent(usage.cpu_now) or "…", usage.cpu, cpu_axis(usage))
             limit = f" / {human(usage.memory_limit)}" if usage.memory_limit else ""
@@ -183,7 +198,7 @@ class ResourceGraphs(Vertical):
         if len(disk) > 1:
             delta, minutes = disk[-1][1] - disk[0][1], (disk[-1][0] - disk[0][0]) / 60
             growth = f" ({'+' if delta >= 0 else ''}{human(delta)} in {minutes:.0f}m)"
-        self.query_one("#disk-graph", Graph).show(
+        disk_graph.show(
             (human(values[-1]) + growth) if values else "-", values,
             axis(human(min(values)), human(max(values)), disk[-1][0] - disk[0][0])
             if len(values) > 1 else "")
@@ -195,16 +210,18 @@ class ResourceGraphs(Vertical):
 
     def show_depth(self, depth: int) -> None:
         """Level 0 has no container of its own to read: a note instead of the graphs."""
-        if not self.composed():
+        parts = self.parts()
+        if parts is None:
             self.call_after_refresh(self.show_depth, depth)
             return
-        for graph in self.query(Graph):
-            graph.display = depth > 0
+        for graph in parts[:3]:
+            if graph.display != (depth > 0):
+                graph.display = depth > 0
         note = ("" if depth else "level 0 is the engine itself: each level below it has its "
                                  "CPU, memory and disk graphs here")
         if note != self._note:
             self._note = note
-            self.query_one(".note", Static).update(note)
+            parts[3].update(note)
 
 
 class LevelTabs(Vertical):

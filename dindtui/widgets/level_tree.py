@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import islice
+
 from rich.text import Text
 from textual import events
 from textual.message import Message
@@ -30,12 +32,31 @@ CPU_STEADY = 1.5  # points a reading is off the CPU figure shown before the figu
 SPARK_TOP = 50.0  # % of a CPU: the least a tree line's CPU bars are scaled to
 
 
+def usage_figures(usage: Usage | None, cpu_shown: int | None = None,
+                  compact: bool = False) -> tuple[str, str, str | None] | None:
+    """What a line shows of a level's readings: its CPU figure, its memory, its CPU bars (none
+    when `compact`). A line is made again only when these change, not at every reading."""
+    if usage is None or not usage.memory:
+        return None
+    cpu = ("…" if usage.cpu_now is None else
+           f"{usage.cpu_now if cpu_shown is None else cpu_shown:.0f}%")
+    bars: str | None = None if compact else ""
+    if not compact and usage.cpu:
+        # A full bar is at least SPARK_TOP %: an idle daemon's noise (0.1-3 %) is one flat
+        # line that does not change every round (each change draws the line again).
+        last = list(islice(reversed(usage.cpu), 5))[::-1]
+        bars = spark(last, 5, max(SPARK_TOP, *last))
+    return cpu, short_size(usage.memory_now), bars
+
+
 def node_label(level: Level, size: int | None = None, stream: str | None = None,
                usage: Usage | None = None, compact: bool = False,
-               cpu_shown: int | None = None) -> Text:
+               cpu_shown: int | None = None,
+               figures: tuple[str, str, str | None] | None = None) -> Text:
     """A node's line; `compact` (a narrow terminal): the icon says the state, and neither the
     daemon's version nor the CPU sparkline is shown. `cpu_shown`: the CPU figure to show (a
-    steady one, see `LevelTree.steady_cpu`), else the last reading's."""
+    steady one, see `LevelTree.steady_cpu`), else the last reading's; `figures`: those of
+    `usage_figures`, already made."""
     if level.depth == 0:
         return Text.assemble(("◆ ", "bold"), ("0 ", "dim"), (level.label, "bold"), "  ",
                              (level.version or "", "cyan") if level.state == READY
@@ -53,15 +74,13 @@ def node_label(level: Level, size: int | None = None, stream: str | None = None,
         parts += ["  ", (human(size), "yellow")]
     if stream == "retrying":
         parts += ["  ", ("events: retrying", "magenta")]
-    if usage is not None and usage.memory:
-        cpu = ("…" if usage.cpu_now is None else
-               f"{usage.cpu_now if cpu_shown is None else cpu_shown:.0f}%")
-        parts += ["  ", (cpu, "green"), " ", (short_size(usage.memory_now), "blue")]
-        if not compact:
-            # A full bar is at least SPARK_TOP %: an idle daemon's noise (0.1-3 %) is one
-            # flat line that does not change every round (each change draws the line again).
-            parts += [" ", (spark(usage.cpu, 5, max([SPARK_TOP, *list(usage.cpu)[-5:]])),
-                            "green")]
+    if figures is None:
+        figures = usage_figures(usage, cpu_shown, compact)
+    if figures is not None:
+        cpu, memory, bars = figures
+        parts += ["  ", (cpu, "green"), " ", (memory, "blue")]
+        if bars is not None:
+            parts += [" ", (bars, "green")]
     return Text.assemble(*parts)
 
 
@@ -196,11 +215,13 @@ class LevelTree(Tree[str]):
             self.compact = compact
             self._relabel()
 
-    def _label(self, level: Level) -> Text:
-        usage = self._usage.get(level.path)
+    def _label(self, level: Level, figures: tuple[str, str, str | None] | None = None) -> Text:
+        if figures is None:
+            usage = self._usage.get(level.path)
+            figures = usage_figures(usage, self.steady_cpu(level.path, usage), self.compact)
         return node_label(level, self._sizes.get(level.path),
-                          self._streams.get(level.endpoint or ""), usage, self.compact,
-                          self.steady_cpu(level.path, usage))
+                          self._streams.get(level.endpoint or ""), compact=self.compact,
+                          figures=figures)
 
     def steady_cpu(self, path: str, usage: Usage | None) -> int | None:
         """The whole percent a line shows for a level's CPU: the last reading rounded, kept
@@ -231,23 +252,28 @@ class LevelTree(Tree[str]):
                 if label != node.label:
                     node.set_label(label)
             elif level is not None and level.depth:
-                # Only a line whose inputs changed is made again (a round of readings
-                # changes the lines on screen; the others are read every 30 s).
+                # Only a line whose figures changed is made again: a round of readings
+                # comes for every line on screen, and most of them show the same figures
+                # (making 47 lines' labels every 2 s to find them equal was a third of the
+                # idle TUI's main thread at 64 levels).
                 usage = self._usage.get(level.path)
+                figures = usage_figures(usage, self.steady_cpu(path, usage), self.compact)
                 inputs = (level, level.state, self._sizes.get(level.path),
-                          self._streams.get(level.endpoint or ""),
-                          usage.last if usage is not None else None, len(usage.memory)
-                          if usage is not None else 0, self.compact)
+                          self._streams.get(level.endpoint or ""), figures, self.compact)
                 if self._inputs.get(path) == inputs:
                     continue
                 self._inputs[path] = inputs
-                label = self._label(level)
+                label = self._label(level, figures)
                 if label != node.label:
                     node.set_label(label)
             elif level is not None:
                 # Level 0's line only when it changed: Textual draws again every line below a
                 # node whose label is set (its cache key holds each ancestor's updates), so
                 # setting the root's label drew the whole tree every round of readings.
+                said = (level, level.label, level.state, level.version, level.status)
+                if self._inputs.get(path) == said:
+                    continue
+                self._inputs[path] = said
                 label = node_label(level)
                 if label != node.label:
                     node.set_label(label)
