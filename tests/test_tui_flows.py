@@ -1238,3 +1238,24 @@ async def test_a_disk_walk_that_cost_seconds_elsewhere_is_made_again_only_that_m
         await pilot.pause()
         wait = app._usage_due - time.monotonic()
         assert wait > 4.0 / app_module.USAGE_CPU_SHARE - 60, wait
+
+
+async def test_quitting_as_the_first_tree_is_drawn_is_no_crash(ui, monkeypatch):
+    """The detail pane builds its tabs after the frame that draws the first tree: an app that
+    quits in between (a `q` typed at once) must not die of mounting them into a pane that is
+    gone (it did: a traceback over the user's terminal)."""
+    from dindtui.widgets.level_tree import LevelTree
+
+    real_show = LevelTree.show
+
+    def show_then_quit(self, roots, *args, **kwargs):
+        real_show(self, roots, *args, **kwargs)
+        if roots and roots[0].children:
+            self.call_after_refresh(self.app.exit)
+
+    monkeypatch.setattr(LevelTree, "show", show_then_quit)
+    app = await ui.start()
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: not app.is_running, "the app to quit", timeout=10)
+    assert app._exception is None
+    assert not app.query(DetailPane) or not app.query_one(DetailPane).built

@@ -292,7 +292,10 @@ class DetailPane(Vertical):
 
     def build(self) -> None:
         """The tabs and tables, made once, after the first tree is drawn (they double the cost
-        of the first frame, and nothing shows them before a level is selected)."""
+        of the first frame, and nothing shows them before a level is selected). Not once
+        the pane is gone: the app can quit between the first frame and the next."""
+        if not self.is_attached:
+            return
         if not self.built:
             self.built = True
             self.mount(LevelTabs())
