@@ -161,6 +161,22 @@ def test_the_tui_and_the_engine_facade_import_no_docker_sdk():
     assert loaded.stdout.strip() == "[]", loaded.stderr
 
 
+def test_the_tui_s_start_builds_no_command_s_parser():
+    """`dindtui` alone opens the TUI without the commands' modules and their parser (about
+    20 ms of its start), nor the CLI's Rich output (progress bars, tables)."""
+    loaded = subprocess.run([sys.executable, "-c", "import sys\n"
+                             "import dindtui.app as app\n"
+                             "app.run_app = lambda **kwargs: 0\n"
+                             "from dindtui import cli\n"
+                             "assert cli.main([]) == 0\n"
+                             "print(sorted(m for m in sys.modules if m.startswith("
+                             "('dindtui.commands.', 'rich.progress'))))"],
+                            capture_output=True, text=True,
+                            env={**os.environ, "DOCKER_HOST":
+                                 "unix:///nonexistent/docker.sock"})
+    assert loaded.returncode == 0 and loaded.stdout.strip() == "[]", loaded.stderr
+
+
 def test_the_map_names_every_module():
     text = open(MAP).read()
     missing = [module for module, path in modules().items()
