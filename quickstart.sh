@@ -116,7 +116,7 @@ side_builds_done() {  # wait for them; a failed one is shown, and its test will 
 free_pid="" free_log=""
 if [ "${1:-}" = test ] && [ $# -eq 1 ]; then
   free_log=$(mktemp /tmp/dindtui-engine-free.XXXXXX)
-  say "running the engine-free tests in the background (log: $free_log)"
+  say "running the engine-free tests in the background (shown after the engine's)"
   "$venv/bin/python" -m pytest -ra -p no:cacheprovider -m "not docker" >"$free_log" 2>&1 &
   free_pid=$!
   trap 'kill "$free_pid" 2>/dev/null || true' EXIT  # (a failed build ends it too)
@@ -128,6 +128,7 @@ free_done() {  # its report, and its status
   free_pid=""
   say "the engine-free tests (status $status):"
   cat "$free_log" >&2
+  rm -f "$free_log"
   return $status
 }
 
