@@ -48,8 +48,8 @@ MEMORY = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")  # the machine
 
 
 def _read(path: str, size: int = 64) -> bytes | None:
-    """A small kernel file's bytes, read with one system call and no file object (a round of
-    readings opens four files per line on screen: the buffered text files cost twice the
+    """A small kernel file's bytes, read with bare os.open/os.read, no Python file object (a
+    round of readings opens four files per line on screen: buffered text files cost twice the
     CPU)."""
     try:
         fd = os.open(path, os.O_RDONLY)
