@@ -54,6 +54,11 @@ class Parser(argparse.ArgumentParser):
         sys.exit(2)
 
 
+def no_animation() -> bool:
+    """--no-animation's default: DINDTUI_NO_ANIMATION=1 (the parser's and the bare TUI's)."""
+    return os.environ.get("DINDTUI_NO_ANIMATION") == "1"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="dindtui", description="Run and explore Docker-in-Docker: nested "
                     "daemons at any depth. With no command, opens the terminal UI.")
@@ -69,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
                              "dindtui's own, which name levels)")
     parser.set_defaults(engines=[])
     parser.add_argument("--no-animation", action="store_true",
-                        default=os.environ.get("DINDTUI_NO_ANIMATION") == "1",
+                        default=no_animation(),
                         help="no collapse animation in the TUI")
     sub = parser.add_subparsers(dest="command", parser_class=Parser)
     groups: dict[str, argparse._SubParsersAction] = {}
@@ -111,8 +116,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if not argv:  # `dindtui` alone, the TUI: the parser of every command is not built (its
         # modules imported and 200 arguments added: about 20 ms of the start)
-        args = argparse.Namespace(engines=[], all_contexts=False, run=None, no_animation=(
-            os.environ.get("DINDTUI_NO_ANIMATION") == "1"))
+        args = argparse.Namespace(engines=[], all_contexts=False, run=None,
+                                  no_animation=no_animation())
     else:
         args = build_parser().parse_args(argv)
     try:
