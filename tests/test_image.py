@@ -47,6 +47,43 @@ def test_image_build_is_idempotent_and_labelled(image, client):
     assert client.images.get(image).labels["dindtui.inputs"] == wanted
 
 
+@pytest.mark.engine_free
+def test_slimming_a_root_filesystem_empties_what_levels_never_read(tmp_path):
+    for path in ("usr/share/doc/bash/copyright", "usr/share/man/man1/ls.1.gz",
+                 "usr/share/locale/de/LC_MESSAGES/dpkg.mo", "usr/share/info/dir",
+                 "usr/share/zoneinfo/UTC", "usr/bin/ls"):
+        os.makedirs(tmp_path / os.path.dirname(path), exist_ok=True)
+        (tmp_path / path).write_text("x")
+    os.symlink("/etc/passwd", tmp_path / "usr/share/doc/link")
+    images.slim(str(tmp_path))
+    for relative in ("usr/share/doc", "usr/share/man", "usr/share/locale", "usr/share/info"):
+        assert os.listdir(tmp_path / relative) == [], relative  # emptied, the directory kept
+    assert (tmp_path / "usr/share/zoneinfo/UTC").exists() and (tmp_path / "usr/bin/ls").exists()
+    assert os.path.exists("/etc/passwd")  # a link is removed, not followed
+    excluded = (tmp_path / images.SLIM_DPKG).read_text()
+    assert "path-exclude=/usr/share/man/*" in excluded
+    assert "path-exclude=/usr/share/doc/*" in excluded
+
+
+def test_a_bootstrapped_base_seeds_no_documentation_into_new_levels(image, client):
+    """Every file of the level image's layers is hardlinked into each new level: a bootstrapped
+    base leaves documentation, manuals and translations out, as Debian's slim images do."""
+    base, _ = images.ensure_base(client, None, lambda report: None)
+    if not any(tag.startswith("dindtui-base:") for tag in base.tags):
+        pytest.skip(f"the base {base.tags} was pulled, not bootstrapped by dindtui")
+    data = client.images.get(image).attrs["GraphDriver"]["Data"] or {}
+    layers = [d for d in (data.get("LowerDir", "").split(":") + [data.get("UpperDir", "")]) if d]
+    if not layers or not all(os.path.isdir(layer) for layer in layers):
+        pytest.skip("the image's layers are not readable here (a remote or rootless engine)")
+    found = []
+    for layer in layers:
+        for relative in images.SLIM_PATHS:
+            top = os.path.join(layer, relative)
+            if os.path.isdir(top) and not os.path.islink(top):
+                found += [os.path.join(relative, name) for name in os.listdir(top)]
+    assert found == [], f"{len(found)} entries, e.g. {found[:5]}"
+
+
 def test_shell_mode_runs_the_command_with_a_daemon_and_returns_its_status(containers):
     container = containers(["sh", "-c", "docker version --format '{{.Server.Version}}'; exit 7"])
     status, logs = finish(container)
