@@ -8,6 +8,7 @@ that daemon's subtree is read again, lazily; a slow poll is the safety net."""
 
 from __future__ import annotations
 
+import gc
 import time
 from concurrent.futures import CancelledError, Future
 from concurrent.futures import TimeoutError as FuturesTimeout
@@ -211,6 +212,18 @@ class DindtuiApp(App[int]):
         if self.first_tree is None:
             self.first_tree = self.engine.discover_soon()
 
+    collector_paused = False  # the CLI disabled the garbage collector for the start
+
+    def first_frame_drawn(self) -> None:
+        """After the first frame: what the start made is collected once, what survives is
+        frozen (later collections no longer walk Textual's and the app's own objects), and
+        the collector works again."""
+        if self.collector_paused:
+            self.collector_paused = False
+            gc.collect()
+            gc.freeze()
+            gc.enable()
+
     def main_composed(self) -> None:
         """The main screen is composed and nothing is drawn yet: a first tree that is read by
         now (or within FIRST_FRAME_WAIT) is in the first frame, one layout instead of two
@@ -218,6 +231,7 @@ class DindtuiApp(App[int]):
         through refresh_tree. Disk usage waits for the first tree: it must not slow its
         paint."""
         first = self.first_tree
+        self.call_after_refresh(self.first_frame_drawn)
         if first is not None and wait_for(first, FIRST_FRAME_WAIT):
             self.first_tree = None
             try:
@@ -858,12 +872,15 @@ def usage_interval(cpu_seconds: float) -> float:
 
 
 def run_app(engines: list[tuple[str, str]] | None = None, animation: bool = True,
-            engine: Engine | None = None, first: "Future[list[Level]] | None" = None) -> int:
+            engine: Engine | None = None, first: "Future[list[Level]] | None" = None,
+            collector_paused: bool = False) -> int:
     """The TUI on the engines of the command line (none: the default one), or on `engine`;
-    `first`: its first tree, being read already."""
+    `first`: its first tree, being read already; `collector_paused`: the caller disabled the
+    garbage collector for the start, and the app enables it after its first frame."""
     app = DindtuiApp(animation=animation,
                      engine=engine or Engine.from_command_line(engines or []))
     app.first_tree = first
+    app.collector_paused = collector_paused
     return app.run() or 0
 
 

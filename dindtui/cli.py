@@ -9,6 +9,7 @@ line on stderr, never a traceback), 2 usage error (bad arguments or a bad DINDTU
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 
@@ -125,13 +126,19 @@ def main(argv: list[str] | None = None) -> int:
             args.engines = args.engines + every_context(args.engines)
         run = getattr(args, "run", None)
         if run is None:  # no command: the TUI, on the same engines
+            # No garbage collection until the first frame is drawn: Textual's import and first
+            # frame make objects that live as long as the app (57,000 of them at that frame)
+            # and the collector went over them again and again: about 80 ms of a 600-ms start
+            # here. The app turns it on again after that frame (DindtuiApp.first_frame_drawn).
+            gc.disable()
             from .engine.facade import Engine
             engine = Engine.from_command_line(args.engines)
             # The first tree is read while Textual loads: its daemons' answers are waits,
             # Textual's import is work, and the first frame needs both.
             first = engine.discover_soon()
             from .app import run_app
-            return run_app(engine=engine, animation=not args.no_animation, first=first)
+            return run_app(engine=engine, animation=not args.no_animation, first=first,
+                           collector_paused=True)
         from .engine.facade import Engine  # the docker SDK, for a command that runs
         return run(Engine.from_command_line(args.engines), args)
     except UsageError as exc:

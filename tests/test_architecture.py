@@ -177,6 +177,25 @@ def test_the_tui_s_start_builds_no_command_s_parser():
     assert loaded.returncode == 0 and loaded.stdout.strip() == "[]", loaded.stderr
 
 
+def test_the_tui_starts_with_the_collector_paused_and_the_app_told_so():
+    """`dindtui` alone turns the garbage collector off for the start (about 80 ms of it here)
+    and tells the app, which turns it on again after the first frame; a command leaves it on."""
+    probe = ("import gc\n"
+             "import dindtui.app as app\n"
+             "app.run_app = lambda **kwargs: print(gc.isenabled(), kwargs['collector_paused'])"
+             " or 0\n"
+             "from dindtui import cli\n"
+             "assert cli.main([]) == 0\n")
+    env = {**os.environ, "DOCKER_HOST": "unix:///nonexistent/docker.sock"}
+    started = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                             env=env)
+    assert started.stdout.split() == ["False", "True"], started.stderr
+    command = subprocess.run([sys.executable, "-c", "import gc\nfrom dindtui import cli\n"
+                              "cli.main(['ls'])\nprint(gc.isenabled())"],
+                             capture_output=True, text=True, env=env)
+    assert command.stdout.split()[-1:] == ["True"], command.stderr
+
+
 def test_the_map_names_every_module():
     text = open(MAP).read()
     missing = [module for module, path in modules().items()

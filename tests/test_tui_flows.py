@@ -6,6 +6,7 @@ dialogs, the busy guard, error paths, retries, quitting, live events."""
 from __future__ import annotations
 
 import dataclasses
+import gc
 import io
 import os
 import time
@@ -1259,3 +1260,20 @@ async def test_quitting_as_the_first_tree_is_drawn_is_no_crash(ui, monkeypatch):
         await until(pilot, lambda: not app.is_running, "the app to quit", timeout=10)
     assert app._exception is None
     assert not app.query(DetailPane) or not app.query_one(DetailPane).built
+
+
+async def test_the_collector_paused_for_the_start_runs_again_after_the_first_frame(ui):
+    """`dindtui` starts with the garbage collector off (cli.py): after the first frame the app
+    collects once, freezes what survives and turns the collector on again, whatever it shows."""
+    app = await ui.start()
+    app.collector_paused = True
+    gc.disable()
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, gc.isenabled, "the collector to be on again", timeout=10)
+            assert "l3" in screen_text(app)  # after the frame that drew the tree
+            assert gc.get_freeze_count() > 10_000  # Textual's and the app's own objects
+            assert not app.collector_paused
+    finally:
+        gc.unfreeze()
+        gc.enable()
