@@ -16,6 +16,7 @@ sys.path[:0] = [HERE, os.path.join(HERE, "tests")]
 
 from fake_engine import fixed_tree  # noqa: E402
 from snapshot_apps import COLLAPSE_EVENTS, SnapshotApp, collapse_frame, feed_stats  # noqa: E402
+from dindtui.widgets.detail_pane import Graph  # noqa: E402
 
 SIZE = (120, 32)
 DOCS = os.path.join(HERE, "docs")
@@ -29,6 +30,10 @@ async def picture(name: str, steps, directory: str) -> str:
                 break
             await pilot.pause(0.1)
         feed_stats(app)
+        for _ in range(100):  # the readings drawn (a loaded machine takes longer than 0.2 s)
+            if all(graph.data for graph in app.query(Graph) if graph.id != "disk-graph"):
+                break
+            await pilot.pause(0.1)
         await pilot.pause(0.2)
         await steps(pilot)
         await pilot.pause(0.3)

@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING
 
 from rich.table import Table
 from rich.text import Text
-from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.geometry import Size
 from textual.widget import Widget
 from textual.widgets import DataTable, Sparkline, Static, TabbedContent, TabPane
 from textual.widgets._tabbed_content import ContentTab
@@ -77,6 +77,18 @@ def axis(low: str, high: str, seconds: float) -> str:
     return f"{low} – {high} · {span}"
 
 
+class Axis(Static):
+    """A graph's axis, drawn only when its graph is at least Graph.AXIS_FROM columns wide
+    (narrower, the sparkline keeps them). Decided as the graph is laid out, from its width:
+    a Resize event toggling it came a frame or more late, and a loaded machine's picture
+    caught the axis on a narrow pane (or missing on a wide one)."""
+
+    def get_content_width(self, container: Size, viewport: Size) -> int:
+        if container.width < Graph.AXIS_FROM:
+            return 0
+        return super().get_content_width(container, viewport)
+
+
 class Graph(Horizontal):
     """A labelled sparkline: what, the latest value, the recent history, and its axis (the
     lowest and highest readings it draws, and the time it spans)."""
@@ -85,7 +97,7 @@ class Graph(Horizontal):
     Graph { height: 1; }
     Graph > .label { width: 28; color: $text-muted; }
     Graph > Sparkline { width: 1fr; }
-    Graph > .axis { width: auto; color: $text-muted; padding-left: 1; }
+    Graph > Axis { width: auto; color: $text-muted; }
     """
 
     def __init__(self, label: str, **kwargs) -> None:
@@ -97,14 +109,10 @@ class Graph(Horizontal):
     scale = ""
     AXIS_FROM = 70  # columns from which the axis shows (narrower: the sparkline keeps them)
 
-    def on_resize(self, event: events.Resize) -> None:
-        for shown in self.query(".axis"):
-            shown.display = event.size.width >= self.AXIS_FROM
-
     def compose(self) -> ComposeResult:
         yield Static(f"{self.label} {self.value}", classes="label")
         yield Sparkline(self.data, min_color="green", max_color="red")
-        yield Static(self.scale, classes="axis")
+        yield Axis(" " + self.scale if self.scale else "")
 
     def show(self, value: str, data: Sequence[float], scale: str = "") -> None:
         """Kept, and drawn now or when composed (a reading can come first)."""
@@ -120,8 +128,8 @@ class Graph(Horizontal):
             for line in self.query(Sparkline):
                 line.data = new_data
         if new_scale != self.scale:
-            for shown in self.query(".axis").results(Static):
-                shown.update(new_scale)
+            for shown in self.query(Axis):
+                shown.update(" " + new_scale if new_scale else "")
         self.value, self.data, self.scale = value, new_data, new_scale
 
 
