@@ -1277,3 +1277,28 @@ async def test_the_collector_paused_for_the_start_runs_again_after_the_first_fra
     finally:
         gc.unfreeze()
         gc.enable()
+
+
+async def test_a_graph_s_axis_shows_when_the_pane_is_wide_enough_and_goes_when_it_narrows(ui):
+    """The axis (lowest – highest · span) takes columns from the sparkline: it is laid out
+    only on a graph at least Graph.AXIS_FROM wide, in the first frame at that width."""
+    from dindtui.widgets.detail_pane import Axis
+
+    app = await ui.start()
+    async with app.run_test(size=(100, 36)) as pilot:
+        await select(pilot, app, "l1/l2/l3")
+        await until(pilot, lambda: app.query("#cpu-graph"), "the detail pane's graphs")
+        app.query_one(DetailPane).activate("level")
+        ui.engine.stats.read({"level:l1/l2/l3": fixed_usage()})
+        graph = app.query_one("#cpu-graph")
+        await until(pilot, lambda: "21.0%" in str(graph.query_one(".label").render()),
+                    "the readings drawn")
+        axis = graph.query_one(Axis)
+        assert "60 s" in str(axis.render())  # it has its text...
+        assert graph.size.width < graph.AXIS_FROM and axis.size.width == 0  # ...not the room
+        assert "· 60 s" not in screen_text(app)
+        await pilot.resize_terminal(190, 40)
+        await until(pilot, lambda: "· 60 s" in screen_text(app), "the axis on a wide pane")
+        assert graph.size.width >= graph.AXIS_FROM
+        await pilot.resize_terminal(100, 36)
+        await until(pilot, lambda: "· 60 s" not in screen_text(app), "the axis gone again")
