@@ -1053,7 +1053,7 @@ async def test_a_cluster_is_one_line_of_the_tree_and_its_swarm_is_drained_and_sc
         tree.select_path(cluster_key("", "demo"))
         pane = app.query_one(DetailPane)
         await until(pilot, lambda: pane.active_tab == "swarm" and swarm_panel(app).view,
-                    "the cluster's swarm")
+                    "the cluster's swarm", timeout=30)  # 10 s ran out once on a loaded machine
         assert app.selected_path == "demo-m1" and app.focused is tree
         assert "3/3 ready" in screen_text(app) and "leader demo-m1" in screen_text(app)
         assert tasks_on(app, "demo-w1") == ["web.2", "web.4"]
@@ -1302,3 +1302,25 @@ async def test_a_graph_s_axis_shows_when_the_pane_is_wide_enough_and_goes_when_i
         assert graph.size.width >= graph.AXIS_FROM
         await pilot.resize_terminal(100, 36)
         await until(pilot, lambda: "· 60 s" not in screen_text(app), "the axis gone again")
+
+
+async def test_details_reaching_a_container_screen_before_it_is_composed_are_no_crash(ui):
+    """The app hands every open container screen the level's newest details and readings: one
+    can arrive between the screen's push and its compose (a loaded machine: the app died of
+    a query for the screen's title). They are kept, and the screen composes with them."""
+    from dindtui.messages import DetailsLoaded
+
+    app = await ui.start()
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, app)
+        details = fixed_details("l1/l2/l3")
+        level = app.model.find("l1/l2/l3")
+        row = next(r for r in details.containers if r.state == "running")
+        screen = ContainerScreen(level, row)
+        app.push_screen(screen)
+        newer = dataclasses.replace(row, status="Up 3 hours")
+        app.details_loaded(DetailsLoaded(dataclasses.replace(
+            details, containers=[newer if r.id == row.id else r for r in details.containers])))
+        await until(pilot, lambda: bool(screen.query("#title")), "the container screen")
+        assert app._exception is None
+        assert screen.row.status == "Up 3 hours"

@@ -329,6 +329,8 @@ class ContainerScreen(Screen[None]):
             self.dindtui.inspect_container(self.level, self.row.id)
 
     def show_inspect(self, data: dict) -> None:
+        if not self._composed():
+            return
         tree = self.query_one("#inspect-tree", Tree)
         tree.clear()
         tree.root.set_label(Text.assemble((self.row.name, "bold"), " ",
@@ -338,8 +340,18 @@ class ContainerScreen(Screen[None]):
 
     # ------------------------------------------------------------------ live
 
+    def _composed(self) -> bool:
+        """The app hands this screen the level's details, readings and inspect data as they
+        come: one can come after the screen is pushed and before it is composed (seen on a
+        loaded machine: the app died of a query for #title), or after it is torn down."""
+        return bool(self.query("#title"))
+
     def show_row(self, row: ContainerRow | None) -> None:
         """The container as the level's newest details have it (None: it is gone)."""
+        if not self._composed():
+            if row is not None:
+                self.row = row  # the title is composed from it
+            return
         if row is None:
             self.query_one("#title", Static).update(
                 Text.assemble(self._title(), ("  — removed", "bold red")))
@@ -352,6 +364,8 @@ class ContainerScreen(Screen[None]):
             self._follow(tail=0)  # started again: follow from now on
 
     def show_usage(self, usage: Usage | None) -> None:
+        if not self._composed():
+            return  # the next round of readings (2 s) draws them
         cpu, memory = self.query_one("#cpu-graph", Graph), self.query_one("#memory-graph", Graph)
         if usage is None:
             cpu.show("-", [])
