@@ -15,8 +15,8 @@ HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path[:0] = [HERE, os.path.join(HERE, "tests")]
 
 from fake_engine import fixed_tree  # noqa: E402
-from snapshot_apps import COLLAPSE_EVENTS, SnapshotApp, collapse_frame, feed_stats  # noqa: E402
-from dindtui.widgets.detail_pane import Graph  # noqa: E402
+from snapshot_apps import (COLLAPSE_EVENTS, SnapshotApp, collapse_frame,  # noqa: E402
+                           readings_shown)
 
 SIZE = (120, 32)
 DOCS = os.path.join(HERE, "docs")
@@ -29,12 +29,7 @@ async def picture(name: str, steps, directory: str) -> str:
             if app.selected_path == "l1/l2/l3" and app.query("#networks-table"):
                 break
             await pilot.pause(0.1)
-        feed_stats(app)
-        for _ in range(100):  # the readings drawn (a loaded machine takes longer than 0.2 s)
-            if all(graph.data for graph in app.query(Graph) if graph.id != "disk-graph"):
-                break
-            await pilot.pause(0.1)
-        await pilot.pause(0.2)
+        await readings_shown(pilot)  # given and drawn: a screen pushed on top freezes it
         await steps(pilot)
         await pilot.pause(0.3)
         path = os.path.join(directory, name)

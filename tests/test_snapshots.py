@@ -10,7 +10,8 @@ import time
 import pytest
 
 from snapshot_apps import (COLLAPSE_EVENTS, THE_REST, CleanupDialog, SnapshotApp, collapse_frame,
-                           feed_stats, fixed_forest, fixed_plan, fixed_tree)
+                           feed_stats, fixed_forest, fixed_plan, fixed_tree, painted,
+                           readings_shown)
 
 from helpers import until
 from dindtui.screens.container import ContainerScreen
@@ -183,10 +184,12 @@ async def settle(pilot, timeout: float = 10):
         if loaded and selected and detailed and idle and footer:
             break
         await pilot.pause(0.02)
-    if app.roots is not None:
+    if app.select_on_mount:
+        await readings_shown(pilot, timeout)  # given once the graphs can take them, and drawn
+    elif app.roots is not None:
         feed_stats(app)
     await pilot.pause(0.1)
-    await pilot.pause()
+    await painted(pilot)
 
 
 # ------------------------------------------------------------------ 80x24 and 160x48
@@ -212,7 +215,7 @@ async def disk_screen(pilot):
 
 
 async def collapse_started(pilot):
-    await settle(pilot)
+    await settle(pilot)  # ends with the readings drawn on the screen the collapse covers
     screen = collapse_frame()
     pilot.app.push_screen(screen)
     await pilot.pause()
