@@ -26,6 +26,26 @@ ASK = ("import socket\n"
        "print(socket.create_connection(('echo', 7000), timeout=5).recv(100).decode().strip())\n")
 
 
+def echo_over_overlay(level: str) -> str:
+    """What ASK, run in a container of `level` on the overlay `ov`, printed. The overlay's
+    peers are learnt by gossip: once in about 300 runs it took longer than 30 s (CI, beside
+    other tests), and with two test processes beside it more; a failure says what the last
+    try got."""
+    tries: list = []
+
+    def asked() -> str:
+        tries.append(run_cli("exec", level, "--", "docker", "run", "--rm", "--network", "ov",
+                             "--entrypoint", "python3", IMAGE, "-c", ASK))
+        return tries[-1].stdout if tries[-1].returncode == 0 else ""
+
+    try:
+        return wait_for(asked, "an answer from echo over the overlay", timeout=90, step=1)
+    except AssertionError as exc:
+        last = tries[-1]
+        raise AssertionError(f"{exc} ({len(tries)} tries; the last: status {last.returncode}, "
+                             f"{(last.stderr or last.stdout).strip()[-400:]!r})") from None
+
+
 def show(name: str) -> dict:
     result = run_cli("cluster", "show", name, "--json")
     assert result.returncode == 0, result.stderr
@@ -119,10 +139,7 @@ def test_cluster_3_managers_2_workers_runs_reschedules_and_goes(tree):
             f"dnsrr --replicas 1 --constraint node.hostname=={name}-w2 --entrypoint python3 "
             f"{IMAGE} -c \"{ECHO}\" >/dev/null 2>&1")
     wait_for(lambda: len(running_tasks(show(name)["swarm"], "echo")) == 1, "the echo task")
-    answer = wait_for(lambda: (r := run_cli("exec", f"{name}-m2", "--", "docker", "run", "--rm",
-                                            "--network", "ov", "--entrypoint", "python3",
-                                            IMAGE, "-c", ASK)).returncode == 0 and r.stdout,
-                      "an answer from echo over the overlay", timeout=30, step=1)
+    answer = echo_over_overlay(f"{name}-m2")
     assert len(answer.strip().splitlines()) == 2
 
     # cluster rm: nothing of it is left, levels, volumes or socket directories.
@@ -159,21 +176,7 @@ def test_cluster_at_depth_2_with_an_overlay_network_and_a_push(tree, client):
             f"dnsrr --replicas 2 --constraint node.role==worker --entrypoint python3 {IMAGE} "
             f"-c \"{ECHO}\" >/dev/null 2>&1")
     wait_for(lambda: len(running_tasks(show(name)["swarm"], "echo")) == 2, "2 echo tasks")
-    tries: list = []
-
-    def asked() -> str:
-        tries.append(run_cli("exec", manager, "--", "docker", "run", "--rm", "--network", "ov",
-                             "--entrypoint", "python3", IMAGE, "-c", ASK))
-        return tries[-1].stdout if tries[-1].returncode == 0 else ""
-
-    # The overlay's peers are learnt by gossip: once in about 300 runs it took longer than 30 s
-    # (CI, beside other tests); a failure says what the last try got.
-    try:
-        answer = wait_for(asked, "an answer from echo over the overlay", timeout=60, step=1)
-    except AssertionError as exc:
-        last = tries[-1]
-        raise AssertionError(f"{exc} ({len(tries)} tries; the last: status {last.returncode}, "
-                             f"{(last.stderr or last.stdout).strip()[-400:]!r})") from None
+    answer = echo_over_overlay(manager)
     addresses, hostname = answer.strip().splitlines()
     assert len(addresses.split()) == 2 and len(hostname) == 12
 

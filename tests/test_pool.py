@@ -97,7 +97,8 @@ def ours_on_host(namespace: str) -> tuple[set[str], set[str]]:
     """The container names and volume names of `namespace` on level 0."""
     client = connect.client()
     prefix = levels.CONTAINER_PREFIX + namespace + "."
-    containers = {c.name for c in client.containers.list(all=True) if c.name.startswith(prefix)}
+    containers = {name for c in client.api.containers(all=True)  # names from the listing
+                  if (name := c["Names"][0].lstrip("/")).startswith(prefix)}
     volumes = {v.name for v in client.volumes.list() if v.name.startswith(prefix)}
     return containers, volumes
 
@@ -186,6 +187,6 @@ def test_a_level_with_a_paused_container_inside_still_exits_and_dies(tree):
     assert killed.returncode == 0, killed.stderr
     exited = run_cli("exit", first.path, "--rm-volume", "-t", "3")
     assert exited.returncode == 0, exited.stderr
-    names = {c.name for c in connect.client().containers.list(all=True)}
+    names = {c["Names"][0].lstrip("/") for c in connect.client().api.containers(all=True)}
     assert first.container_name not in names
     assert node(ls_json(), second.path)["state"] == "exited"
