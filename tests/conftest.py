@@ -24,7 +24,7 @@ os.environ["DINDTUI_VOLUME_GRACE"] = "0.001"
 import docker  # noqa: E402
 import pytest  # noqa: E402
 
-from helpers import run_cli
+from helpers import ls_json, node, run_cli, wait_for
 from dindtui.engine.net import connect
 from dindtui.engine.tree import discovery, levels, place
 from dindtui.engine.lifecycle import exiting, images, privileges, spawn
@@ -105,17 +105,19 @@ class Tree:
         usage.apply_cleanup(root, plan)
         # A test that broke its own level (a daemon left dead, say) cannot exit it: remove what
         # is left of this test's levels by force (deeper levels live inside these).
+        # (The listing's own labels, not an inspect of each: another test's container may be
+        # gone between the two.)
         host = connect.client()
-        for container in host.containers.list(all=True, filters={"label": levels.LABEL_NAME}):
-            if container.labels.get(levels.LABEL_NAME, "").startswith(self.prefix) and \
-                    levels.in_namespace(container.labels):
-                print(f"cleanup: forcing {container.name} out")
-                volume = container.labels.get(levels.LABEL_VOLUME)
-                container.remove(force=True, v=True)
-                if volume:
-                    host.volumes.get(volume).remove(force=True)
+        for container in host.api.containers(all=True, filters={"label": levels.LABEL_NAME}):
+            labels = container.get("Labels") or {}
+            if labels.get(levels.LABEL_NAME, "").startswith(self.prefix) and \
+                    levels.in_namespace(labels):
+                print(f"cleanup: forcing {container['Names'][0].lstrip('/')} out")
+                host.api.remove_container(container["Id"], force=True, v=True)
+                if labels.get(levels.LABEL_VOLUME):
+                    host.api.remove_volume(labels[levels.LABEL_VOLUME], force=True)
                 gate.remove_socket_dir(os.path.join(place.of(root).tree_root,
-                                                      container.labels[levels.LABEL_NAME]), root)
+                                                      labels[levels.LABEL_NAME]), root)
 
 
 @pytest.fixture
@@ -225,9 +227,21 @@ def _make_users_level() -> None:
     users_level.update(level)
 
 
+def distributed_worker(config) -> bool:
+    """A worker of a run spread over processes (pytest-xdist's -n): the run's controller
+    guards the engine and makes the user's level, once, before the workers start."""
+    return hasattr(config, "workerinput")
+
+
+def distributed_controller(config) -> bool:
+    return not distributed_worker(config) and bool(getattr(config.option, "numprocesses", 0))
+
+
 def pytest_sessionstart(session):
     if "not docker" in (session.config.getoption("markexpr") or ""):
         return  # the fast layer alone: no engine needed, nothing to guard
+    if distributed_worker(session.config):
+        return
     try:
         _before.update(_snapshot())
     except Exception:  # no engine: the tests themselves will say so
@@ -235,13 +249,36 @@ def pytest_sessionstart(session):
     _make_users_level()
 
 
+def check_users_level(client) -> None:
+    """The level made before the first test is still there, the same container on the same
+    volume, with its container and volume inside."""
+    assert "made_failed" not in users_level, users_level.get("made_failed")
+    assert users_level.get("name") == "theirs"
+    info = client.api.inspect_container(users_level["container_id"])
+    assert info["Id"] == users_level["container_id"]
+    assert client.api.inspect_volume(users_level["volume"])["Name"] == users_level["volume"]
+    wait_for(lambda: node(ls_json(USER_ENV), "theirs")["state"] == "ready", "their level")
+    inside = run_cli("exec", "theirs", "--", "sh", "-c",
+                     "docker ps -a --format '{{.Names}}'; docker volume ls -q", env=USER_ENV)
+    assert inside.returncode == 0, inside.stderr
+    assert {"their-app", "their-data"} <= set(inside.stdout.split())
+
+
 def pytest_collection_modifyitems(session, config, items):
     """Every test not marked `engine_free` (a fake engine, or pure functions: no Docker at all)
     is marked `docker`, and `slow` when it spawns levels (`pytest -m "not docker"` runs the
-    fast layer alone); tests marked `last` run last."""
+    fast layer alone); tests marked `last` run last. Spread over processes, the tests that
+    share a module's fixture (a chain of levels, Podman's service) go to one process: made
+    once, not once per process."""
     for item in items:
         if item.get_closest_marker("engine_free") is None:
             item.add_marker(pytest.mark.docker)
+        fixtures = getattr(item, "_fixtureinfo", None)
+        shared = sorted(name for name, defs in (fixtures.name2fixturedefs.items()
+                                                if fixtures else ())
+                        if defs and defs[-1].scope == "module")
+        if shared:
+            item.add_marker(pytest.mark.xdist_group(f"{item.module.__name__}:{shared[0]}"))
         if "tree" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.slow)
     items.sort(key=lambda item: item.get_closest_marker("last") is not None)
@@ -252,6 +289,13 @@ def pytest_sessionfinish(session, exitstatus):
     the user's own objects on this engine must all still be there: fail if one is gone."""
     if not _before:
         return
+    if distributed_controller(session.config) and users_level.get("name"):
+        # The workers' tests cannot run after every other (the `last` test): checked here.
+        try:
+            check_users_level(connect.client())
+        except AssertionError as exc:
+            print(f"\nthe user's level was touched: {exc}")
+            session.exitstatus = 1
     if users_level.get("name"):
         run_cli("collapse", "--rm-volume", env=USER_ENV)
     after = _snapshot()

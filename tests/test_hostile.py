@@ -365,6 +365,7 @@ def _serve_once(path: str, answer: bytes | None, hold: float) -> threading.Threa
     return thread
 
 
+@pytest.mark.alone  # two listings of every container on the engine, compared
 def test_the_bare_reader_reads_what_the_sdk_reads_and_is_bounded(client, tmp_path):
     """Discovery reads local daemons without the SDK (net/bare.py): the same answers, the
     daemon's own error said, and a daemon that stalls or floods costs a bounded wait."""
