@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import time
 
+from textual.widgets import Input
+
 from fake_engine import (FakeEngine, fixed_forest, fixed_plan, fixed_report, fixed_tree,
                          fixed_usage)
 from dindtui.app import DindtuiApp
@@ -13,6 +15,20 @@ from dindtui.engine.lifecycle.exiting import ExitEvent
 from dindtui.screens.collapse import CollapseScreen
 from dindtui.screens.dialogs import CleanupDialog
 from dindtui.widgets.detail_pane import ResourceGraphs
+
+
+_input_mounted = Input._on_mount
+
+
+def _steady_input_mounted(self: Input, event) -> None:
+    """In a snapshot an input's cursor does not blink: a blink is a 0.5-s timer, and a
+    picture taken late on a loaded machine once caught the cursor off."""
+    _input_mounted(self, event)
+    if isinstance(self.app, SnapshotApp):
+        self.cursor_blink = False  # shown, steadily
+
+
+Input._on_mount = _steady_input_mounted  # type: ignore[method-assign]
 
 
 class SnapshotApp(DindtuiApp):
