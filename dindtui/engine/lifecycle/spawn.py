@@ -399,6 +399,9 @@ class _Starting:
                     raise SpawnFailed(f"port {self.port} is already in use on 127.0.0.1 of "
                                       f"{self.parent.label}: choose another --port") from None
                 text = str(exc.explanation or exc)
+                if "marked for removal" in text.lower():  # a `docker rm -f` under way (409)
+                    raise SpawnFailed(f"level {self.name} was removed from outside while it "
+                                      "started") from None
                 if limits.refused(text):  # the engine's own limits are lower: one step down
                     lowered = limits.lower(self.limits, text)
                     if lowered is None:
