@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from docker.errors import NotFound
 
 from conftest import IMAGE
@@ -84,6 +86,11 @@ def test_swarm_init_by_hand_in_a_plain_level(tree):
     assert live_restore(level.path) == "true"
 
 
+# Alone: with two test processes beside it, the overlay's name for a task on the worker that
+# was killed and revived stayed unknown for 90 s on the other nodes (2 runs of 3); by itself
+# it answers within seconds. A question about Swarm's gossip after a rejoin under load, left
+# open; the test keeps its assertion.
+@pytest.mark.alone
 def test_cluster_3_managers_2_workers_runs_reschedules_and_goes(tree):
     name = tree.name("cl")
     result = run_cli("cluster", "create", name, "--managers", "3", "--workers", "2", "--json")
