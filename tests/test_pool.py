@@ -120,6 +120,11 @@ def accounted(env: dict) -> None:
         assert f"{member['name']} pool" in listed
 
 
+# Alone: beside a second test process, once, a `pool fill -n 2` after the killed spawn
+# succeeded with one member listed (nothing leaked: every container was accounted for). The
+# refill the killed spawn had started may have been counted and then given up under load;
+# left open. By itself it has passed every run.
+@pytest.mark.alone
 def test_pool_levels_never_leak_clean_a_killed_spawn_and_collapse(image, own_namespace):
     env = own_namespace
     namespace = env["DINDTUI_NAMESPACE"]
