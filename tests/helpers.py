@@ -58,7 +58,7 @@ def wait_for(predicate, what: str, timeout: float = 60, step: float = 0.2):
         time.sleep(step)
 
 
-async def until(pilot, predicate, what: str = "the screen", timeout: float = 10,
+async def until(pilot, predicate, what: str = "the screen", timeout: float = 30,
                 step: float = 0.02) -> float:
     """Under a Pilot: let the app run until `predicate()` holds; the seconds it took. Fails,
     naming `what`, after `timeout` seconds."""
