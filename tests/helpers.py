@@ -5,10 +5,12 @@ waited for (in a thread or under a Pilot), and a loaded TUI."""
 from __future__ import annotations
 
 import json
+import re
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 
@@ -183,3 +185,69 @@ class PtyTUI:
             pass
         os.waitpid(self.pid, 0)
         os.close(self.fd)
+
+
+class RequestLog:
+    """A unix socket in front of the engine's that passes every byte both ways and notes each
+    request's method and path as it goes by (`seen`): what a command asked the engine, read
+    as the engine read it. Use as a context manager; `endpoint` is what DOCKER_HOST takes."""
+
+    REQUEST = re.compile(rb"(?:^|\r\n)(GET|POST|PUT|DELETE|HEAD) (/\S*) HTTP/1\.[01]\r\n")
+
+    def __init__(self, path: str, engine: str = "/var/run/docker.sock") -> None:
+        self.path, self.engine, self.endpoint = path, engine, "unix://" + path
+        self.seen: list[tuple[str, str]] = []
+        self._lock = threading.Lock()
+        self._server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._closed = False
+
+    def __enter__(self) -> "RequestLog":
+        self._server.bind(self.path)
+        self._server.listen(64)
+        threading.Thread(target=self._accept, daemon=True).start()
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self._closed = True
+        self._server.close()
+        os.unlink(self.path)
+
+    def paths(self, method: str, suffix: str) -> list[str]:
+        """The paths (API version removed) of `method` requests ending with `suffix`."""
+        with self._lock:
+            found = [re.sub(r"^/v1\.\d+", "", path).split("?")[0]
+                     for seen_method, path in self.seen if seen_method == method]
+        return [path for path in found if path.endswith(suffix)]
+
+    def _accept(self) -> None:
+        while not self._closed:
+            try:
+                client, _ = self._server.accept()
+            except OSError:
+                return
+            engine = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            engine.connect(self.engine)
+            threading.Thread(target=self._pipe, args=(client, engine, True), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(engine, client, False),
+                             daemon=True).start()
+
+    def _pipe(self, source: socket.socket, target: socket.socket, requests: bool) -> None:
+        tail = b""
+        try:
+            while chunk := source.recv(1 << 16):
+                if requests:  # whole lines only; a line cut between chunks waits for its end
+                    data = tail + chunk
+                    cut = data.rfind(b"\r\n")
+                    whole, tail = (data[:cut + 2], data[cut:]) if cut >= 0 else (b"", data[-4096:])
+                    with self._lock:
+                        self.seen += [(m.decode(), p.decode())
+                                      for m, p in self.REQUEST.findall(whole)]
+                target.sendall(chunk)
+        except OSError:
+            pass
+        finally:
+            for end in (source, target):
+                try:
+                    end.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass

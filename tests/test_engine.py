@@ -17,7 +17,7 @@ import time
 import docker
 import pytest
 
-from helpers import ls_json, run_cli
+from helpers import RequestLog, ls_json, run_cli
 from conftest import MAKE_TINY
 from dindtui.engine.net import connect
 from dindtui.engine.lifecycle import images
@@ -45,6 +45,27 @@ def test_chain_of_four_levels_shows_in_ls_and_runs_docker_at_depth_four(tree):
     result = run_cli("exec", deepest.path, "--", "sh", "-c",
                      MAKE_TINY + "docker run --rm tiny /bin/echo hello-from-depth-4")
     assert "hello-from-depth-4" in result.stdout, result.stderr
+
+
+def test_siblings_spawned_together_ask_the_engine_once_and_never_its_version(tree, tmp_path):
+    """`spawn --count 3`, seen by the engine: one /info and one look at the level image for
+    the three of them, and no /version (a Docker /version runs runc and docker-init)."""
+    with RequestLog(str(tmp_path / "engine.sock")) as log:
+        result = run_cli("spawn", "--count", "3", "--name", tree.name("sib"), "--json",
+                         env={"DOCKER_HOST": log.endpoint})
+        assert result.returncode == 0, result.stderr
+        assert len(log.paths("POST", "/containers/create")) == 3
+        assert len(log.paths("GET", "/info")) == 1, log.seen
+        assert len(log.paths("GET", "/images/dindtui:latest/json")) == 1, log.seen
+        assert log.paths("GET", "/version") == [], log.seen
+        ls = run_cli("ls", env={"DOCKER_HOST": log.endpoint})
+        shown = ls_json(env={"DOCKER_HOST": log.endpoint})
+        gone = run_cli("collapse", "--rm-volume", "-t", "0", env={"DOCKER_HOST": log.endpoint})
+        assert gone.returncode == 0, gone.stderr
+    # Level 0's version comes from its /_ping, the same as Docker's own /version says.
+    assert f"engine {docker.from_env().version()['Version']} " in ls.stdout, ls.stdout
+    made = [c["name"] for c in shown["children"] if c["state"] == "ready"]
+    assert sorted(made) == [tree.name(f"sib-{n}") for n in (1, 2, 3)]
 
 
 def test_two_spawns_at_once_under_one_parent_get_distinct_names(tree):

@@ -176,9 +176,12 @@ class Engine:
                     progress(Progress("spawn", f"{len(ready)} of {count} levels ready",
                                       len(ready), count))
 
+        facts = spawning.ParentFacts()  # the parent's /info and image id, asked once
+
         def one(child: str) -> spawning.SpawnResult | DindtuiError:
             try:
-                return spawning.spawn(at, child, store=store, progress=counted, **options)
+                return spawning.spawn(at, child, store=store, progress=counted, facts=facts,
+                                      **options)
             except DindtuiError as exc:
                 return exc
 

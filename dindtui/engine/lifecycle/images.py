@@ -17,7 +17,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import TYPE_CHECKING, Any, Iterator, NoReturn
+from typing import TYPE_CHECKING, Any, Callable, Iterator, NoReturn
 
 from .. import config, guard
 from ..errors import BuildFailed, DindtuiError, DiskFull, ImageMissing
@@ -503,15 +503,20 @@ def daemon_store(info: dict[str, Any]) -> str:
     return CONTAINERD if "io.containerd.snapshotter" in status else OVERLAY2
 
 
-def seed_check(client: DockerClient, target_store: str = OVERLAY2) -> SeedCheck:
+def seed_check(client: DockerClient, target_store: str = OVERLAY2,
+               info: Callable[[], dict[str, Any]] | None = None) -> SeedCheck:
     """Can the images be hardlinked out of this daemon's data root into a new level keeping
     them in `target_store`? Only between two stores of the same kind (overlay2 layers to
     overlay2, containerd content and snapshots to containerd), without user-namespace
-    remapping."""
+    remapping. `info`: where the daemon's /info comes from (one asked already), else asked."""
     try:
-        info = client.info()
+        info_ = (info or client.info)()
     except connect.API_ERRORS as exc:
         return SeedCheck(False, f"docker info failed: {exc}")
+    return _seed_check(info_, target_store)
+
+
+def _seed_check(info: dict[str, Any], target_store: str) -> SeedCheck:
     source_store = daemon_store(info)
     if source_store != target_store:
         return SeedCheck(False, f"the parent keeps its images in {STORE_NAMES[source_store]} and "

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import os
 import secrets
+import threading
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from .. import config, gate, guard
 from ..access import reach
@@ -107,7 +108,8 @@ def spawn(parent: Level | Place, name: str | None = None, *, port: int | None = 
           image: str | None = None, strategy: str = AUTO, inherit_images: bool = False,
           store: str | None = None, cluster: tuple[str, str] | None = None,
           engine_version: str | None = None, cgroup: str | None = None,
-          progress: ProgressCallback = no_progress, pool: bool = False) -> SpawnResult:
+          progress: ProgressCallback = no_progress, pool: bool = False,
+          facts: ParentFacts | None = None) -> SpawnResult:
     """A new level under `parent`, with its daemon answering and `image` usable inside it.
     `store` chooses the new daemon's image store (overlay2 or containerd; None: Docker's own
     default). `cluster`: (cluster name, role) when the level is a swarm node (engine/swarm):
@@ -115,8 +117,10 @@ def spawn(parent: Level | Place, name: str | None = None, *, port: int | None = 
     `engine_version`: the Docker inside the new level ("20.10", "26", "28"), which picks its
     level image (dindtui:docker-28 ...; `image` then must not be given). `parent` is resolved
     once (a `Place`) and handed on. `pool`: a warm pool's level (lifecycle/pool.py), named as
-    one and kept in `parent.pool`, not among its children."""
+    one and kept in `parent.pool`, not among its children. `facts`: what siblings spawned
+    together ask the parent's daemon alike, asked once for all of them (ParentFacts)."""
     started = time.monotonic()
+    facts = facts or ParentFacts()
     if engine_version is not None:
         if image is not None and image != images.flavour(engine_version).tag():
             raise DindtuiError("--docker picks the level image: give --docker or --image")
@@ -137,16 +141,17 @@ def spawn(parent: Level | Place, name: str | None = None, *, port: int | None = 
     if not auto_named and name in at.names_taken:
         raise NameTaken(f"level name {name!r} is taken: choose another with --name")
     client = connect.client(at.endpoint, check=False)
-    image_id = _level_image_here(at, client, image, progress)
+    image_id = facts.image_id(image, lambda: _level_image_here(at, client, image, progress))
     if store is None and strategy != STREAM:
-        store = _store_like_parent(client, progress)
+        store = _store_like_parent(lambda: facts.info(client), progress)
     known = next((c.privilege for c in at.level.children if c.privilege), None)
     modes = privileges.candidates(at.endpoint, known)
 
     for attempt in range(8):
         try:
             return _spawn_named(at, name, client, image, image_id, modes, port, strategy,
-                                inherit_images, progress, started, store, cluster, cgroup, pool)
+                                inherit_images, progress, started, store, cluster, cgroup, pool,
+                                facts)
         except NameTaken:
             if not auto_named or attempt == 7:
                 raise
@@ -154,12 +159,43 @@ def spawn(parent: Level | Place, name: str | None = None, *, port: int | None = 
     raise AssertionError("unreachable")
 
 
-def _store_like_parent(client: DockerClient, progress: ProgressCallback) -> str | None:
+class ParentFacts:
+    """What a spawn asks its parent's daemon before it makes anything (its /info, the level
+    image's id), asked once: by the first of the siblings spawned together that needs it (the
+    others wait for its answer, or its error), and once, not twice, by a spawn alone. A
+    Docker 20.10 /info runs runc and docker-init; a level image missing on the parent is
+    brought there once, not once per sibling."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._known: dict[str, tuple[bool, Any]] = {}
+
+    def _once(self, key: str, ask: Callable[[], Any]) -> Any:
+        with self._lock:
+            if key not in self._known:
+                try:
+                    self._known[key] = (True, ask())
+                except BaseException as exc:
+                    self._known[key] = (False, exc)
+            ok, value = self._known[key]
+        if not ok:
+            raise value
+        return value
+
+    def info(self, client: DockerClient) -> dict[str, Any]:
+        return dict(self._once("info", client.info))
+
+    def image_id(self, image: str, find: Callable[[], str]) -> str:
+        return str(self._once("image " + image, find))
+
+
+def _store_like_parent(info: Callable[[], dict[str, Any]],
+                       progress: ProgressCallback) -> str | None:
     """No store asked for: a parent on the containerd image store (Docker 29's default on a
     fresh install) gets a child on it too, so that its images can be seeded into the child
-    (between the two stores they can only be streamed)."""
+    (between the two stores they can only be streamed). `info`: gives the parent's /info."""
     try:
-        parent_store = images.daemon_store(client.info())
+        parent_store = images.daemon_store(info())
     except connect.API_ERRORS:
         return None
     if parent_store != CONTAINERD:
@@ -196,7 +232,8 @@ def _spawn_named(at: Place, name: str, client: DockerClient, image: str, image_i
                  progress: ProgressCallback, started: float,
                  store: str | None = None,
                  cluster: tuple[str, str] | None = None,
-                 cgroup: str | None = None, pool: bool = False) -> SpawnResult:
+                 cgroup: str | None = None, pool: bool = False,
+                 facts: ParentFacts | None = None) -> SpawnResult:
     """One try at `name`. The volume is made (with a token of this call), then the container's
     creation claims the name; a spawn that loses a race removes its volume and has touched
     nothing else; on failure this call removes exactly what it made, nothing else."""
@@ -204,7 +241,9 @@ def _spawn_named(at: Place, name: str, client: DockerClient, image: str, image_i
     if inherit:
         seed_ids += [i.id for i in client.images.list() if i.id != image_id]
     # A level's Docker (26) keeps images in overlay2 unless told otherwise.
-    check = images.seed_check(client, store or OVERLAY2) if strategy in (AUTO, SEED) else None
+    facts = facts or ParentFacts()
+    check = (images.seed_check(client, store or OVERLAY2, lambda: facts.info(client))
+             if strategy in (AUTO, SEED) else None)
     if check is not None and not check.ok and strategy == SEED:
         raise SpawnFailed(f"seeding was asked for but cannot work: {check.reason}")
     will_seed = check is not None and check.ok

@@ -36,6 +36,7 @@ POOL_SIZE = 32       # kept-alive connections per socket this process serves
 _clients: dict[str, docker.DockerClient] = {}
 PLACEHOLDER_API = "1.24"  # replaced by the daemon's own version before the client is used
 _lock = threading.Lock()
+_making: dict[str, threading.Lock] = {}  # one lock per client key, held while it is made
 
 
 
@@ -462,8 +463,29 @@ def client(endpoint: str | None = None, *, check: bool = True,
     key = f"{endpoint} slow" if slow else endpoint
     with _lock:
         cached = _clients.get(key)
+        making = _making.setdefault(key, threading.Lock())
     if cached is not None:
         return cached
+    # One maker per endpoint: threads that ask at once (a spawn of 16 siblings) wait for the
+    # first one's client instead of each making one and asking the daemon its version.
+    with making:
+        with _lock:
+            cached = _clients.get(key)
+        if cached is not None:
+            return cached
+        return _make_client(endpoint, key, check, slow)
+
+
+def _local_api_version(endpoint: str) -> str | None:
+    """The API version of a daemon on a local unix socket, from a bare /_ping (kept from an
+    earlier one): Docker's /version, the SDK's way to learn it, runs runc and docker-init."""
+    if not endpoint.startswith("unix://") or served_here(endpoint):
+        return None
+    known = _api_versions.get(endpoint)
+    return known or ping_socket(endpoint.removeprefix("unix://"), timeout=2).api_version
+
+
+def _make_client(endpoint: str, key: str, check: bool, slow: bool) -> docker.DockerClient:
     import docker
     import docker.utils
     timeout = SLOW_TIMEOUT if slow else API_TIMEOUT
@@ -474,7 +496,8 @@ def client(endpoint: str | None = None, *, check: bool = True,
             made = docker.DockerClient(base_url="unix://" + sshproxy.socket_for(endpoint),
                                        timeout=timeout, version=PLACEHOLDER_API)
         elif origin is not None and origin.from_env:
-            made = docker.DockerClient(timeout=timeout, version=PLACEHOLDER_API,
+            made = docker.DockerClient(timeout=timeout,
+                                       version=_local_api_version(endpoint) or PLACEHOLDER_API,
                                        **docker.utils.kwargs_from_env(
                                            environment=dict(os.environ, DOCKER_HOST=endpoint)))
         elif origin is not None and origin.context is not None:
@@ -483,7 +506,7 @@ def client(endpoint: str | None = None, *, check: bool = True,
                                        tls=context.tls or False, version=PLACEHOLDER_API)
         else:
             made = docker.DockerClient(base_url=endpoint, timeout=timeout,
-                                       version=_api_versions.get(endpoint, PLACEHOLDER_API))
+                                       version=_local_api_version(endpoint) or PLACEHOLDER_API)
         _trust_only_its_ca(made)
         if endpoint.startswith("ssh://") or served_here(endpoint):
             _one_pool(made)

@@ -52,8 +52,19 @@ def root_level(origin: connect.Origin | None = None, *, path: str = "",
     root's path is its engine's label, and so begins the paths of every level in its tree."""
     origin = origin or connect.default_origin()
     endpoint = origin.endpoint
+    bare_path = connect.bare_socket(endpoint)
+    # A local socket: /_ping's Server header says Docker's version. Its /version runs runc
+    # and docker-init (two execs in the engine each time the tree is read); asked only when
+    # the ping names no Docker version (Podman).
+    if bare_path is not None:
+        ping = connect.ping_socket(bare_path, timeout=connect.API_TIMEOUT)
+        if not ping.ok:
+            raise connect.describe_connection_error(endpoint, OSError(ping.error or "no answer"))
+        if ping.version:
+            return Level(name=path or "host", path=path, depth=0, state=READY,
+                         endpoint=endpoint, version=ping.version)
     try:
-        answer = connect.read_json(endpoint, "/version") if connect.bare_socket(endpoint) \
+        answer = connect.read_json(endpoint, "/version") if bare_path is not None \
             else connect.client(endpoint, check=check).version()
     except connect.READ_ERRORS as exc:
         raise connect.describe_connection_error(endpoint, exc) from None
