@@ -35,7 +35,9 @@ COPY dindtui/inner_init.py /usr/local/bin/dindtui-init
 # `docker` before Docker's own on PATH: swarm init/join turn live-restore off first (swarm mode
 # refuses it), swarm leave turns it on again; everything else goes straight to /usr/bin/docker.
 COPY dindtui/init/docker.sh /usr/local/bin/docker
-RUN chmod 755 /usr/local/bin/dindtui-init /usr/local/bin/docker
+# The init's modules compiled here once, not by every level's init as it starts (its CPU).
+RUN chmod 755 /usr/local/bin/dindtui-init /usr/local/bin/docker \
+ && python3 -m compileall -q /usr/local/lib/dindtui-init
 
 # /certs is no volume: the certificates live in the container itself (made again when a kept
 # volume gets a new container), so removing a level leaves no anonymous volume behind.

@@ -92,12 +92,17 @@ def test_shell_mode_runs_the_command_with_a_daemon_and_returns_its_status(contai
 
 
 def test_shell_mode_nested_docker_run_cgroup_v1(containers):
+    # Every controller the kernel has enabled is mounted (the init mounts them all at once).
+    every = ("for c in $(awk '!/^#/ && $4 == 1 {print $1}' /proc/cgroups); do "
+             "test -e /sys/fs/cgroup/$c/cgroup.procs && echo mounted-$c || echo missing-$c; done")
     container = containers(["sh", "-c", MAKE_TINY + "docker info --format 'cg={{.CgroupVersion}}'"
-                            "; docker run --rm tiny /bin/echo nested-ok"],
+                            "; docker run --rm tiny /bin/echo nested-ok; " + every],
                            environment={"DINDTUI_CGROUP": "v1"})
     status, logs = finish(container)
     assert status == 0, logs
     assert "cg=1" in logs and "nested-ok" in logs
+    assert "mounted-memory" in logs and "mounted-pids" in logs, logs
+    assert "missing-" not in logs and "not mounted" not in logs, logs
 
 
 def test_shell_mode_nested_docker_run_forced_cgroup_v2(containers):

@@ -9,7 +9,6 @@ import re
 import signal
 import subprocess
 import time
-from typing import Any, Callable
 
 from .common import (
     DOCKERD_LOG,
@@ -26,6 +25,10 @@ from .common import (
 )
 from .setup import image_store, remove_stale_pid_files
 from .supervise import Stopping, Supervisor, connects, ping, spawn, tail
+
+TYPE_CHECKING = False  # typing is for mypy: not imported when every level's init starts
+if TYPE_CHECKING:
+    from typing import Any, Callable
 
 CONTAINERD = "/usr/bin/containerd"
 CONTAINERD_SOCKET = "/var/run/docker/containerd/containerd.sock"
