@@ -4,7 +4,7 @@ killed to its line on screen saying so (at depths 1-3; beside the cost of one wh
 discovery, which is what every event cost before), and idle CPU over 30 s (beside a bare
 Textual app idling in the same process). Ends with one line for scripts:
 RESULT levels=N containers=N first_paint_ms=N event_ms=N idle_cpu_pct=N ls_ms=N help_ms=N
-       event_in_ui_ms=N log_key_ms=N start_ms=N rss_mb=N
+       event_in_ui_ms=N log_key_ms=N start_ms=N rss_mb=N bare_textual_start_ms=N
 The log view: a container at depth 2 writing 10,000 lines/s, its log open in the TUI: key to
 screen, and memory over 20 s.
 Start as a user feels it (bench/startup.py): `dindtui` typed in a terminal (a pty) to the tree
@@ -64,6 +64,21 @@ def cpu_seconds() -> float:
     of its own, and what it costs is the TUI's cost as a user's `top` adds it up."""
     return sum(usage.ru_utime + usage.ru_stime for usage in (
         resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)))
+
+
+BARE_START = """
+from textual.app import App
+from textual.widgets import Footer, Header, Tree
+class Bare(App):
+    def compose(self):
+        yield Header()
+        tree = Tree("bare")
+        tree.root.add_leaf("bare-leaf")
+        tree.root.expand()
+        yield tree
+        yield Footer()
+Bare().run()
+"""
 
 
 class Bare(App):
@@ -405,20 +420,24 @@ async def wide(count: int, containers: int, idle: float, peers: str | None) -> N
           f"{settled:5.2f} %")
     print(f"memory of this process (the bench: five first paints, a bare app, then the TUI): "
           f"{memory[0]:.0f} MB drawn, {memory[-1]:.0f} MB after idling")
-    start_ms, rss, rss_idle = print_startup(startup_rows(3, peers, paths[0].split("/")[0]))
+    start_ms, rss, rss_idle, bare_ms = print_startup(startup_rows(3, peers,
+                                                                  paths[0].split("/")[0]))
     # memory_mb: the TUI alone, in a process of its own, once its first readings are in.
     print(f"RESULT levels={len(paths)} containers={containers} "
           f"first_paint_ms={painted * 1000:.0f} event_ms={event_ms:.0f} idle_cpu_pct={ours:.2f} "
           f"settled_idle_cpu_pct={settled:.2f} "
           f"ls_ms={ls_s * 1000:.0f} memory_mb={rss_idle:.0f} start_ms={start_ms:.0f} "
-          f"rss_mb={rss:.0f}")
+          f"rss_mb={rss:.0f} bare_textual_start_ms={bare_ms:.0f}")
 
 
 def startup_rows(runs: int, peers: str | None, level: str = "b4") -> dict[str, list]:
     """Each tool started `runs` times, alternating: (start_ms, rss_mb, rss_idle_mb, idle_cpu)."""
     from startup import measure
     namespace = os.environ["DINDTUI_NAMESPACE"]
-    tools = {"dindtui": ([sys.executable, "-m", "dindtui", "--no-animation"], level)}
+    # `dindtui` as a user types it: no argument (one builds the CLI's parser first).
+    tools = {"dindtui": ([sys.executable, "-m", "dindtui"], level),
+             # Textual's own floor here: Header, a one-leaf Tree, Footer, in the same terminal.
+             "bare Textual app": ([sys.executable, "-c", BARE_START], "bare-leaf")}
     if peers:
         # A level's container, as the peers list it (a name no id or number can hold).
         for peer in ("lazydocker", "dtop"):
@@ -430,8 +449,9 @@ def startup_rows(runs: int, peers: str | None, level: str = "b4") -> dict[str, l
     return rows
 
 
-def print_startup(rows: dict[str, list]) -> tuple[float, float, float]:
-    """The medians per tool; dindtui's start_ms, rss_mb and its RSS once idle."""
+def print_startup(rows: dict[str, list]) -> tuple[float, float, float, float]:
+    """The medians per tool; dindtui's start_ms, rss_mb and its RSS once idle, and the bare
+    Textual app's start_ms."""
     def median(values: list[float]) -> float:
         return sorted(values)[len(values) // 2]
 
@@ -448,7 +468,8 @@ def print_startup(rows: dict[str, list]) -> tuple[float, float, float]:
         if tool != "dindtui":
             print(f"  dindtui / {tool}: start {found['dindtui'][0] / found[tool][0]:.2f}, "
                   f"memory {found['dindtui'][2] / found[tool][2]:.2f}")
-    return found["dindtui"][0], found["dindtui"][1], found["dindtui"][2]
+    return (found["dindtui"][0], found["dindtui"][1], found["dindtui"][2],
+            found["bare Textual app"][0])
 
 
 async def main(idle: float, only_logs: bool = False, peers: str | None = None,
@@ -515,12 +536,12 @@ async def main(idle: float, only_logs: bool = False, peers: str | None = None,
               f"  (ratio {ours / bare if bare else float('inf'):.2f})")
         logs = await log_view("a1/a2")
         print_logs(logs)
-        start_ms, rss, _ = print_startup(startup_rows(5, peers))
+        start_ms, rss, _, bare_ms = print_startup(startup_rows(5, peers))
         print(f"RESULT levels=10 containers=100 first_paint_ms={painted * 1000:.0f} "
               f"event_ms={event_ms:.0f} idle_cpu_pct={ours:.2f} ls_ms={ls_s * 1000:.0f} "
               f"help_ms={help_s * 1000:.0f} event_in_ui_ms={max(in_ui) * 1000:.0f} "
               f"log_key_ms={logs['worst'] * 1000:.0f} start_ms={start_ms:.0f} "
-              f"rss_mb={rss:.0f}")
+              f"rss_mb={rss:.0f} bare_textual_start_ms={bare_ms:.0f}")
     finally:
         exiting.collapse(discovery.discover(), rm_volume=True)
 
