@@ -60,8 +60,12 @@ def test_siblings_spawned_together_ask_the_engine_once_and_never_its_version(tre
         assert log.paths("GET", "/version") == [], log.seen
         ls = run_cli("ls", env={"DOCKER_HOST": log.endpoint})
         shown = ls_json(env={"DOCKER_HOST": log.endpoint})
+        engine_dir = connect.level_tree_root(log.endpoint).split("/ns/")[0]  # STATE/e/<hash>
+        assert os.path.isdir(engine_dir)
         gone = run_cli("collapse", "--rm-volume", "-t", "0", env={"DOCKER_HOST": log.endpoint})
         assert gone.returncode == 0, gone.stderr
+        # Nothing of this engine's left in dindtui's state directory: its last level gone.
+        assert not os.path.exists(engine_dir), os.listdir(engine_dir)
     # Level 0's version comes from its /_ping, the same as Docker's own /version says.
     assert f"engine {docker.from_env().version()['Version']} " in ls.stdout, ls.stdout
     made = [c["name"] for c in shown["children"] if c["state"] == "ready"]

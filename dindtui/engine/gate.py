@@ -274,9 +274,16 @@ def remove_socket_dir(path: str, within: Level | Place) -> bool:
     if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid():
         return False
     shutil.rmtree(path, ignore_errors=True)
-    if os.path.dirname(path) == root and config.namespace():
-        # The namespace's last level gone: its directories go too (rmdir: only when empty).
-        for directory in (root, os.path.dirname(root)):
+    if os.path.dirname(path) == root:
+        # The tree's last level gone: the directories made for it go too (rmdir: only when
+        # empty): the namespace's, and another local engine's own (STATE_DIR/e/<hash>).
+        chain = [root, os.path.dirname(root)] if config.namespace() else []
+        # root is BASE/c, or BASE/ns/<namespace>/c
+        base = os.path.dirname(root) if not chain else os.path.dirname(
+            os.path.dirname(chain[-1]))
+        if os.path.dirname(base) == os.path.join(connect.STATE_DIR, "e"):
+            chain = (chain + [os.path.dirname(chain[-1])] if chain else [root]) + [base]
+        for directory in chain:
             try:
                 os.rmdir(directory)
             except OSError:

@@ -254,7 +254,8 @@ def level_tree_root(endpoint: str) -> str:
     The engine of this machine's default socket, and a remote one (the path is on its
     machine), use it directly; another local engine gets STATE_DIR/e/<its socket's hash>/..., so
     that two engines' levels of the same name never share a directory. Nothing outside it is
-    ever removed by dindtui."""
+    ever removed by dindtui but, once empty, the directories above it made for it (the
+    namespace's, another engine's STATE_DIR/e/<hash>): gate.remove_socket_dir."""
     base = STATE_DIR
     if not is_remote(endpoint):
         path = os.path.realpath(endpoint[len("unix://"):])
