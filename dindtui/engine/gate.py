@@ -277,12 +277,16 @@ def remove_socket_dir(path: str, within: Level | Place) -> bool:
     if os.path.dirname(path) == root:
         # The tree's last level gone: the directories made for it go too (rmdir: only when
         # empty): the namespace's, and another local engine's own (STATE_DIR/e/<hash>).
-        chain = [root, os.path.dirname(root)] if config.namespace() else []
-        # root is BASE/c, or BASE/ns/<namespace>/c
-        base = os.path.dirname(root) if not chain else os.path.dirname(
-            os.path.dirname(chain[-1]))
+        # root is BASE/c or BASE/ns/<namespace>/c; BASE is STATE_DIR or STATE_DIR/e/<hash>.
+        chain = [root, os.path.dirname(root), os.path.dirname(os.path.dirname(root))] \
+            if config.namespace() else [root]
+        base = os.path.dirname(chain[-1])
         if os.path.dirname(base) == os.path.join(connect.STATE_DIR, "e"):
-            chain = (chain + [os.path.dirname(chain[-1])] if chain else [root]) + [base]
+            chain.append(base)
+        elif not config.namespace():
+            chain = []  # the default engine's own tree root stays
+        else:
+            chain = chain[:2]  # the default engine's STATE_DIR/ns stays
         for directory in chain:
             try:
                 os.rmdir(directory)

@@ -151,7 +151,7 @@ def spawn(parent: Level | Place, name: str | None = None, *, port: int | None = 
         try:
             return _spawn_named(at, name, client, image, image_id, modes, port, strategy,
                                 inherit_images, progress, started, store, cluster, cgroup, pool,
-                                facts)
+                                facts=facts)
         except NameTaken:
             if not auto_named or attempt == 7:
                 raise
@@ -175,7 +175,7 @@ class ParentFacts:
             if key not in self._known:
                 try:
                     self._known[key] = (True, ask())
-                except BaseException as exc:
+                except Exception as exc:  # noqa: BLE001 - each sibling raises it as its own
                     self._known[key] = (False, exc)
             ok, value = self._known[key]
         if not ok:
@@ -232,8 +232,8 @@ def _spawn_named(at: Place, name: str, client: DockerClient, image: str, image_i
                  progress: ProgressCallback, started: float,
                  store: str | None = None,
                  cluster: tuple[str, str] | None = None,
-                 cgroup: str | None = None, pool: bool = False,
-                 facts: ParentFacts | None = None) -> SpawnResult:
+                 cgroup: str | None = None, pool: bool = False, *,
+                 facts: ParentFacts) -> SpawnResult:
     """One try at `name`. The volume is made (with a token of this call), then the container's
     creation claims the name; a spawn that loses a race removes its volume and has touched
     nothing else; on failure this call removes exactly what it made, nothing else."""
@@ -241,7 +241,6 @@ def _spawn_named(at: Place, name: str, client: DockerClient, image: str, image_i
     if inherit:
         seed_ids += [i.id for i in client.images.list() if i.id != image_id]
     # A level's Docker (26) keeps images in overlay2 unless told otherwise.
-    facts = facts or ParentFacts()
     check = (images.seed_check(client, store or OVERLAY2, lambda: facts.info(client))
              if strategy in (AUTO, SEED) else None)
     if check is not None and not check.ok and strategy == SEED:
