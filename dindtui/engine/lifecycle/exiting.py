@@ -262,9 +262,19 @@ def _stop_and_remove(level: Level, client: DockerClient, deadline: float) -> Non
     if gate.level_container(level) is not None:  # refused when the container is not ours
         left = max(0, int(deadline - time.monotonic()))  # then SIGKILL, as `docker stop -t`
         try:
-            client.api.stop(level.container_id, timeout=left)
+            if left:
+                client.api.stop(level.container_id, timeout=left)
+            else:
+                # No time left: SIGKILL alone. A stop with no time still sends SIGTERM first,
+                # and the SIGKILL comes a few runc calls later: time enough, on a busy
+                # machine, for the level's init to begin its graceful stop and write down what
+                # ran, a stop the budget did not allow.
+                client.api.kill(level.container_id)
         except docker.errors.NotFound:
             pass
+        except docker.errors.APIError as exc:
+            if exc.status_code != 409:  # 409: not running (any more); nothing to end
+                raise DindtuiError(f"stopping level {level.path} failed: {exc}") from None
         except connect.API_ERRORS as exc:
             raise DindtuiError(f"stopping level {level.path} failed: {exc}") from None
         _remove_quietly(client, level.container_id, None)
