@@ -11,6 +11,7 @@ With --wide N: instead, a tree of N levels (a quarter at depth 1, three below ea
 --containers sleeping containers (a sleep as a container's first process ignores SIGTERM)
 is built (minutes) and collapsed with --rm-volume and a budget of 5 s: when its last level
 was said exited, and when its volumes were removed after that (no part of the budget).
+When each depth was said exiting and exited is printed before it.
 Ends with: RESULT wide=N containers=N budget_s=5 exit_s=N volumes_s=N within=yes|no
 
 Usage: python bench/collapse.py [--depth 3] [--siblings 8]
@@ -95,11 +96,14 @@ def wide(count: int, containers: int, budget: float = 5.0) -> None:
     print(f"built {count} levels with {containers} containers in "
           f"{time.monotonic() - started:.0f} s", flush=True)
     phases: dict[str, list[float]] = {"exited": [], "freed": []}
+    by_depth: dict[tuple[str, int], list[float]] = {}
     kept: list[str] = []
 
     def on_event(event: exiting.ExitEvent) -> None:
+        at = time.monotonic() - began
+        by_depth.setdefault((event.phase, event.depth), []).append(at)
         if event.phase in phases:
-            phases[event.phase].append(time.monotonic() - began)
+            phases[event.phase].append(at)
         if event.note:
             kept.append(event.note)
 
@@ -108,6 +112,11 @@ def wide(count: int, containers: int, budget: float = 5.0) -> None:
                               on_event=on_event)
     whole = time.monotonic() - began
     exit_s = max(phases["exited"], default=0.0)
+    print("\nwhen the levels were said exiting / exited, by depth (s after the collapse began):")
+    for (phase, depth), times in sorted(by_depth.items(), key=lambda item: (item[0][1],
+                                                                             item[0][0])):
+        print(f"  depth {depth} {phase:<8} {len(times):>3} levels  first {min(times):6.2f}  "
+              f"last {max(times):6.2f}")
     print(f"\n{len(exited)} levels exited in {exit_s:.2f} s (budget {budget:g} s); "
           f"{len(phases['freed'])} volumes removed after that, all gone at {whole:.2f} s"
           + "".join(f"\n  kept: {note}" for note in kept))

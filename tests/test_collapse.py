@@ -47,11 +47,20 @@ def test_a_budget_of_0_kills_at_once_and_a_generous_one_stops_gracefully(tree):
     assert zero.returncode == 0, zero.stderr
     assert f"exited {killed.path}" in zero.stdout
     assert record_of(killed.volume) is None  # SIGKILL: its init had no time to write
+    exec_ok(graceful.path, "docker run -d --name polite tinysh sh -c "
+            "'trap \"exit 3\" TERM; while :; do sleep 1; done' >/dev/null")
     given = run_cli("exit", graceful.path, "--timeout", "30")
     assert given.returncode == 0, given.stderr
     assert inside in (record_of(graceful.volume) or "")  # stopped by its init, written down
     names = [v.name for v in connect.client().volumes.list()]
     assert graceful.volume in names and killed.volume in names  # kept: no --rm-volume asked
+    # Its daemon stopped each container as `docker stop` does, before it stopped itself: the
+    # polite one ended on its SIGTERM, the stubborn one was killed after its stop timeout.
+    back = run_cli("revive", graceful.name)
+    assert back.returncode == 0, back.stderr
+    ended = exec_ok(graceful.path, "docker inspect -f '{{.Name}} {{.State.ExitCode}}' "
+                                   "polite stubborn").split()
+    assert ended == ["/polite", "3", "/stubborn", "137"]
 
 
 def test_a_budget_of_0_ends_a_tree_in_one_stroke_and_revive_starts_it_again_whole(tree):

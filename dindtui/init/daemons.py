@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import signal
-import subprocess
 import time
 
 from .common import (
@@ -23,12 +21,13 @@ from .common import (
     log,
     shutdown_timeout,
 )
+from . import api
 from .setup import image_store, remove_stale_pid_files
 from .supervise import Stopping, Supervisor, connects, ping, spawn, tail
 
 TYPE_CHECKING = False  # typing is for mypy: not imported when every level's init starts
 if TYPE_CHECKING:
-    from typing import Any, Callable
+    from typing import Callable
 
 CONTAINERD = "/usr/bin/containerd"
 CONTAINERD_SOCKET = "/var/run/docker/containerd/containerd.sock"
@@ -211,29 +210,22 @@ class Daemons:
         timeout = int(shutdown_timeout() + 0.999)
         healthy = True
         try:
-            running = [c for c in docker_inspect(docker_ids("status=running"))
+            running = [c for c in api.inspect(api.container_ids("running"))
                        if isinstance(c, dict) and isinstance(c.get("Id"), str)]
             write_reboot_record([c["Id"] for c in running])
-            groups: dict[int, list[str]] = {}
+            stops = []
             for container in running:
                 own = (container.get("Config") or {}).get("StopTimeout")
                 wait = own if isinstance(own, int) and 0 <= own <= 600 else timeout
-                groups.setdefault(wait, []).append(container["Id"])
-            stopping = [(subprocess.Popen(["docker", "stop", f"--time={wait}", *ids],
-                                          stdout=subprocess.DEVNULL,
-                                          stderr=subprocess.DEVNULL), wait)
-                        for wait, ids in groups.items()]
-            # One budget for them all: the longest stop timeout, and two seconds for dockerd
-            # to report (a daemon that cannot, its containerd broken, is not waited for).
-            deadline = time.monotonic() + max(groups, default=0) + 2
-            for process, _ in stopping:
-                try:
-                    process.wait(timeout=max(deadline - time.monotonic(), 0.1))
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
-                    healthy = False
-        except (OSError, ValueError, subprocess.SubprocessError) as exc:
+                stops.append((f"/containers/{container['Id']}/stop?t={wait}", wait))
+            # Sent at once, each answered when its container stopped. One budget for them
+            # all: the longest stop timeout, and two seconds for dockerd to report (a daemon
+            # that cannot, its containerd broken, is not waited for).
+            deadline = time.monotonic() + max((wait for _, wait in stops), default=0) + 2
+            answered = api.each_at_once("POST", [path for path, _ in stops], deadline)
+            # 204 stopped, 304 already stopped, 404 gone meanwhile
+            healthy = all(answered.get(path) in (204, 304, 404) for path, _ in stops)
+        except (OSError, ValueError) as exc:
             log(f"warning: stopping the containers before dockerd failed ({exc})")
             healthy = False
         if not healthy:
@@ -253,7 +245,7 @@ class Daemons:
             if not recorded and not (os.path.isdir(containers) and os.listdir(containers)):
                 return  # a new level: nothing to bring back, and no time spent on it
             chosen = []
-            for container in docker_inspect(docker_ids("status=exited")):
+            for container in api.inspect(api.container_ids("exited")):
                 if not isinstance(container, dict) or not isinstance(container.get("Id"), str):
                     continue
                 labels = (container.get("Config") or {}).get("Labels") or {}
@@ -265,12 +257,13 @@ class Daemons:
                         container["Id"] in recorded or not manually_stopped(container["Id"]))):
                     chosen.append(container["Id"])
             if chosen:
-                started = subprocess.run(["docker", "start", *chosen], capture_output=True,
-                                         text=True, timeout=60)
+                answered = api.each_at_once("POST", [f"/containers/{i}/start" for i in chosen],
+                                            time.monotonic() + 60)
+                failed = len([s for s in answered.values() if s not in (204, 304)])
+                failed += len(chosen) - len(answered)
                 log(f"started {len(chosen)} container(s) again, as their restart policy asks "
-                    "after a restart" + (f" ({started.stderr.strip()[-200:]})"
-                                          if started.returncode else ""))
-        except (OSError, ValueError, subprocess.SubprocessError) as exc:
+                    "after a restart" + (f" ({failed} could not be started)" if failed else ""))
+        except (OSError, ValueError) as exc:
             log(f"warning: restarting containers after the level's restart failed ({exc})")
         finally:
             try:
@@ -306,22 +299,6 @@ class Daemons:
 
 
 REBOOT_RECORD = "/var/lib/docker/.dindtui-running"  # containers running when the level stopped
-CONTAINER_ID = re.compile(r"[0-9a-f]{64}")
-
-
-def docker_ids(status_filter: str) -> list[str]:
-    listed = subprocess.run(["docker", "ps", "-aq", "--no-trunc", "--filter", status_filter],
-                            capture_output=True, text=True, timeout=20)
-    return [i for i in listed.stdout.split() if CONTAINER_ID.fullmatch(i)]
-
-
-def docker_inspect(ids: list[str]) -> list[Any]:
-    if not ids:
-        return []
-    found = subprocess.run(["docker", "inspect", *ids], capture_output=True, text=True,
-                           timeout=30)
-    data = json.loads(found.stdout or "[]")
-    return data if isinstance(data, list) else []
 
 
 def write_reboot_record(ids: list[str]) -> None:
@@ -341,7 +318,7 @@ def read_reboot_record() -> set[str]:
             ids = json.loads(handle.read(1 << 20))
     except (OSError, ValueError):
         return set()
-    return {i for i in ids if isinstance(i, str) and CONTAINER_ID.fullmatch(i)} \
+    return {i for i in ids if isinstance(i, str) and api.CONTAINER_ID.fullmatch(i)} \
         if isinstance(ids, list) else set()
 
 
