@@ -11,13 +11,15 @@ import json
 import os
 import random
 import signal
+import socket
 import struct
 import sys
+import threading
 import time
 
 import pytest
 
-from dindtui.init import bolt, common
+from dindtui.init import api, bolt, common
 from dindtui.init import seed as seeding
 from dindtui.engine.tree import discovery, levels
 from dindtui.engine.tree.place import Place
@@ -292,6 +294,98 @@ def test_the_cgroup_walk_stops_at_its_bounds(tmp_path):
     with at_most(10, "the walk"):
         assert container_ids(str(root)) == set()  # past MAX_NESTING: left, not followed
         assert container_ids(str(root), deadline=time.monotonic() - 1) == set()
+
+
+# ----------------------------------------------------------------------------- the init's API
+
+@contextlib.contextmanager
+def daemon_answering(tmp_path, answer):
+    """A socket where `answer(connection)` plays the daemon; counts the most connections open
+    at once."""
+    path = str(tmp_path / "d.sock")
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(path)
+    server.listen(64)
+    state = {"open": 0, "most": 0}
+    lock = threading.Lock()
+
+    def serve(conn):
+        with lock:
+            state["open"] += 1
+            state["most"] = max(state["most"], state["open"])
+        try:
+            conn.recv(4096)
+            answer(conn)
+        except OSError:
+            pass
+        finally:
+            with lock:
+                state["open"] -= 1
+            conn.close()
+
+    def accept():
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        yield path, state
+    finally:
+        server.close()
+
+
+def test_the_inits_api_client_bounds_what_a_daemon_answers(tmp_path, monkeypatch):
+    """The init asks its level's dockerd over the socket: an endless answer, one that is no
+    HTTP, a bad chunk and a daemon that never answers all end in a refusal or a missing
+    answer within the deadline, never a hang or a crash."""
+    monkeypatch.setattr(api, "ANSWER_LIMIT", 1 << 20)
+
+    def endless(conn):
+        for _ in range(64):
+            conn.sendall(b"HTTP/1.0 200 OK\r\n\r\n" + b"x" * 65536)
+
+    def not_http(conn):
+        conn.sendall(b"\x1b]0;owned\x07 garbage\r\n\r\n{}")
+
+    def bad_chunk(conn):
+        conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n")
+
+    def silent(conn):
+        time.sleep(3)
+
+    for answer, refusal in ((endless, "over"), (not_http, "not HTTP"),
+                            (bad_chunk, "chunk size")):
+        with daemon_answering(tmp_path, answer) as (path, _), at_most(10, answer.__name__):
+            with pytest.raises(api.ApiError, match=refusal):
+                api.request("GET", "/containers/json", 5, path)
+        os.remove(path)
+    with daemon_answering(tmp_path, silent) as (path, _), at_most(10, "the silent daemon"):
+        monkeypatch.setattr(api, "SOCKET", path)
+        started = time.monotonic()
+        with pytest.raises(api.ApiError):
+            api.request("GET", "/_ping", 0.5, path)
+        assert api.each_at_once("POST", ["/containers/a/stop"] * 3,
+                                time.monotonic() + 0.5) == {}
+        assert time.monotonic() - started < 2.5
+
+
+def test_the_inits_stops_keep_at_most_their_window_open_and_all_are_answered(tmp_path,
+                                                                              monkeypatch):
+    def slow_ok(conn):
+        time.sleep(0.05)
+        conn.sendall(b"HTTP/1.0 204 No Content\r\n\r\n")
+
+    monkeypatch.setattr(api, "open_at_most", lambda: 8)
+    with daemon_answering(tmp_path, slow_ok) as (path, state), at_most(20, "40 stops"):
+        monkeypatch.setattr(api, "SOCKET", path)
+        paths = [f"/containers/{n}/stop?t=1" for n in range(40)]
+        answered = api.each_at_once("POST", paths, time.monotonic() + 15)
+    assert answered == {path: 204 for path in paths}
+    assert 2 <= state["most"] <= 8  # side by side, never more than the window
 
 
 # ----------------------------------------------------------------------------- logs
