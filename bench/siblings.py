@@ -4,6 +4,12 @@ counts when its daemon answers and its image is usable (seeded). Goal: 16 siblin
 at most 6 s on this 2-core machine.
 Ends with: RESULT siblings=N parallel_s=N sequential_s=N ratio=N
 
+It is CPU-bound here (about 13.6 CPU-s for 16 levels, both cores busy throughout). On an ext4
+without a journal, as this machine's disk is, a new inode skips those freed in the last minutes
+(the kernel's `recently_deleted`), and a seed's mkdirs cost 290-400 us each instead of 25 us
+for five minutes after levels were removed: measure after five quiet minutes, or expect a
+second or more on top.
+
 Usage: python bench/siblings.py [--count 16]
 """
 
