@@ -104,16 +104,18 @@ def container_ids(status: str) -> list[str]:
             and CONTAINER_ID.fullmatch(c["Id"])]
 
 
-def inspect(ids: list[str]) -> list[Any]:
-    """Each container's inspection (one request each: cheap inside the daemon); a container
-    gone meanwhile is left out."""
+def inspect(ids: list[str], timeout: float = 10.0) -> list[Any]:
+    """Each container's inspection, asked side by side (a level with many containers is not
+    inspected one after another while its budget runs); a container gone meanwhile, or an
+    answer that is no JSON, is left out."""
+    paths = [f"/containers/{i}/json" for i in ids if CONTAINER_ID.fullmatch(i)]
     found = []
-    for container_id in ids:
-        if not CONTAINER_ID.fullmatch(container_id):
+    for status, body in answers("GET", paths, time.monotonic() + timeout).values():
+        if status != 200:
             continue
         try:
-            found.append(get_json(f"/containers/{container_id}/json", 10))
-        except ApiError:
+            found.append(json.loads(body))
+        except ValueError:
             continue
     return found
 
@@ -135,7 +137,12 @@ def each_at_once(method: str, paths: list[str], deadline: float) -> dict[str, in
     further one as soon as an answer frees its place) and waited for together until
     `deadline` (a stop answers only once its container stopped): the status of each path
     answered in time; the others are missing."""
-    answered: dict[str, int] = {}
+    return {path: status for path, (status, _) in answers(method, paths, deadline).items()}
+
+
+def answers(method: str, paths: list[str], deadline: float) -> dict[str, tuple[int, bytes]]:
+    """`each_at_once`, with each answer's body."""
+    answered: dict[str, tuple[int, bytes]] = {}
     pending: dict[socket.socket, tuple[str, list[bytes]]] = {}
     waiting = list(reversed(paths))
     room = open_at_most() if len(paths) > 8 else 8
@@ -177,7 +184,7 @@ def each_at_once(method: str, paths: list[str], deadline: float) -> dict[str, in
                     sock.close()
                     del pending[sock]
                     try:
-                        answered[path] = _parse(b"".join(chunks))[0]
+                        answered[path] = _parse(b"".join(chunks))
                     except ApiError:
                         pass
         finally:
