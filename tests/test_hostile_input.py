@@ -373,6 +373,21 @@ def test_the_inits_api_client_bounds_what_a_daemon_answers(tmp_path, monkeypatch
         assert time.monotonic() - started < 2.5
 
 
+def test_the_inits_inspections_keep_only_what_names_a_container(tmp_path, monkeypatch):
+    good, bad = "a" * 64, "b" * 64
+
+    def answer(conn):  # one answer names a container, the other a path
+        conn.sendall(b"HTTP/1.0 200 OK\r\n\r\n" + json.dumps(
+            {"Id": good} if state["next"].pop(0) else {"Id": "../../etc"}).encode())
+
+    state = {"next": [True, False]}
+    with daemon_answering(tmp_path, answer) as (path, _), at_most(10, "three inspections"):
+        monkeypatch.setattr(api, "SOCKET", path)
+        found = api.inspect([good, bad, "../not-an-id"])
+    assert [c["Id"] for c in found] == [good]  # the answer's id checked
+    assert state["next"] == []  # two asked: what is no id never reaches a request
+
+
 def test_the_inits_stops_keep_at_most_their_window_open_and_all_are_answered(tmp_path,
                                                                               monkeypatch):
     def slow_ok(conn):

@@ -107,16 +107,19 @@ def container_ids(status: str) -> list[str]:
 def inspect(ids: list[str], timeout: float = 10.0) -> list[Any]:
     """Each container's inspection, asked side by side (a level with many containers is not
     inspected one after another while its budget runs); a container gone meanwhile, or an
-    answer that is no JSON, is left out."""
+    answer that is no container's, is left out."""
     paths = [f"/containers/{i}/json" for i in ids if CONTAINER_ID.fullmatch(i)]
     found = []
     for status, body in answers("GET", paths, time.monotonic() + timeout).values():
         if status != 200:
             continue
         try:
-            found.append(json.loads(body))
+            container = json.loads(body)
         except ValueError:
             continue
+        if isinstance(container, dict) and isinstance(container.get("Id"), str) and \
+                CONTAINER_ID.fullmatch(container["Id"]):
+            found.append(container)
     return found
 
 

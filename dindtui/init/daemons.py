@@ -27,7 +27,7 @@ from .supervise import Stopping, Supervisor, connects, ping, spawn, tail
 
 TYPE_CHECKING = False  # typing is for mypy: not imported when every level's init starts
 if TYPE_CHECKING:
-    from typing import Callable
+    from typing import Any, Callable
 
 CONTAINERD = "/usr/bin/containerd"
 CONTAINERD_SOCKET = "/var/run/docker/containerd/containerd.sock"
@@ -210,8 +210,7 @@ class Daemons:
         timeout = int(shutdown_timeout() + 0.999)
         healthy = True
         try:
-            running = [c for c in api.inspect(api.container_ids("running"))
-                       if isinstance(c, dict) and isinstance(c.get("Id"), str)]
+            running = api.inspect(api.container_ids("running"))
             write_reboot_record([c["Id"] for c in running])
             stops = []
             for container in running:
@@ -225,6 +224,10 @@ class Daemons:
             answered = api.each_at_once("POST", [path for path, _ in stops], deadline)
             # 204 stopped, 304 already stopped, 404 gone meanwhile
             healthy = all(answered.get(path) in (204, 304, 404) for path, _ in stops)
+            if healthy and running and not wait_until_saved_stopped(
+                    [c["Id"] for c in running], time.monotonic() + SAVED_WAIT):
+                log(f"warning: dockerd had not written down every stopped container within "
+                    f"{SAVED_WAIT:g}s; the next start may find some dead (exit code 255)")
         except (OSError, ValueError) as exc:
             log(f"warning: stopping the containers before dockerd failed ({exc})")
             healthy = False
@@ -246,8 +249,6 @@ class Daemons:
                 return  # a new level: nothing to bring back, and no time spent on it
             chosen = []
             for container in api.inspect(api.container_ids("exited")):
-                if not isinstance(container, dict) or not isinstance(container.get("Id"), str):
-                    continue
                 labels = (container.get("Config") or {}).get("Labels") or {}
                 if "dindtui.owner" in labels:
                     continue
@@ -322,12 +323,37 @@ def read_reboot_record() -> set[str]:
         if isinstance(ids, list) else set()
 
 
-def manually_stopped(container_id: str) -> bool:
-    """dockerd's own record of a `docker stop` (HasBeenManuallyStopped); True when unsure."""
+def saved_config(container_id: str) -> dict[str, Any] | None:
+    """dockerd's own record of a container on disk (config.v2.json), read bounded; None when
+    it cannot be read."""
     try:
         with open(os.path.join("/var/lib/docker/containers", container_id, "config.v2.json"),
                   "rb") as handle:
             config = json.loads(handle.read(8 << 20))
     except (OSError, ValueError):
-        return True
-    return not isinstance(config, dict) or config.get("HasBeenManuallyStopped") is not False
+        return None
+    return config if isinstance(config, dict) else None
+
+
+def manually_stopped(container_id: str) -> bool:
+    """dockerd's own record of a `docker stop` (HasBeenManuallyStopped); True when unsure."""
+    config = saved_config(container_id)
+    return config is None or config.get("HasBeenManuallyStopped") is not False
+
+
+SAVED_WAIT = 2.0  # seconds a stop waits for dockerd to write down the containers it stopped
+
+
+def wait_until_saved_stopped(ids: list[str], deadline: float) -> bool:
+    """dockerd answers a stop once the container stopped, and writes that to disk just after;
+    stopped itself before it did (75 ms later here, with live-restore it does not wait), it
+    leaves the container marked running, and the next start finds it dead (exit code 255,
+    not the 137 of its kill). Waits until every one is written down as not running (or is
+    gone), until `deadline`; False when some were not."""
+    left = list(ids)
+    while True:
+        left = [i for i in left if os.path.isdir(os.path.join("/var/lib/docker/containers", i))
+                and ((saved_config(i) or {}).get("State") or {}).get("Running") is not False]
+        if not left or time.monotonic() >= deadline:
+            return not left
+        time.sleep(0.02)

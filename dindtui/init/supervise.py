@@ -7,6 +7,7 @@ import signal
 import socket
 import time
 
+from . import api
 from .common import FORWARDED_SIGNALS
 
 
@@ -26,12 +27,8 @@ def spawn(argv: list[str], stdout_path: str | None = None, env: dict[str, str] |
 
 def ping(path: str = "/var/run/docker.sock", timeout: float = 1.0) -> bool:
     try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-            sock.settimeout(timeout)
-            sock.connect(path)
-            sock.sendall(b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n")
-            return sock.recv(64).split(b" ")[1:2] == [b"200"]
-    except (OSError, IndexError):
+        return api.request("GET", "/_ping", timeout, path)[0] == 200
+    except api.ApiError:
         return False
 
 
