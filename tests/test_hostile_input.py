@@ -354,11 +354,14 @@ def test_the_inits_api_client_bounds_what_a_daemon_answers(tmp_path, monkeypatch
     def bad_chunk(conn):
         conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n")
 
+    def negative_chunk(conn):
+        conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n-3\r\nab\r\n")
+
     def silent(conn):
         time.sleep(3)
 
     for answer, refusal in ((endless, "over"), (not_http, "not HTTP"),
-                            (bad_chunk, "chunk size")):
+                            (bad_chunk, "chunk size"), (negative_chunk, "chunk size")):
         with daemon_answering(tmp_path, answer) as (path, _), at_most(10, answer.__name__):
             with pytest.raises(api.ApiError, match=refusal):
                 api.request("GET", "/containers/json", 5, path)

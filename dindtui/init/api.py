@@ -50,7 +50,9 @@ def _unchunk(body: bytes) -> bytes:
         try:
             size = int(body[at:line_end].split(b";")[0], 16)
         except ValueError:
-            raise ApiError("a chunked answer has a bad chunk size") from None
+            size = -1
+        if size < 0:
+            raise ApiError("a chunked answer has a bad chunk size")
         if size == 0:
             return b"".join(out)
         out.append(body[line_end + 2:line_end + 2 + size])

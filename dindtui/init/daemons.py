@@ -350,10 +350,15 @@ def wait_until_saved_stopped(ids: list[str], deadline: float) -> bool:
     leaves the container marked running, and the next start finds it dead (exit code 255,
     not the 137 of its kill). Waits until every one is written down as not running (or is
     gone), until `deadline`; False when some were not."""
+    def still_running(container_id: str) -> bool:
+        if not os.path.isdir(os.path.join("/var/lib/docker/containers", container_id)):
+            return False  # removed (--rm): nothing left to write down
+        state = (saved_config(container_id) or {}).get("State")
+        return not isinstance(state, dict) or state.get("Running") is not False
+
     left = list(ids)
     while True:
-        left = [i for i in left if os.path.isdir(os.path.join("/var/lib/docker/containers", i))
-                and ((saved_config(i) or {}).get("State") or {}).get("Running") is not False]
+        left = [i for i in left if still_running(i)]
         if not left or time.monotonic() >= deadline:
             return not left
         time.sleep(0.02)
