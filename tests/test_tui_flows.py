@@ -283,14 +283,19 @@ async def test_exit_asks_first_and_shows_the_collapse_for_a_subtree(ui):
         assert not ui.engine.called("exit_level")
         await pilot.press("x")
         await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "the confirmation")
+        # Held until the screen is seen: it closes 2 s after the exit ends, and a loaded CI
+        # machine once let a fake exit end and its screen close between two looks.
+        ui.engine.hold.add("exit_level")
         await pilot.press("y")
         await until(pilot, lambda: isinstance(app.screen, CollapseScreen), "the collapse")
+        collapse = app.screen
+        ui.engine.release.set()
         await until(pilot, lambda: not app._busy, "the exit")
         assert ui.engine.called("exit_level") == [("l1/l2",)]
-        [frame] = app.screen.frames  # the subtree being exited, nested as in the tree
+        [frame] = collapse.frames  # the subtree being exited, nested as in the tree
         assert frame.path == "l1/l2" and [c.path for c in frame.children] == ["l1/l2/l3"]
-        assert app.screen.history == [("l1/l2/l3", "exiting"), ("l1/l2/l3", "exited"),
-                                      ("l1/l2", "exiting"), ("l1/l2", "exited")]
+        assert collapse.history == [("l1/l2/l3", "exiting"), ("l1/l2/l3", "exited"),
+                                    ("l1/l2", "exiting"), ("l1/l2", "exited")]
         assert frame.folded == ["l3"] and frame.state == "exited"
 
 
