@@ -406,6 +406,31 @@ def test_the_inits_stops_keep_at_most_their_window_open_and_all_are_answered(tmp
     assert 2 <= state["most"] <= 8  # side by side, never more than the window
 
 
+def test_the_inits_stops_wait_for_a_free_descriptor_and_lose_none(tmp_path, monkeypatch):
+    """Out of descriptors (a level's open-file limit reached), the requests not yet sent wait
+    for one to be freed: every stop is still asked, none dropped."""
+    def ok(conn):
+        time.sleep(0.05)
+        conn.sendall(b"HTTP/1.0 204 No Content\r\n\r\n")
+
+    real, made = socket.socket, []
+
+    def scarce(*args, **kwargs):  # a third descriptor never free while two are open
+        if "fileno" in kwargs:  # (the test daemon's accept: not the init's)
+            return real(*args, **kwargs)
+        if len([s for s in made if s.fileno() != -1]) >= 2:
+            raise OSError(24, "Too many open files")
+        made.append(real(*args, **kwargs))
+        return made[-1]
+
+    with daemon_answering(tmp_path, ok) as (path, _), at_most(20, "12 stops"):
+        monkeypatch.setattr(api, "SOCKET", path)
+        monkeypatch.setattr(api.socket, "socket", scarce)
+        paths = [f"/containers/{n}/stop?t=1" for n in range(12)]
+        answered = api.each_at_once("POST", paths, time.monotonic() + 15)
+    assert answered == {path: 204 for path in paths}
+
+
 # ----------------------------------------------------------------------------- logs
 
 def test_a_line_without_a_newline_is_cut_and_costs_a_bounded_memory():

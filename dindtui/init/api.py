@@ -155,11 +155,11 @@ def answers(method: str, paths: list[str], deadline: float) -> dict[str, tuple[i
         try:
             while waiting or pending:
                 while waiting and len(pending) < room:
-                    path = waiting.pop()
                     try:
                         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
                     except OSError:
                         break  # no descriptor free now: asked again when one is
+                    path = waiting.pop()
                     try:
                         sock.settimeout(max(deadline - time.monotonic(), 0.01))
                         sock.connect(SOCKET)
